@@ -1,0 +1,3 @@
+//! `search-ctr`: session click-through rates from search logs.
+
+fn main() {}

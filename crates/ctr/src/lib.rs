@@ -1,0 +1,17 @@
+//! The search-CTR domain, pure and engine-free: what a search-log event is,
+//! how a line of JSON becomes one, what a session's metrics are, and how a
+//! row is written. Nothing here reads the clock or knows about workers.
+//!
+//! - [`event`]: the parsed event and its kinds.
+//! - [`parse`]: one JSON line → [`parse::Parsed`] (event, other, or invalid with a reason).
+//! - [`timestamp`]: RFC 3339 / integer-millisecond times in, RFC 3339 UTC out.
+//! - [`metrics`]: the per-session accumulator (incremental, mergeable) and its [`metrics::Row`].
+//! - [`format`]: rows as text (the tutorial's style), JSON Lines and CSV.
+//! - [`generate`]: deterministic synthetic search logs.
+
+pub mod event;
+pub mod format;
+pub mod generate;
+pub mod metrics;
+pub mod parse;
+pub mod timestamp;

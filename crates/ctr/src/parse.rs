@@ -1,0 +1,635 @@
+//! One line of JSON → one [`Parsed`] outcome, or an [`Invalid`] reason.
+//!
+//! This runs once per input line, so it is a single pass of `serde_json`
+//! over the borrowed line with hand-written visitors: strings are looked at
+//! in place, `user` and `time` accept a string or an integer, `query`,
+//! `items` and `item` are only checked for their type, and every other field
+//! is skipped with [`IgnoredAny`]. Nothing is allocated for a valid event
+//! with a user key of at most 24 bytes.
+//!
+//! Rules beyond `spec/events.md`:
+//! - The line has no `\n`; one trailing `\r` and a leading UTF-8 BOM are
+//!   removed. A line of JSON whitespace only is [`Parsed::Blank`].
+//! - The whole line must be valid UTF-8 and exactly one JSON object.
+//! - An object whose `type` is a string naming no known kind is
+//!   [`Parsed::Other`] as long as it is valid JSON: nothing else in it is
+//!   checked, since it is skipped anyway.
+//! - A known field given twice is invalid (`duplicate field`), rather than
+//!   silently letting the last or first win.
+//! - `user` may be a string or a JSON integer in the `i64`/`u64` range;
+//!   integers become their decimal string, so `1` and `"1"` are one user.
+//!   Fractions and exponents (`1.5`, `1e3`) are refused.
+//! - `time` may be an RFC 3339 string (see [`crate::timestamp`]) or integer
+//!   milliseconds, negative allowed, both within years 0000–9999.
+//! - Nesting deeper than `serde_json`'s limit of 128 is refused in checked
+//!   fields; skipped fields are walked by `serde_json` without recursion, so
+//!   no nesting depth can overflow the stack. Numbers of any size are fine in
+//!   skipped fields; one too large for an `f64` (`1e400`) in a checked field
+//!   is a JSON error.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::event::{Event, EventKind, UserKey};
+use crate::timestamp::{self, TimeError};
+
+/// What one line holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// An event of a known kind, with every field it needs.
+    Event(Event),
+    /// A JSON object whose `type` is a string naming no known kind: skipped
+    /// and counted.
+    Other,
+    /// Nothing but whitespace.
+    Blank,
+}
+
+/// Why a line is invalid: the field at fault, if any, and the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The field at fault (`"type"`, `"user"`, …), or `None` when the line as
+    /// a whole is at fault.
+    pub field: Option<&'static str>,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+/// What is wrong with a line or one of its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// Not valid JSON; `serde_json`'s message and the 1-based column.
+    Json {
+        /// The message, without its position.
+        message: String,
+        /// The column (byte offset + 1, after any BOM) where it was noticed.
+        column: usize,
+    },
+    /// Not valid UTF-8 from this byte offset on (counting any BOM).
+    Utf8 {
+        /// Offset of the first invalid byte in the line as given.
+        byte: usize,
+    },
+    /// Valid JSON, but not an object.
+    NotAnObject,
+    /// Longer than the reader allows (reported by the reader, not here).
+    LineTooLong,
+    /// A required field is absent.
+    Missing,
+    /// A known field appears twice.
+    Duplicate,
+    /// The field must be a string.
+    ExpectedString,
+    /// The field must be a string or an integer.
+    ExpectedStringOrInteger,
+    /// The field must be an array of strings.
+    ExpectedStringArray,
+    /// An integer outside the `i64`/`u64` range.
+    IntegerOutOfRange,
+    /// The time is neither a string nor an integer.
+    ExpectedTime,
+    /// The time is a string or integer, but not a valid time.
+    Time(TimeError),
+}
+
+impl Invalid {
+    /// A line longer than the reader's limit, for readers to report in the
+    /// same type as every other invalid line.
+    pub fn line_too_long() -> Self {
+        Self::whole(Problem::LineTooLong)
+    }
+
+    fn whole(problem: Problem) -> Self {
+        Invalid {
+            field: None,
+            problem,
+        }
+    }
+
+    fn field(field: &'static str, problem: Problem) -> Self {
+        Invalid {
+            field: Some(field),
+            problem,
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.field, &self.problem) {
+            (_, Problem::Json { message, column }) => {
+                write!(f, "invalid JSON: {message} at column {column}")
+            }
+            (_, Problem::Utf8 { byte }) => write!(f, "not valid UTF-8 at byte {byte}"),
+            (_, Problem::NotAnObject) => f.write_str("expected a JSON object"),
+            (_, Problem::LineTooLong) => f.write_str("line too long"),
+            (Some(name), Problem::Missing) => write!(f, "missing field \"{name}\""),
+            (Some(name), Problem::Duplicate) => write!(f, "duplicate field \"{name}\""),
+            (Some(name), p) => write!(f, "field \"{name}\": {p}"),
+            (None, p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Problem::Json { message, .. } => message,
+            Problem::Utf8 { .. } => "not valid UTF-8",
+            Problem::NotAnObject => "expected a JSON object",
+            Problem::LineTooLong => "line too long",
+            Problem::Missing => "missing",
+            Problem::Duplicate => "given twice",
+            Problem::ExpectedString => "expected a string",
+            Problem::ExpectedStringOrInteger => "expected a string or an integer",
+            Problem::ExpectedStringArray => "expected an array of strings",
+            Problem::IntegerOutOfRange => "integer out of range",
+            Problem::ExpectedTime | Problem::Time(TimeError::Syntax) => {
+                "expected RFC 3339 or integer milliseconds"
+            }
+            Problem::Time(e) => return write!(f, "{e}"),
+        })
+    }
+}
+
+/// Parses one line (without its `\n`) into an event, an "other" object, a
+/// blank, or the reason it is invalid. Never panics.
+///
+/// ```
+/// use ctr::parse::{parse_line, Parsed};
+/// let line = br#"{"type":"search","user":1,"query":"dogs","time":"2024-01-01T00:00:05Z"}"#;
+/// let Ok(Parsed::Event(e)) = parse_line(line) else { panic!() };
+/// assert_eq!((e.user.as_str(), e.time_ms), ("1", 1_704_067_205_000));
+/// ```
+pub fn parse_line(line: &[u8]) -> Result<Parsed, Invalid> {
+    let bom = if line.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let body = &line[bom..];
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    let Some(first) = body.iter().find(|b| !is_json_space(**b)) else {
+        return Ok(Parsed::Blank);
+    };
+    let text = std::str::from_utf8(body).map_err(|e| {
+        Invalid::whole(Problem::Utf8 {
+            byte: bom + e.valid_up_to(),
+        })
+    })?;
+    if *first != b'{' {
+        // Still report broken JSON as such, e.g. `[1,` or `nul`.
+        return Err(match serde_json::from_str::<IgnoredAny>(text) {
+            Err(e) => json_error(&e),
+            Ok(_) => Invalid::whole(Problem::NotAnObject),
+        });
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = de
+        .deserialize_map(LineVisitor)
+        .and_then(|f| de.end().map(|()| f))
+        .map_err(|e| json_error(&e))?;
+    fields.into_parsed()
+}
+
+fn is_json_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn json_error(e: &serde_json::Error) -> Invalid {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+    Invalid::whole(Problem::Json {
+        message,
+        column: e.column(),
+    })
+}
+
+/// One field as found: absent, a usable value, or the wrong type.
+#[derive(Debug, Default)]
+enum Slot<T> {
+    #[default]
+    Missing,
+    Got(T),
+    Wrong(Bad),
+}
+
+/// The field-level subset of [`Problem`], small and `Copy` so that
+/// [`Fields`] stays a few words wide on the hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bad {
+    ExpectedString,
+    ExpectedStringOrInteger,
+    ExpectedStringArray,
+    IntegerOutOfRange,
+    ExpectedTime,
+    Time(TimeError),
+}
+
+impl From<Bad> for Problem {
+    fn from(b: Bad) -> Problem {
+        match b {
+            Bad::ExpectedString => Problem::ExpectedString,
+            Bad::ExpectedStringOrInteger => Problem::ExpectedStringOrInteger,
+            Bad::ExpectedStringArray => Problem::ExpectedStringArray,
+            Bad::IntegerOutOfRange => Problem::IntegerOutOfRange,
+            Bad::ExpectedTime => Problem::ExpectedTime,
+            Bad::Time(e) => Problem::Time(e),
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    fn require(self, name: &'static str) -> Result<T, Invalid> {
+        match self {
+            Slot::Got(v) => Ok(v),
+            Slot::Missing => Err(Invalid::field(name, Problem::Missing)),
+            Slot::Wrong(b) => Err(Invalid::field(name, b.into())),
+        }
+    }
+}
+
+/// The `type` field's value.
+#[derive(Debug)]
+enum Kind {
+    Known(EventKind),
+    Unknown,
+}
+
+/// Everything the visitor keeps from one object.
+#[derive(Debug, Default)]
+struct Fields {
+    kind: Slot<Kind>,
+    user: Slot<UserKey>,
+    time: Slot<i64>,
+    query: Slot<()>,
+    items: Slot<()>,
+    item: Slot<()>,
+    duplicate: Option<&'static str>,
+    duplicate_type: bool,
+}
+
+impl Fields {
+    fn into_parsed(self) -> Result<Parsed, Invalid> {
+        if self.duplicate_type {
+            return Err(Invalid::field("type", Problem::Duplicate));
+        }
+        let kind = match self.kind.require("type")? {
+            Kind::Known(k) => k,
+            Kind::Unknown => return Ok(Parsed::Other),
+        };
+        if let Some(name) = self.duplicate {
+            return Err(Invalid::field(name, Problem::Duplicate));
+        }
+        let user = self.user.require("user")?;
+        let time_ms = self.time.require("time")?;
+        match kind {
+            EventKind::Search => self.query.require("query")?,
+            EventKind::Results => self.items.require("items")?,
+            EventKind::ClickResult => self.item.require("item")?,
+            EventKind::AppOpen | EventKind::AppClose | EventKind::Timeout => {}
+        }
+        Ok(Parsed::Event(Event {
+            user,
+            time_ms,
+            kind,
+        }))
+    }
+}
+
+/// Object keys we look at.
+enum Key {
+    Type,
+    User,
+    Time,
+    Query,
+    Items,
+    Item,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
+                Ok(match s {
+                    "type" => Key::Type,
+                    "user" => Key::User,
+                    "time" => Key::Time,
+                    "query" => Key::Query,
+                    "items" => Key::Items,
+                    "item" => Key::Item,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = Fields;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+        let mut f = Fields::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Type => {
+                    let v = map.next_value_seed(Field::<TypeField>::new())?;
+                    if !matches!(f.kind, Slot::Missing) {
+                        f.duplicate_type = true;
+                    }
+                    f.kind = v;
+                }
+                Key::User => fill::<_, UserField>(&mut map, &mut f.user, &mut f.duplicate, "user")?,
+                Key::Time => fill::<_, TimeField>(&mut map, &mut f.time, &mut f.duplicate, "time")?,
+                Key::Query => fill::<_, StrField>(&mut map, &mut f.query, &mut f.duplicate, "query")?,
+                Key::Items => fill::<_, StrArrayField>(&mut map, &mut f.items, &mut f.duplicate, "items")?,
+                Key::Item => fill::<_, StrField>(&mut map, &mut f.item, &mut f.duplicate, "item")?,
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// Reads the value of a known field into its slot, noting a duplicate.
+fn fill<'de, A, K>(
+    map: &mut A,
+    slot: &mut Slot<K::Out>,
+    duplicate: &mut Option<&'static str>,
+    name: &'static str,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    K: FieldKind,
+{
+    let v = map.next_value_seed(Field::<K>::new())?;
+    if !matches!(slot, Slot::Missing) {
+        duplicate.get_or_insert(name);
+    }
+    *slot = v;
+    Ok(())
+}
+
+/// How one known field reads each JSON value type. Anything not accepted
+/// becomes `Slot::Wrong(Self::EXPECTED)` after the value has been consumed,
+/// so a wrong type is judged later, knowing the event's kind.
+trait FieldKind {
+    type Out;
+    const EXPECTED: Bad;
+
+    fn str(_s: &str) -> Slot<Self::Out> {
+        Slot::Wrong(Self::EXPECTED)
+    }
+    fn i64(_n: i64) -> Slot<Self::Out> {
+        Slot::Wrong(Self::EXPECTED)
+    }
+    fn u64(_n: u64) -> Slot<Self::Out> {
+        Slot::Wrong(Self::EXPECTED)
+    }
+    fn f64(_n: f64) -> Slot<Self::Out> {
+        Slot::Wrong(Self::EXPECTED)
+    }
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Slot<Self::Out>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Slot::Wrong(Self::EXPECTED))
+    }
+}
+
+/// Is `f` a whole number too large for `i64`/`u64` (serde_json hands those
+/// over as `f64`)?
+fn is_huge_integer(f: f64) -> bool {
+    f.fract() == 0.0 && (f >= 18_446_744_073_709_551_616.0 || f <= -9_223_372_036_854_775_808.0)
+}
+
+struct TypeField;
+impl FieldKind for TypeField {
+    type Out = Kind;
+    const EXPECTED: Bad = Bad::ExpectedString;
+    fn str(s: &str) -> Slot<Kind> {
+        Slot::Got(match s {
+            "search" | "Search" => Kind::Known(EventKind::Search),
+            "results" | "Results" => Kind::Known(EventKind::Results),
+            "click_result" | "ClickResult" => Kind::Known(EventKind::ClickResult),
+            "app_open" | "AppOpen" => Kind::Known(EventKind::AppOpen),
+            "app_close" | "AppClose" => Kind::Known(EventKind::AppClose),
+            "timeout" | "Timeout" => Kind::Known(EventKind::Timeout),
+            _ => Kind::Unknown,
+        })
+    }
+}
+
+struct UserField;
+impl FieldKind for UserField {
+    type Out = UserKey;
+    const EXPECTED: Bad = Bad::ExpectedStringOrInteger;
+    fn str(s: &str) -> Slot<UserKey> {
+        Slot::Got(UserKey::new(s))
+    }
+    fn i64(n: i64) -> Slot<UserKey> {
+        Slot::Got(UserKey::new(itoa::Buffer::new().format(n)))
+    }
+    fn u64(n: u64) -> Slot<UserKey> {
+        Slot::Got(UserKey::new(itoa::Buffer::new().format(n)))
+    }
+    fn f64(f: f64) -> Slot<UserKey> {
+        Slot::Wrong(if is_huge_integer(f) {
+            Bad::IntegerOutOfRange
+        } else {
+            Self::EXPECTED
+        })
+    }
+}
+
+struct TimeField;
+impl FieldKind for TimeField {
+    type Out = i64;
+    const EXPECTED: Bad = Bad::ExpectedTime;
+    fn str(s: &str) -> Slot<i64> {
+        from_time(timestamp::parse_rfc3339_ms(s))
+    }
+    fn i64(n: i64) -> Slot<i64> {
+        from_time(timestamp::check_ms(n))
+    }
+    fn u64(n: u64) -> Slot<i64> {
+        from_time(i64::try_from(n).map_err(|_| TimeError::OutOfRange).and_then(timestamp::check_ms))
+    }
+    fn f64(f: f64) -> Slot<i64> {
+        if is_huge_integer(f) {
+            Slot::Wrong(Bad::Time(TimeError::OutOfRange))
+        } else {
+            Slot::Wrong(Self::EXPECTED)
+        }
+    }
+}
+
+fn from_time(r: Result<i64, TimeError>) -> Slot<i64> {
+    match r {
+        Ok(ms) => Slot::Got(ms),
+        Err(e) => Slot::Wrong(Bad::Time(e)),
+    }
+}
+
+/// `query` and `item`: any string.
+struct StrField;
+impl FieldKind for StrField {
+    type Out = ();
+    const EXPECTED: Bad = Bad::ExpectedString;
+    fn str(_s: &str) -> Slot<()> {
+        Slot::Got(())
+    }
+}
+
+/// `items`: an array whose every element is a string.
+struct StrArrayField;
+impl FieldKind for StrArrayField {
+    type Out = ();
+    const EXPECTED: Bad = Bad::ExpectedStringArray;
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Slot<()>, A::Error> {
+        let mut all_strings = true;
+        while let Some(elem) = seq.next_element_seed(Field::<StrField>::new())? {
+            all_strings &= matches!(elem, Slot::Got(()));
+        }
+        Ok(if all_strings {
+            Slot::Got(())
+        } else {
+            Slot::Wrong(Self::EXPECTED)
+        })
+    }
+}
+
+/// Seed and visitor reading one value as field kind `K`.
+struct Field<K>(PhantomData<K>);
+
+impl<K> Field<K> {
+    fn new() -> Self {
+        Field(PhantomData)
+    }
+}
+
+impl<'de, K: FieldKind> DeserializeSeed<'de> for Field<K> {
+    type Value = Slot<K::Out>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, K: FieldKind> Visitor<'de> for Field<K> {
+    type Value = Slot<K::Out>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", Problem::from(K::EXPECTED))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(K::str(s))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(K::i64(n))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(K::u64(n))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+        Ok(K::f64(n))
+    }
+    fn visit_bool<E: de::Error>(self, _b: bool) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong(K::EXPECTED))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong(K::EXPECTED))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        K::seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Slot::Wrong(K::EXPECTED))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(line: &str) -> Event {
+        match parse_line(line.as_bytes()) {
+            Ok(Parsed::Event(e)) => e,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    fn invalid(line: &[u8]) -> String {
+        match parse_line(line) {
+            Err(e) => e.to_string(),
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_tutorial_events() {
+        let e = event(r#"{"type":"results","user":1,"items":["fido","rover","buddy"],"time":"2024-01-01T00:00:06Z"}"#);
+        assert_eq!(e.user, "1");
+        assert_eq!(e.kind, EventKind::Results);
+        assert_eq!(e.time_ms, 1_704_067_206_000);
+    }
+
+    #[test]
+    fn field_order_does_not_matter() {
+        let a = event(r#"{"type":"click_result","user":"u","item":"x","time":5}"#);
+        let b = event(r#"{"time":5,"item":"x","user":"u","type":"click_result"}"#);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn wrong_types_are_judged_after_the_type_is_known() {
+        // `query` is wrong but the event is not a search: fine.
+        let e = event(r#"{"query":5,"type":"app_open","user":"u","time":5}"#);
+        assert_eq!(e.kind, EventKind::AppOpen);
+        // Unknown type: nothing else is checked.
+        assert_eq!(
+            parse_line(br#"{"user":[1,{"a":2}],"type":"purchase"}"#),
+            Ok(Parsed::Other)
+        );
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        assert_eq!(
+            invalid(br#"{"type":"search","type":"search","user":1,"time":1,"query":""}"#),
+            "duplicate field \"type\""
+        );
+        assert_eq!(
+            invalid(br#"{"type":"search","user":1,"user":2,"time":1,"query":""}"#),
+            "duplicate field \"user\""
+        );
+    }
+
+    #[test]
+    fn json_errors_carry_a_column() {
+        assert_eq!(
+            invalid(br#"{"type":"search""#),
+            "invalid JSON: EOF while parsing an object at column 16"
+        );
+    }
+
+    #[test]
+    fn line_too_long_reads_well() {
+        assert_eq!(Invalid::line_too_long().to_string(), "line too long");
+    }
+}

@@ -1,0 +1,10 @@
+//! The only layer that talks to timely: running workers, the record and its
+//! canonical order, key routing, and the core operators (input, output, the
+//! keyed stateful operator) every user-facing operator is built from.
+
+pub mod keyed;
+pub mod input;
+pub mod output;
+pub mod record;
+pub mod routing;
+pub mod run;

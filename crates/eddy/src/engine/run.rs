@@ -1,0 +1,193 @@
+//! Running a dataflow: worker threads and processes on timely, and the
+//! shared stop signal that turns the first error on any worker into the
+//! run's result.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use timely::communication::Config as CommConfig;
+use timely::dataflow::ProbeHandle;
+use timely::WorkerConfig;
+
+use crate::dataflow::{Flow, FlowCtx};
+use crate::error::{EddyError, Result};
+
+/// How many workers, and in how many processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Worker threads in this process (`-w`).
+    pub workers: usize,
+    /// The cluster, when the dataflow spans several processes.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// One process's view of a multi-process run (Bytewax's `-i`/`-a`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// This process's index in `addresses` (`-i`).
+    pub process_id: usize,
+    /// `host:port` of every process, in process-id order (`-a`). This
+    /// process listens on its own entry only.
+    pub addresses: Vec<String>,
+}
+
+impl RunConfig {
+    /// `n` worker threads in this one process.
+    pub fn workers(n: usize) -> Self {
+        RunConfig {
+            workers: n.max(1),
+            cluster: None,
+        }
+    }
+
+    /// Total workers across all processes.
+    pub fn total_workers(&self) -> usize {
+        self.workers * self.cluster.as_ref().map_or(1, |c| c.addresses.len())
+    }
+
+    fn timely(&self) -> Result<timely::Config> {
+        let communication = match &self.cluster {
+            None if self.workers == 1 => CommConfig::Thread,
+            None => CommConfig::Process(self.workers),
+            Some(c) => {
+                if c.process_id >= c.addresses.len() {
+                    return Err(EddyError::Build(format!(
+                        "process id {} is out of range for {} addresses",
+                        c.process_id,
+                        c.addresses.len()
+                    )));
+                }
+                if c.addresses.len() == 1 {
+                    CommConfig::Process(self.workers)
+                } else {
+                    CommConfig::Cluster {
+                        threads: self.workers,
+                        process: c.process_id,
+                        addresses: c.addresses.clone(),
+                        report: false,
+                        log_fn: Box::new(|_| None),
+                    }
+                }
+            }
+        };
+        Ok(timely::Config {
+            communication,
+            worker: WorkerConfig::default(),
+        })
+    }
+}
+
+/// State shared by the workers of one process: the first error, and the
+/// flag that tells every worker to stop.
+#[derive(Debug, Default)]
+pub struct RunShared {
+    abort: AtomicBool,
+    error: Mutex<Option<EddyError>>,
+}
+
+impl RunShared {
+    /// Records an error (the first one wins) and asks every worker to stop.
+    pub fn fail(&self, error: EddyError) {
+        if let Ok(mut slot) = self.error.lock() {
+            if slot.is_none() {
+                *slot = Some(error);
+            }
+        }
+        self.abort.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the run is stopping because of an error.
+    pub fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+
+    fn take_error(&self) -> Option<EddyError> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+/// How long an idle worker sleeps before it looks at the stop flag again.
+const PARK: Duration = Duration::from_millis(50);
+
+/// Builds the dataflow `flow_id` with `build` on every worker and runs it to
+/// completion (end of every input), or until the first error.
+///
+/// `build` runs once per worker and must build the same steps on each.
+///
+/// ```
+/// use eddy::{run, RunConfig};
+/// use eddy::testing::{TestingSink, TestingSource};
+///
+/// let sink = TestingSink::new();
+/// let out = sink.clone();
+/// run("double", &RunConfig::workers(2), move |flow| {
+///     flow.input("inp", TestingSource::new(vec![1, 2, 3]))
+///         .map("double", |x: i64| x * 2)
+///         .output("out", out.clone());
+///     Ok(())
+/// })
+/// .unwrap();
+/// let mut got = sink.take();
+/// got.sort();
+/// assert_eq!(got, vec![2, 4, 6]);
+/// ```
+pub fn run<F>(flow_id: &str, config: &RunConfig, build: F) -> Result<()>
+where
+    F: Fn(&mut Flow<'_>) -> Result<()> + Send + Sync + 'static,
+{
+    validate_step_name(flow_id)?;
+    let shared = Arc::new(RunShared::default());
+    let worker_shared = shared.clone();
+    let flow_id: Arc<str> = Arc::from(flow_id);
+    let timely_config = config.timely()?;
+    let guards = timely::execute(timely_config, move |worker| {
+        let shared = worker_shared.clone();
+        let probe = ProbeHandle::new();
+        let ctx = FlowCtx::new(
+            flow_id.clone(),
+            worker.index(),
+            worker.peers(),
+            shared.clone(),
+            probe.clone(),
+        );
+        let built = worker.dataflow::<u64, _, _>(|scope| {
+            let mut flow = Flow::new(scope.clone(), ctx.clone());
+            build(&mut flow).and_then(|()| ctx.build_result())
+        });
+        if let Err(e) = built {
+            shared.fail(e);
+            return;
+        }
+        while !shared.aborted() {
+            if !worker.step_or_park(Some(PARK)) {
+                break;
+            }
+        }
+    })
+    .map_err(EddyError::Engine)?;
+    let mut panicked = None;
+    for joined in guards.join() {
+        if let Err(e) = joined {
+            panicked.get_or_insert(e);
+        }
+    }
+    if let Some(e) = shared.take_error() {
+        return Err(e);
+    }
+    if let Some(p) = panicked {
+        return Err(EddyError::Engine(format!("a worker panicked: {p}")));
+    }
+    Ok(())
+}
+
+/// Checks a flow or step name: non-empty, no `.` (it separates the parts
+/// of a full step id).
+pub(crate) fn validate_step_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('.') {
+        return Err(EddyError::Build(format!(
+            "step id {name:?} must be non-empty and must not contain '.'"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! # Eddy
+//!
+//! Stateful stream processing with Bytewax's programming model — a flow of
+//! named steps over typed streams, keyed state, clocks, windowers, window
+//! operators, partitioned connectors — running on timely-dataflow, from one
+//! thread to many processes.
+//!
+//! ```
+//! use std::time::Duration;
+//! use eddy::{run, RunConfig};
+//! use eddy::testing::{TestingSink, TestingSource};
+//! use eddy::window::{EventClock, SessionWindower};
+//!
+//! // (user, time in ms)
+//! let events: Vec<(String, i64)> = [("1", 5_000), ("2", 5_000), ("1", 7_000), ("2", 8_000), ("1", 60_000)]
+//!     .into_iter()
+//!     .map(|(u, t)| (u.to_string(), t))
+//!     .collect();
+//! let sink = TestingSink::new();
+//! let out = sink.clone();
+//! run("sessions", &RunConfig::workers(2), move |flow| {
+//!     let clock = EventClock::new(|e: &(String, i64)| e.1, Duration::from_secs(1));
+//!     flow.input("inp", TestingSource::new(events.clone()))
+//!         .key_on("by_user", |e: &(String, i64)| e.0.clone())
+//!         .collect_window("sessions", clock, SessionWindower::new(Duration::from_secs(10)))
+//!         .down
+//!         .map("count", |(user, (_id, events))| (user, events.len()))
+//!         .output("out", out.clone());
+//!     Ok(())
+//! })?;
+//! let mut rows = sink.take();
+//! rows.sort();
+//! assert_eq!(rows, vec![("1".into(), 1), ("1".into(), 2), ("2".into(), 2)]);
+//! # Ok::<(), eddy::EddyError>(())
+//! ```
+//!
+//! Layout: [`dataflow`] (the API), [`window`] (clocks, windowers, window
+//! operators), [`engine`] (the only part that talks to timely),
+//! [`connectors`] (sources and sinks), [`testing`].
+
+pub mod dataflow;
+pub mod engine;
+pub mod testing;
+pub mod window;
+
+pub use eddy_io as connectors;
+pub use eddy_io::error;
+pub use eddy_io::{EddyError, Result};
+
+pub use dataflow::stateless::BranchOut;
+pub use dataflow::{Data, Flow, FlowCtx, Stream};
+pub use engine::routing::Key;
+pub use engine::run::{run, ClusterConfig, RunConfig};
+pub use window::WindowOut;

@@ -1,0 +1,169 @@
+//! Testing helpers: a source from a `Vec`, a sink into shared memory, and a
+//! one-call runner for examples and tests.
+
+use std::sync::{Arc, Mutex};
+
+use crate::connectors::{Poll, Sink, SinkPartition, Source, SourcePartition};
+use crate::dataflow::{Data, Stream};
+use crate::engine::run::{run, RunConfig};
+use crate::error::{EddyError, Result};
+
+/// A source over in-memory items (Bytewax's `TestingSource`): one partition
+/// per `Vec`, read `batch_size` items at a time.
+#[derive(Debug, Clone)]
+pub struct TestingSource<T> {
+    parts: Vec<Vec<T>>,
+    batch_size: usize,
+}
+
+impl<T: Clone> TestingSource<T> {
+    /// One partition holding `items`.
+    pub fn new(items: impl IntoIterator<Item = T>) -> Self {
+        Self::partitioned(vec![items.into_iter().collect()])
+    }
+
+    /// One partition per inner `Vec`.
+    pub fn partitioned(parts: Vec<Vec<T>>) -> Self {
+        TestingSource { parts, batch_size: 1024 }
+    }
+
+    /// Items per batch (at least 1).
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+}
+
+struct TestingPartition<T> {
+    items: std::vec::IntoIter<T>,
+    batch_size: usize,
+    read: u64,
+}
+
+impl<T: Clone + 'static> Source<T> for TestingSource<T> {
+    fn list_parts(&self) -> Result<Vec<String>> {
+        Ok((0..self.parts.len()).map(|i| format!("part-{i}")).collect())
+    }
+
+    fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>> {
+        let index = key
+            .strip_prefix("part-")
+            .and_then(|i| i.parse::<usize>().ok())
+            .filter(|i| *i < self.parts.len())
+            .ok_or_else(|| EddyError::Build(format!("no testing partition {key:?}")))?;
+        let skip = match resume {
+            Some(b) => u64::from_le_bytes(
+                b.try_into()
+                    .map_err(|_| EddyError::Build(format!("bad resume position for {key}")))?,
+            ),
+            None => 0,
+        };
+        let items: Vec<T> = self.parts[index].iter().skip(skip as usize).cloned().collect();
+        Ok(Box::new(TestingPartition {
+            items: items.into_iter(),
+            batch_size: self.batch_size,
+            read: skip,
+        }))
+    }
+}
+
+impl<T> SourcePartition<T> for TestingPartition<T> {
+    fn next_batch(&mut self, out: &mut Vec<T>, max: usize) -> Result<Poll> {
+        let n = self.batch_size.min(max);
+        let before = out.len();
+        out.extend(self.items.by_ref().take(n));
+        self.read += (out.len() - before) as u64;
+        Ok(if self.items.len() == 0 { Poll::Done } else { Poll::Ready })
+    }
+
+    fn position(&self) -> Vec<u8> {
+        self.read.to_le_bytes().to_vec()
+    }
+}
+
+/// A sink collecting every item into shared memory (Bytewax's
+/// `TestingSink`); clone it to read the items after the run.
+#[derive(Debug)]
+pub struct TestingSink<T> {
+    items: Arc<Mutex<Vec<T>>>,
+}
+
+impl<T> Clone for TestingSink<T> {
+    fn clone(&self) -> Self {
+        TestingSink { items: self.items.clone() }
+    }
+}
+
+impl<T> Default for TestingSink<T> {
+    fn default() -> Self {
+        TestingSink {
+            items: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+}
+
+impl<T> TestingSink<T> {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the items collected so far, in the order written.
+    pub fn take(&self) -> Vec<T> {
+        self.items.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
+struct TestingWriter<T> {
+    items: Arc<Mutex<Vec<T>>>,
+}
+
+impl<T: 'static> Sink<T> for TestingSink<T> {
+    fn build(&self, _worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
+        Ok(Box::new(TestingWriter { items: self.items.clone() }))
+    }
+}
+
+impl<T> SinkPartition<T> for TestingWriter<T> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> Result<()> {
+        let mut v = self
+            .items
+            .lock()
+            .map_err(|_| EddyError::Engine("testing sink lock poisoned".into()))?;
+        v.append(items);
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `items` through the steps `build` adds, on one worker, and returns
+/// the output in order. For examples and tests.
+pub fn run_collect<T, U, F>(items: Vec<T>, build: F) -> Vec<U>
+where
+    T: Data,
+    U: Data,
+    F: for<'a> Fn(Stream<'a, T>) -> Stream<'a, U> + Send + Sync + 'static,
+{
+    run_collect_with(&RunConfig::workers(1), TestingSource::new(items), build).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `source` through the steps `build` adds with `config`, and returns
+/// the output (written by one writer, in canonical order).
+pub fn run_collect_with<T, U, F>(config: &RunConfig, source: TestingSource<T>, build: F) -> Result<Vec<U>>
+where
+    T: Data,
+    U: Data,
+    F: for<'a> Fn(Stream<'a, T>) -> Stream<'a, U> + Send + Sync + 'static,
+{
+    let sink = TestingSink::new();
+    let out = sink.clone();
+    run("test", config, move |flow| {
+        let input = flow.input("inp", source.clone());
+        build(input).output("out", out.clone());
+        Ok(())
+    })?;
+    Ok(sink.take())
+}

@@ -1,0 +1,29 @@
+//! The windower contract: a `Clone` config ([`Windower`]) builds a per-key
+//! runtime half ([`WindowerLogic`]).
+
+use super::WindowMetadata;
+
+/// A window definition (session, tumbling, sliding): cloneable config that
+/// builds one logic per key.
+pub trait Windower: Clone + 'static {
+    /// The per-key runtime half.
+    type Logic: WindowerLogic;
+    /// A fresh logic for a new key.
+    fn build(&self) -> Self::Logic;
+}
+
+/// Per-key window bookkeeping. Ids are `i64`, unique per key.
+pub trait WindowerLogic: 'static {
+    /// The windows a value at `time` goes into (opening or extending them);
+    /// pushes their ids to `out`.
+    fn open_for(&mut self, time: i64, out: &mut Vec<i64>);
+    /// The window ids a late value at `time` is reported under.
+    fn late_for(&self, time: i64, out: &mut Vec<i64>);
+    /// Merges caused by the last [`WindowerLogic::open_for`]:
+    /// `(merged away, merged into)`; the survivor is the earlier window.
+    fn merged(&mut self, out: &mut Vec<(i64, i64)>);
+    /// Removes and reports the windows that the watermark closes.
+    fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>);
+    /// Whether no window is open.
+    fn is_empty(&self) -> bool;
+}

@@ -1,0 +1,22 @@
+//! Files as sources and sinks: [`FileSource`] reads lines from files,
+//! directories, gzip files and stdin, split into partitions that can be read
+//! on any worker and resumed; [`FileSink`] writes encoded items to one file.
+//!
+//! The pieces, one per file:
+//! - `files/chunks.rs`: which partitions the inputs make, and their keys;
+//! - `files/reader.rs`: splitting bytes into lines with a bounded buffer;
+//! - `files/line.rs`: [`LineRef`], the line handed to the decoder;
+//! - `files/position.rs`: the resume position of a partition;
+//! - `files/source.rs`: [`FileSource`] and its partitions;
+//! - `files/sink.rs`: [`FileSink`] and its writer.
+
+mod chunks;
+mod line;
+mod position;
+pub(crate) mod reader;
+mod sink;
+mod source;
+
+pub use line::LineRef;
+pub use sink::{FileSink, FileSinkWriter};
+pub use source::FileSource;

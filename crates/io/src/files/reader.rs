@@ -1,0 +1,339 @@
+//! Splitting a byte stream into lines with bounded memory.
+//!
+//! [`LineReader`] reads blocks into one [`BytesMut`] and hands out each line
+//! as a [`Bytes`] slice of it (`split_to` + `freeze`: no per-line allocation;
+//! the buffer's memory is reused as soon as no line of it is referenced any
+//! more). A line longer than `max_line` bytes is cut to its first `max_line`
+//! bytes and the rest is skipped without being kept, so the buffer never holds
+//! more than `max_line + block` bytes.
+
+use std::io::{self, Read};
+
+use bytes::{Bytes, BytesMut};
+
+/// What a [`Fill`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Filled {
+    /// Some bytes were appended.
+    Some,
+    /// Nothing is available yet (a live source); try again later.
+    Pending,
+    /// The end of the stream: nothing will ever be appended.
+    Eof,
+}
+
+/// A source of bytes for a [`LineReader`].
+pub(crate) trait Fill {
+    /// Appends up to about `want` bytes to `buf`.
+    fn fill(&mut self, buf: &mut BytesMut, want: usize) -> io::Result<Filled>;
+}
+
+impl<F: Fill + ?Sized> Fill for Box<F> {
+    fn fill(&mut self, buf: &mut BytesMut, want: usize) -> io::Result<Filled> {
+        (**self).fill(buf, want)
+    }
+}
+
+/// A [`Fill`] over any blocking reader.
+pub(crate) struct ReadFill<R>(pub(crate) R);
+
+impl<R: Read> Fill for ReadFill<R> {
+    fn fill(&mut self, buf: &mut BytesMut, want: usize) -> io::Result<Filled> {
+        let len = buf.len();
+        buf.resize(len + want.max(1), 0);
+        loop {
+            match self.0.read(&mut buf[len..]) {
+                Ok(0) => {
+                    buf.truncate(len);
+                    return Ok(Filled::Eof);
+                }
+                Ok(n) => {
+                    buf.truncate(len + n);
+                    return Ok(Filled::Some);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    buf.truncate(len);
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// One line, as cut by the reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawLine {
+    /// The line without its `\n`; only the first `max_line` bytes when
+    /// `too_long`.
+    pub(crate) bytes: Bytes,
+    /// The line had more than `max_line` bytes.
+    pub(crate) too_long: bool,
+    /// Offset of the line's first byte in the stream.
+    pub(crate) offset: u64,
+}
+
+/// What [`LineReader::next_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// The next line.
+    Line(RawLine),
+    /// No complete line yet (live source).
+    Pending,
+    /// No more lines.
+    Done,
+}
+
+/// Where a [`LineReader`] starts, and where its lines stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Start {
+    /// Stream offset of the first byte the fill will produce.
+    pub(crate) offset: u64,
+    /// Skip through the first `\n` (at or after `offset`) before the first
+    /// line: the reader starts inside a line that is not its own.
+    pub(crate) skipping: bool,
+    /// Lines starting at or after this offset are not yielded.
+    pub(crate) end: Option<u64>,
+}
+
+/// Splits the bytes of a [`Fill`] into lines.
+pub(crate) struct LineReader<F> {
+    fill: F,
+    buf: BytesMut,
+    /// Stream offset of `buf[0]`.
+    offset: u64,
+    /// `buf[..scanned]` holds no `\n` (only meaningful when not skipping).
+    scanned: usize,
+    skipping: bool,
+    eof: bool,
+    end: Option<u64>,
+    max_line: usize,
+    block: usize,
+}
+
+impl<F: Fill> LineReader<F> {
+    /// A reader of `fill`, reading `block` bytes at a time.
+    pub(crate) fn new(fill: F, start: Start, max_line: usize, block: usize) -> Self {
+        LineReader {
+            fill,
+            buf: BytesMut::new(),
+            offset: start.offset,
+            scanned: 0,
+            skipping: start.skipping,
+            eof: false,
+            end: start.end,
+            max_line,
+            block: block.max(1),
+        }
+    }
+
+    /// Where reading would resume: the offset of the first unconsumed byte,
+    /// and whether the reader is skipping the rest of a line there.
+    pub(crate) fn state(&self) -> (u64, bool) {
+        (self.offset, self.skipping)
+    }
+
+    fn consume(&mut self, n: usize) {
+        let _ = self.buf.split_to(n);
+        self.offset += n as u64;
+        self.scanned = 0;
+    }
+
+    /// Reads more; `Ok(false)` when the fill has nothing yet.
+    fn more(&mut self) -> io::Result<bool> {
+        match self.fill.fill(&mut self.buf, self.block)? {
+            Filled::Some => Ok(true),
+            Filled::Eof => {
+                self.eof = true;
+                Ok(true)
+            }
+            Filled::Pending => Ok(false),
+        }
+    }
+
+    fn cut(&mut self, len: usize, keep: usize, too_long: bool) -> Next {
+        let mut bytes = self.buf.split_to(len).freeze();
+        bytes.truncate(keep);
+        let offset = self.offset;
+        self.offset += len as u64;
+        self.scanned = 0;
+        Next::Line(RawLine {
+            bytes,
+            too_long,
+            offset,
+        })
+    }
+
+    /// The next line, [`Next::Pending`] if the fill has no complete line yet,
+    /// or [`Next::Done`] at the end (and after it).
+    pub(crate) fn next_line(&mut self) -> io::Result<Next> {
+        loop {
+            if self.skipping {
+                if let Some(i) = memchr::memchr(b'\n', &self.buf) {
+                    self.consume(i + 1);
+                    self.skipping = false;
+                    continue;
+                }
+                let all = self.buf.len();
+                self.consume(all);
+                if self.eof {
+                    return Ok(Next::Done);
+                }
+                if !self.more()? {
+                    return Ok(Next::Pending);
+                }
+                continue;
+            }
+            if self.end.is_some_and(|end| self.offset >= end) {
+                return Ok(Next::Done);
+            }
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.scanned..]) {
+                let i = self.scanned + i;
+                let too_long = i > self.max_line;
+                let keep = if too_long { self.max_line } else { i };
+                return Ok(self.cut(i + 1, keep, too_long));
+            }
+            self.scanned = self.buf.len();
+            if self.buf.len() > self.max_line {
+                // Too long and no end in sight: keep the head, skip the rest.
+                let next = self.cut(self.max_line, self.max_line, true);
+                self.skipping = true;
+                return Ok(next);
+            }
+            if self.eof {
+                if self.buf.is_empty() {
+                    return Ok(Next::Done);
+                }
+                let len = self.buf.len();
+                return Ok(self.cut(len, len, false));
+            }
+            if !self.more()? {
+                return Ok(Next::Pending);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A fill that hands out its data a few bytes at a time, with a pending
+    /// answer between pieces.
+    struct Drip {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        pending_next: bool,
+    }
+
+    impl Fill for Drip {
+        fn fill(&mut self, buf: &mut BytesMut, _want: usize) -> io::Result<Filled> {
+            if self.pending_next {
+                self.pending_next = false;
+                return Ok(Filled::Pending);
+            }
+            self.pending_next = true;
+            if self.at == self.data.len() {
+                return Ok(Filled::Eof);
+            }
+            let end = (self.at + self.step).min(self.data.len());
+            buf.extend_from_slice(&self.data[self.at..end]);
+            self.at = end;
+            Ok(Filled::Some)
+        }
+    }
+
+    /// The reference: `split('\n')` without the empty piece after a final
+    /// newline, each line cut to `max` bytes.
+    fn reference(data: &[u8], max: usize) -> Vec<RawLine> {
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        let mut pieces: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+        if data.is_empty() || data.ends_with(b"\n") {
+            pieces.pop();
+        }
+        for p in pieces {
+            let too_long = p.len() > max;
+            let keep = if too_long { &p[..max] } else { p };
+            out.push(RawLine {
+                bytes: Bytes::copy_from_slice(keep),
+                too_long,
+                offset,
+            });
+            offset += p.len() as u64 + 1;
+        }
+        out
+    }
+
+    fn read_all<F: Fill>(mut r: LineReader<F>) -> Vec<RawLine> {
+        let mut out = Vec::new();
+        loop {
+            match r.next_line() {
+                Ok(Next::Line(l)) => out.push(l),
+                Ok(Next::Pending) => {}
+                Ok(Next::Done) => return out,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    fn start() -> Start {
+        Start {
+            offset: 0,
+            skipping: false,
+            end: None,
+        }
+    }
+
+    #[test]
+    fn final_line_without_newline_and_blank_lines() {
+        let r = LineReader::new(ReadFill(&b"a\n\nb\r\nc"[..]), start(), 100, 3);
+        let lines: Vec<_> = read_all(r).into_iter().map(|l| l.bytes).collect();
+        assert_eq!(lines, vec!["a", "", "b\r", "c"]);
+    }
+
+    #[test]
+    fn empty_stream_has_no_lines() {
+        let r = LineReader::new(ReadFill(&b""[..]), start(), 100, 3);
+        assert!(read_all(r).is_empty());
+    }
+
+    #[test]
+    fn too_long_line_is_cut_and_rest_skipped() {
+        let data = b"short\nthis line is far too long\nok\nlongtail-without-newline";
+        let r = LineReader::new(ReadFill(&data[..]), start(), 5, 4);
+        assert_eq!(read_all(r), reference(data, 5));
+    }
+
+    #[test]
+    fn buffer_holds_at_most_max_line_plus_block() {
+        let mut data = vec![b'x'; 100_000];
+        data.push(b'\n');
+        let mut r = LineReader::new(ReadFill(&data[..]), start(), 10, 16);
+        let Ok(Next::Line(l)) = r.next_line() else {
+            panic!("expected a line")
+        };
+        assert!(l.too_long);
+        assert!(r.buf.capacity() < 64, "capacity {}", r.buf.capacity());
+        assert_eq!(r.next_line().ok(), Some(Next::Done));
+    }
+
+    proptest! {
+        #[test]
+        fn matches_reference(
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'a'), Just(b'b')], 0..200),
+            max in 0usize..12,
+            block in 1usize..9,
+            step in 1usize..9,
+        ) {
+            let expected = reference(&data, max);
+            let r = LineReader::new(ReadFill(&data[..]), start(), max, block);
+            prop_assert_eq!(read_all(r), expected.clone());
+            let drip = Drip { data: data.clone(), at: 0, step, pending_next: false };
+            let r = LineReader::new(drip, start(), max, block);
+            prop_assert_eq!(read_all(r), expected);
+        }
+    }
+}

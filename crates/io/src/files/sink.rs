@@ -1,0 +1,160 @@
+//! [`FileSink`]: encoded items written to one file by one writer.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::{EddyError, Result, Sink, SinkPartition};
+
+/// The encoder of a sink: appends one item's bytes (with its terminator).
+pub(crate) type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>) + Send + Sync>;
+
+/// The write buffer of a [`FileSinkWriter`].
+const BUFFER_BYTES: usize = 256 * 1024;
+
+/// Writes items to one file, encoded by a user function. All items go to one
+/// writer ([`SinkRouting::Single`](crate::SinkRouting::Single)), which
+/// truncates or creates the file, writes the header if any, then the items in
+/// order.
+pub struct FileSink<T> {
+    path: PathBuf,
+    encode: Encode<T>,
+    header: Arc<[u8]>,
+}
+
+impl<T> Clone for FileSink<T> {
+    fn clone(&self) -> Self {
+        FileSink {
+            path: self.path.clone(),
+            encode: self.encode.clone(),
+            header: self.header.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for FileSink<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSink")
+            .field("path", &self.path)
+            .field("header_bytes", &self.header.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> FileSink<T> {
+    /// A sink writing to `path`; `encode` appends one item's bytes, line
+    /// terminator included, to the buffer it is given (which starts empty).
+    pub fn new(
+        path: impl Into<PathBuf>,
+        encode: impl Fn(&T, &mut Vec<u8>) + Send + Sync + 'static,
+    ) -> Self {
+        FileSink {
+            path: path.into(),
+            encode: Arc::new(encode),
+            header: Arc::from(Vec::new()),
+        }
+    }
+
+    /// Bytes written once at the start of the file (a CSV header), even when
+    /// there are no items.
+    pub fn header(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.header = Arc::from(bytes.into());
+        self
+    }
+
+    /// Creates (or truncates) the file and writes the header.
+    pub fn open(&self) -> Result<FileSinkWriter<T>> {
+        let err = |e| EddyError::io(&self.path, e);
+        let file = File::create(&self.path).map_err(err)?;
+        let mut out = BufWriter::with_capacity(BUFFER_BYTES, file);
+        out.write_all(&self.header).map_err(err)?;
+        Ok(FileSinkWriter {
+            path: self.path.clone(),
+            out,
+            scratch: Vec::new(),
+            encode: self.encode.clone(),
+            written: self.header.len() as u64,
+            closed: false,
+        })
+    }
+}
+
+impl<T: 'static> Sink<T> for FileSink<T> {
+    fn build(&self, _worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
+        Ok(Box::new(self.open()?))
+    }
+}
+
+/// The open writer of a [`FileSink`].
+pub struct FileSinkWriter<T> {
+    path: PathBuf,
+    out: BufWriter<File>,
+    scratch: Vec<u8>,
+    encode: Encode<T>,
+    written: u64,
+    closed: bool,
+}
+
+impl<T> std::fmt::Debug for FileSinkWriter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSinkWriter")
+            .field("path", &self.path)
+            .field("written", &self.written)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> FileSinkWriter<T> {
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written so far, header included (some may still be buffered:
+    /// [`flush`](Self::flush) first to have them all in the file).
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Writes the buffered bytes to the file.
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush().map_err(|e| EddyError::io(&self.path, e))
+    }
+
+    fn closed_error(&self) -> EddyError {
+        EddyError::io(&self.path, io::Error::other("write after close"))
+    }
+}
+
+impl<T> SinkPartition<T> for FileSinkWriter<T> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> Result<()> {
+        if self.closed {
+            return Err(self.closed_error());
+        }
+        for item in items.drain(..) {
+            self.scratch.clear();
+            (self.encode)(&item, &mut self.scratch);
+            self.out
+                .write_all(&self.scratch)
+                .map_err(|e| EddyError::io(&self.path, e))?;
+            self.written += self.scratch.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Flushes and fsyncs the file; closing twice is harmless.
+    fn close(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.flush()?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e| EddyError::io(&self.path, e))?;
+        self.closed = true;
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! [`FileSource`]: lines of files, directories, gzip files and stdin, decoded
+//! by a user function, in partitions that any worker can read and resume.
+
+use std::cell::OnceCell;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use flate2::read::MultiGzDecoder;
+
+use super::chunks::{plan, Part};
+use super::line::{FirstLine, LineRef};
+use super::position::Position;
+use super::reader::{Fill, LineReader, Next, ReadFill, Start};
+use crate::stdio::ThreadFill;
+use crate::{EddyError, Poll, Result, Source, SourcePartition};
+
+/// The decoder of a [`FileSource`].
+type Decode<T> = Arc<dyn Fn(&LineRef<'_>) -> T + Send + Sync>;
+
+const DEFAULT_CHUNK_BYTES: u64 = 16 * 1024 * 1024;
+const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
+const DEFAULT_BUFFER_BYTES: usize = 256 * 1024;
+/// How long a stdin partition asks to wait when no line is ready.
+const PENDING_DELAY: Duration = Duration::from_millis(2);
+
+/// Reads lines from files and hands each to a decoder.
+///
+/// Inputs: a file path; `-` for stdin; a directory for every regular file
+/// directly in it (not recursive), sorted by name, skipping hidden files
+/// (names starting with `.`). A `.gz` file is decompressed on the fly.
+///
+/// Partitions, in input order: a plain file larger than
+/// [`chunk_bytes`](Self::chunk_bytes) is split into byte ranges, each owning
+/// the lines whose first byte lies in it; any other file, a gzip file and
+/// stdin are one partition each. Every partition can be resumed from its
+/// [`position`](SourcePartition::position), except stdin.
+///
+/// A line is the bytes up to a `\n`, without it; a last line without `\n` is a
+/// line; an empty file has none; blank lines are yielded.
+pub struct FileSource<T> {
+    inputs: Vec<PathBuf>,
+    decode: Decode<T>,
+    chunk_bytes: u64,
+    max_line_bytes: usize,
+    buffer_bytes: usize,
+}
+
+impl<T> Clone for FileSource<T> {
+    fn clone(&self) -> Self {
+        FileSource {
+            inputs: self.inputs.clone(),
+            decode: self.decode.clone(),
+            chunk_bytes: self.chunk_bytes,
+            max_line_bytes: self.max_line_bytes,
+            buffer_bytes: self.buffer_bytes,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for FileSource<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource")
+            .field("inputs", &self.inputs)
+            .field("chunk_bytes", &self.chunk_bytes)
+            .field("max_line_bytes", &self.max_line_bytes)
+            .field("buffer_bytes", &self.buffer_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> FileSource<T> {
+    /// A source reading `inputs` (files, directories, `-`), decoding every
+    /// line with `decode`.
+    pub fn new(
+        inputs: Vec<PathBuf>,
+        decode: impl Fn(&LineRef<'_>) -> T + Send + Sync + 'static,
+    ) -> Self {
+        FileSource {
+            inputs,
+            decode: Arc::new(decode),
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            buffer_bytes: DEFAULT_BUFFER_BYTES,
+        }
+    }
+
+    /// Splits plain files larger than `n` bytes into chunks of `n` bytes
+    /// (default 16 MiB); 0 never splits.
+    pub fn chunk_bytes(mut self, n: u64) -> Self {
+        self.chunk_bytes = n;
+        self
+    }
+
+    /// Cuts lines longer than `n` bytes to their first `n` bytes, marked
+    /// [`too_long`](LineRef::too_long) (default 1 MiB).
+    pub fn max_line_bytes(mut self, n: usize) -> Self {
+        self.max_line_bytes = n;
+        self
+    }
+
+    /// Reads `n` bytes at a time (default 256 KiB; at least 1). A partition
+    /// holds at most `max_line_bytes + n` bytes, plus the lines the decoded
+    /// items still reference.
+    pub fn buffer_bytes(mut self, n: usize) -> Self {
+        self.buffer_bytes = n.max(1);
+        self
+    }
+}
+
+impl<T: 'static> Source<T> for FileSource<T> {
+    fn list_parts(&self) -> Result<Vec<String>> {
+        Ok(plan(&self.inputs, self.chunk_bytes)?
+            .iter()
+            .map(Part::key)
+            .collect())
+    }
+
+    fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>> {
+        let part = Part::parse(key)
+            .ok_or_else(|| EddyError::Build(format!("unknown file partition key {key:?}")))?;
+        let path = part.path();
+        let invalid = |kind, message: String| EddyError::io(&*path, io::Error::new(kind, message));
+        let resume = match resume {
+            None | Some([]) => None,
+            Some(bytes) => {
+                Some(Position::decode(bytes).map_err(|m| invalid(io::ErrorKind::InvalidData, m))?)
+            }
+        };
+        let open = || File::open(&path).map_err(|e| EddyError::io(&*path, e));
+        let (fill, pos, end, first): (Box<dyn Fill + Send>, _, _, _) = match &part {
+            Part::Stdin => {
+                if resume.is_some_and(|p| p != Position::default()) {
+                    return Err(invalid(
+                        io::ErrorKind::Unsupported,
+                        "stdin cannot be resumed".to_owned(),
+                    ));
+                }
+                let fill = ThreadFill::spawn(io::stdin(), self.buffer_bytes)
+                    .map_err(|e| EddyError::io(&*path, e))?;
+                (
+                    Box::new(fill),
+                    Position::default(),
+                    None,
+                    FirstLine::Known(1),
+                )
+            }
+            Part::Whole(_) => {
+                let mut file = open()?;
+                let pos = resume.unwrap_or_default();
+                if pos.offset > 0 {
+                    file.seek(SeekFrom::Start(pos.offset))
+                        .map_err(|e| EddyError::io(&*path, e))?;
+                }
+                (Box::new(ReadFill(file)), pos, None, FirstLine::Known(1))
+            }
+            Part::Chunk { start, end, .. } => {
+                let mut file = open()?;
+                let pos = resume.unwrap_or(Position {
+                    offset: start.saturating_sub(1),
+                    skipping: *start > 0,
+                    lines: 0,
+                });
+                file.seek(SeekFrom::Start(pos.offset))
+                    .map_err(|e| EddyError::io(&*path, e))?;
+                let first = if *start == 0 {
+                    FirstLine::Known(1)
+                } else {
+                    // The chunk's first line follows the first '\n' at or
+                    // after `start - 1`.
+                    FirstLine::Counted {
+                        path: path.clone(),
+                        after: start - 1,
+                        cell: OnceCell::new(),
+                    }
+                };
+                (Box::new(ReadFill(file)), pos, Some(*end), first)
+            }
+            Part::Gz(_) => {
+                let mut gz = MultiGzDecoder::new(open()?);
+                let pos = resume.unwrap_or_default();
+                let skipped = io::copy(&mut (&mut gz).take(pos.offset), &mut io::sink())
+                    .map_err(|e| EddyError::io(&*path, e))?;
+                if skipped != pos.offset {
+                    return Err(invalid(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "resume position {} is past the end of the decompressed file ({skipped} bytes)",
+                            pos.offset
+                        ),
+                    ));
+                }
+                (Box::new(ReadFill(gz)), pos, None, FirstLine::Known(1))
+            }
+        };
+        let start = Start {
+            offset: pos.offset,
+            skipping: pos.skipping,
+            end,
+        };
+        Ok(Box::new(FilePartition {
+            reader: LineReader::new(fill, start, self.max_line_bytes, self.buffer_bytes),
+            path,
+            first,
+            lines: pos.lines,
+            decode: self.decode.clone(),
+            done: false,
+        }))
+    }
+}
+
+/// One open partition of a [`FileSource`].
+struct FilePartition<T> {
+    reader: LineReader<Box<dyn Fill + Send>>,
+    path: Arc<Path>,
+    first: FirstLine,
+    /// Lines read so far in this partition (before any resume included).
+    lines: u64,
+    decode: Decode<T>,
+    done: bool,
+}
+
+impl<T> SourcePartition<T> for FilePartition<T> {
+    /// Decodes up to `max` lines. [`Poll::Done`] and [`Poll::Pending`] are
+    /// returned only by calls that added nothing.
+    fn next_batch(&mut self, out: &mut Vec<T>, max: usize) -> Result<Poll> {
+        if self.done {
+            return Ok(Poll::Done);
+        }
+        let mut added = 0;
+        while added < max {
+            let next = self
+                .reader
+                .next_line()
+                .map_err(|e| EddyError::io(&*self.path, e))?;
+            match next {
+                Next::Line(raw) => {
+                    let line = LineRef::in_partition(
+                        &self.path,
+                        &self.first,
+                        self.lines,
+                        raw.offset,
+                        raw.bytes,
+                        raw.too_long,
+                    );
+                    out.push((self.decode)(&line));
+                    self.lines += 1;
+                    added += 1;
+                }
+                Next::Pending if added == 0 => return Ok(Poll::Pending(PENDING_DELAY)),
+                Next::Pending => break,
+                Next::Done => {
+                    self.done = true;
+                    return Ok(if added == 0 { Poll::Done } else { Poll::Ready });
+                }
+            }
+        }
+        Ok(Poll::Ready)
+    }
+
+    fn position(&self) -> Vec<u8> {
+        let (offset, skipping) = self.reader.state();
+        Position {
+            offset,
+            skipping,
+            lines: self.lines,
+        }
+        .encode()
+    }
+}

@@ -1,0 +1,78 @@
+//! Eddy's connectors: partitioned, resumable sources and sinks, and the
+//! library's error type. No engine here: the `eddy` crate drives these
+//! traits from its timely operators.
+//!
+//! A [`Source`] is a fixed, ordered list of partitions (a file, a chunk of a
+//! big file, stdin). Every worker lists the same partitions and builds only
+//! the ones assigned to it (partition `j` of `n` goes to worker `j % workers`),
+//! so reading is spread over all workers of all processes. Each partition can
+//! report its resume position ([`SourcePartition::position`]) for recovery.
+//!
+//! A [`Sink`] is written by one writer (all items routed to worker 0) or one
+//! writer per worker; see [`SinkRouting`].
+
+pub mod error;
+pub mod files;
+pub mod stdio;
+
+pub use error::{EddyError, Result};
+
+use std::time::Duration;
+
+/// What a partition said after a call to [`SourcePartition::next_batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll {
+    /// Items may have been added; call again soon.
+    Ready,
+    /// Nothing available now (a live source); call again after the delay.
+    Pending(Duration),
+    /// The partition is exhausted: it will never yield again.
+    Done,
+}
+
+/// A partitioned input: the description, built on every worker.
+pub trait Source<T>: 'static {
+    /// The partition keys, in a fixed order that is the same on every worker
+    /// and does not depend on the number of workers.
+    fn list_parts(&self) -> Result<Vec<String>>;
+    /// Opens one partition, at its start or at a resume position previously
+    /// returned by [`SourcePartition::position`].
+    fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>>;
+}
+
+/// One open partition of a [`Source`].
+pub trait SourcePartition<T> {
+    /// Appends at most `max` items to `out`.
+    fn next_batch(&mut self, out: &mut Vec<T>, max: usize) -> Result<Poll>;
+    /// The position to resume from after everything yielded so far.
+    fn position(&self) -> Vec<u8>;
+}
+
+/// Where a sink's items are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkRouting {
+    /// All items are routed to worker 0 of process 0, which alone writes:
+    /// one complete output, whatever the number of workers.
+    Single,
+    /// Each worker writes its own part.
+    PerWorker,
+}
+
+/// A partitioned output: the description, built on every worker.
+pub trait Sink<T>: 'static {
+    /// How items reach the writers.
+    fn routing(&self) -> SinkRouting {
+        SinkRouting::Single
+    }
+    /// Opens the writer of worker `worker` (of `workers`). Called only on
+    /// workers that write (worker 0 alone under [`SinkRouting::Single`]).
+    fn build(&self, worker: usize, workers: usize) -> Result<Box<dyn SinkPartition<T>>>;
+}
+
+/// One open writer of a [`Sink`].
+pub trait SinkPartition<T> {
+    /// Writes (and consumes) a batch of items, in order.
+    fn write_batch(&mut self, items: &mut Vec<T>) -> Result<()>;
+    /// Flushes and closes at end of input.
+    fn close(&mut self) -> Result<()>;
+}

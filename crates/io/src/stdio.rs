@@ -1,0 +1,347 @@
+//! Standard input and output: [`StdOutSink`] writes encoded items to stdout
+//! (a closed pipe ends the output quietly, as `… | head` expects), and the
+//! reader thread that feeds the stdin partition of a
+//! [`FileSource`](crate::files::FileSource) so that no worker ever blocks on
+//! a slow pipe.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::Arc;
+use std::thread;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::files::reader::{Fill, Filled};
+use crate::{EddyError, Result, Sink, SinkPartition};
+
+/// The encoder of a sink (see [`FileSink::new`](crate::files::FileSink::new)).
+type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>) + Send + Sync>;
+
+/// Bytes gathered before one write to stdout.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// Writes items to standard output, encoded by a user function, from one
+/// writer. When the reader of the pipe goes away (`EPIPE`), writing stops
+/// without an error and later items are dropped: `search-ctr … | head` ends
+/// with success.
+pub struct StdOutSink<T> {
+    encode: Encode<T>,
+    header: Arc<[u8]>,
+}
+
+impl<T> Clone for StdOutSink<T> {
+    fn clone(&self) -> Self {
+        StdOutSink {
+            encode: self.encode.clone(),
+            header: self.header.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for StdOutSink<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StdOutSink")
+            .field("header_bytes", &self.header.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> StdOutSink<T> {
+    /// A sink writing to stdout; `encode` appends one item's bytes, line
+    /// terminator included, to the buffer it is given (which starts empty).
+    pub fn new(encode: impl Fn(&T, &mut Vec<u8>) + Send + Sync + 'static) -> Self {
+        StdOutSink {
+            encode: Arc::new(encode),
+            header: Arc::from(Vec::new()),
+        }
+    }
+
+    /// Bytes written once before the first item (a CSV header), even when
+    /// there are no items.
+    pub fn header(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.header = Arc::from(bytes.into());
+        self
+    }
+}
+
+impl<T: 'static> Sink<T> for StdOutSink<T> {
+    fn build(&self, _worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
+        Ok(Box::new(PipeWriter::new(
+            io::stdout(),
+            self.encode.clone(),
+            &self.header,
+        )))
+    }
+}
+
+/// A buffered writer to a pipe-like output, for which `EPIPE` means "the
+/// reader has had enough".
+struct PipeWriter<T, W> {
+    out: W,
+    buf: Vec<u8>,
+    scratch: Vec<u8>,
+    encode: Encode<T>,
+    /// The reader went away: drop everything from now on.
+    broken: bool,
+}
+
+impl<T, W: Write> PipeWriter<T, W> {
+    fn new(out: W, encode: Encode<T>, header: &[u8]) -> Self {
+        let mut buf = Vec::with_capacity(BUFFER_BYTES);
+        buf.extend_from_slice(header);
+        PipeWriter {
+            out,
+            buf,
+            scratch: Vec::new(),
+            encode,
+            broken: false,
+        }
+    }
+
+    /// Writes the buffer out; a broken pipe ends the output without error.
+    fn drain(&mut self, flush: bool) -> Result<()> {
+        let mut result = self.out.write_all(&self.buf);
+        self.buf.clear();
+        if flush && result.is_ok() {
+            result = self.out.flush();
+        }
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.broken = true;
+                Ok(())
+            }
+            Err(e) => Err(EddyError::io(Path::new("-"), e)),
+        }
+    }
+}
+
+impl<T, W: Write> SinkPartition<T> for PipeWriter<T, W> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> Result<()> {
+        if self.broken {
+            items.clear();
+            return Ok(());
+        }
+        for item in items.drain(..) {
+            self.scratch.clear();
+            (self.encode)(&item, &mut self.scratch);
+            self.buf.extend_from_slice(&self.scratch);
+            if self.buf.len() >= BUFFER_BYTES {
+                self.drain(false)?;
+                if self.broken {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if self.broken {
+            return Ok(());
+        }
+        self.drain(true)
+    }
+}
+
+/// A message from a reader thread.
+enum Msg {
+    Data(Bytes),
+    Eof,
+    Err(io::Error),
+}
+
+/// Blocks in flight between a reader thread and its partition.
+const CHANNEL_BLOCKS: usize = 8;
+
+/// A [`Fill`] fed by a thread that reads a blocking reader (stdin) into a
+/// bounded channel, so that filling never blocks: it answers
+/// [`Filled::Pending`] when the thread has nothing yet.
+///
+/// When the partition is dropped, the thread ends at its next block; a thread
+/// blocked reading an idle pipe lives until the process ends.
+pub(crate) struct ThreadFill {
+    rx: Receiver<Msg>,
+}
+
+impl ThreadFill {
+    /// Starts a thread reading `input` in blocks of `block` bytes.
+    pub(crate) fn spawn<R: Read + Send + 'static>(input: R, block: usize) -> io::Result<Self> {
+        let (tx, rx) = mpsc::sync_channel(CHANNEL_BLOCKS);
+        let block = block.max(1);
+        thread::Builder::new()
+            .name("eddy-stdin".to_owned())
+            .spawn(move || {
+                let mut input = input;
+                loop {
+                    let mut buf = BytesMut::zeroed(block);
+                    let msg = match input.read(&mut buf) {
+                        Ok(0) => Msg::Eof,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            Msg::Data(buf.freeze())
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => Msg::Err(e),
+                    };
+                    let last = !matches!(msg, Msg::Data(_));
+                    if tx.send(msg).is_err() || last {
+                        return;
+                    }
+                }
+            })?;
+        Ok(ThreadFill { rx })
+    }
+}
+
+impl Fill for ThreadFill {
+    fn fill(&mut self, buf: &mut BytesMut, _want: usize) -> io::Result<Filled> {
+        match self.rx.try_recv() {
+            Ok(Msg::Data(bytes)) => {
+                buf.extend_from_slice(&bytes);
+                Ok(Filled::Some)
+            }
+            Ok(Msg::Eof) => Ok(Filled::Eof),
+            Ok(Msg::Err(e)) => Err(e),
+            Err(TryRecvError::Empty) => Ok(Filled::Pending),
+            Err(TryRecvError::Disconnected) => {
+                Err(io::Error::other("the input reader thread stopped"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::reader::{LineReader, Next, Start};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// A writer that accepts `room` bytes, then fails with `kind`.
+    struct Limited {
+        got: Arc<Mutex<Vec<u8>>>,
+        room: usize,
+        kind: io::ErrorKind,
+    }
+
+    impl Write for Limited {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from(self.kind));
+            }
+            let n = data.len().min(self.room);
+            self.room -= n;
+            self.got.lock().unwrap().extend_from_slice(&data[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn writer(room: usize, kind: io::ErrorKind) -> (PipeWriter<u32, Limited>, Arc<Mutex<Vec<u8>>>) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let out = Limited {
+            got: got.clone(),
+            room,
+            kind,
+        };
+        let encode: Encode<u32> = Arc::new(|n: &u32, buf: &mut Vec<u8>| {
+            buf.extend_from_slice(format!("{n}\n").as_bytes())
+        });
+        (PipeWriter::new(out, encode, b"n\n"), got)
+    }
+
+    #[test]
+    fn writes_header_and_items() {
+        let (mut w, got) = writer(usize::MAX, io::ErrorKind::BrokenPipe);
+        w.write_batch(&mut vec![1, 2, 3]).unwrap();
+        w.close().unwrap();
+        assert_eq!(&got.lock().unwrap()[..], b"n\n1\n2\n3\n");
+    }
+
+    #[test]
+    fn broken_pipe_stops_quietly() {
+        let (mut w, got) = writer(10, io::ErrorKind::BrokenPipe);
+        let mut items: Vec<u32> = (0..100_000).collect();
+        w.write_batch(&mut items).unwrap();
+        assert!(items.is_empty());
+        assert!(w.broken);
+        w.write_batch(&mut vec![7; 10]).unwrap();
+        w.close().unwrap();
+        assert_eq!(got.lock().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn other_write_errors_fail() {
+        let (mut w, _) = writer(0, io::ErrorKind::StorageFull);
+        w.write_batch(&mut vec![1]).unwrap();
+        let err = w.close().unwrap_err();
+        assert!(matches!(err, EddyError::Io { .. }), "{err}");
+        assert!(err.to_string().starts_with("-: "), "{err}");
+    }
+
+    /// A reader that yields its pieces with a pause before each.
+    struct Slow(Vec<&'static [u8]>);
+
+    impl Read for Slow {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            std::thread::sleep(Duration::from_millis(5));
+            if self.0.is_empty() {
+                return Ok(0);
+            }
+            let piece = self.0.remove(0);
+            buf[..piece.len()].copy_from_slice(piece);
+            Ok(piece.len())
+        }
+    }
+
+    #[test]
+    fn thread_fill_is_pending_then_lines_then_done() {
+        let fill = ThreadFill::spawn(Slow(vec![b"ab", b"c\nd", b"\n", b"e"]), 16).unwrap();
+        let start = Start {
+            offset: 0,
+            skipping: false,
+            end: None,
+        };
+        let mut r = LineReader::new(fill, start, 100, 16);
+        let mut lines = Vec::new();
+        let mut pending = 0;
+        loop {
+            match r.next_line().unwrap() {
+                Next::Line(l) => lines.push(l.bytes),
+                Next::Pending => {
+                    pending += 1;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Next::Done => break,
+            }
+        }
+        assert_eq!(lines, vec!["abc", "d", "e"]);
+        assert!(pending > 0);
+    }
+
+    #[test]
+    fn thread_fill_reports_read_errors() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("boom"))
+            }
+        }
+        let mut fill = ThreadFill::spawn(Failing, 16).unwrap();
+        let mut buf = BytesMut::new();
+        loop {
+            match fill.fill(&mut buf, 16) {
+                Ok(Filled::Pending) => std::thread::sleep(Duration::from_millis(1)),
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(e) => {
+                    assert_eq!(e.to_string(), "boom");
+                    break;
+                }
+            }
+        }
+    }
+}

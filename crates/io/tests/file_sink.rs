@@ -1,0 +1,112 @@
+//! `FileSink`: header, items, truncation, position and errors.
+
+use eddy_io::files::FileSink;
+use eddy_io::{EddyError, Sink, SinkPartition, SinkRouting};
+
+fn csv(n: &u32, out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("{n},{}\n", n * 2).as_bytes());
+}
+
+#[test]
+fn writes_header_then_items_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    std::fs::write(&path, "old content that must disappear\n".repeat(100)).unwrap();
+    let sink = FileSink::new(&path, csv).header("n,double\n");
+    assert_eq!(Sink::<u32>::routing(&sink), SinkRouting::Single);
+    let mut w = sink.build(0, 1).unwrap();
+    let mut batch: Vec<u32> = (1..=3).collect();
+    w.write_batch(&mut batch).unwrap();
+    assert!(batch.is_empty(), "the batch is consumed");
+    w.write_batch(&mut vec![10]).unwrap();
+    w.close().unwrap();
+    w.close().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "n,double\n1,2\n2,4\n3,6\n10,20\n"
+    );
+}
+
+#[test]
+fn header_is_written_without_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    let mut w = FileSink::new(&path, csv).header("h\n").open().unwrap();
+    w.close().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"h\n");
+}
+
+#[test]
+fn written_counts_every_byte_and_flush_makes_them_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.jsonl");
+    let sink = FileSink::new(&path, csv).header("hh\n");
+    let mut w = sink.open().unwrap();
+    assert_eq!(w.written(), 3);
+    let mut items: Vec<u32> = (0..100_000).collect();
+    w.write_batch(&mut items).unwrap();
+    w.flush().unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(len, w.written());
+    assert_eq!(w.path(), path.as_path());
+    w.close().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 100_001);
+    assert_eq!(text.lines().last(), Some("99999,199998"));
+}
+
+#[test]
+fn an_encoder_that_clears_its_buffer_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.txt");
+    let sink = FileSink::new(&path, |n: &u32, out: &mut Vec<u8>| {
+        out.clear();
+        out.extend_from_slice(format!("{n}\n").as_bytes());
+    });
+    let mut w = sink.open().unwrap();
+    w.write_batch(&mut vec![1, 2, 3]).unwrap();
+    w.close().unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "1\n2\n3\n");
+}
+
+#[test]
+fn unwritable_path_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("out.csv");
+    let err = FileSink::new(&path, csv)
+        .build(0, 1)
+        .err()
+        .expect("an error");
+    assert!(
+        matches!(&err, EddyError::Io { path: p, .. } if p == &path),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
+}
+
+#[test]
+fn write_after_close_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    let mut w = FileSink::new(&path, csv).open().unwrap();
+    w.close().unwrap();
+    let err = w.write_batch(&mut vec![1]).unwrap_err();
+    assert!(err.to_string().contains("out.csv"), "{err}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn disk_full_is_an_error_naming_the_file() {
+    // /dev/full fails every write with ENOSPC.
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        return;
+    }
+    let mut w = FileSink::new(full, csv).open().unwrap();
+    let mut items: Vec<u32> = (0..1_000_000).collect();
+    let err = match w.write_batch(&mut items) {
+        Err(e) => e,
+        Ok(()) => w.close().unwrap_err(),
+    };
+    assert!(err.to_string().starts_with("/dev/full: "), "{err}");
+}
