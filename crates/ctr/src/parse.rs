@@ -35,6 +35,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use crate::event::{Event, EventKind, UserKey};
 use crate::timestamp::{self, TimeError};
 
+mod flat;
+
 /// What one line holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
@@ -167,24 +169,41 @@ impl fmt::Display for Problem {
 /// assert_eq!((e.user.as_str(), e.time_ms), ("1", 1_704_067_205_000));
 /// ```
 pub fn parse_line(line: &[u8]) -> Result<Parsed, Invalid> {
-    let bom = if line.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-    let body = &line[bom..];
-    let body = body.strip_suffix(b"\r").unwrap_or(body);
-    let Some(first) = body.iter().find(|b| !is_json_space(**b)) else {
+    let Some(text) = prepare(line)? else {
         return Ok(Parsed::Blank);
+    };
+    if let Some(fields) = flat::parse_flat(text) {
+        return fields.into_parsed();
+    }
+    full_parse(text)
+}
+
+/// Strips a BOM and a trailing `\r`, then: `None` for a blank line, the
+/// text when it is UTF-8 starting with `{`, or why it is invalid.
+fn prepare(line: &[u8]) -> Result<Option<&str>, Invalid> {
+    let bom = if line.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let body = line.get(bom..).unwrap_or_default();
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    let Some(&first) = body.iter().find(|b| !is_json_space(**b)) else {
+        return Ok(None);
     };
     let text = std::str::from_utf8(body).map_err(|e| {
         Invalid::whole(Problem::Utf8 {
             byte: bom + e.valid_up_to(),
         })
     })?;
-    if *first != b'{' {
+    if first != b'{' {
         // Still report broken JSON as such, e.g. `[1,` or `nul`.
         return Err(match serde_json::from_str::<IgnoredAny>(text) {
             Err(e) => json_error(&e),
             Ok(_) => Invalid::whole(Problem::NotAnObject),
         });
     }
+    Ok(Some(text))
+}
+
+/// The full `serde_json` path, for every line the flat fast path declines.
+fn full_parse(text: &str) -> Result<Parsed, Invalid> {
     let mut de = serde_json::Deserializer::from_str(text);
     let fields = de
         .deserialize_map(LineVisitor)
@@ -271,7 +290,35 @@ struct Fields {
     duplicate_type: bool,
 }
 
+/// Stores a field's value, noting whether it was already there.
+fn store<T>(slot: &mut Slot<T>, v: Slot<T>, duplicate: &mut Option<&'static str>, name: &'static str) {
+    if !matches!(slot, Slot::Missing) {
+        duplicate.get_or_insert(name);
+    }
+    *slot = v;
+}
+
 impl Fields {
+    fn put_type(&mut self, v: Slot<Kind>) {
+        self.duplicate_type |= !matches!(self.kind, Slot::Missing);
+        self.kind = v;
+    }
+    fn put_user(&mut self, v: Slot<UserKey>) {
+        store(&mut self.user, v, &mut self.duplicate, "user");
+    }
+    fn put_time(&mut self, v: Slot<i64>) {
+        store(&mut self.time, v, &mut self.duplicate, "time");
+    }
+    fn put_query(&mut self, v: Slot<()>) {
+        store(&mut self.query, v, &mut self.duplicate, "query");
+    }
+    fn put_items(&mut self, v: Slot<()>) {
+        store(&mut self.items, v, &mut self.duplicate, "items");
+    }
+    fn put_item(&mut self, v: Slot<()>) {
+        store(&mut self.item, v, &mut self.duplicate, "item");
+    }
+
     fn into_parsed(self) -> Result<Parsed, Invalid> {
         if self.duplicate_type {
             return Err(Invalid::field("type", Problem::Duplicate));
@@ -310,6 +357,20 @@ enum Key {
     Other,
 }
 
+impl Key {
+    fn from_name(s: &str) -> Key {
+        match s {
+            "type" => Key::Type,
+            "user" => Key::User,
+            "time" => Key::Time,
+            "query" => Key::Query,
+            "items" => Key::Items,
+            "item" => Key::Item,
+            _ => Key::Other,
+        }
+    }
+}
+
 impl<'de> de::Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
@@ -319,15 +380,7 @@ impl<'de> de::Deserialize<'de> for Key {
                 f.write_str("a field name")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
-                Ok(match s {
-                    "type" => Key::Type,
-                    "user" => Key::User,
-                    "time" => Key::Time,
-                    "query" => Key::Query,
-                    "items" => Key::Items,
-                    "item" => Key::Item,
-                    _ => Key::Other,
-                })
+                Ok(Key::from_name(s))
             }
         }
         d.deserialize_identifier(KeyVisitor)
@@ -347,18 +400,12 @@ impl<'de> Visitor<'de> for LineVisitor {
         let mut f = Fields::default();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Type => {
-                    let v = map.next_value_seed(Field::<TypeField>::new())?;
-                    if !matches!(f.kind, Slot::Missing) {
-                        f.duplicate_type = true;
-                    }
-                    f.kind = v;
-                }
-                Key::User => fill::<_, UserField>(&mut map, &mut f.user, &mut f.duplicate, "user")?,
-                Key::Time => fill::<_, TimeField>(&mut map, &mut f.time, &mut f.duplicate, "time")?,
-                Key::Query => fill::<_, StrField>(&mut map, &mut f.query, &mut f.duplicate, "query")?,
-                Key::Items => fill::<_, StrArrayField>(&mut map, &mut f.items, &mut f.duplicate, "items")?,
-                Key::Item => fill::<_, StrField>(&mut map, &mut f.item, &mut f.duplicate, "item")?,
+                Key::Type => f.put_type(map.next_value_seed(Field::<TypeField>::new())?),
+                Key::User => f.put_user(map.next_value_seed(Field::<UserField>::new())?),
+                Key::Time => f.put_time(map.next_value_seed(Field::<TimeField>::new())?),
+                Key::Query => f.put_query(map.next_value_seed(Field::<StrField>::new())?),
+                Key::Items => f.put_items(map.next_value_seed(Field::<StrArrayField>::new())?),
+                Key::Item => f.put_item(map.next_value_seed(Field::<StrField>::new())?),
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -366,25 +413,6 @@ impl<'de> Visitor<'de> for LineVisitor {
         }
         Ok(f)
     }
-}
-
-/// Reads the value of a known field into its slot, noting a duplicate.
-fn fill<'de, A, K>(
-    map: &mut A,
-    slot: &mut Slot<K::Out>,
-    duplicate: &mut Option<&'static str>,
-    name: &'static str,
-) -> Result<(), A::Error>
-where
-    A: MapAccess<'de>,
-    K: FieldKind,
-{
-    let v = map.next_value_seed(Field::<K>::new())?;
-    if !matches!(slot, Slot::Missing) {
-        duplicate.get_or_insert(name);
-    }
-    *slot = v;
-    Ok(())
 }
 
 /// How one known field reads each JSON value type. Anything not accepted
@@ -406,9 +434,20 @@ trait FieldKind {
     fn f64(_n: f64) -> Slot<Self::Out> {
         Slot::Wrong(Self::EXPECTED)
     }
+    /// A non-empty or empty array whose every element is a string.
+    fn str_array() -> Slot<Self::Out> {
+        Slot::Wrong(Self::EXPECTED)
+    }
     fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Slot<Self::Out>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Slot::Wrong(Self::EXPECTED))
+        let mut all_strings = true;
+        while let Some(elem) = seq.next_element_seed(Field::<StrField>::new())? {
+            all_strings &= matches!(elem, Slot::Got(()));
+        }
+        Ok(if all_strings {
+            Self::str_array()
+        } else {
+            Slot::Wrong(Self::EXPECTED)
+        })
     }
 }
 
@@ -501,16 +540,8 @@ struct StrArrayField;
 impl FieldKind for StrArrayField {
     type Out = ();
     const EXPECTED: Bad = Bad::ExpectedStringArray;
-    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Slot<()>, A::Error> {
-        let mut all_strings = true;
-        while let Some(elem) = seq.next_element_seed(Field::<StrField>::new())? {
-            all_strings &= matches!(elem, Slot::Got(()));
-        }
-        Ok(if all_strings {
-            Slot::Got(())
-        } else {
-            Slot::Wrong(Self::EXPECTED)
-        })
+    fn str_array() -> Slot<()> {
+        Slot::Got(())
     }
 }
 
@@ -566,6 +597,7 @@ impl<'de, K: FieldKind> Visitor<'de> for Field<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn event(line: &str) -> Event {
         match parse_line(line.as_bytes()) {
@@ -626,6 +658,119 @@ mod tests {
             invalid(br#"{"type":"search""#),
             "invalid JSON: EOF while parsing an object at column 16"
         );
+    }
+
+    /// The full path alone, for comparison with the fast path.
+    fn parse_line_full(line: &[u8]) -> Result<Parsed, Invalid> {
+        match prepare(line)? {
+            None => Ok(Parsed::Blank),
+            Some(text) => full_parse(text),
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "search",
+                "Search",
+                "results",
+                "click_result",
+                "ClickResult",
+                "app_open",
+                "AppClose",
+                "timeout",
+                "purchase",
+                "",
+                "u1",
+                "1",
+                "2024-01-01T00:00:05Z",
+                "2024-01-01T00:00:05.123+01:00",
+                "2024-02-30T00:00:05Z",
+                "2024-01-01T00:00:05",
+                "café",
+            ])
+            .prop_map(|s| format!("\"{s}\"")),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            (-100_000_000_000_000i64..300_000_000_000_000).prop_map(|n| n.to_string()),
+            prop::sample::select(vec![
+                "-0",
+                "0",
+                "01",
+                "-01",
+                "1.5",
+                "1e3",
+                "-",
+                "1.",
+                "99999999999999999999999",
+                "-9223372036854775808",
+                "-9223372036854775809",
+                "18446744073709551615",
+                "18446744073709551616",
+                "1e400",
+                "true",
+                "false",
+                "null",
+                "nul",
+                "[]",
+                "[ ]",
+                r#"["a"]"#,
+                r#"[ "a" , "b" ]"#,
+                r#"["a",1]"#,
+                r#"[["a"]]"#,
+                r#"["a",]"#,
+                "{}",
+                r#"{"a":[1,{"b":null}]}"#,
+                r#""u\"1""#,
+                r#""\u0041""#,
+                r#""sea\u0072ch""#,
+                "\"a\tb\"",
+                r#""unterminated"#,
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    fn json_line() -> impl Strategy<Value = Vec<u8>> {
+        let key = prop::sample::select(vec![
+            "type",
+            "user",
+            "time",
+            "query",
+            "items",
+            "item",
+            "x",
+            r"ty\u0070e",
+            "",
+        ]);
+        let ws = prop::sample::select(vec!["", "", "", " ", "\t", "\r\n"]);
+        let entry = (key, json_value(), ws.clone(), ws.clone());
+        (
+            prop::collection::vec(entry, 0..8),
+            ws,
+            prop::sample::select(vec!["", "", "", "x", ",", "}", " {}"]),
+            any::<prop::sample::Index>(),
+            any::<bool>(),
+        )
+            .prop_map(|(entries, w, tail, cut, truncate)| {
+                let body: Vec<String> = entries
+                    .into_iter()
+                    .map(|(k, v, w1, w2)| format!("{w1}\"{k}\"{w2}:{w1}{v}{w2}"))
+                    .collect();
+                let mut line = format!("{w}{{{}}}{w}{tail}", body.join(",")).into_bytes();
+                if truncate {
+                    line.truncate(cut.index(line.len() + 1));
+                }
+                line
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn fast_path_agrees_with_full_path(line in json_line()) {
+            prop_assert_eq!(parse_line(&line), parse_line_full(&line));
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub mod files;
 pub mod stdio;
 
 pub use error::{EddyError, Result};
+pub use files::{FileSink, FileSinkWriter, FileSource, LineRef};
+pub use stdio::StdOutSink;
 
 use std::time::Duration;
 

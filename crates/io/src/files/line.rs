@@ -54,7 +54,7 @@ impl<'a> LineRef<'a> {
         too_long: bool,
     ) -> Self {
         let number = match first {
-            FirstLine::Known(n) => Number::Known(n + index),
+            FirstLine::Known(n) => Number::Known(n.saturating_add(index)),
             lazy @ FirstLine::Counted { .. } => Number::Lazy { first: lazy, index },
         };
         LineRef {
@@ -95,7 +95,7 @@ impl<'a> LineRef<'a> {
     pub fn line_number(&self) -> u64 {
         match self.number {
             Number::Known(n) => n,
-            Number::Lazy { first, index } => first.get().map_or(0, |n| n + index),
+            Number::Lazy { first, index } => first.get().map_or(0, |n| n.saturating_add(index)),
         }
     }
 

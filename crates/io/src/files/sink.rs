@@ -17,6 +17,25 @@ const BUFFER_BYTES: usize = 256 * 1024;
 /// writer ([`SinkRouting::Single`](crate::SinkRouting::Single)), which
 /// truncates or creates the file, writes the header if any, then the items in
 /// order.
+///
+/// ```
+/// use eddy_io::files::FileSink;
+/// use eddy_io::{Sink, SinkPartition};
+///
+/// # fn main() -> eddy_io::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("out.csv");
+/// let sink = FileSink::new(&path, |(k, v): &(&str, u32), out: &mut Vec<u8>| {
+///     out.extend_from_slice(format!("{k},{v}\n").as_bytes())
+/// })
+/// .header("key,value\n");
+/// let mut writer = sink.build(0, 1)?;
+/// writer.write_batch(&mut vec![("a", 1), ("b", 2)])?;
+/// writer.close()?;
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "key,value\na,1\nb,2\n");
+/// # Ok(())
+/// # }
+/// ```
 pub struct FileSink<T> {
     path: PathBuf,
     encode: Encode<T>,

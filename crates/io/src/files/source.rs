@@ -40,6 +40,36 @@ const PENDING_DELAY: Duration = Duration::from_millis(2);
 ///
 /// A line is the bytes up to a `\n`, without it; a last line without `\n` is a
 /// line; an empty file has none; blank lines are yielded.
+///
+/// Partition keys name the file (`file:PATH`, `chunk:START-END:PATH`,
+/// `gz:PATH`, `stdin`), so paths must be valid UTF-8; an input given twice is
+/// an error. A chunked file is read up to its size when it was listed. A
+/// resume position of `Some(&[])` means the partition's start.
+///
+/// ```
+/// use eddy_io::files::{FileSource, LineRef};
+/// use eddy_io::{Poll, Source};
+///
+/// # fn main() -> eddy_io::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("in.log");
+/// # std::fs::write(&path, "3\n4\nx\n").unwrap();
+/// let src = FileSource::new(vec![path], |line: &LineRef<'_>| {
+///     std::str::from_utf8(line.bytes())
+///         .ok()
+///         .and_then(|s| s.parse::<u32>().ok())
+///         .ok_or_else(|| line.error("expected a number"))
+/// });
+/// let mut out = Vec::new();
+/// for key in src.list_parts()? {
+///     let mut part = src.build_part(&key, None)?;
+///     while part.next_batch(&mut out, 1024)? != Poll::Done {}
+/// }
+/// assert_eq!(out.len(), 3);
+/// assert!(out[2].as_ref().unwrap_err().to_string().ends_with("in.log:3: expected a number"));
+/// # Ok(())
+/// # }
+/// ```
 pub struct FileSource<T> {
     inputs: Vec<PathBuf>,
     decode: Decode<T>,
@@ -246,7 +276,7 @@ impl<T> SourcePartition<T> for FilePartition<T> {
                         raw.too_long,
                     );
                     out.push((self.decode)(&line));
-                    self.lines += 1;
+                    self.lines = self.lines.saturating_add(1);
                     added += 1;
                 }
                 Next::Pending if added == 0 => return Ok(Poll::Pending(PENDING_DELAY)),

@@ -1,0 +1,163 @@
+//! The fast path of [`super::parse_line`]: a tokenizer for the flat objects
+//! that make up nearly every log line.
+//!
+//! It understands only a subset of JSON: one object whose keys are strings
+//! without escapes and whose values are such strings, integers, or arrays of
+//! such strings. On anything else — an escape, a float, `true`, a nested
+//! object, a syntax error — it gives up and returns `None`, and the full
+//! `serde_json` path decides, so every error message comes from one place.
+//! What it does accept, it feeds through the same [`FieldKind`] rules as the
+//! full path, so both paths agree on every line (a property test checks).
+
+use super::{
+    FieldKind, Fields, Key, Slot, StrArrayField, StrField, TimeField, TypeField, UserField,
+};
+
+/// A value of the flat subset.
+enum Value<'a> {
+    Str(&'a str),
+    U64(u64),
+    I64(i64),
+    StrArray,
+}
+
+fn read<K: FieldKind>(v: &Value<'_>) -> Slot<K::Out> {
+    match *v {
+        Value::Str(s) => K::str(s),
+        Value::U64(n) => K::u64(n),
+        Value::I64(n) => K::i64(n),
+        Value::StrArray => K::str_array(),
+    }
+}
+
+/// Reads `text` (valid UTF-8, first non-space byte `{`) if it is a flat
+/// object; `None` when the full parser must decide.
+pub(super) fn parse_flat(text: &str) -> Option<Fields> {
+    let mut c = Cursor { text, i: 0 };
+    c.ws();
+    c.eat(b'{')?;
+    let mut f = Fields::default();
+    c.ws();
+    if c.peek()? == b'}' {
+        c.i += 1;
+    } else {
+        loop {
+            c.ws();
+            let key = Key::from_name(c.string()?);
+            c.ws();
+            c.eat(b':')?;
+            c.ws();
+            let v = c.value()?;
+            match key {
+                Key::Type => f.put_type(read::<TypeField>(&v)),
+                Key::User => f.put_user(read::<UserField>(&v)),
+                Key::Time => f.put_time(read::<TimeField>(&v)),
+                Key::Query => f.put_query(read::<StrField>(&v)),
+                Key::Items => f.put_items(read::<StrArrayField>(&v)),
+                Key::Item => f.put_item(read::<StrField>(&v)),
+                Key::Other => {}
+            }
+            c.ws();
+            match c.next()? {
+                b',' => {}
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    c.ws();
+    (c.i == text.len()).then_some(f)
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.i += 1;
+        Some(b)
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.next()? == want).then_some(())
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    /// A string without escapes or control characters, after its `"`.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let rest = self.text.as_bytes().get(start..)?;
+        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.i = start + len + 1;
+        // Both ends sit next to an ASCII `"`, so this is a char boundary.
+        self.text.get(start..start + len)
+    }
+
+    fn value(&mut self) -> Option<Value<'a>> {
+        match self.peek()? {
+            b'"' => self.string().map(Value::Str),
+            b'[' => {
+                self.i += 1;
+                self.ws();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(Value::StrArray);
+                }
+                loop {
+                    self.ws();
+                    self.string()?;
+                    self.ws();
+                    match self.next()? {
+                        b',' => {}
+                        b']' => return Some(Value::StrArray),
+                        _ => return None,
+                    }
+                }
+            }
+            b'-' => {
+                self.i += 1;
+                let m = self.digits()?;
+                // `-0` is a float to serde_json; below `i64::MIN` too.
+                if m == 0 || m > 1 << 63 {
+                    return None;
+                }
+                Some(Value::I64((m as i64).wrapping_neg()))
+            }
+            b'0'..=b'9' => self.digits().map(Value::U64),
+            _ => None,
+        }
+    }
+
+    /// `0` or a digit string without a leading zero, fitting `u64`, not
+    /// followed by a fraction or exponent.
+    fn digits(&mut self) -> Option<u64> {
+        let first = self.next()?;
+        let mut n = u64::from(first.checked_sub(b'0').filter(|d| *d <= 9)?);
+        if n != 0 {
+            while let Some(d @ b'0'..=b'9') = self.peek() {
+                n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                self.i += 1;
+            }
+        }
+        match self.peek() {
+            Some(b'0'..=b'9' | b'.' | b'e' | b'E') => None,
+            _ => Some(n),
+        }
+    }
+}
