@@ -358,6 +358,7 @@ struct Generator {
     disorder_ms: i64,
     late_rate: f64,
     invalid_rate: f64,
+    times: TimeFormatter,
     stats: GenerateStats,
 }
 
@@ -393,6 +394,7 @@ impl Generator {
             disorder_ms: cfg.disorder_ms.max(0),
             late_rate: cfg.late_rate,
             invalid_rate: cfg.invalid_rate,
+            times: TimeFormatter::new(),
             stats: GenerateStats::default(),
         }
     }
@@ -487,6 +489,7 @@ impl Generator {
         };
         let s = &mut *top;
         let rng = &mut self.rng;
+        let times = &mut self.times;
         let start = buf.len();
         self.stats.events += 1;
 
@@ -501,11 +504,11 @@ impl Generator {
             // An event of a type the contract does not know; the session's
             // next event comes a little later.
             let other = OTHER_TYPES[rng.below(OTHER_TYPES.len() as u64) as usize];
-            write_line(buf, rng, other.as_bytes(), s.user, written, |_, _| {});
+            write_line(buf, rng, times, other.as_bytes(), s.user, written, |_, _| {});
             s.next_time += rng.range(0, 3_000);
             if rng.chance(self.invalid_rate) {
                 self.stats.invalid += 1;
-                make_invalid(buf, start, rng, other.as_bytes(), s.user, written);
+                make_invalid(buf, start, rng, times, other.as_bytes(), s.user, written);
             } else {
                 self.stats.other += 1;
             }
@@ -525,12 +528,12 @@ impl Generator {
             }
         }
         let camel = rng.permille(30);
-        write_line(buf, rng, kind.name(camel), s.user, written, |buf, rng| {
+        write_line(buf, rng, times, kind.name(camel), s.user, written, |buf, rng| {
             write_payload(buf, rng, kind)
         });
         if invalid {
             self.stats.invalid += 1;
-            make_invalid(buf, start, rng, kind.name(false), s.user, written);
+            make_invalid(buf, start, rng, times, kind.name(false), s.user, written);
         }
 
         match s.after(kind, rng) {
@@ -553,6 +556,7 @@ impl Generator {
 fn write_line(
     buf: &mut Vec<u8>,
     rng: &mut Rng,
+    times: &mut TimeFormatter,
     type_name: &[u8],
     user: u64,
     time_ms: i64,
@@ -568,14 +572,14 @@ fn write_line(
     match rng.below(100) {
         0..=92 => {
             buf.push(b'"');
-            format_rfc3339_ms(time_ms, buf);
+            times.utc(time_ms, buf);
             buf.push(b'"');
         }
         93..=97 => buf.extend_from_slice(itoa::Buffer::new().format(time_ms).as_bytes()),
         _ => {
             let offset = OFFSETS_MIN[rng.below(OFFSETS_MIN.len() as u64) as usize];
             buf.push(b'"');
-            format_rfc3339_ms_offset(time_ms, offset, buf);
+            times.with_offset(time_ms, offset, buf);
             buf.push(b'"');
         }
     }
@@ -651,6 +655,7 @@ fn make_invalid(
     buf: &mut Vec<u8>,
     start: usize,
     rng: &mut Rng,
+    times: &mut TimeFormatter,
     type_name: &[u8],
     user: u64,
     time_ms: i64,
@@ -667,7 +672,7 @@ fn make_invalid(
     let mut num = itoa::Buffer::new();
     let user = num.format(user).as_bytes();
     let mut time = Vec::with_capacity(24);
-    format_rfc3339_ms(time_ms, &mut time);
+    times.utc(time_ms, &mut time);
     let parts: [&[u8]; 7] = match variant {
         // The user has the wrong type.
         1 => [b"{\"type\":\"", type_name, b"\",\"user\":true,\"time\":\"", &time, b"\"}", b"", b""],
@@ -699,43 +704,66 @@ fn make_invalid(
 // not written yet when this module was. The generator keeps its own copy on
 // purpose anyway: the bytes it writes must never change with another module.
 
-/// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ` for `ms` since the epoch (UTC).
-fn format_rfc3339_ms(ms: i64, out: &mut Vec<u8>) {
-    format_local(ms, out);
-    out.push(b'Z');
+/// Writes times; remembers the last day's `YYYY-MM-DDT` (times come mostly
+/// in order, so the calendar arithmetic runs about once a day).
+struct TimeFormatter {
+    day: i64,
+    prefix: [u8; 11],
 }
 
-/// Appends the same instant as local time at `offset_min` from UTC, with a
-/// `+HH:MM` / `-HH:MM` suffix.
-fn format_rfc3339_ms_offset(ms: i64, offset_min: i64, out: &mut Vec<u8>) {
-    format_local(ms + offset_min * 60_000, out);
-    out.push(if offset_min < 0 { b'-' } else { b'+' });
-    let abs = offset_min.abs();
-    push2(out, abs / 60);
-    out.push(b':');
-    push2(out, abs % 60);
-}
+impl TimeFormatter {
+    fn new() -> Self {
+        Self {
+            day: i64::MIN,
+            prefix: [0; 11],
+        }
+    }
 
-fn format_local(ms: i64, out: &mut Vec<u8>) {
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    push2(out, y / 100);
-    push2(out, y % 100);
-    out.push(b'-');
-    push2(out, m);
-    out.push(b'-');
-    push2(out, d);
-    out.push(b'T');
-    push2(out, in_day / 3_600_000);
-    out.push(b':');
-    push2(out, in_day / 60_000 % 60);
-    out.push(b':');
-    push2(out, in_day / 1000 % 60);
-    out.push(b'.');
-    let frac = in_day % 1000;
-    out.push(b'0' + (frac / 100) as u8);
-    push2(out, frac % 100);
+    /// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ` for `ms` since the epoch (UTC).
+    fn utc(&mut self, ms: i64, out: &mut Vec<u8>) {
+        self.local(ms, out);
+        out.push(b'Z');
+    }
+
+    /// Appends the same instant as local time at `offset_min` from UTC,
+    /// with a `+HH:MM` / `-HH:MM` suffix.
+    fn with_offset(&mut self, ms: i64, offset_min: i64, out: &mut Vec<u8>) {
+        self.local(ms + offset_min * 60_000, out);
+        out.push(if offset_min < 0 { b'-' } else { b'+' });
+        let abs = offset_min.abs();
+        push2(out, abs / 60);
+        out.push(b':');
+        push2(out, abs % 60);
+    }
+
+    /// Appends `YYYY-MM-DDTHH:MM:SS.mmm`.
+    fn local(&mut self, ms: i64, out: &mut Vec<u8>) {
+        let days = ms.div_euclid(86_400_000);
+        let in_day = ms.rem_euclid(86_400_000);
+        if self.day != days {
+            let (y, m, d) = civil_from_days(days);
+            let mut p = Vec::with_capacity(11);
+            push2(&mut p, y / 100);
+            push2(&mut p, y % 100);
+            p.push(b'-');
+            push2(&mut p, m);
+            p.push(b'-');
+            push2(&mut p, d);
+            p.push(b'T');
+            self.prefix.copy_from_slice(&p);
+            self.day = days;
+        }
+        out.extend_from_slice(&self.prefix);
+        push2(out, in_day / 3_600_000);
+        out.push(b':');
+        push2(out, in_day / 60_000 % 60);
+        out.push(b':');
+        push2(out, in_day / 1000 % 60);
+        out.push(b'.');
+        let frac = in_day % 1000;
+        out.push(b'0' + (frac / 100) as u8);
+        push2(out, frac % 100);
+    }
 }
 
 /// Two decimal digits of `v` (0..=99).

@@ -55,6 +55,7 @@ where
         let mut cap: Option<Capability<u64>> = Some(init_cap);
         let mut pending: Vec<Rec<(K, V)>> = Vec::new();
         let mut ready: Vec<Rec<(K, V)>> = Vec::new();
+        let mut keep: Vec<Rec<(K, V)>> = Vec::new();
         let mut buf = Vec::new();
         let mut states: StateMap<K, Option<L::State>> = StateMap::default();
         let mut emitted: Vec<O> = Vec::new();
@@ -64,7 +65,7 @@ where
                 pending.append(&mut buf);
             });
             let frontier = input.frontier().frontier().iter().min().copied();
-            take_ready(&mut pending, frontier, &mut ready);
+            take_ready(&mut pending, frontier, &mut ready, &mut keep);
             if !ready.is_empty() {
                 if let Some(cap) = cap.as_ref() {
                     let mut session = output.session(cap);

@@ -18,18 +18,24 @@ use crate::engine::record::Rec;
 use crate::engine::run::RunShared;
 
 /// Takes the records whose tag is below `frontier` (all of them at end of
-/// input, `None`) out of `pending`, in canonical order.
-pub(crate) fn take_ready<T>(pending: &mut Vec<Rec<T>>, frontier: Option<u64>, ready: &mut Vec<Rec<T>>) {
+/// input, `None`) out of `pending`, in canonical order. The split and the
+/// sort are stable: records with equal positions keep their arrival order.
+pub(crate) fn take_ready<T>(
+    pending: &mut Vec<Rec<T>>,
+    frontier: Option<u64>,
+    ready: &mut Vec<Rec<T>>,
+    keep: &mut Vec<Rec<T>>,
+) {
     match frontier {
         Some(f) if !pending.iter().all(|r| r.tag < f) => {
-            let mut i = 0;
-            while i < pending.len() {
-                if pending[i].tag < f {
-                    ready.push(pending.swap_remove(i));
+            for r in pending.drain(..) {
+                if r.tag < f {
+                    ready.push(r);
                 } else {
-                    i += 1;
+                    keep.push(r);
                 }
             }
+            std::mem::swap(pending, keep);
         }
         _ => ready.append(pending),
     }
@@ -100,13 +106,14 @@ impl<T: Data> Stream<'_, T> {
         let mut pending: Vec<Rec<T>> = Vec::new();
         let mut ready: Vec<Rec<T>> = Vec::new();
         let mut buf: Vec<Rec<T>> = Vec::new();
+        let mut keep: Vec<Rec<T>> = Vec::new();
         self.inner.probe_with(&mut probe).sink(pact, step_id, move |input| {
             input.for_each(|_t, data| {
                 data.swap(&mut buf);
                 pending.append(&mut buf);
             });
             let frontier = input.frontier().frontier().iter().min().copied();
-            take_ready(&mut pending, frontier, &mut ready);
+            take_ready(&mut pending, frontier, &mut ready, &mut keep);
             if !ready.is_empty() {
                 writer.write(&mut ready);
             }
