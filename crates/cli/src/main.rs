@@ -1,3 +1,37 @@
 //! `search-ctr`: session click-through rates from search logs.
+//!
+//! parse the command line → run the command → exit status (0 success,
+//! 1 failed run, 2 usage error).
 
-fn main() {}
+mod args;
+mod commands;
+mod duration;
+mod pipeline;
+mod tutorial;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use commands::UsageError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => tutorial::run_tutorial().map_err(anyhow::Error::from),
+        Some(Command::Run(args)) => commands::run_logs(args),
+        Some(Command::Generate(args)) => commands::generate_logs(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("search-ctr: error: {e:#}");
+            if e.is::<UsageError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

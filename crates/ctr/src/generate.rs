@@ -504,7 +504,15 @@ impl Generator {
             // An event of a type the contract does not know; the session's
             // next event comes a little later.
             let other = OTHER_TYPES[rng.below(OTHER_TYPES.len() as u64) as usize];
-            write_line(buf, rng, times, other.as_bytes(), s.user, written, |_, _| {});
+            write_line(
+                buf,
+                rng,
+                times,
+                other.as_bytes(),
+                s.user,
+                written,
+                |_, _| {},
+            );
             s.next_time += rng.range(0, 3_000);
             if rng.chance(self.invalid_rate) {
                 self.stats.invalid += 1;
@@ -528,9 +536,15 @@ impl Generator {
             }
         }
         let camel = rng.permille(30);
-        write_line(buf, rng, times, kind.name(camel), s.user, written, |buf, rng| {
-            write_payload(buf, rng, kind)
-        });
+        write_line(
+            buf,
+            rng,
+            times,
+            kind.name(camel),
+            s.user,
+            written,
+            |buf, rng| write_payload(buf, rng, kind),
+        );
         if invalid {
             self.stats.invalid += 1;
             make_invalid(buf, start, rng, times, kind.name(false), s.user, written);
@@ -675,7 +689,15 @@ fn make_invalid(
     times.utc(time_ms, &mut time);
     let parts: [&[u8]; 7] = match variant {
         // The user has the wrong type.
-        1 => [b"{\"type\":\"", type_name, b"\",\"user\":true,\"time\":\"", &time, b"\"}", b"", b""],
+        1 => [
+            b"{\"type\":\"",
+            type_name,
+            b"\",\"user\":true,\"time\":\"",
+            &time,
+            b"\"}",
+            b"",
+            b"",
+        ],
         // A timestamp that is not one.
         2 => {
             let bad: &[u8] = match rng.below(3) {
@@ -683,16 +705,48 @@ fn make_invalid(
                 1 => b"2024-13-01T00:00:00Z",
                 _ => b"2024-01-01T24:61:00Z",
             };
-            [b"{\"type\":\"", type_name, b"\",\"user\":\"", user, b"\",\"time\":\"", bad, b"\"}"]
+            [
+                b"{\"type\":\"",
+                type_name,
+                b"\",\"user\":\"",
+                user,
+                b"\",\"time\":\"",
+                bad,
+                b"\"}",
+            ]
         }
         // No time.
-        3 => [b"{\"type\":\"", type_name, b"\",\"user\":\"", user, b"\"}", b"", b""],
+        3 => [
+            b"{\"type\":\"",
+            type_name,
+            b"\",\"user\":\"",
+            user,
+            b"\"}",
+            b"",
+            b"",
+        ],
         // The type is not a string.
-        4 => [b"{\"type\":4,\"user\":\"", user, b"\",\"time\":\"", &time, b"\"}", b"", b""],
+        4 => [
+            b"{\"type\":4,\"user\":\"",
+            user,
+            b"\",\"time\":\"",
+            &time,
+            b"\"}",
+            b"",
+            b"",
+        ],
         // Not an object.
         5 => [b"[\"", type_name, b"\",\"", user, b"\",\"", &time, b"\"]"],
         // No user.
-        _ => [b"{\"type\":\"", type_name, b"\",\"time\":\"", &time, b"\"}", b"", b""],
+        _ => [
+            b"{\"type\":\"",
+            type_name,
+            b"\",\"time\":\"",
+            &time,
+            b"\"}",
+            b"",
+            b"",
+        ],
     };
     for part in parts {
         buf.extend_from_slice(part);
@@ -788,4 +842,73 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_formatted_in_utc_and_with_offsets() {
+        let mut f = TimeFormatter::new();
+        let mut out = Vec::new();
+        f.utc(START_2024_MS + 5_123, &mut out);
+        out.push(b' ');
+        f.with_offset(START_2024_MS + 5_123, -300, &mut out);
+        out.push(b' ');
+        f.utc(0, &mut out);
+        out.push(b' ');
+        f.with_offset(951_782_400_000, 330, &mut out); // 2000-02-29T00:00Z
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "2024-01-01T00:00:05.123Z 2023-12-31T19:00:05.123-05:00 \
+             1970-01-01T00:00:00.000Z 2000-02-29T05:30:00.000+05:30"
+        );
+    }
+
+    #[test]
+    fn civil_dates_round_the_calendar() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn every_invalid_variant_is_invalid_json_or_lacks_a_field() {
+        let mut rng = Rng::new(1);
+        let mut times = TimeFormatter::new();
+        for _ in 0..200 {
+            let mut buf = b"{\"x\":1}\n".to_vec();
+            let start = buf.len();
+            write_line(&mut buf, &mut rng, &mut times, b"search", 7, 0, |b, r| {
+                write_payload(b, r, Kind::Search)
+            });
+            make_invalid(&mut buf, start, &mut rng, &mut times, b"search", 7, 0);
+            assert!(buf.ends_with(b"\n"));
+            let line = &buf[start..buf.len() - 1];
+            let valid = match serde_json::from_slice::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(o)) => {
+                    o.get("type").is_some_and(serde_json::Value::is_string)
+                        && o.get("user").is_some_and(|u| u.is_string() || u.is_u64())
+                        && o.get("time").is_some_and(|t| {
+                            t.as_str()
+                                .is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok())
+                                || t.is_u64()
+                        })
+                }
+                _ => false,
+            };
+            assert!(!valid, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn the_rng_is_xoshiro256_starstar_seeded_by_splitmix64() {
+        // Reference: splitmix64(0) = 0xe220a8397b1dcdaf (Vigna's generator).
+        let mut r = Rng::new(0);
+        assert_eq!(r.s[0], 0xe220_a839_7b1d_cdaf);
+        // First outputs, from an independent implementation of the reference.
+        assert_eq!(r.next_u64(), 0x99ec_5f36_cb75_f2b4);
+        assert_eq!(r.next_u64(), 0xbf6e_1f78_4956_452a);
+        assert!((0..1000).all(|_| r.below(10) < 10));
+        assert!((0..1000).all(|_| (3..=5).contains(&r.range(3, 5))));
+    }
+}

@@ -67,18 +67,28 @@ pub fn check_ms(ms: i64) -> Result<i64, TimeError> {
 /// ```
 pub fn parse_rfc3339_ms(s: &str) -> Result<i64, TimeError> {
     let b = s.as_bytes();
-    if b.len() < 19 {
+    let Some(head) = b.first_chunk::<19>() else {
+        return Err(TimeError::Syntax);
+    };
+    // `YYYY-MM-DDTHH:MM:SS`: check the layout in one pass, then read it.
+    let d = |i: usize| i64::from(head[i].wrapping_sub(b'0'));
+    let digits_ok = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        .iter()
+        .all(|&i| head[i].is_ascii_digit());
+    let seps_ok = head[4] == b'-'
+        && head[7] == b'-'
+        && (head[10] == b'T' || head[10] == b't')
+        && head[13] == b':'
+        && head[16] == b':';
+    if !(digits_ok && seps_ok) {
         return Err(TimeError::Syntax);
     }
-    let year = digits4(b, 0)?;
-    let month = sep_digits2(b, 4, b'-')?;
-    let day = sep_digits2(b, 7, b'-')?;
-    if b[10] != b'T' && b[10] != b't' {
-        return Err(TimeError::Syntax);
-    }
-    let hour = digits2(b, 11)?;
-    let minute = sep_digits2(b, 13, b':')?;
-    let second = sep_digits2(b, 16, b':')?;
+    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let month = d(5) * 10 + d(6);
+    let day = d(8) * 10 + d(9);
+    let hour = d(11) * 10 + d(12);
+    let minute = d(14) * 10 + d(15);
+    let second = d(17) * 10 + d(18);
 
     let mut i = 19;
     let mut frac_ms = 0;
@@ -195,10 +205,6 @@ fn digit(b: &[u8], i: usize) -> Result<i64, TimeError> {
 
 fn digits2(b: &[u8], i: usize) -> Result<i64, TimeError> {
     Ok(digit(b, i)? * 10 + digit(b, i + 1)?)
-}
-
-fn digits4(b: &[u8], i: usize) -> Result<i64, TimeError> {
-    Ok(digits2(b, i)? * 100 + digits2(b, i + 2)?)
 }
 
 /// A separator byte at `i`, then two digits.

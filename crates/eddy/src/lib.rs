@@ -52,3 +52,8 @@ pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use engine::routing::Key;
 pub use engine::run::{run, ClusterConfig, RunConfig};
 pub use window::WindowOut;
+
+/// The README's code, compiled and run as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

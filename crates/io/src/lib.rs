@@ -78,3 +78,13 @@ pub trait SinkPartition<T> {
     /// Flushes and closes at end of input.
     fn close(&mut self) -> Result<()>;
 }
+
+impl<T, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
+    fn routing(&self) -> SinkRouting {
+        (**self).routing()
+    }
+
+    fn build(&self, worker: usize, workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
+        (**self).build(worker, workers)
+    }
+}

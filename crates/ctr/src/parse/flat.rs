@@ -69,6 +69,41 @@ pub(super) fn parse_flat(text: &str) -> Option<Fields> {
     (c.i == text.len()).then_some(f)
 }
 
+/// Does `b` end the flat subset's strings: a quote, a backslash (an escape,
+/// left to the full parser) or a control character (invalid in JSON)?
+fn ends_string(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// Index of the first byte of `s` that [`ends_string`], or `s.len()`.
+///
+/// Eight bytes at a time: for each byte class, `(v - 0x01…) & !v & 0x80…`
+/// flags bytes that are zero (or, with `0x20…`, below 0x20); flags can be
+/// wrong only above a true one, so the lowest flag is exact.
+fn string_end(s: &[u8]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(LO) & !v;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let v = u64::from_le_bytes(bytes);
+        let hits = (zero_byte(v ^ (LO * u64::from(b'"')))
+            | zero_byte(v ^ (LO * u64::from(b'\\')))
+            | (v.wrapping_sub(LO * 0x20) & !v))
+            & HI;
+        if hits != 0 {
+            return base + (hits.trailing_zeros() / 8) as usize;
+        }
+        base += 8;
+    }
+    let tail = s.get(base..).unwrap_or_default();
+    base + tail.iter().position(|&b| ends_string(b)).unwrap_or(tail.len())
+}
+
 struct Cursor<'a> {
     text: &'a str,
     i: usize,
@@ -100,7 +135,7 @@ impl<'a> Cursor<'a> {
         self.eat(b'"')?;
         let start = self.i;
         let rest = self.text.as_bytes().get(start..)?;
-        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let len = string_end(rest);
         if rest.get(len) != Some(&b'"') {
             return None;
         }
@@ -158,6 +193,27 @@ impl<'a> Cursor<'a> {
         match self.peek() {
             Some(b'0'..=b'9' | b'.' | b'e' | b'E') => None,
             _ => Some(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn string_end_finds_the_first_stop_byte(
+            s in prop::collection::vec(prop_oneof![
+                8 => 0x20u8..=0xff,
+                1 => Just(b'"'),
+                1 => Just(b'\\'),
+                1 => 0u8..0x20,
+            ], 0..40)
+        ) {
+            let naive = s.iter().position(|&b| ends_string(b)).unwrap_or(s.len());
+            prop_assert_eq!(string_end(&s), naive);
         }
     }
 }

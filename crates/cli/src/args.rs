@@ -1,0 +1,159 @@
+//! Every flag of `search-ctr`, with its docs and default, in one place.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration::parse_duration;
+
+/// Session click-through rates from search logs.
+///
+/// With no command, runs the Bytewax tutorial "Building Sessions from Search
+/// Logs" on its simulated events and prints its output.
+#[derive(Debug, Parser)]
+#[command(name = "search-ctr", version, about, long_about)]
+pub struct Cli {
+    /// What to do (default: the tutorial).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sessionize real search logs and write one CTR row per session.
+    ///
+    /// Example: search-ctr run --input logs/ --format csv --output sessions.csv
+    Run(RunArgs),
+    /// Write deterministic synthetic search logs (JSON Lines).
+    ///
+    /// Example: search-ctr generate --events 1000000 --out logs.jsonl
+    Generate(GenerateArgs),
+}
+
+/// Output row formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The tutorial's style: `User 1: 1 searches, 1 clicks` lines, then
+    /// `('1', 1.0)` lines (user, clicks per search).
+    Text,
+    /// One JSON object per session (spec/sessions.md).
+    Jsonl,
+    /// The same fields as CSV, with a header.
+    Csv,
+}
+
+/// What to do with an invalid input line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnInvalid {
+    /// Stop the run (exit status 1), naming the file and line.
+    Fail,
+    /// Count it, write it to --dead-letter if given, and go on.
+    Skip,
+}
+
+/// Run summary formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// A few lines for people.
+    Text,
+    /// One JSON object for machines.
+    Json,
+}
+
+/// `search-ctr run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Input: a file (`.gz` is decompressed), a directory (every file in it)
+    /// or `-` for stdin. Repeat for several.
+    ///
+    /// Example: --input day1.jsonl --input day2.jsonl.gz
+    #[arg(short = 'I', long = "input", value_name = "PATH", default_value = "-")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Inactivity that ends a session (event time).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub gap: Duration,
+
+    /// Allowed out-of-orderness: an event more than this behind its user's
+    /// latest event is late.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub wait: Duration,
+
+    /// Row format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+
+    /// Where rows go (`-` = stdout).
+    ///
+    /// Example: --output sessions.csv
+    #[arg(short, long, value_name = "PATH", default_value = "-")]
+    pub output: PathBuf,
+
+    /// Write late events here, each as its original line.
+    #[arg(long, value_name = "PATH")]
+    pub late_output: Option<PathBuf>,
+
+    /// What an invalid line does.
+    #[arg(long, value_enum, default_value_t = OnInvalid::Fail)]
+    pub on_invalid: OnInvalid,
+
+    /// With `--on-invalid skip`: write each invalid line here, as JSON
+    /// `{"file":…,"line":…,"reason":…,"text":…}`.
+    #[arg(long, value_name = "PATH")]
+    pub dead_letter: Option<PathBuf>,
+
+    /// Lines longer than this many bytes are invalid.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_line_bytes: usize,
+
+    /// Files larger than this are read in chunks of this many bytes, in
+    /// parallel (0 = never split). Chunks do not depend on the worker count.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, hide_short_help = true)]
+    pub chunk_bytes: u64,
+
+    /// Worker threads in this process.
+    #[arg(short, long, value_name = "N", default_value_t = 1)]
+    pub workers: usize,
+
+    /// Summary format on stderr.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub summary: SummaryFormat,
+
+    /// No summary and no progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `search-ctr generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Lines to write.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+
+    /// Distinct users (default: events / 50, at least 1).
+    #[arg(long)]
+    pub users: Option<u64>,
+
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// How far an event may lie behind earlier ones (keep it ≤ the run's --wait).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub disorder: Duration,
+
+    /// Fraction of events made late on purpose.
+    #[arg(long, default_value_t = 0.0)]
+    pub late_rate: f64,
+
+    /// Fraction of lines made invalid.
+    #[arg(long, default_value_t = 0.0)]
+    pub invalid_rate: f64,
+
+    /// Where to write (`-` = stdout).
+    #[arg(long, value_name = "PATH", default_value = "-")]
+    pub out: PathBuf,
+}

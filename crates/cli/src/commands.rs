@@ -1,0 +1,84 @@
+//! The subcommands: validate the arguments, run, report.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use ctr::generate::{generate, GenerateConfig};
+use eddy::{run, RunConfig};
+
+use crate::args::{GenerateArgs, OnInvalid, RunArgs, SummaryFormat};
+use crate::pipeline::{self, stats::Stats, Plan};
+
+/// An error in the arguments themselves (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// `search-ctr run`.
+pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
+    if args.dead_letter.is_some() && args.on_invalid == OnInvalid::Fail {
+        return Err(UsageError("--dead-letter needs --on-invalid skip".into()).into());
+    }
+    if args.workers == 0 {
+        return Err(UsageError("--workers must be at least 1".into()).into());
+    }
+    let plan = Plan {
+        inputs: args.inputs,
+        gap: args.gap,
+        wait: args.wait,
+        format: args.format,
+        output: args.output,
+        late_output: args.late_output,
+        on_invalid: args.on_invalid,
+        dead_letter: args.dead_letter,
+        max_line_bytes: args.max_line_bytes,
+        chunk_bytes: args.chunk_bytes,
+    };
+    let stats = Arc::new(Stats::default());
+    let started = Instant::now();
+    let flow_stats = stats.clone();
+    run("search_ctr", &RunConfig::workers(args.workers), move |flow| {
+        pipeline::build(flow, &plan, &flow_stats)
+    })?;
+    if !args.quiet {
+        let summary = stats.summary(started.elapsed());
+        match args.summary {
+            SummaryFormat::Text => eprintln!("{summary}"),
+            SummaryFormat::Json => eprintln!("{}", serde_json::to_string(&summary)?),
+        }
+    }
+    Ok(())
+}
+
+/// `search-ctr generate`.
+pub fn generate_logs(args: GenerateArgs) -> anyhow::Result<()> {
+    for (name, rate) in [("--late-rate", args.late_rate), ("--invalid-rate", args.invalid_rate)] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(UsageError(format!("{name} must be between 0 and 1, got {rate}")).into());
+        }
+    }
+    let config = GenerateConfig {
+        events: args.events,
+        users: args.users.unwrap_or(args.events / 50).max(1),
+        seed: args.seed,
+        disorder_ms: i64::try_from(args.disorder.as_millis()).unwrap_or(i64::MAX),
+        late_rate: args.late_rate,
+        invalid_rate: args.invalid_rate,
+        ..GenerateConfig::default()
+    };
+    let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(File::create(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?)
+    };
+    let mut out = BufWriter::with_capacity(1 << 20, out);
+    let result = generate(&config, &mut out).and_then(|_| out.flush());
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => bail!("{}: {e}", args.out.display()),
+    }
+}

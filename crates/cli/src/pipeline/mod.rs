@@ -1,0 +1,153 @@
+//! The `search-ctr run` dataflow, step by step:
+//!
+//! ```text
+//! read (files → Item, event-time marks)
+//!  ├─ invalid ─→ fail the run | dead letters | dropped (counted)
+//!  └─ events ─→ key by user ─→ sessions (session windows, per-user lateness)
+//!                               ├─ down ─→ rows (metrics) ─→ write
+//!                               └─ late ─→ late lines
+//! ```
+
+pub mod item;
+pub mod sinks;
+pub mod stats;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ctr::metrics::{Row, SessionMetrics};
+use eddy::connectors::files::FileSource;
+use eddy::window::{EventClock, SessionWindower};
+use eddy::Flow;
+use serde::{Deserialize, Serialize};
+
+use crate::args::{Format, OnInvalid};
+use item::{decoder, Item, LogEvent};
+use stats::Stats;
+
+/// Everything the dataflow needs to know, from the command line.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Files, directories, `-`.
+    pub inputs: Vec<PathBuf>,
+    /// Session gap.
+    pub gap: Duration,
+    /// Allowed out-of-orderness.
+    pub wait: Duration,
+    /// Row format.
+    pub format: Format,
+    /// Rows go here (`-` = stdout).
+    pub output: PathBuf,
+    /// Late lines go here.
+    pub late_output: Option<PathBuf>,
+    /// Fail or skip on invalid lines.
+    pub on_invalid: OnInvalid,
+    /// Invalid lines go here (with skip).
+    pub dead_letter: Option<PathBuf>,
+    /// Longest valid line.
+    pub max_line_bytes: usize,
+    /// Chunk size for big files (0 = whole files).
+    pub chunk_bytes: u64,
+}
+
+/// A session's accumulator: its metrics and its extent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionAcc {
+    metrics: SessionMetrics,
+    start: i64,
+    end: i64,
+}
+
+impl SessionAcc {
+    fn new(wait_ms: i64) -> Self {
+        SessionAcc {
+            metrics: SessionMetrics::new(wait_ms),
+            start: i64::MAX,
+            end: i64::MIN,
+        }
+    }
+
+    fn push(&mut self, e: LogEvent) {
+        let t = e.event.time_ms;
+        self.start = self.start.min(t);
+        self.end = self.end.max(t);
+        self.metrics.push(t, e.event.kind);
+    }
+
+    /// Merges `later` (a session after this one) into this one.
+    fn merge(&mut self, later: SessionAcc) {
+        let earlier = std::mem::replace(&mut self.metrics, SessionMetrics::new(0));
+        self.metrics = SessionMetrics::merge(earlier, later.metrics);
+        self.start = self.start.min(later.start);
+        self.end = self.end.max(later.end);
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Adds the search-CTR steps to `flow`.
+pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Result<()> {
+    let source = FileSource::new(plan.inputs.clone(), decoder(stats.clone()))
+        .chunk_bytes(plan.chunk_bytes)
+        .max_line_bytes(plan.max_line_bytes);
+    let items = flow.input_timed("read", source, Item::time);
+    let split = items.branch("is_event", |i| matches!(i, Item::Event(_)));
+
+    let invalid = split.falses.filter_map("invalid", |i| match i {
+        Item::Invalid(bad) => Some(bad),
+        _ => None,
+    });
+    match (plan.on_invalid, &plan.dead_letter) {
+        (OnInvalid::Fail, _) => invalid.output("fail_on_invalid", sinks::FailOnInvalid),
+        (OnInvalid::Skip, Some(path)) => invalid.output("dead_letter", sinks::dead_letter_sink(path)),
+        (OnInvalid::Skip, None) => {}
+    }
+
+    let events = split.trues.filter_map("events", |i| match i {
+        Item::Event(e) => Some(e),
+        _ => None,
+    });
+    let wait_ms = millis(plan.wait);
+    let clock = EventClock::new(|e: &LogEvent| e.event.time_ms, plan.wait);
+    let windows = events.key_on("user", |e: &LogEvent| e.event.user.clone()).fold_window(
+        "sessions",
+        clock,
+        SessionWindower::new(plan.gap),
+        move || SessionAcc::new(wait_ms),
+        SessionAcc::push,
+        SessionAcc::merge,
+        false,
+    );
+
+    let row_stats = stats.clone();
+    let rows = windows.down.filter_map("rows", move |(user, (_id, acc))| {
+        row_stats.sessions.inc();
+        let summary = acc.metrics.finish();
+        match Row::from_session(user, acc.start, acc.end, summary) {
+            Some(row) => {
+                row_stats.rows.inc();
+                row_stats.searches.add(row.searches);
+                row_stats.searches_with_click.add(row.searches_with_click);
+                Some(row)
+            }
+            None => {
+                row_stats.sessions_without_search.inc();
+                None
+            }
+        }
+    });
+    rows.output("write", sinks::row_sink(&plan.output, plan.format));
+
+    let late_stats = stats.clone();
+    let late = windows.late.map("late", move |(_user, (_id, e))| {
+        late_stats.late.inc();
+        e.raw
+    });
+    if let Some(path) = &plan.late_output {
+        late.output("late_output", sinks::late_sink(path));
+    }
+    Ok(())
+}

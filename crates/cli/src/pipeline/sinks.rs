@@ -1,0 +1,176 @@
+//! The run's outputs: rows in each format, late lines, dead letters, and the
+//! sink that turns the first invalid line into the run's error.
+
+use std::fs::File;
+use std::io::{BufWriter, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use ctr::format;
+use ctr::metrics::Row;
+use eddy::connectors::files::FileSink;
+use eddy::connectors::stdio::StdOutSink;
+use eddy::connectors::{Sink, SinkPartition};
+use eddy::EddyError;
+use serde::Serialize;
+
+use super::item::BadLine;
+use crate::args::Format;
+
+/// `-` means stdout.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A sink of `T` to a file, or to stdout for `-`.
+pub fn bytes_sink<T: 'static>(
+    path: &Path,
+    header: Option<&str>,
+    encode: impl Fn(&T, &mut Vec<u8>) + Send + Sync + 'static,
+) -> Box<dyn Sink<T>> {
+    match (is_stdout(path), header) {
+        (true, None) => Box::new(StdOutSink::new(encode)),
+        (true, Some(h)) => Box::new(StdOutSink::new(encode).header(h)),
+        (false, None) => Box::new(FileSink::new(path, encode)),
+        (false, Some(h)) => Box::new(FileSink::new(path, encode).header(h)),
+    }
+}
+
+/// The row sink for `format`.
+pub fn row_sink(path: &Path, format: Format) -> Box<dyn Sink<Row>> {
+    match format {
+        Format::Jsonl => bytes_sink(path, None, format::write_jsonl),
+        Format::Csv => bytes_sink(path, Some(format::CSV_HEADER), format::write_csv),
+        Format::Text => Box::new(TextSink { path: path.to_path_buf() }),
+    }
+}
+
+/// Late events: each original line, byte for byte.
+pub fn late_sink(path: &Path) -> Box<dyn Sink<Bytes>> {
+    bytes_sink(path, None, |raw: &Bytes, out: &mut Vec<u8>| {
+        out.extend_from_slice(raw);
+        out.push(b'\n');
+    })
+}
+
+/// One dead letter, as written.
+#[derive(Serialize)]
+struct DeadLetter<'a> {
+    file: &'a str,
+    line: u64,
+    reason: &'a str,
+    text: std::borrow::Cow<'a, str>,
+}
+
+/// Invalid lines as JSON objects with file, line, reason and text.
+pub fn dead_letter_sink(path: &Path) -> Box<dyn Sink<BadLine>> {
+    bytes_sink(path, None, |bad: &BadLine, out: &mut Vec<u8>| {
+        let letter = DeadLetter {
+            file: &bad.file,
+            line: bad.line,
+            reason: &bad.reason,
+            text: String::from_utf8_lossy(&bad.raw),
+        };
+        if serde_json::to_writer(&mut *out, &letter).is_ok() {
+            out.push(b'\n');
+        }
+    })
+}
+
+/// `--on-invalid fail`: the first invalid line (in input order) is the
+/// run's error.
+pub struct FailOnInvalid;
+
+impl Sink<BadLine> for FailOnInvalid {
+    fn build(&self, _worker: usize, _workers: usize) -> eddy::Result<Box<dyn SinkPartition<BadLine>>> {
+        Ok(Box::new(FailOnInvalid))
+    }
+}
+
+impl SinkPartition<BadLine> for FailOnInvalid {
+    fn write_batch(&mut self, items: &mut Vec<BadLine>) -> eddy::Result<()> {
+        match items.drain(..).next() {
+            Some(bad) => Err(EddyError::Input {
+                path: PathBuf::from(bad.file),
+                line: bad.line,
+                message: bad.reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn close(&mut self) -> eddy::Result<()> {
+        Ok(())
+    }
+}
+
+/// The tutorial's text style: a `User …: … searches, … clicks` line per
+/// row as rows come, then every `('user', clicks_per_search)` line at the
+/// end (as the tutorial prints them).
+struct TextSink {
+    path: PathBuf,
+}
+
+struct TextWriter {
+    path: PathBuf,
+    out: Option<BufWriter<Box<dyn Write>>>,
+    tuples: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Sink<Row> for TextSink {
+    fn build(&self, _worker: usize, _workers: usize) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
+        let out: Box<dyn Write> = if is_stdout(&self.path) {
+            Box::new(std::io::stdout())
+        } else {
+            Box::new(File::create(&self.path).map_err(|e| EddyError::io(&self.path, e))?)
+        };
+        Ok(Box::new(TextWriter {
+            path: self.path.clone(),
+            out: Some(BufWriter::with_capacity(256 << 10, out)),
+            tuples: Vec::new(),
+            buf: Vec::new(),
+        }))
+    }
+}
+
+impl TextWriter {
+    /// Writes `bytes`; a closed pipe ends the output quietly.
+    fn put(&mut self, bytes: &[u8]) -> eddy::Result<()> {
+        let Some(out) = self.out.as_mut() else { return Ok(()) };
+        match out.write_all(bytes) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {
+                self.out = None;
+                Ok(())
+            }
+            Err(e) => Err(EddyError::io(&self.path, e)),
+        }
+    }
+}
+
+impl SinkPartition<Row> for TextWriter {
+    fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        for row in items.drain(..) {
+            format::write_text_summary(&row, &mut buf);
+            format::write_text_tuple(&row, &mut self.tuples);
+        }
+        let r = self.put(&buf);
+        self.buf = buf;
+        r
+    }
+
+    fn close(&mut self) -> eddy::Result<()> {
+        let tuples = std::mem::take(&mut self.tuples);
+        self.put(&tuples)?;
+        if let Some(mut out) = self.out.take() {
+            match out.flush() {
+                Err(e) if e.kind() != ErrorKind::BrokenPipe => return Err(EddyError::io(&self.path, e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
