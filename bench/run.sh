@@ -6,8 +6,10 @@
 #   bash bench/run.sh [--events 1000000,10000000] [--runs 3]
 #                     [--bytewax-events 1000000] [--systems LIST]
 #
-# --systems picks among eddy-w1,eddy-w2,baseline,bytewax (default: all);
-# --bytewax-events lists the sizes Bytewax runs on ("none": no size).
+# --systems picks among eddy-w1,eddy-w2,baseline,bytewax (default: all; the
+# baseline always runs: its rows are the reference); --bytewax-events lists
+# the sizes Bytewax runs on ("none": no size). SEARCH_CTR=... BASELINE=...
+# in the environment use prebuilt binaries and skip the build.
 #
 # It installs what it needs (GNU time, a venv with bytewax==0.19.1 at
 # bench/.venv), builds the release binaries, generates
@@ -23,7 +25,7 @@ BYTEWAX_EVENTS="1000000"
 SYSTEMS="eddy-w1,eddy-w2,baseline,bytewax"
 COMMAND="bash bench/run.sh $*"
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --events) EVENTS="$2"; shift 2 ;;
@@ -69,11 +71,14 @@ if [ -n "$need_bytewax" ]; then
     fi
 fi
 
-log "building release binaries"
-cargo build --release -q -p search-ctr -p baseline
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-SEARCH_CTR="$TARGET_DIR/release/search-ctr"
-BASELINE="$TARGET_DIR/release/baseline"
+# SEARCH_CTR / BASELINE in the environment point at prebuilt binaries instead.
+if [ -z "${SEARCH_CTR:-}" ] || [ -z "${BASELINE:-}" ]; then
+    log "building release binaries"
+    cargo build --release -q -p search-ctr -p baseline
+    TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+fi
+SEARCH_CTR="${SEARCH_CTR:-$TARGET_DIR/release/search-ctr}"
+BASELINE="${BASELINE:-$TARGET_DIR/release/baseline}"
 [ -x "$SEARCH_CTR" ] || die "$SEARCH_CTR was not built"
 [ -x "$BASELINE" ] || die "$BASELINE was not built"
 

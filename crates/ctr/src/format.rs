@@ -2,11 +2,14 @@
 //! Bytewax tutorial's two text lines.
 //!
 //! Every writer appends one line, `\n` included, to a caller's buffer and
-//! allocates nothing else: integers go through `itoa`, floats through `ryu`
-//! (as `serde_json` writes them), times through
+//! allocates nothing else: integers go through `itoa`, floats through
+//! `serde_json`'s own formatter (so they read exactly as `serde_json` writes
+//! them), times through
 //! [`format_rfc3339_ms`](crate::timestamp::format_rfc3339_ms).
 
 use std::fmt::Write as _;
+
+use serde_json::ser::{CompactFormatter, Formatter as _};
 
 use crate::metrics::Row;
 use crate::timestamp::format_rfc3339_ms;
@@ -111,11 +114,12 @@ fn write_u64(n: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-/// A float as `serde_json` writes it: shortest round trip (`1.0`, `0.5`,
-/// `1e16`), `null` when not finite.
+/// A float exactly as `serde_json` writes it (with its own formatter):
+/// shortest round trip (`1.0`, `0.5`, `1e+16`), `null` when not finite.
 fn write_json_f64(x: f64, out: &mut Vec<u8>) {
     if x.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
+        // Writing to a `Vec` cannot fail.
+        let _ = CompactFormatter.write_f64(out, x);
     } else {
         out.extend_from_slice(b"null");
     }
@@ -238,7 +242,7 @@ fn write_py_float(x: f64, out: &mut Vec<u8>) {
     // `{:e}` gives the shortest round-trip digits as `d[.ddd]e[-]N`.
     let mut sci = StackStr::default();
     if write!(sci, "{:e}", x.abs()).is_err() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
+        write_json_f64(x, out); // unreachable: 40 bytes always suffice
         return;
     }
     let text = sci.as_bytes();

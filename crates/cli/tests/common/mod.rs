@@ -1,0 +1,67 @@
+//! Helpers shared by the end-to-end tests: run the real binary.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The tutorial's events as JSON Lines (spec/events.md).
+pub const TUTORIAL: &str = r#"{"type":"search","user":1,"query":"dogs","time":"2024-01-01T00:00:05Z"}
+{"type":"results","user":1,"items":["fido","rover","buddy"],"time":"2024-01-01T00:00:06Z"}
+{"type":"click_result","user":1,"item":"rover","time":"2024-01-01T00:00:07Z"}
+{"type":"search","user":2,"query":"cats","time":"2024-01-01T00:00:05Z"}
+{"type":"results","user":2,"items":["fluffy","burrito","kathy"],"time":"2024-01-01T00:00:06Z"}
+{"type":"click_result","user":2,"item":"fluffy","time":"2024-01-01T00:00:07Z"}
+{"type":"click_result","user":2,"item":"kathy","time":"2024-01-01T00:00:08Z"}
+"#;
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_search-ctr"))
+}
+
+/// Runs `search-ctr args…` with `stdin` fed in.
+pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn search-ctr");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+/// Runs `search-ctr args…` with no stdin.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run search-ctr")
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write fixture");
+    p
+}
+
+/// A path as `&str`.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}

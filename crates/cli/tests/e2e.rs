@@ -1,0 +1,214 @@
+//! End-to-end tests: the real `search-ctr` binary on real files.
+
+mod common;
+
+use std::io::Write;
+
+use common::*;
+
+const SPEC_ROW_2: &str = r#"{"user":"2","session_start":"2024-01-01T00:00:05.000Z","session_end":"2024-01-01T00:00:08.000Z","events":4,"searches":1,"clicks":2,"searches_with_click":1,"ctr":1.0,"clicks_per_search":2.0}"#;
+
+const TUTORIAL_TEXT: &str = "User 1: 1 searches, 1 clicks\nUser 2: 1 searches, 2 clicks\n('1', 1.0)\n('2', 2.0)\n";
+
+#[test]
+fn no_arguments_runs_the_tutorial() {
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), TUTORIAL_TEXT);
+}
+
+#[test]
+fn jsonl_rows_match_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "tutorial.jsonl", TUTORIAL.as_bytes());
+    let o = run(&["run", "--input", s(&input), "--gap", "10s", "--wait", "1s", "--format", "jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.contains(&SPEC_ROW_2), "{out}");
+    assert!(stderr(&o).contains("7 events read"), "{}", stderr(&o));
+}
+
+#[test]
+fn text_format_prints_the_tutorial_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "t.jsonl", TUTORIAL.as_bytes());
+    let o = run(&["run", "-I", s(&input), "--gap", "10s", "--wait", "1s", "--format", "text", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), TUTORIAL_TEXT);
+    assert_eq!(stderr(&o), "", "--quiet prints nothing on stderr");
+}
+
+#[test]
+fn csv_to_a_file_with_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "t.jsonl", TUTORIAL.as_bytes());
+    let out = dir.path().join("sessions.csv");
+    let o = run(&["run", "--input", s(&input), "--format", "csv", "--output", s(&out), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("user,session_start,session_end,events,searches,clicks,searches_with_click,ctr,clicks_per_search")
+    );
+    assert!(csv.contains("\n2,2024-01-01T00:00:05.000Z,2024-01-01T00:00:08.000Z,4,1,2,1,1.0,2.0\n"), "{csv}");
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn stdin_is_an_input() {
+    let o = run_with_stdin(&["run", "--input", "-", "-q"], TUTORIAL.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2);
+    // No --input at all means stdin too.
+    let o = run_with_stdin(&["run", "-q"], TUTORIAL.as_bytes());
+    assert!(stdout(&o).contains(SPEC_ROW_2));
+}
+
+#[test]
+fn a_directory_several_inputs_and_gzip_give_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = TUTORIAL.split_at(TUTORIAL.find("{\"type\":\"search\",\"user\":2").unwrap());
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    write(&logs, "a.jsonl", first.as_bytes());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(second.as_bytes()).unwrap();
+    let gz_path = write(&logs, "b.jsonl.gz", &gz.finish().unwrap());
+    let plain = write(dir.path(), "all.jsonl", TUTORIAL.as_bytes());
+
+    let expected = {
+        let o = run(&["run", "--input", s(&plain), "-q"]);
+        assert!(o.status.success());
+        stdout(&o)
+    };
+    let from_dir = run(&["run", "--input", s(&logs), "-q"]);
+    assert!(from_dir.status.success(), "{}", stderr(&from_dir));
+    let a = logs.join("a.jsonl");
+    let from_two = run(&["run", "--input", s(&a), "--input", s(&gz_path), "-q", "-w", "2"]);
+    assert!(from_two.status.success(), "{}", stderr(&from_two));
+    let sorted = |t: String| {
+        let mut v: Vec<String> = t.lines().map(str::to_owned).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(stdout(&from_dir)), sorted(expected.clone()));
+    assert_eq!(sorted(stdout(&from_two)), sorted(expected));
+}
+
+#[test]
+fn late_events_are_written_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let late_line = r#"{"type":"click_result", "user":"1","item":"x","time":"2024-01-01T00:00:01Z"}"#;
+    let log = format!(
+        "{}\n{}\n{late_line}\r\n",
+        r#"{"type":"search","user":"1","query":"q","time":"2024-01-01T00:00:10Z"}"#,
+        r#"{"type":"click_result","user":"1","item":"x","time":"2024-01-01T00:00:12Z"}"#,
+    );
+    let input = write(dir.path(), "l.jsonl", log.as_bytes());
+    let late = dir.path().join("late.jsonl");
+    let o = run(&["run", "--input", s(&input), "--wait", "5s", "--late-output", s(&late), "--summary", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&late).unwrap(), format!("{late_line}\r\n").into_bytes());
+    let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).expect("json summary");
+    assert_eq!(summary["late"], 1);
+    assert_eq!(summary["events"], 3);
+    assert_eq!(summary["rows"], 1);
+    assert!(stdout(&o).contains(r#""events":2,"searches":1,"clicks":1"#), "{}", stdout(&o));
+}
+
+#[test]
+fn an_invalid_line_fails_the_run_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = TUTORIAL.to_string();
+    log.push_str("{\"type\":\"search\",\"user\":3,\"query\":\"q\",\"time\":\"yesterday\"}\n");
+    let input = write(dir.path(), "bad.jsonl", log.as_bytes());
+    let o = run(&["run", "--input", s(&input), "-q"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}:8:", input.display())), "{err}");
+    assert!(err.contains("time"), "{err}");
+}
+
+#[test]
+fn skip_writes_dead_letters_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = format!("not json\n{TUTORIAL}{{\"type\":\"search\"}}\n{{\"type\":\"rocket\",\"user\":1}}\n\n");
+    let input = write(dir.path(), "mixed.jsonl", log.as_bytes());
+    let dead = dir.path().join("dead.jsonl");
+    let o = run(&[
+        "run", "--input", s(&input), "--on-invalid", "skip", "--dead-letter", s(&dead), "--summary", "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2);
+    let letters: Vec<serde_json::Value> = std::fs::read_to_string(&dead)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("dead letter is JSON"))
+        .collect();
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[0]["line"], 1);
+    assert_eq!(letters[0]["text"], "not json");
+    assert_eq!(letters[1]["line"], 9);
+    assert!(letters[1]["reason"].as_str().unwrap().contains("user"), "{:?}", letters[1]);
+    assert_eq!(letters[0]["file"], s(&input));
+    let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!((summary["invalid"].as_u64(), summary["other"].as_u64()), (Some(2), Some(1)));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["run", "--gap", "ten"],
+        vec!["run", "--format", "xml"],
+        vec!["run", "--no-such-flag"],
+        vec!["run", "--dead-letter", "x.jsonl"],
+        vec!["run", "--workers", "0"],
+        vec!["generate", "--late-rate", "2"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty());
+    }
+}
+
+#[test]
+fn a_missing_input_fails_naming_it() {
+    let o = run(&["run", "--input", "/no/such/log.jsonl", "-q"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/no/such/log.jsonl"), "{}", stderr(&o));
+}
+
+#[test]
+fn help_documents_every_option() {
+    let o = run(&["run", "--help"]);
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for flag in [
+        "--input", "--gap", "--wait", "--format", "--output", "--late-output", "--on-invalid", "--dead-letter",
+        "--max-line-bytes", "--workers", "--summary", "--quiet",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    assert!(help.contains("[default: 30m]") && help.contains("[default: 10s]"), "{help}");
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("big.jsonl");
+    let o = run(&["generate", "--events", "20000", "--out", s(&log)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut child = std::process::Command::new(bin())
+        .args(["run", "--input", s(&log), "-q"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out);
+    assert!(child.wait().unwrap().success());
+}
