@@ -481,9 +481,7 @@ fn write_session(
     mut session: Session,
 ) -> io::Result<()> {
     totals.sessions += 1;
-    session
-        .events
-        .sort_unstable_by_key(|&(time, seq, _)| (time, seq));
+    session.events.sort_unstable_by_key(|&(time, seq, _)| (time, seq));
     let (mut searches, mut clicks, mut with_click) = (0u64, 0u64, 0u64);
     // `Some(clicked)` while inside a search.
     let mut current: Option<bool> = None;
@@ -526,11 +524,9 @@ fn write_session(
 
 fn run(args: &Args) -> io::Result<()> {
     let started = Instant::now();
-    let open =
-        |path: &str| File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")));
-    let create = |path: &str| {
-        File::create(path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
-    };
+    let open = |path: &str| File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")));
+    let create =
+        |path: &str| File::create(path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")));
     let mut reader = BufReader::with_capacity(1 << 16, open(&args.input)?);
     let mut sessionizer = Sessionizer {
         gap: args.gap_ms,
@@ -639,16 +635,9 @@ mod tests {
 
     #[test]
     fn late_events_are_judged_per_user() {
-        let ev =
-            |u: &str, t: i64| format!(r#"{{"type":"search","user":"{u}","query":"q","time":{t}}}"#);
+        let ev = |u: &str, t: i64| format!(r#"{{"type":"search","user":"{u}","query":"q","time":{t}}}"#);
         // b's event is far behind a's but not behind b's own latest.
-        let input = [
-            ev("a", 100_000),
-            ev("b", 0),
-            ev("a", 89_999),
-            ev("a", 90_000),
-        ]
-        .join("\n");
+        let input = [ev("a", 100_000), ev("b", 0), ev("a", 89_999), ev("a", 90_000)].join("\n");
         let r = rows(&input, 60_000, 10_000);
         let a: Vec<_> = r.iter().filter(|r| r.contains(r#""user":"a""#)).collect();
         assert_eq!(r.len(), 2);
@@ -669,10 +658,7 @@ mod tests {
             r#"{"type":"results","user":"a","items":[1],"time":1}"#,
             r#"{"type":"search","user":"a","query":"q","time":1"#,
         ] {
-            assert!(
-                matches!(parse_line(line.as_bytes()), Parsed::Invalid),
-                "{line}"
-            );
+            assert!(matches!(parse_line(line.as_bytes()), Parsed::Invalid), "{line}");
         }
         assert!(matches!(
             parse_line(br#"{"type":"heartbeat","user":"a","time":1}"#),

@@ -55,7 +55,10 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
 
 /// `search-ctr generate`.
 pub fn generate_logs(args: GenerateArgs) -> anyhow::Result<()> {
-    for (name, rate) in [("--late-rate", args.late_rate), ("--invalid-rate", args.invalid_rate)] {
+    for (name, rate) in [
+        ("--late-rate", args.late_rate),
+        ("--invalid-rate", args.invalid_rate),
+    ] {
         if !(0.0..=1.0).contains(&rate) {
             return Err(UsageError(format!("{name} must be between 0 and 1, got {rate}")).into());
         }

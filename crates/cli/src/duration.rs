@@ -7,7 +7,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let (number, unit) = text.split_at(digits);
-    let expected = || format!("invalid duration {text:?}: expected a whole number and a unit, like 500ms, 10s, 30m, 2h or 1d");
+    let expected = || {
+        format!(
+            "invalid duration {text:?}: expected a whole number and a unit, like 500ms, 10s, 30m, 2h or 1d"
+        )
+    };
     let n: u64 = number.parse().map_err(|_| expected())?;
     let ms_per = match unit {
         "ms" => 1,
@@ -39,7 +43,16 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_read() {
-        for bad in ["", "10", "s", "1.5s", "-1s", "10 sec", "10x", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "10",
+            "s",
+            "1.5s",
+            "-1s",
+            "10 sec",
+            "10x",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

@@ -8,7 +8,8 @@ use common::*;
 
 const SPEC_ROW_2: &str = r#"{"user":"2","session_start":"2024-01-01T00:00:05.000Z","session_end":"2024-01-01T00:00:08.000Z","events":4,"searches":1,"clicks":2,"searches_with_click":1,"ctr":1.0,"clicks_per_search":2.0}"#;
 
-const TUTORIAL_TEXT: &str = "User 1: 1 searches, 1 clicks\nUser 2: 1 searches, 2 clicks\n('1', 1.0)\n('2', 2.0)\n";
+const TUTORIAL_TEXT: &str =
+    "User 1: 1 searches, 1 clicks\nUser 2: 1 searches, 2 clicks\n('1', 1.0)\n('2', 2.0)\n";
 
 #[test]
 fn no_arguments_runs_the_tutorial() {
@@ -21,7 +22,17 @@ fn no_arguments_runs_the_tutorial() {
 fn jsonl_rows_match_the_spec() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "tutorial.jsonl", TUTORIAL.as_bytes());
-    let o = run(&["run", "--input", s(&input), "--gap", "10s", "--wait", "1s", "--format", "jsonl"]);
+    let o = run(&[
+        "run",
+        "--input",
+        s(&input),
+        "--gap",
+        "10s",
+        "--wait",
+        "1s",
+        "--format",
+        "jsonl",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
@@ -34,7 +45,18 @@ fn jsonl_rows_match_the_spec() {
 fn text_format_prints_the_tutorial_style() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "t.jsonl", TUTORIAL.as_bytes());
-    let o = run(&["run", "-I", s(&input), "--gap", "10s", "--wait", "1s", "--format", "text", "-q"]);
+    let o = run(&[
+        "run",
+        "-I",
+        s(&input),
+        "--gap",
+        "10s",
+        "--wait",
+        "1s",
+        "--format",
+        "text",
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), TUTORIAL_TEXT);
     assert_eq!(stderr(&o), "", "--quiet prints nothing on stderr");
@@ -45,15 +67,29 @@ fn csv_to_a_file_with_header() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "t.jsonl", TUTORIAL.as_bytes());
     let out = dir.path().join("sessions.csv");
-    let o = run(&["run", "--input", s(&input), "--format", "csv", "--output", s(&out), "-q"]);
+    let o = run(&[
+        "run",
+        "--input",
+        s(&input),
+        "--format",
+        "csv",
+        "--output",
+        s(&out),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(&out).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("user,session_start,session_end,events,searches,clicks,searches_with_click,ctr,clicks_per_search")
+        Some(
+            "user,session_start,session_end,events,searches,clicks,searches_with_click,ctr,clicks_per_search"
+        )
     );
-    assert!(csv.contains("\n2,2024-01-01T00:00:05.000Z,2024-01-01T00:00:08.000Z,4,1,2,1,1.0,2.0\n"), "{csv}");
+    assert!(
+        csv.contains("\n2,2024-01-01T00:00:05.000Z,2024-01-01T00:00:08.000Z,4,1,2,1,1.0,2.0\n"),
+        "{csv}"
+    );
     assert_eq!(stdout(&o), "");
 }
 
@@ -109,14 +145,31 @@ fn late_events_are_written_byte_for_byte() {
     );
     let input = write(dir.path(), "l.jsonl", log.as_bytes());
     let late = dir.path().join("late.jsonl");
-    let o = run(&["run", "--input", s(&input), "--wait", "5s", "--late-output", s(&late), "--summary", "json"]);
+    let o = run(&[
+        "run",
+        "--input",
+        s(&input),
+        "--wait",
+        "5s",
+        "--late-output",
+        s(&late),
+        "--summary",
+        "json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(std::fs::read(&late).unwrap(), format!("{late_line}\r\n").into_bytes());
+    assert_eq!(
+        std::fs::read(&late).unwrap(),
+        format!("{late_line}\r\n").into_bytes()
+    );
     let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).expect("json summary");
     assert_eq!(summary["late"], 1);
     assert_eq!(summary["events"], 3);
     assert_eq!(summary["rows"], 1);
-    assert!(stdout(&o).contains(r#""events":2,"searches":1,"clicks":1"#), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(r#""events":2,"searches":1,"clicks":1"#),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -139,7 +192,15 @@ fn skip_writes_dead_letters_and_counts() {
     let input = write(dir.path(), "mixed.jsonl", log.as_bytes());
     let dead = dir.path().join("dead.jsonl");
     let o = run(&[
-        "run", "--input", s(&input), "--on-invalid", "skip", "--dead-letter", s(&dead), "--summary", "json",
+        "run",
+        "--input",
+        s(&input),
+        "--on-invalid",
+        "skip",
+        "--dead-letter",
+        s(&dead),
+        "--summary",
+        "json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 2);
@@ -152,10 +213,17 @@ fn skip_writes_dead_letters_and_counts() {
     assert_eq!(letters[0]["line"], 1);
     assert_eq!(letters[0]["text"], "not json");
     assert_eq!(letters[1]["line"], 9);
-    assert!(letters[1]["reason"].as_str().unwrap().contains("user"), "{:?}", letters[1]);
+    assert!(
+        letters[1]["reason"].as_str().unwrap().contains("user"),
+        "{:?}",
+        letters[1]
+    );
     assert_eq!(letters[0]["file"], s(&input));
     let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
-    assert_eq!((summary["invalid"].as_u64(), summary["other"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (summary["invalid"].as_u64(), summary["other"].as_u64()),
+        (Some(2), Some(1))
+    );
 }
 
 #[test]
@@ -187,12 +255,25 @@ fn help_documents_every_option() {
     assert!(o.status.success());
     let help = stdout(&o);
     for flag in [
-        "--input", "--gap", "--wait", "--format", "--output", "--late-output", "--on-invalid", "--dead-letter",
-        "--max-line-bytes", "--workers", "--summary", "--quiet",
+        "--input",
+        "--gap",
+        "--wait",
+        "--format",
+        "--output",
+        "--late-output",
+        "--on-invalid",
+        "--dead-letter",
+        "--max-line-bytes",
+        "--workers",
+        "--summary",
+        "--quiet",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
-    assert!(help.contains("[default: 30m]") && help.contains("[default: 10s]"), "{help}");
+    assert!(
+        help.contains("[default: 30m]") && help.contains("[default: 10s]"),
+        "{help}"
+    );
 }
 
 #[test]

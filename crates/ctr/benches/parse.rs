@@ -84,7 +84,11 @@ fn bench(c: &mut Criterion) {
     });
     let escaped: Vec<Vec<u8>> = lines
         .iter()
-        .map(|l| String::from_utf8_lossy(l).replace("\"u", "\"\\u0075").into_bytes())
+        .map(|l| {
+            String::from_utf8_lossy(l)
+                .replace("\"u", "\"\\u0075")
+                .into_bytes()
+        })
         .collect();
     g.bench_function("parse_line_full_path", |b| {
         b.iter(|| {

@@ -5,7 +5,7 @@
 //! allocates nothing else: integers go through `itoa`, floats through
 //! `serde_json`'s own formatter (so they read exactly as `serde_json` writes
 //! them), times through
-//! [`format_rfc3339_ms`](crate::timestamp::format_rfc3339_ms).
+//! [`format_rfc3339_ms`].
 
 use std::fmt::Write as _;
 
@@ -15,7 +15,8 @@ use crate::metrics::Row;
 use crate::timestamp::format_rfc3339_ms;
 
 /// The CSV header line, `\n` included; columns in the order of the JSON row.
-pub const CSV_HEADER: &str = "user,session_start,session_end,events,searches,clicks,searches_with_click,ctr,clicks_per_search\n";
+pub const CSV_HEADER: &str =
+    "user,session_start,session_end,events,searches,clicks,searches_with_click,ctr,clicks_per_search\n";
 
 /// Appends the row as one JSON object and `\n`, fields in the contract's
 /// order (`spec/sessions.md`).
@@ -247,10 +248,16 @@ fn write_py_float(x: f64, out: &mut Vec<u8>) {
     }
     let text = sci.as_bytes();
     let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
-        Some(e) => (text.get(..e).unwrap_or_default(), text.get(e + 1..).unwrap_or_default()),
+        Some(e) => (
+            text.get(..e).unwrap_or_default(),
+            text.get(e + 1..).unwrap_or_default(),
+        ),
         None => (text, &b"0"[..]),
     };
-    let exp: i32 = std::str::from_utf8(exp).ok().and_then(|e| e.parse().ok()).unwrap_or(0);
+    let exp: i32 = std::str::from_utf8(exp)
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
     let mut digits = [0u8; 24];
     let mut n = 0;
     for &d in mantissa.iter().filter(|b| b.is_ascii_digit()) {
@@ -304,10 +311,7 @@ struct StackStr {
 
 impl Default for StackStr {
     fn default() -> Self {
-        StackStr {
-            buf: [0; 40],
-            len: 0,
-        }
+        StackStr { buf: [0; 40], len: 0 }
     }
 }
 
@@ -401,11 +405,20 @@ mod tests {
 
     #[test]
     fn text_lines_are_the_tutorials() {
-        assert_eq!(text(write_text_summary, &row("1", 3, 1, 1, 1)), "User 1: 1 searches, 1 clicks\n");
-        assert_eq!(text(write_text_summary, &row("2", 4, 1, 2, 1)), "User 2: 1 searches, 2 clicks\n");
+        assert_eq!(
+            text(write_text_summary, &row("1", 3, 1, 1, 1)),
+            "User 1: 1 searches, 1 clicks\n"
+        );
+        assert_eq!(
+            text(write_text_summary, &row("2", 4, 1, 2, 1)),
+            "User 2: 1 searches, 2 clicks\n"
+        );
         assert_eq!(text(write_text_tuple, &row("1", 3, 1, 1, 1)), "('1', 1.0)\n");
         assert_eq!(text(write_text_tuple, &row("2", 4, 1, 2, 1)), "('2', 2.0)\n");
-        assert_eq!(text(write_text_tuple, &row("u", 9, 3, 1, 1)), "('u', 0.3333333333333333)\n");
+        assert_eq!(
+            text(write_text_tuple, &row("u", 9, 3, 1, 1)),
+            "('u', 0.3333333333333333)\n"
+        );
     }
 
     #[test]

@@ -328,10 +328,9 @@ impl Session {
 
 /// Words queries are made of.
 const WORDS: [&str; 32] = [
-    "cats", "dogs", "rust", "bikes", "pizza", "weather", "news", "jobs", "shoes", "maps",
-    "flights", "hotels", "music", "movies", "recipes", "python", "stream", "bread", "coffee",
-    "garden", "chess", "guitar", "camera", "laptop", "tea", "yoga", "books", "paris", "tokyo",
-    "berlin", "lamp", "phone",
+    "cats", "dogs", "rust", "bikes", "pizza", "weather", "news", "jobs", "shoes", "maps", "flights",
+    "hotels", "music", "movies", "recipes", "python", "stream", "bread", "coffee", "garden", "chess",
+    "guitar", "camera", "laptop", "tea", "yoga", "books", "paris", "tokyo", "berlin", "lamp", "phone",
 ];
 /// Types the contract does not know.
 const OTHER_TYPES: [&str; 4] = ["heartbeat", "page_view", "ad_impression", "settings"];
@@ -414,8 +413,8 @@ impl Generator {
     }
 
     fn user_of_rank(&self, rank: u64) -> u64 {
-        ((u128::from(rank) * u128::from(self.perm_mul) + u128::from(self.perm_add))
-            % u128::from(self.users)) as u64
+        ((u128::from(rank) * u128::from(self.perm_mul) + u128::from(self.perm_add)) % u128::from(self.users))
+            as u64
     }
 
     /// Starts a session at `now` (true time) for a free user, if one is
@@ -504,15 +503,7 @@ impl Generator {
             // An event of a type the contract does not know; the session's
             // next event comes a little later.
             let other = OTHER_TYPES[rng.below(OTHER_TYPES.len() as u64) as usize];
-            write_line(
-                buf,
-                rng,
-                times,
-                other.as_bytes(),
-                s.user,
-                written,
-                |_, _| {},
-            );
+            write_line(buf, rng, times, other.as_bytes(), s.user, written, |_, _| {});
             s.next_time += rng.range(0, 3_000);
             if rng.chance(self.invalid_rate) {
                 self.stats.invalid += 1;
@@ -536,15 +527,9 @@ impl Generator {
             }
         }
         let camel = rng.permille(30);
-        write_line(
-            buf,
-            rng,
-            times,
-            kind.name(camel),
-            s.user,
-            written,
-            |buf, rng| write_payload(buf, rng, kind),
-        );
+        write_line(buf, rng, times, kind.name(camel), s.user, written, |buf, rng| {
+            write_payload(buf, rng, kind)
+        });
         if invalid {
             self.stats.invalid += 1;
             make_invalid(buf, start, rng, times, kind.name(false), s.user, written);
@@ -889,9 +874,7 @@ mod tests {
                     o.get("type").is_some_and(serde_json::Value::is_string)
                         && o.get("user").is_some_and(|u| u.is_string() || u.is_u64())
                         && o.get("time").is_some_and(|t| {
-                            t.as_str()
-                                .is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok())
-                                || t.is_u64()
+                            t.as_str().is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()) || t.is_u64()
                         })
                 }
                 _ => false,

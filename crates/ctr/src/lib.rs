@@ -6,7 +6,7 @@
 //! - [`parse`]: one JSON line → [`parse::Parsed`] (event, other, or invalid with a reason).
 //! - [`timestamp`]: RFC 3339 / integer-millisecond times in, RFC 3339 UTC out.
 //! - [`metrics`]: the per-session accumulator (incremental, mergeable) and its [`metrics::Row`].
-//! - [`format`]: rows as text (the tutorial's style), JSON Lines and CSV.
+//! - [`mod@format`]: rows as text (the tutorial's style), JSON Lines and CSV.
 //! - [`generate`]: deterministic synthetic search logs.
 
 pub mod event;

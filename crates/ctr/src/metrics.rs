@@ -7,7 +7,7 @@
 //! late and never reach a session), so only the last `wait` of a session can
 //! still change order. [`SessionMetrics`] therefore keeps:
 //!
-//! - a [`Fold`]: the summary of a time-ordered prefix, an associative
+//! - a `Fold`: the summary of a time-ordered prefix, an associative
 //!   combination (a monoid) of counts and a little search/click state;
 //! - `pending`: the events within `wait` of the session's latest time, in
 //!   (time, arrival) order, folded into the prefix as soon as they fall more
@@ -80,9 +80,7 @@ impl Fold {
                 events: a.events + b.events,
                 searches: a.searches + b.searches,
                 clicks: a.clicks + b.clicks,
-                searches_with_click: a.searches_with_click
-                    + b.searches_with_click
-                    + u64::from(bridged),
+                searches_with_click: a.searches_with_click + b.searches_with_click + u64::from(bridged),
             },
             leading_clicks: if self.has_search {
                 self.leading_clicks
@@ -346,8 +344,14 @@ mod tests {
         assert_eq!(totals(&[(5, Search), (5, ClickResult)]).searches_with_click, 1);
         assert_eq!(totals(&[(5, ClickResult), (5, Search)]).searches_with_click, 0);
         // Also when the tie is inserted behind a later event.
-        assert_eq!(totals(&[(5, Search), (9, Results), (5, ClickResult)]).searches_with_click, 1);
-        assert_eq!(totals(&[(5, ClickResult), (9, Results), (5, Search)]).searches_with_click, 0);
+        assert_eq!(
+            totals(&[(5, Search), (9, Results), (5, ClickResult)]).searches_with_click,
+            1
+        );
+        assert_eq!(
+            totals(&[(5, ClickResult), (9, Results), (5, Search)]).searches_with_click,
+            0
+        );
     }
 
     #[test]
@@ -377,7 +381,15 @@ mod tests {
 
     #[test]
     fn fold_is_associative_with_identity() {
-        let kinds = [Search, ClickResult, Results, ClickResult, Search, AppOpen, ClickResult];
+        let kinds = [
+            Search,
+            ClickResult,
+            Results,
+            ClickResult,
+            Search,
+            AppOpen,
+            ClickResult,
+        ];
         let fold_of = |ks: &[EventKind]| {
             let mut f = Fold::default();
             ks.iter().for_each(|&k| f.push(k));

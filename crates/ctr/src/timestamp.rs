@@ -287,9 +287,18 @@ mod tests {
     fn offsets_shift_to_utc() {
         assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00-00:30"), Ok(1_800_000));
         assert_eq!(parse_rfc3339_ms("1970-01-01T23:59:00+23:59"), Ok(0));
-        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00+24:00"), Err(TimeError::Offset));
-        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00+01:60"), Err(TimeError::Offset));
-        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00+0100"), Err(TimeError::Syntax));
+        assert_eq!(
+            parse_rfc3339_ms("1970-01-01T00:00:00+24:00"),
+            Err(TimeError::Offset)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("1970-01-01T00:00:00+01:60"),
+            Err(TimeError::Offset)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("1970-01-01T00:00:00+0100"),
+            Err(TimeError::Syntax)
+        );
     }
 
     #[test]
@@ -335,7 +344,10 @@ mod tests {
     fn range_ends() {
         assert_eq!(parse_rfc3339_ms("0000-01-01T00:00:00Z"), Ok(MIN_MS));
         assert_eq!(parse_rfc3339_ms("9999-12-31T23:59:59.999Z"), Ok(MAX_MS));
-        assert_eq!(parse_rfc3339_ms("9999-12-31T23:59:59-00:01"), Err(TimeError::OutOfRange));
+        assert_eq!(
+            parse_rfc3339_ms("9999-12-31T23:59:59-00:01"),
+            Err(TimeError::OutOfRange)
+        );
         assert_eq!(check_ms(MAX_MS + 1), Err(TimeError::OutOfRange));
         assert_eq!(check_ms(MIN_MS - 1), Err(TimeError::OutOfRange));
         assert_eq!(fmt(MIN_MS), "0000-01-01T00:00:00.000Z");

@@ -185,15 +185,9 @@ fn without_invalid_rate_every_line_is_valid_with_the_required_fields() {
         "app_close",
         "timeout",
     ] {
-        assert!(
-            kinds.get(kind).copied().unwrap_or(0) > 0,
-            "no {kind}: {kinds:?}"
-        );
+        assert!(kinds.get(kind).copied().unwrap_or(0) > 0, "no {kind}: {kinds:?}");
     }
-    assert!(
-        int_users > 0 && int_times > 0,
-        "variety: integer users and times"
-    );
+    assert!(int_users > 0 && int_times > 0, "variety: integer users and times");
 }
 
 #[test]
@@ -209,10 +203,7 @@ fn the_fraction_of_invalid_lines_is_about_invalid_rate() {
             .count() as u64;
         assert_eq!(invalid, stats.invalid, "reported = found");
         let frac = invalid as f64 / 40_000.0;
-        assert!(
-            (rate * 0.8..=rate * 1.2).contains(&frac),
-            "{frac} vs {rate}"
-        );
+        assert!((rate * 0.8..=rate * 1.2).contains(&frac), "{frac} vs {rate}");
     }
 }
 
@@ -265,10 +256,7 @@ fn disorder_is_bounded_and_late_events_are_exactly_the_reported_ones() {
             _ => None,
         })
         .collect();
-    assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "sorted without disorder"
-    );
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "sorted without disorder");
 }
 
 #[test]
@@ -314,15 +302,9 @@ fn sessions_are_well_separated_and_activity_is_skewed() {
         }
     }
     let users = per_user.len();
-    assert!(
-        sessions as f64 / users as f64 >= 2.0,
-        "several sessions per user"
-    );
+    assert!(sessions as f64 / users as f64 >= 2.0, "several sessions per user");
     let share = f64::from(clicked) / f64::from(searches);
-    assert!(
-        (0.4..=0.6).contains(&share),
-        "{share} of searches got a click"
-    );
+    assert!((0.4..=0.6).contains(&share), "{share} of searches got a click");
     let mut counts: Vec<usize> = per_user.values().map(Vec::len).collect();
     counts.sort_unstable();
     let (median, max) = (counts[counts.len() / 2], counts[counts.len() - 1]);

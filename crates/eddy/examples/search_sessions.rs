@@ -33,7 +33,11 @@ pub enum ClientEvent {
     /// The user searched.
     Search { user: u32, query: String, time: i64 },
     /// Results were shown.
-    Results { user: u32, items: Vec<String>, time: i64 },
+    Results {
+        user: u32,
+        items: Vec<String>,
+        time: i64,
+    },
     /// The user clicked a result.
     ClickResult { user: u32, item: String, time: i64 },
     /// The user closed the app.
@@ -69,13 +73,41 @@ pub fn client_events() -> Vec<ClientEvent> {
     let at = |s: i64| ALIGN_TO + s * 1_000;
     let items = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect();
     vec![
-        ClientEvent::Search { user: 1, query: "dogs".into(), time: at(5) },
-        ClientEvent::Results { user: 1, items: items(&["fido", "rover", "buddy"]), time: at(6) },
-        ClientEvent::ClickResult { user: 1, item: "rover".into(), time: at(7) },
-        ClientEvent::Search { user: 2, query: "cats".into(), time: at(5) },
-        ClientEvent::Results { user: 2, items: items(&["fluffy", "burrito", "kathy"]), time: at(6) },
-        ClientEvent::ClickResult { user: 2, item: "fluffy".into(), time: at(7) },
-        ClientEvent::ClickResult { user: 2, item: "kathy".into(), time: at(8) },
+        ClientEvent::Search {
+            user: 1,
+            query: "dogs".into(),
+            time: at(5),
+        },
+        ClientEvent::Results {
+            user: 1,
+            items: items(&["fido", "rover", "buddy"]),
+            time: at(6),
+        },
+        ClientEvent::ClickResult {
+            user: 1,
+            item: "rover".into(),
+            time: at(7),
+        },
+        ClientEvent::Search {
+            user: 2,
+            query: "cats".into(),
+            time: at(5),
+        },
+        ClientEvent::Results {
+            user: 2,
+            items: items(&["fluffy", "burrito", "kathy"]),
+            time: at(6),
+        },
+        ClientEvent::ClickResult {
+            user: 2,
+            item: "fluffy".into(),
+            time: at(7),
+        },
+        ClientEvent::ClickResult {
+            user: 2,
+            item: "kathy".into(),
+            time: at(8),
+        },
     ]
 }
 
@@ -83,10 +115,20 @@ pub fn client_events() -> Vec<ClientEvent> {
 /// clicks-per-search ratio the tutorial calls its CTR.
 pub fn calc_ctr(window_out: (String, (i64, Vec<ClientEvent>))) -> (String, f64) {
     let (user, (_window_id, events)) = window_out;
-    let searches = events.iter().filter(|e| matches!(e, ClientEvent::Search { .. })).count();
-    let clicks = events.iter().filter(|e| matches!(e, ClientEvent::ClickResult { .. })).count();
+    let searches = events
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::Search { .. }))
+        .count();
+    let clicks = events
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::ClickResult { .. }))
+        .count();
     println!("User {user}: {searches} searches, {clicks} clicks");
-    let ctr = if searches > 0 { clicks as f64 / searches as f64 } else { 0.0 };
+    let ctr = if searches > 0 {
+        clicks as f64 / searches as f64
+    } else {
+        0.0
+    };
     (user, ctr)
 }
 

@@ -24,7 +24,10 @@ impl<T: Clone> TestingSource<T> {
 
     /// One partition per inner `Vec`.
     pub fn partitioned(parts: Vec<Vec<T>>) -> Self {
-        TestingSource { parts, batch_size: 1024 }
+        TestingSource {
+            parts,
+            batch_size: 1024,
+        }
     }
 
     /// Items per batch (at least 1).
@@ -73,7 +76,11 @@ impl<T> SourcePartition<T> for TestingPartition<T> {
         let before = out.len();
         out.extend(self.items.by_ref().take(n));
         self.read += (out.len() - before) as u64;
-        Ok(if self.items.len() == 0 { Poll::Done } else { Poll::Ready })
+        Ok(if self.items.len() == 0 {
+            Poll::Done
+        } else {
+            Poll::Ready
+        })
     }
 
     fn position(&self) -> Vec<u8> {
@@ -90,7 +97,9 @@ pub struct TestingSink<T> {
 
 impl<T> Clone for TestingSink<T> {
     fn clone(&self) -> Self {
-        TestingSink { items: self.items.clone() }
+        TestingSink {
+            items: self.items.clone(),
+        }
     }
 }
 
@@ -110,7 +119,10 @@ impl<T> TestingSink<T> {
 
     /// Takes the items collected so far, in the order written.
     pub fn take(&self) -> Vec<T> {
-        self.items.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        self.items
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 
@@ -120,7 +132,9 @@ struct TestingWriter<T> {
 
 impl<T: 'static> Sink<T> for TestingSink<T> {
     fn build(&self, _worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
-        Ok(Box::new(TestingWriter { items: self.items.clone() }))
+        Ok(Box::new(TestingWriter {
+            items: self.items.clone(),
+        }))
     }
 }
 
@@ -147,7 +161,8 @@ where
     U: Data,
     F: for<'a> Fn(Stream<'a, T>) -> Stream<'a, U> + Send + Sync + 'static,
 {
-    run_collect_with(&RunConfig::workers(1), TestingSource::new(items), build).unwrap_or_else(|e| panic!("{e}"))
+    run_collect_with(&RunConfig::workers(1), TestingSource::new(items), build)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs `source` through the steps `build` adds with `config`, and returns

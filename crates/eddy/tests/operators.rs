@@ -111,7 +111,11 @@ fn final_folds_emit_once_per_key_at_end() {
     folded.sort();
     assert_eq!(
         folded,
-        vec![("a".to_string(), vec![1, 4]), ("b".into(), vec![2, 5]), ("c".into(), vec![7])]
+        vec![
+            ("a".to_string(), vec![1, 4]),
+            ("b".into(), vec![2, 5]),
+            ("c".into(), vec![7])
+        ]
     );
     let mut reduced = all_workers(vec![input.clone()], |s| s.reduce_final("max", |a, b| a.max(b)));
     reduced.sort();
@@ -152,7 +156,9 @@ fn session_windows_with_late_values() {
             .map_value("time", |v| v)
             .collect_window("sessions", clock(), SessionWindower::new(Duration::from_secs(10)))
             .down
-            .map_value("times", |(id, vs)| (id, vs.into_iter().map(|v| v.1).collect::<Vec<_>>()))
+            .map_value("times", |(id, vs)| {
+                (id, vs.into_iter().map(|v| v.1).collect::<Vec<_>>())
+            })
     });
     let mut down = down;
     down.sort();
@@ -185,18 +191,38 @@ fn session_windows_with_late_values() {
 
 #[test]
 fn tumbling_and_sliding_windows() {
-    let input = keyed(&[("a", 1), ("a", 4), ("a", 8), ("a", 12), ("a", 13), ("a", 14), ("a", 16)]);
+    let input = keyed(&[
+        ("a", 1),
+        ("a", 4),
+        ("a", 8),
+        ("a", 12),
+        ("a", 13),
+        ("a", 14),
+        ("a", 16),
+    ]);
     let clock = || EventClock::new(|v: &(String, i64)| v.1, Duration::ZERO);
     let tumbling = all_workers(vec![input.clone()], move |s| {
         let w = TumblingWindower::new(Duration::from_millis(10), 0).expect("valid");
-        s.count_window("count", clock(), w, |v: &(String, i64)| v.0.clone()).down
+        s.count_window("count", clock(), w, |v: &(String, i64)| v.0.clone())
+            .down
     });
-    assert_eq!(tumbling, vec![("a".to_string(), (0, 3)), ("a".to_string(), (1, 4))]);
+    assert_eq!(
+        tumbling,
+        vec![("a".to_string(), (0, 3)), ("a".to_string(), (1, 4))]
+    );
     let sliding = all_workers(vec![input], |s| {
         let w = SlidingWindower::new(Duration::from_millis(10), Duration::from_millis(5), 0).expect("valid");
         s.key_on("k", |v: &(String, i64)| v.0.clone())
             .map_value("t", |v| v.1)
-            .fold_window("sum", EventClock::new(|v: &i64| *v, Duration::ZERO), w, Vec::new, |acc: &mut Vec<i64>, v| acc.push(v), |a, mut b| a.append(&mut b), true)
+            .fold_window(
+                "sum",
+                EventClock::new(|v: &i64| *v, Duration::ZERO),
+                w,
+                Vec::new,
+                |acc: &mut Vec<i64>, v| acc.push(v),
+                |a, mut b| a.append(&mut b),
+                true,
+            )
             .down
     });
     assert_eq!(
@@ -220,7 +246,14 @@ fn reduce_window_sums_per_window() {
         s.reduce_window("sum", clock, w, |a, b| a + b).down
     });
     out.sort();
-    assert_eq!(out, vec![("a".to_string(), (0, 3)), ("a".into(), (1, 11)), ("b".into(), (0, 3))]);
+    assert_eq!(
+        out,
+        vec![
+            ("a".to_string(), (0, 3)),
+            ("a".into(), (1, 11)),
+            ("b".into(), (0, 3))
+        ]
+    );
 }
 
 #[test]
@@ -231,7 +264,10 @@ fn duplicate_step_ids_fail_the_build() {
         Ok(())
     })
     .expect_err("duplicate ids");
-    assert!(matches!(&err, EddyError::Build(m) if m.contains("duplicate step id \"flow.same\"")), "{err}");
+    assert!(
+        matches!(&err, EddyError::Build(m) if m.contains("duplicate step id \"flow.same\"")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -62,7 +62,14 @@ fn reference(parts: &[Vec<Event>], gap: i64, wait: i64) -> Vec<Out> {
     out
 }
 
-fn engine(parts: &[Vec<Event>], gap: i64, wait: i64, workers: usize, batch: usize, ordered: bool) -> Vec<Out> {
+fn engine(
+    parts: &[Vec<Event>],
+    gap: i64,
+    wait: i64,
+    workers: usize,
+    batch: usize,
+    ordered: bool,
+) -> Vec<Out> {
     let sink = TestingSink::new();
     let out = sink.clone();
     let parts = parts.to_vec();
@@ -110,7 +117,11 @@ fn partitions() -> impl Strategy<Value = Vec<Vec<Event>>> {
                     .into_iter()
                     .map(|(user, step, jitter, late)| {
                         clock += step * 100;
-                        let t = if late { clock - 5_000 - jitter * 100 } else { clock - jitter * 100 };
+                        let t = if late {
+                            clock - 5_000 - jitter * 100
+                        } else {
+                            clock - jitter * 100
+                        };
                         (format!("u{user}"), t)
                     })
                     .collect()

@@ -205,9 +205,7 @@ impl Fill for ThreadFill {
             Ok(Msg::Eof) => Ok(Filled::Eof),
             Ok(Msg::Err(e)) => Err(e),
             Err(TryRecvError::Empty) => Ok(Filled::Pending),
-            Err(TryRecvError::Disconnected) => {
-                Err(io::Error::other("the input reader thread stopped"))
-            }
+            Err(TryRecvError::Disconnected) => Err(io::Error::other("the input reader thread stopped")),
         }
     }
 }
@@ -248,9 +246,8 @@ mod tests {
             room,
             kind,
         };
-        let encode: Encode<u32> = Arc::new(|n: &u32, buf: &mut Vec<u8>| {
-            buf.extend_from_slice(format!("{n}\n").as_bytes())
-        });
+        let encode: Encode<u32> =
+            Arc::new(|n: &u32, buf: &mut Vec<u8>| buf.extend_from_slice(format!("{n}\n").as_bytes()));
         (PipeWriter::new(out, encode, b"n\n"), got)
     }
 

@@ -73,10 +73,7 @@ fn an_encoder_that_clears_its_buffer_loses_nothing() {
 fn unwritable_path_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no-such-dir").join("out.csv");
-    let err = FileSink::new(&path, csv)
-        .build(0, 1)
-        .err()
-        .expect("an error");
+    let err = FileSink::new(&path, csv).build(0, 1).err().expect("an error");
     assert!(
         matches!(&err, EddyError::Io { path: p, .. } if p == &path),
         "{err:?}"

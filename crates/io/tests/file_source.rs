@@ -96,12 +96,7 @@ fn gzip(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 fn content_strategy() -> impl Strategy<Value = Vec<u8>> {
-    let line = prop_oneof![
-        Just(String::new()),
-        "[ab]{1,3}",
-        "[ab ]{0,20}\r",
-        "[a-z]{20,90}",
-    ];
+    let line = prop_oneof![Just(String::new()), "[ab]{1,3}", "[ab ]{0,20}\r", "[a-z]{20,90}",];
     (proptest::collection::vec(line, 0..30), any::<bool>()).prop_map(|(lines, final_nl)| {
         let mut s = lines.join("\n");
         if final_nl {
@@ -222,10 +217,7 @@ fn directory_reads_its_files_sorted_skipping_hidden_and_subdirs() {
     write(&dir.path().join("sub"), "d.log", b"d\n");
     let src = source(&[dir.path()]);
     let lines = read_all(&src, 10);
-    let got: Vec<_> = lines
-        .iter()
-        .map(|l| (l.bytes.clone(), l.path.clone()))
-        .collect();
+    let got: Vec<_> = lines.iter().map(|l| (l.bytes.clone(), l.path.clone())).collect();
     assert_eq!(
         got,
         vec![
@@ -391,10 +383,7 @@ fn bad_positions_and_keys_are_errors() {
     let path = write(dir.path(), "a.log", b"1\n");
     let src = source(&[&path]);
     let key = src.list_parts().unwrap().remove(0);
-    let err = src
-        .build_part(&key, Some(&[42, 0, 1]))
-        .err()
-        .expect("error");
+    let err = src.build_part(&key, Some(&[42, 0, 1])).err().expect("error");
     assert!(err.to_string().contains("a.log"), "{err}");
     let err = src.build_part("nonsense", None).err().expect("error");
     assert!(matches!(err, EddyError::Build(_)), "{err:?}");

@@ -29,10 +29,9 @@ fn main() -> ExitCode {
 
 /// Writes 50 MB to stdout; exits 0 only if the sink never failed.
 fn child_stdout() -> ExitCode {
-    let sink = StdOutSink::new(|n: &u64, out: &mut Vec<u8>| {
-        out.extend_from_slice(format!("{n:09}\n").as_bytes())
-    })
-    .header("n\n");
+    let sink =
+        StdOutSink::new(|n: &u64, out: &mut Vec<u8>| out.extend_from_slice(format!("{n:09}\n").as_bytes()))
+            .header("n\n");
     let Ok(mut w) = sink.build(0, 1) else {
         return ExitCode::from(3);
     };
@@ -89,10 +88,7 @@ fn child(role: &str) -> Command {
 }
 
 fn parent_broken_pipe() {
-    let mut c = child("stdout")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut c = child("stdout").stdout(Stdio::piped()).spawn().expect("spawn");
     let mut head = [0u8; 12];
     c.stdout
         .as_mut()

@@ -112,15 +112,17 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     });
     let wait_ms = millis(plan.wait);
     let clock = EventClock::new(|e: &LogEvent| e.event.time_ms, plan.wait);
-    let windows = events.key_on("user", |e: &LogEvent| e.event.user.clone()).fold_window(
-        "sessions",
-        clock,
-        SessionWindower::new(plan.gap),
-        move || SessionAcc::new(wait_ms),
-        SessionAcc::push,
-        SessionAcc::merge,
-        false,
-    );
+    let windows = events
+        .key_on("user", |e: &LogEvent| e.event.user.clone())
+        .fold_window(
+            "sessions",
+            clock,
+            SessionWindower::new(plan.gap),
+            move || SessionAcc::new(wait_ms),
+            SessionAcc::push,
+            SessionAcc::merge,
+            false,
+        );
 
     let row_stats = stats.clone();
     let rows = windows.down.filter_map("rows", move |(user, (_id, acc))| {

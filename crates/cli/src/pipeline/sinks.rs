@@ -41,7 +41,9 @@ pub fn row_sink(path: &Path, format: Format) -> Box<dyn Sink<Row>> {
     match format {
         Format::Jsonl => bytes_sink(path, None, format::write_jsonl),
         Format::Csv => bytes_sink(path, Some(format::CSV_HEADER), format::write_csv),
-        Format::Text => Box::new(TextSink { path: path.to_path_buf() }),
+        Format::Text => Box::new(TextSink {
+            path: path.to_path_buf(),
+        }),
     }
 }
 
@@ -137,7 +139,9 @@ impl Sink<Row> for TextSink {
 impl TextWriter {
     /// Writes `bytes`; a closed pipe ends the output quietly.
     fn put(&mut self, bytes: &[u8]) -> eddy::Result<()> {
-        let Some(out) = self.out.as_mut() else { return Ok(()) };
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
         match out.write_all(bytes) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::BrokenPipe => {

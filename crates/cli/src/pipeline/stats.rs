@@ -96,7 +96,11 @@ impl Stats {
                 self.searches_with_click.get() as f64 / searches as f64
             },
             wall_seconds: secs,
-            events_per_second: if secs > 0.0 { self.events.get() as f64 / secs } else { 0.0 },
+            events_per_second: if secs > 0.0 {
+                self.events.get() as f64 / secs
+            } else {
+                0.0
+            },
         }
     }
 }

@@ -9,9 +9,7 @@
 //! What it does accept, it feeds through the same [`FieldKind`] rules as the
 //! full path, so both paths agree on every line (a property test checks).
 
-use super::{
-    FieldKind, Fields, Key, Slot, StrArrayField, StrField, TimeField, TypeField, UserField,
-};
+use super::{FieldKind, Fields, Key, Slot, StrArrayField, StrField, TimeField, TypeField, UserField};
 
 /// A value of the flat subset.
 enum Value<'a> {

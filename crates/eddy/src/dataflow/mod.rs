@@ -164,10 +164,7 @@ impl<T: Data> Clone for Stream<'_, T> {
 }
 
 impl<'a, T: Data> Stream<'a, T> {
-    pub(crate) fn wrap<U: Data>(
-        &self,
-        inner: timely::dataflow::Stream<Scope<'a>, Rec<U>>,
-    ) -> Stream<'a, U> {
+    pub(crate) fn wrap<U: Data>(&self, inner: timely::dataflow::Stream<Scope<'a>, Rec<U>>) -> Stream<'a, U> {
         Stream {
             inner,
             ctx: self.ctx.clone(),

@@ -145,13 +145,21 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// });
     /// assert_eq!(out, vec![("a".to_string(), 4)]);
     /// ```
-    pub fn reduce_final(&self, step: &str, mut reducer: impl FnMut(V, V) -> V + 'static) -> Stream<'a, (K, V)> {
-        self.fold_final(step, || None, move |acc: Option<V>, v| {
-            Some(match acc {
-                Some(a) => reducer(a, v),
-                None => v,
-            })
-        })
+    pub fn reduce_final(
+        &self,
+        step: &str,
+        mut reducer: impl FnMut(V, V) -> V + 'static,
+    ) -> Stream<'a, (K, V)> {
+        self.fold_final(
+            step,
+            || None,
+            move |acc: Option<V>, v| {
+                Some(match acc {
+                    Some(a) => reducer(a, v),
+                    None => v,
+                })
+            },
+        )
         .filter_map(&format!("{step}_some"), |(k, v)| v.map(|v| (k, v)))
     }
 }
@@ -166,7 +174,11 @@ impl<'a, T: Data> Stream<'a, T> {
     /// let out = run_collect(words, |s| s.count_final("count", |w: &String| w.clone()));
     /// assert_eq!(out, vec![("x".to_string(), 2), ("y".to_string(), 1)]);
     /// ```
-    pub fn count_final<K: Key>(&self, step: &str, key: impl FnMut(&T) -> K + 'static) -> Stream<'a, (K, u64)> {
+    pub fn count_final<K: Key>(
+        &self,
+        step: &str,
+        key: impl FnMut(&T) -> K + 'static,
+    ) -> Stream<'a, (K, u64)> {
         self.key_on(&format!("{step}_key"), key)
             .fold_final(step, || 0u64, |n, _| n + 1)
     }

@@ -54,7 +54,11 @@ impl<'a, T: Data> Stream<'a, T> {
     pub fn map<U: Data>(&self, step: &str, mut f: impl FnMut(T) -> U + 'static) -> Stream<'a, U> {
         self.transform(step, move |r, out| {
             let Rec { tag, pos, val } = r;
-            out.push(Rec { tag, pos, val: f(val) });
+            out.push(Rec {
+                tag,
+                pos,
+                val: f(val),
+            });
         })
     }
 

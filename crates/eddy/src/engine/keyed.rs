@@ -17,8 +17,8 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 
 use crate::dataflow::{Data, Scope};
-use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::output::take_ready;
+use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::routing::Key;
 
 /// Per-key state map with a fast hasher.
@@ -70,7 +70,11 @@ where
                 if let Some(cap) = cap.as_ref() {
                     let mut session = output.session(cap);
                     for rec in ready.drain(..) {
-                        let Rec { tag, pos, val: (key, value) } = rec;
+                        let Rec {
+                            tag,
+                            pos,
+                            val: (key, value),
+                        } = rec;
                         if let Some(slot) = states.get_mut(&key) {
                             logic.on_value(&key, slot, value, &mut emitted);
                             if slot.is_none() {
@@ -84,7 +88,11 @@ where
                             }
                         }
                         for o in emitted.drain(..) {
-                            session.give(Rec { tag, pos, val: (key.clone(), o) });
+                            session.give(Rec {
+                                tag,
+                                pos,
+                                val: (key.clone(), o),
+                            });
                         }
                     }
                 }
@@ -108,7 +116,11 @@ where
                                 logic.on_eof(&key, state, &mut emitted);
                                 let pos = key.route_hash();
                                 for o in emitted.drain(..) {
-                                    session.give(Rec { tag: EOF_TAG, pos, val: (key.clone(), o) });
+                                    session.give(Rec {
+                                        tag: EOF_TAG,
+                                        pos,
+                                        val: (key.clone(), o),
+                                    });
                                 }
                             }
                         }

@@ -2,8 +2,8 @@
 //! canonical order, key routing, and the core operators (input, output, the
 //! keyed stateful operator) every user-facing operator is built from.
 
-pub mod keyed;
 pub mod input;
+pub mod keyed;
 pub mod output;
 pub mod record;
 pub mod routing;

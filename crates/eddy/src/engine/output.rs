@@ -91,9 +91,7 @@ impl<T: Data> Stream<'_, T> {
             }
         }
         match routing {
-            SinkRouting::Single => {
-                self.write_with(Exchange::new(|_: &Rec<T>| 0), &step_id, writer)
-            }
+            SinkRouting::Single => self.write_with(Exchange::new(|_: &Rec<T>| 0), &step_id, writer),
             SinkRouting::PerWorker => self.write_with(Pipeline, &step_id, writer),
         }
     }
@@ -107,19 +105,21 @@ impl<T: Data> Stream<'_, T> {
         let mut ready: Vec<Rec<T>> = Vec::new();
         let mut buf: Vec<Rec<T>> = Vec::new();
         let mut keep: Vec<Rec<T>> = Vec::new();
-        self.inner.probe_with(&mut probe).sink(pact, step_id, move |input| {
-            input.for_each(|_t, data| {
-                data.swap(&mut buf);
-                pending.append(&mut buf);
+        self.inner
+            .probe_with(&mut probe)
+            .sink(pact, step_id, move |input| {
+                input.for_each(|_t, data| {
+                    data.swap(&mut buf);
+                    pending.append(&mut buf);
+                });
+                let frontier = input.frontier().frontier().iter().min().copied();
+                take_ready(&mut pending, frontier, &mut ready, &mut keep);
+                if !ready.is_empty() {
+                    writer.write(&mut ready);
+                }
+                if frontier.is_none() {
+                    writer.close();
+                }
             });
-            let frontier = input.frontier().frontier().iter().min().copied();
-            take_ready(&mut pending, frontier, &mut ready, &mut keep);
-            if !ready.is_empty() {
-                writer.write(&mut ready);
-            }
-            if frontier.is_none() {
-                writer.close();
-            }
-        });
     }
 }

@@ -97,7 +97,9 @@ where
         }
         st.windower.merged(&mut self.merges);
         for (from, into) in self.merges.drain(..) {
-            let Some(at) = st.accs.iter().position(|(w, _)| *w == from) else { continue };
+            let Some(at) = st.accs.iter().position(|(w, _)| *w == from) else {
+                continue;
+            };
             let (_, absorbed) = st.accs.remove(at);
             match st.accs.iter_mut().find(|(w, _)| *w == into) {
                 Some((_, target)) => (self.merger)(target, absorbed),
@@ -146,7 +148,13 @@ where
 {
     type State = WindowState<C::Logic, Wr::Logic, V, A>;
 
-    fn on_value(&mut self, _key: &K, state: &mut Option<Self::State>, value: V, out: &mut Vec<WindowEvent<V, A>>) {
+    fn on_value(
+        &mut self,
+        _key: &K,
+        state: &mut Option<Self::State>,
+        value: V,
+        out: &mut Vec<WindowEvent<V, A>>,
+    ) {
         let st = state.get_or_insert_with(|| WindowState {
             clock: self.clock.build(),
             windower: self.windower.build(),

@@ -78,10 +78,9 @@ impl WindowerLogic for SessionWindowerLogic {
     fn open_for(&mut self, time: i64, out: &mut Vec<i64>) {
         // First session whose reach (start − gap ..= end + gap) holds `time`.
         let gap = self.gap;
-        let found = self
-            .sessions
-            .iter()
-            .position(|(_, m)| time >= m.open_time.saturating_sub(gap) && time <= m.close_time.saturating_add(gap));
+        let found = self.sessions.iter().position(|(_, m)| {
+            time >= m.open_time.saturating_sub(gap) && time <= m.close_time.saturating_add(gap)
+        });
         match found {
             Some(i) => {
                 let m = &mut self.sessions[i].1;
@@ -117,7 +116,8 @@ impl WindowerLogic for SessionWindowerLogic {
 
     fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
         let gap = self.gap;
-        let closes = |m: &WindowMetadata| watermark > m.close_time.saturating_add(gap) || watermark == i64::MAX;
+        let closes =
+            |m: &WindowMetadata| watermark > m.close_time.saturating_add(gap) || watermark == i64::MAX;
         if !self.sessions.iter().any(|(_, m)| closes(m)) {
             return;
         }

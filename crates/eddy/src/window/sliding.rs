@@ -24,14 +24,20 @@ impl SlidingWindower {
     pub fn new(length: Duration, offset: Duration, align_to: i64) -> Result<Self> {
         let (length, offset) = (millis(length), millis(offset));
         if offset <= 0 || length <= 0 {
-            return Err(EddyError::Build("window length and offset must be at least 1 ms".into()));
+            return Err(EddyError::Build(
+                "window length and offset must be at least 1 ms".into(),
+            ));
         }
         if offset > length {
             return Err(EddyError::Build(format!(
                 "sliding window offset ({offset} ms) must not exceed its length ({length} ms)"
             )));
         }
-        Ok(SlidingWindower { length, offset, align_to })
+        Ok(SlidingWindower {
+            length,
+            offset,
+            align_to,
+        })
     }
 
     /// The ids of the windows holding `time`.

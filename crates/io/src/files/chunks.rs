@@ -87,8 +87,7 @@ impl Part {
 
 /// Whether `path` names a gzip file (by extension, any case).
 pub(crate) fn is_gz(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 /// The files an input stands for: itself, or a directory's regular files.

@@ -64,10 +64,7 @@ impl<T> std::fmt::Debug for FileSink<T> {
 impl<T> FileSink<T> {
     /// A sink writing to `path`; `encode` appends one item's bytes, line
     /// terminator included, to the buffer it is given (which starts empty).
-    pub fn new(
-        path: impl Into<PathBuf>,
-        encode: impl Fn(&T, &mut Vec<u8>) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn new(path: impl Into<PathBuf>, encode: impl Fn(&T, &mut Vec<u8>) + Send + Sync + 'static) -> Self {
         FileSink {
             path: path.into(),
             encode: Arc::new(encode),

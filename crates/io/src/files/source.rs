@@ -104,10 +104,7 @@ impl<T> std::fmt::Debug for FileSource<T> {
 impl<T> FileSource<T> {
     /// A source reading `inputs` (files, directories, `-`), decoding every
     /// line with `decode`.
-    pub fn new(
-        inputs: Vec<PathBuf>,
-        decode: impl Fn(&LineRef<'_>) -> T + Send + Sync + 'static,
-    ) -> Self {
+    pub fn new(inputs: Vec<PathBuf>, decode: impl Fn(&LineRef<'_>) -> T + Send + Sync + 'static) -> Self {
         FileSource {
             inputs,
             decode: Arc::new(decode),
@@ -155,9 +152,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
         let invalid = |kind, message: String| EddyError::io(&*path, io::Error::new(kind, message));
         let resume = match resume {
             None | Some([]) => None,
-            Some(bytes) => {
-                Some(Position::decode(bytes).map_err(|m| invalid(io::ErrorKind::InvalidData, m))?)
-            }
+            Some(bytes) => Some(Position::decode(bytes).map_err(|m| invalid(io::ErrorKind::InvalidData, m))?),
         };
         let open = || File::open(&path).map_err(|e| EddyError::io(&*path, e));
         let (fill, pos, end, first): (Box<dyn Fill + Send>, _, _, _) = match &part {
@@ -170,12 +165,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
                 }
                 let fill = ThreadFill::spawn(io::stdin(), self.buffer_bytes)
                     .map_err(|e| EddyError::io(&*path, e))?;
-                (
-                    Box::new(fill),
-                    Position::default(),
-                    None,
-                    FirstLine::Known(1),
-                )
+                (Box::new(fill), Position::default(), None, FirstLine::Known(1))
             }
             Part::Whole(_) => {
                 let mut file = open()?;
