@@ -19,8 +19,8 @@ pub enum Item {
     /// A valid object of an unknown type, or a blank line: already counted,
     /// and dropped.
     Skipped,
-    /// An invalid line.
-    Invalid(BadLine),
+    /// An invalid line (boxed: rare, and it keeps `Item` small).
+    Invalid(Box<BadLine>),
 }
 
 /// A valid event and the line it came from (written back byte for byte if
@@ -69,12 +69,12 @@ impl Item {
             Ok(Parsed::Blank) => Item::Skipped,
             Err(invalid) => {
                 stats.invalid.inc();
-                Item::Invalid(BadLine {
+                Item::Invalid(Box::new(BadLine {
                     file: line.path().display().to_string(),
                     line: line.line_number(),
                     reason: invalid.to_string(),
                     raw: line.bytes().clone(),
-                })
+                }))
             }
         }
     }

@@ -97,7 +97,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     let split = items.branch("is_event", |i| matches!(i, Item::Event(_)));
 
     let invalid = split.falses.filter_map("invalid", |i| match i {
-        Item::Invalid(bad) => Some(bad),
+        Item::Invalid(bad) => Some(*bad),
         _ => None,
     });
     match (plan.on_invalid, &plan.dead_letter) {

@@ -3,7 +3,7 @@
 //!
 //! Each partition holds its own capability at its mark: its event-time
 //! high-water mark when the input has a time getter, else the count of items
-//! read. A partition's first batch is read before anything is sent, so its
+//! read. A partition's first item is read before anything is sent, so its
 //! capability starts at its first mark instead of 0 and an unstarted
 //! partition never holds the whole flow back. Partitions are read lowest
 //! mark first (event-time aligned reading), and a partition stops reading
@@ -25,11 +25,11 @@ use crate::engine::record::{time_mark, Rec, SEQ_BITS};
 use crate::error::EddyError;
 
 /// Items read from one partition per batch.
-pub const BATCH: usize = 1024;
+pub const BATCH: usize = 4096;
 /// Batches a partition may have in flight before it waits.
-pub const MAX_IN_FLIGHT: usize = 256;
+pub const MAX_IN_FLIGHT: usize = 64;
 /// Batches one activation reads, over all partitions, before yielding.
-const BATCHES_PER_ACTIVATION: usize = 8;
+const BATCHES_PER_ACTIVATION: usize = 4;
 
 /// Event-time getter of a timed input.
 pub(crate) type TimeOf<T> = Arc<dyn Fn(&T) -> Option<i64> + Send + Sync>;
@@ -48,9 +48,14 @@ struct Part<T> {
 
 impl<T> Part<T> {
     /// Reads one batch into `staged`, tagging each item. Returns the poll.
-    fn read(&mut self, time_of: Option<&TimeOf<T>>, buf: &mut Vec<T>) -> crate::error::Result<Poll> {
+    fn read(
+        &mut self,
+        time_of: Option<&TimeOf<T>>,
+        buf: &mut Vec<T>,
+        max: usize,
+    ) -> crate::error::Result<Poll> {
         buf.clear();
-        let poll = self.reader.next_batch(buf, BATCH)?;
+        let poll = self.reader.next_batch(buf, max)?;
         for val in buf.drain(..) {
             let mark = match time_of {
                 Some(f) => match f(&val) {
@@ -122,11 +127,11 @@ fn build_input<'a, T: Data, S: Source<T>>(
                 default_cap = None;
                 return;
             }
-            // First activation: read each partition's first batch so its
+            // First activation: read each partition's first item so its
             // capability can start at its first mark.
             if let Some(cap) = default_cap.take() {
                 for part in parts.iter_mut() {
-                    if let Err(e) = part.read(time_of.as_ref(), &mut buf) {
+                    if let Err(e) = part.read(time_of.as_ref(), &mut buf, 1) {
                         shared.fail(e);
                         return;
                     }
@@ -151,7 +156,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
                 }
                 while budget > 0 && part.in_flight.len() < MAX_IN_FLIGHT {
                     if part.staged.is_empty() && !part.done {
-                        match part.read(time_of.as_ref(), &mut buf) {
+                        match part.read(time_of.as_ref(), &mut buf, BATCH) {
                             Ok(Poll::Pending(d)) if part.staged.is_empty() => {
                                 wake = Some(wake.map_or(d, |w| w.min(d)));
                                 break;

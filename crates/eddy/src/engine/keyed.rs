@@ -17,9 +17,9 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 
 use crate::dataflow::{Data, Scope};
-use crate::engine::output::take_ready;
 use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::routing::Key;
+use crate::engine::stash::Stash;
 
 /// Per-key state map with a fast hasher.
 pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
@@ -53,19 +53,18 @@ where
     let pact = Exchange::new(|r: &Rec<(K, V)>| r.val.0.route_hash());
     stream.unary_frontier(pact, name, move |init_cap, _info| {
         let mut cap: Option<Capability<u64>> = Some(init_cap);
-        let mut pending: Vec<Rec<(K, V)>> = Vec::new();
+        let mut stash: Stash<(K, V)> = Stash::default();
         let mut ready: Vec<Rec<(K, V)>> = Vec::new();
-        let mut keep: Vec<Rec<(K, V)>> = Vec::new();
         let mut buf = Vec::new();
         let mut states: StateMap<K, Option<L::State>> = StateMap::default();
         let mut emitted: Vec<O> = Vec::new();
         move |input, output| {
             input.for_each(|_time, data| {
                 data.swap(&mut buf);
-                pending.append(&mut buf);
+                stash.push(&mut buf);
             });
             let frontier = input.frontier().frontier().iter().min().copied();
-            take_ready(&mut pending, frontier, &mut ready, &mut keep);
+            stash.take(frontier, &mut ready);
             if !ready.is_empty() {
                 if let Some(cap) = cap.as_ref() {
                     let mut session = output.session(cap);

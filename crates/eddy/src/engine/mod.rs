@@ -8,3 +8,4 @@ pub mod output;
 pub mod record;
 pub mod routing;
 pub mod run;
+pub mod stash;

@@ -16,33 +16,7 @@ use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::dataflow::{Data, Stream};
 use crate::engine::record::Rec;
 use crate::engine::run::RunShared;
-
-/// Takes the records whose tag is below `frontier` (all of them at end of
-/// input, `None`) out of `pending`, in canonical order. The split and the
-/// sort are stable: records with equal positions keep their arrival order.
-pub(crate) fn take_ready<T>(
-    pending: &mut Vec<Rec<T>>,
-    frontier: Option<u64>,
-    ready: &mut Vec<Rec<T>>,
-    keep: &mut Vec<Rec<T>>,
-) {
-    match frontier {
-        Some(f) if !pending.iter().all(|r| r.tag < f) => {
-            for r in pending.drain(..) {
-                if r.tag < f {
-                    ready.push(r);
-                } else {
-                    keep.push(r);
-                }
-            }
-            std::mem::swap(pending, keep);
-        }
-        _ => ready.append(pending),
-    }
-    if !ready.is_sorted_by_key(Rec::order) {
-        ready.sort_by_key(Rec::order);
-    }
-}
+use crate::engine::stash::Stash;
 
 struct Writer<T> {
     sink: Option<Box<dyn SinkPartition<T>>>,
@@ -101,19 +75,18 @@ impl<T: Data> Stream<'_, T> {
         P: ParallelizationContract<u64, Rec<T>>,
     {
         let mut probe = self.ctx.probe().clone();
-        let mut pending: Vec<Rec<T>> = Vec::new();
+        let mut stash: Stash<T> = Stash::default();
         let mut ready: Vec<Rec<T>> = Vec::new();
         let mut buf: Vec<Rec<T>> = Vec::new();
-        let mut keep: Vec<Rec<T>> = Vec::new();
         self.inner
             .probe_with(&mut probe)
             .sink(pact, step_id, move |input| {
                 input.for_each(|_t, data| {
                     data.swap(&mut buf);
-                    pending.append(&mut buf);
+                    stash.push(&mut buf);
                 });
                 let frontier = input.frontier().frontier().iter().min().copied();
-                take_ready(&mut pending, frontier, &mut ready, &mut keep);
+                stash.take(frontier, &mut ready);
                 if !ready.is_empty() {
                     writer.write(&mut ready);
                 }

@@ -76,9 +76,11 @@ impl SessionWindowerLogic {
 
 impl WindowerLogic for SessionWindowerLogic {
     fn open_for(&mut self, time: i64, out: &mut Vec<i64>) {
-        // First session whose reach (start − gap ..= end + gap) holds `time`.
+        // A session whose reach (start − gap ..= end + gap) holds `time`.
+        // If two do, they merge anyway, so any one will do: look from the
+        // latest, where in-order data lands.
         let gap = self.gap;
-        let found = self.sessions.iter().position(|(_, m)| {
+        let found = self.sessions.iter().rposition(|(_, m)| {
             time >= m.open_time.saturating_sub(gap) && time <= m.close_time.saturating_add(gap)
         });
         match found {
@@ -88,13 +90,14 @@ impl WindowerLogic for SessionWindowerLogic {
                     m.open_time = m.open_time.min(time);
                     m.close_time = m.close_time.max(time);
                     self.merge_around(i);
+                    // Merges only fold later sessions into earlier ones, so
+                    // the session holding `time` is the last one starting
+                    // at or before it.
+                    let at = self.sessions.partition_point(|(_, m)| m.open_time <= time);
+                    out.push(self.sessions[at.saturating_sub(1)].0);
+                } else {
+                    out.push(self.sessions[i].0);
                 }
-                let i = self
-                    .sessions
-                    .iter()
-                    .position(|(_, m)| time >= m.open_time && time <= m.close_time)
-                    .unwrap_or(0);
-                out.push(self.sessions[i].0);
             }
             None => {
                 let id = self.next_id;
