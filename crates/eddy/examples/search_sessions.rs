@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 /// tutorial's `align_to`.
 const ALIGN_TO: i64 = 1_704_067_200_000;
 
-/// The tutorial's event classes.
+/// The tutorial's event classes (fields: the user, ms since the Unix
+/// epoch, and what was searched, shown or clicked).
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ClientEvent {
     /// The user opened the app.
