@@ -117,6 +117,33 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "N", default_value_t = 1)]
     pub workers: usize,
 
+    /// This process's index in the cluster (0-based), with --addresses or
+    /// --hostfile. Process 0 writes the output.
+    #[arg(short = 'i', long, value_name = "I")]
+    pub process_id: Option<usize>,
+
+    /// Every process's host:port, in process order, comma-separated. Each
+    /// process listens on its own entry only.
+    ///
+    /// Example: -a 127.0.0.1:2101,127.0.0.1:2102
+    #[arg(
+        short = 'a',
+        long,
+        value_name = "HOST:PORT,...",
+        value_delimiter = ',',
+        conflicts_with = "hostfile"
+    )]
+    pub addresses: Vec<String>,
+
+    /// A file with one host:port per line, in process order (instead of
+    /// --addresses).
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+
+    /// How long to wait for the other processes to connect.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
     /// Summary format on stderr.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub summary: SummaryFormat,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use ctr::generate::{generate, GenerateConfig};
-use eddy::{run, RunConfig};
+use eddy::{run, ClusterConfig, RunConfig};
 
 use crate::args::{GenerateArgs, OnInvalid, RunArgs, SummaryFormat};
 use crate::pipeline::{self, stats::Stats, Plan};
@@ -25,6 +25,10 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
     if args.workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
     }
+    let config = RunConfig {
+        workers: args.workers,
+        cluster: cluster(&args)?,
+    };
     let plan = Plan {
         inputs: args.inputs,
         gap: args.gap,
@@ -40,17 +44,53 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
     let flow_stats = stats.clone();
-    run("search_ctr", &RunConfig::workers(args.workers), move |flow| {
+    run("search_ctr", &config, move |flow| {
         pipeline::build(flow, &plan, &flow_stats)
     })?;
     if !args.quiet {
         let summary = stats.summary(started.elapsed());
         match args.summary {
+            SummaryFormat::Text if config.cluster.is_some() => {
+                eprintln!(
+                    "search-ctr: process {} of the cluster (its own share):",
+                    args.process_id.unwrap_or(0)
+                );
+                eprintln!("{summary}");
+            }
             SummaryFormat::Text => eprintln!("{summary}"),
             SummaryFormat::Json => eprintln!("{}", serde_json::to_string(&summary)?),
         }
     }
     Ok(())
+}
+
+/// The cluster from `-i`, `-a` / `--hostfile`.
+fn cluster(args: &RunArgs) -> anyhow::Result<Option<ClusterConfig>> {
+    let addresses = match &args.hostfile {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the hostfile", path.display()))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect(),
+        None => args.addresses.clone(),
+    };
+    match (args.process_id, addresses.is_empty()) {
+        (None, true) => Ok(None),
+        (None, false) => Err(UsageError("--addresses/--hostfile need --process-id".into()).into()),
+        (Some(_), true) => Err(UsageError("--process-id needs --addresses or --hostfile".into()).into()),
+        (Some(i), false) if i >= addresses.len() => Err(UsageError(format!(
+            "--process-id {i} is out of range for {} addresses",
+            addresses.len()
+        ))
+        .into()),
+        (Some(i), false) => Ok(Some(ClusterConfig {
+            process_id: i,
+            addresses,
+            connect_timeout: args.connect_timeout,
+        })),
+    }
 }
 
 /// `search-ctr generate`.

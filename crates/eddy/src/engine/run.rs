@@ -6,11 +6,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::any::Any;
+use std::sync::mpsc;
+
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::GenericBuilder;
 use timely::communication::Config as CommConfig;
 use timely::dataflow::ProbeHandle;
+use timely::worker::Worker;
 use timely::WorkerConfig;
 
 use crate::dataflow::{Flow, FlowCtx};
+use crate::engine::cluster::{self, PeerWatch};
 use crate::error::{EddyError, Result};
 
 /// How many workers, and in how many processes.
@@ -30,6 +37,8 @@ pub struct ClusterConfig {
     /// `host:port` of every process, in process-id order (`-a`). This
     /// process listens on its own entry only.
     pub addresses: Vec<String>,
+    /// How long to wait for every other process to connect.
+    pub connect_timeout: Duration,
 }
 
 impl RunConfig {
@@ -46,11 +55,12 @@ impl RunConfig {
         self.workers * self.cluster.as_ref().map_or(1, |c| c.addresses.len())
     }
 
-    fn timely(&self) -> Result<timely::Config> {
-        let communication = match &self.cluster {
-            None if self.workers == 1 => CommConfig::Thread,
-            None => CommConfig::Process(self.workers),
-            Some(c) => {
+    /// The communication builders (one per local worker) and what must
+    /// live as long as they do.
+    fn allocators(&self) -> Result<(Vec<GenericBuilder>, Box<dyn Any + Send>)> {
+        let workers = self.workers.max(1);
+        match &self.cluster {
+            Some(c) if c.addresses.len() > 1 => {
                 if c.process_id >= c.addresses.len() {
                     return Err(EddyError::Build(format!(
                         "process id {} is out of range for {} addresses",
@@ -58,23 +68,22 @@ impl RunConfig {
                         c.addresses.len()
                     )));
                 }
-                if c.addresses.len() == 1 {
-                    CommConfig::Process(self.workers)
-                } else {
-                    CommConfig::Cluster {
-                        threads: self.workers,
-                        process: c.process_id,
-                        addresses: c.addresses.clone(),
-                        report: false,
-                        log_fn: Box::new(|_| None),
-                    }
-                }
+                let sockets = cluster::connect(c, c.connect_timeout)?;
+                let (builders, guard) =
+                    initialize_networking_from_sockets(sockets, c.process_id, workers, Box::new(|_| None))
+                        .map_err(|e| EddyError::Engine(format!("cannot start networking: {e}")))?;
+                let builders = builders.into_iter().map(GenericBuilder::ZeroCopy).collect();
+                Ok((builders, Box::new(guard)))
             }
-        };
-        Ok(timely::Config {
-            communication,
-            worker: WorkerConfig::default(),
-        })
+            _ => {
+                let config = if workers == 1 {
+                    CommConfig::Thread
+                } else {
+                    CommConfig::Process(workers)
+                };
+                config.try_build().map_err(EddyError::Engine)
+            }
+        }
     }
 }
 
@@ -138,10 +147,18 @@ where
 {
     validate_step_name(flow_id)?;
     let shared = Arc::new(RunShared::default());
+    let clustered = config.cluster.as_ref().filter(|c| c.addresses.len() > 1);
+    let _watch = clustered.map(|c| PeerWatch::start(shared.clone(), c.addresses.clone()));
+    let (builders, others) = config.allocators()?;
+    let local_workers = builders.len();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let done_tx = Mutex::new(done_tx);
     let worker_shared = shared.clone();
     let flow_id: Arc<str> = Arc::from(flow_id);
-    let timely_config = config.timely()?;
-    let guards = timely::execute(timely_config, move |worker| {
+    let guards = timely::communication::initialize_from(builders, others, move |allocator| {
+        // Tells `run` this worker is finished, even if it panics.
+        let _done = done_tx.lock().ok().map(|tx| Done(tx.clone()));
+        let mut worker = Worker::new(WorkerConfig::default(), allocator);
         let shared = worker_shared.clone();
         let probe = ProbeHandle::new();
         let ctx = FlowCtx::new(
@@ -166,19 +183,37 @@ where
         }
     })
     .map_err(EddyError::Engine)?;
-    let mut panicked = None;
-    for joined in guards.join() {
-        if let Err(e) = joined {
-            panicked.get_or_insert(e);
+    for _ in 0..local_workers {
+        if done_rx.recv().is_err() {
+            break;
         }
     }
     if let Some(e) = shared.take_error() {
+        if clustered.is_some() {
+            // A lost peer leaves timely's network threads stuck or
+            // panicked; joining them would hang or panic. The process is
+            // about to report the error and exit.
+            std::mem::forget(guards);
+        } else {
+            drop(guards.join());
+        }
         return Err(e);
     }
-    if let Some(p) = panicked {
-        return Err(EddyError::Engine(format!("a worker panicked: {p}")));
+    for joined in guards.join() {
+        if let Err(p) = joined {
+            return Err(EddyError::Engine(format!("a worker panicked: {p}")));
+        }
     }
     Ok(())
+}
+
+/// Sends on drop: one per worker, so `run` knows when every worker is done.
+struct Done(mpsc::Sender<()>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
 }
 
 /// Checks a flow or step name: non-empty, no `.` (it separates the parts
