@@ -23,7 +23,7 @@ EVENTS="1000000,10000000"
 RUNS=3
 BYTEWAX_EVENTS="1000000"
 SYSTEMS="eddy-w1,eddy-w2,baseline,bytewax"
-COMMAND="bash bench/run.sh $*"
+COMMAND="bash bench/run.sh${*:+ $*}"
 
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do

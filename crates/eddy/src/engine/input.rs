@@ -6,9 +6,10 @@
 //! read. A partition's first item is read before anything is sent, so its
 //! capability starts at its first mark instead of 0 and an unstarted
 //! partition never holds the whole flow back. Partitions are read lowest
-//! mark first (event-time aligned reading), and a partition stops reading
+//! mark first (event-time aligned reading), and a worker stops reading
 //! while more than [`MAX_IN_FLIGHT`] of its batches are not yet through the
-//! flow (backpressure, so memory stays bounded).
+//! flow (backpressure, so memory stays bounded) — except from the partition
+//! that holds the flow's frontier, which can always go on.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -26,7 +27,7 @@ use crate::error::EddyError;
 
 /// Items read from one partition per batch.
 pub const BATCH: usize = 4096;
-/// Batches a partition may have in flight before it waits.
+/// Batches one worker's partitions may have in flight before they wait.
 pub const MAX_IN_FLIGHT: usize = 64;
 /// Batches one activation reads, over all partitions, before yielding.
 const BATCHES_PER_ACTIVATION: usize = 4;
@@ -141,20 +142,26 @@ fn build_input<'a, T: Data, S: Source<T>>(
             }
             let mut wake: Option<Duration> = None;
             let mut budget = BATCHES_PER_ACTIVATION;
+            // Backpressure: forget batches the whole flow has passed.
+            for part in parts.iter_mut() {
+                while part.in_flight.front().is_some_and(|t| !probe.less_than(t)) {
+                    part.in_flight.pop_front();
+                }
+            }
+            let mut in_flight: usize = parts.iter().map(|p| p.in_flight.len()).sum();
+            let mut blocked = false;
             // Lowest mark first, so partitions advance together.
             parts.sort_by_key(|p| p.mark);
             for part in parts.iter_mut() {
-                if budget == 0 {
-                    break;
-                }
-                // Backpressure: forget batches the whole flow has passed.
-                while let Some(&t) = part.in_flight.front() {
-                    if probe.less_than(&t) {
+                while budget > 0 {
+                    let Some(cap) = part.cap.as_ref() else { break };
+                    // The partition holding the flow's frontier may always
+                    // read (else a full worker could wait on itself).
+                    let holding = !probe.less_than(cap.time());
+                    if in_flight >= MAX_IN_FLIGHT && !holding {
+                        blocked = true;
                         break;
                     }
-                    part.in_flight.pop_front();
-                }
-                while budget > 0 && part.in_flight.len() < MAX_IN_FLIGHT {
                     if part.staged.is_empty() && !part.done {
                         match part.read(time_of.as_ref(), &mut buf, BATCH) {
                             Ok(Poll::Pending(d)) if part.staged.is_empty() => {
@@ -170,8 +177,8 @@ fn build_input<'a, T: Data, S: Source<T>>(
                     }
                     let Some(cap) = part.cap.as_mut() else { break };
                     if !part.staged.is_empty() {
-                        let time = *cap.time();
-                        part.in_flight.push_back(time);
+                        part.in_flight.push_back(*cap.time());
+                        in_flight += 1;
                         output.session(cap).give_vec(&mut part.staged);
                         budget -= 1;
                     }
@@ -186,12 +193,11 @@ fn build_input<'a, T: Data, S: Source<T>>(
             if parts.is_empty() {
                 return;
             }
-            let all_waiting = parts.iter().all(|p| p.in_flight.len() >= MAX_IN_FLIGHT);
             match wake {
                 _ if budget == 0 => activator.activate(),
                 Some(d) => activator.activate_after(d),
                 // Blocked by backpressure: look again shortly.
-                None if all_waiting => activator.activate_after(Duration::from_millis(1)),
+                None if blocked => activator.activate_after(Duration::from_millis(1)),
                 None => activator.activate(),
             }
         }
