@@ -88,6 +88,8 @@ where
             let acc = match st.accs.iter().position(|(w, _)| w == id) {
                 Some(at) => &mut st.accs[at].1,
                 None => {
+                    // Most keys have one window at a time: no spare room.
+                    st.accs.reserve_exact(1);
                     st.accs.push((*id, (self.builder)()));
                     let last = st.accs.len() - 1;
                     &mut st.accs[last].1
@@ -182,6 +184,12 @@ where
             self.insert(st, time, value);
         }
         self.close(st, watermark, out);
+        if st.accs.is_empty() && st.queue.is_empty() && st.windower.is_empty() {
+            // An idle key keeps only its clock and window counter.
+            st.accs = Vec::new();
+            st.queue = VecDeque::new();
+            st.windower.shrink();
+        }
     }
 
     fn on_eof(&mut self, _key: &K, mut state: Self::State, out: &mut Vec<WindowEvent<V, A>>) {

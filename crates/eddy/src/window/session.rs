@@ -103,6 +103,8 @@ impl WindowerLogic for SessionWindowerLogic {
                 let id = self.next_id;
                 self.next_id += 1;
                 let at = self.sessions.partition_point(|(_, m)| m.open_time < time);
+                // Most keys have one session at a time: no spare room.
+                self.sessions.reserve_exact(1);
                 self.sessions.insert(at, (id, WindowMetadata::new(time, time)));
                 out.push(id);
             }
@@ -136,6 +138,15 @@ impl WindowerLogic for SessionWindowerLogic {
 
     fn is_empty(&self) -> bool {
         self.sessions.is_empty()
+    }
+
+    fn shrink(&mut self) {
+        if self.sessions.is_empty() {
+            self.sessions = Vec::new();
+        }
+        if self.merges.is_empty() {
+            self.merges = Vec::new();
+        }
     }
 }
 

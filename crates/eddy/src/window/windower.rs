@@ -26,4 +26,7 @@ pub trait WindowerLogic: 'static {
     fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>);
     /// Whether no window is open.
     fn is_empty(&self) -> bool;
+    /// Frees memory held for windows that are gone (called when the key has
+    /// no open window). Idle keys are many; they should cost little.
+    fn shrink(&mut self) {}
 }
