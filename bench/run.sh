@@ -3,9 +3,11 @@
 # baseline (bench/baseline) and Bytewax 0.19.1 (bench/bytewax/ctr_flow.py),
 # on the same generated search logs.
 #
-#   bash bench/run.sh [--events 1000000,10000000] [--runs 3]
+#   bash bench/run.sh [--events 1000000,10000000] [--runs 3] [--users 100000]
 #                     [--bytewax-events 1000000] [--systems LIST]
 #
+# --users is the same for every size, so that memory compared across sizes
+# shows growth with events read, not with the number of users.
 # --systems picks among eddy-w1,eddy-w2,baseline,bytewax (default: all; the
 # baseline always runs: its rows are the reference); --bytewax-events lists
 # the sizes Bytewax runs on ("none": no size). SEARCH_CTR=... BASELINE=...
@@ -21,15 +23,17 @@ set -euo pipefail
 
 EVENTS="1000000,10000000"
 RUNS=3
+USERS=100000
 BYTEWAX_EVENTS="1000000"
 SYSTEMS="eddy-w1,eddy-w2,baseline,bytewax"
 COMMAND="bash bench/run.sh${*:+ $*}"
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --events) EVENTS="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
+        --users) USERS="$2"; shift 2 ;;
         --bytewax-events) BYTEWAX_EVENTS="$2"; shift 2 ;;
         --systems) SYSTEMS="$2"; shift 2 ;;
         -h|--help) usage ;;
@@ -123,7 +127,7 @@ GEN_INFO=""
 IFS=',' read -r -a SIZES <<<"$EVENTS"
 for n in "${SIZES[@]}"; do
     f="$OUT/events-$n.jsonl"
-    users=$(( n / 50 > 0 ? n / 50 : 1 ))
+    users=$USERS
     log "generating $f ($n events, $users users)"
     t0=$(now)
     "$SEARCH_CTR" generate --events "$n" --users "$users" --seed 42 --disorder 2s \
@@ -174,7 +178,7 @@ BYTEWAX_VERSION=""
 [ -n "$need_bytewax" ] && BYTEWAX_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("bytewax"))') (Python $("$PY" -c 'import platform; print(platform.python_version())'))"
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet 2>/dev/null || echo '+dirty')"
 
-GEN_INFO="$GEN_INFO" RUNS="$RUNS" CPU="$CPU" MEM="$MEM" COMMAND="$COMMAND" \
+GEN_INFO="$GEN_INFO" RUNS="$RUNS" USERS="$USERS" CPU="$CPU" MEM="$MEM" COMMAND="$COMMAND" \
 NPROC="$(nproc)" DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" KERNEL="$(uname -sr)" \
 RUSTC="$(rustc --version)" BYTEWAX_VERSION="$BYTEWAX_VERSION" COMMIT="$COMMIT" \
 python3 - "$RAW" >"$OUT/results.md" <<'EOF'
@@ -205,7 +209,7 @@ out.append(f"- Date: {env['DATE']}; commit `{env['COMMIT']}`")
 out.append(f"- Machine: {env['CPU']}, `nproc` = {env['NPROC']}, {env['MEM']} RAM, {env['KERNEL']}")
 out.append(f"- Toolchain: {env['RUSTC']}" + (f"; Bytewax {env['BYTEWAX_VERSION']}" if env['BYTEWAX_VERSION'] else ""))
 out.append(f"- Command: `{env['COMMAND']}`")
-out.append("- Input: `search-ctr generate --events N --users N/50 --seed 42 --disorder 2s --late-rate 0` "
+out.append(f"- Input: `search-ctr generate --events N --users {env['USERS']} --seed 42 --disorder 2s --late-rate 0` "
            "(JSON Lines, ~100 bytes per event, sorted by time with up to 2 s of disorder); "
            "every system reads the same file from the page cache and writes JSON Lines rows "
            "(gap 30 min, wait 10 s).")
