@@ -1,24 +1,29 @@
 //! What the input step yields for each line: an event with its original
 //! bytes, or the reason it is not one.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use ctr::event::Event;
 use ctr::parse::{parse_line, Invalid, Parsed};
 use eddy::connectors::files::LineRef;
 use serde::{Deserialize, Serialize};
 
-use super::stats::Stats;
+use super::stats::Tally;
 
 /// One input line, decoded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Item {
     /// A valid event of a known kind.
     Event(LogEvent),
-    /// A valid object of an unknown type, or a blank line: already counted,
-    /// and dropped.
-    Skipped,
+    /// A valid object of an unknown type: counted as "other", and dropped.
+    Other {
+        /// Length of the line in bytes.
+        len: u32,
+    },
+    /// A blank line: ignored.
+    Blank {
+        /// Length of the line in bytes.
+        len: u32,
+    },
     /// An invalid line (boxed: rare, and it keeps `Item` small).
     Invalid(Box<BadLine>),
 }
@@ -47,35 +52,26 @@ pub struct BadLine {
 }
 
 impl Item {
-    /// Decodes one line, counting it in `stats`.
-    pub fn decode(line: &LineRef<'_>, stats: &Stats) -> Item {
+    /// Decodes one line.
+    pub fn decode(line: &LineRef<'_>) -> Item {
         let parsed = if line.too_long() {
             Err(Invalid::line_too_long())
         } else {
             parse_line(line.bytes())
         };
         match parsed {
-            Ok(Parsed::Event(event)) => {
-                stats.events.inc();
-                Item::Event(LogEvent {
-                    event,
-                    raw: line.bytes().clone(),
-                })
-            }
-            Ok(Parsed::Other) => {
-                stats.other.inc();
-                Item::Skipped
-            }
-            Ok(Parsed::Blank) => Item::Skipped,
-            Err(invalid) => {
-                stats.invalid.inc();
-                Item::Invalid(Box::new(BadLine {
-                    file: line.path().display().to_string(),
-                    line: line.line_number(),
-                    reason: invalid.to_string(),
-                    raw: line.bytes().clone(),
-                }))
-            }
+            Ok(Parsed::Event(event)) => Item::Event(LogEvent {
+                event,
+                raw: line.bytes().clone(),
+            }),
+            Ok(Parsed::Other) => Item::Other { len: len(line) },
+            Ok(Parsed::Blank) => Item::Blank { len: len(line) },
+            Err(invalid) => Item::Invalid(Box::new(BadLine {
+                file: line.path().display().to_string(),
+                line: line.line_number(),
+                reason: invalid.to_string(),
+                raw: line.bytes().clone(),
+            })),
         }
     }
 
@@ -86,9 +82,29 @@ impl Item {
             _ => None,
         }
     }
+
+    /// Bytes of input this item stands for (its line and newline).
+    pub fn bytes(&self) -> u64 {
+        let line = match self {
+            Item::Event(e) => e.raw.len() as u64,
+            Item::Other { len } | Item::Blank { len } => u64::from(*len),
+            Item::Invalid(bad) => bad.raw.len() as u64,
+        };
+        line + 1
+    }
+
+    /// Counts this item in a worker's local tally.
+    pub fn count(&self, tally: &mut Tally) {
+        tally.add(Tally::BYTES, self.bytes());
+        match self {
+            Item::Event(_) => tally.add(Tally::EVENTS, 1),
+            Item::Other { .. } => tally.add(Tally::OTHER, 1),
+            Item::Invalid(_) => tally.add(Tally::INVALID, 1),
+            Item::Blank { .. } => {}
+        }
+    }
 }
 
-/// The decoder handed to the file source.
-pub fn decoder(stats: Arc<Stats>) -> impl Fn(&LineRef<'_>) -> Item + Send + Sync + 'static {
-    move |line| Item::decode(line, &stats)
+fn len(line: &LineRef<'_>) -> u32 {
+    u32::try_from(line.bytes().len()).unwrap_or(u32::MAX)
 }

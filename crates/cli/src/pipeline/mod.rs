@@ -23,8 +23,8 @@ use eddy::Flow;
 use serde::{Deserialize, Serialize};
 
 use crate::args::{Format, OnInvalid};
-use item::{decoder, Item, LogEvent};
-use stats::Stats;
+use item::{Item, LogEvent};
+use stats::{Stats, Tally};
 
 /// Everything the dataflow needs to know, from the command line.
 #[derive(Debug, Clone)]
@@ -90,15 +90,20 @@ fn millis(d: Duration) -> i64 {
 
 /// Adds the search-CTR steps to `flow`.
 pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Result<()> {
-    let source = FileSource::new(plan.inputs.clone(), decoder(stats.clone()))
+    let source = FileSource::new(plan.inputs.clone(), |line| Item::decode(line))
         .chunk_bytes(plan.chunk_bytes)
         .max_line_bytes(plan.max_line_bytes);
     let items = flow.input_timed("read", source, Item::time);
     let split = items.branch("is_event", |i| matches!(i, Item::Event(_)));
 
-    let invalid = split.falses.filter_map("invalid", |i| match i {
-        Item::Invalid(bad) => Some(*bad),
-        _ => None,
+    // Each worker counts what passes its steps in a local tally.
+    let mut tally = Tally::new(stats.clone());
+    let invalid = split.falses.filter_map("invalid", move |i| {
+        i.count(&mut tally);
+        match i {
+            Item::Invalid(bad) => Some(*bad),
+            _ => None,
+        }
     });
     match (plan.on_invalid, &plan.dead_letter) {
         (OnInvalid::Fail, _) => invalid.output("fail_on_invalid", sinks::FailOnInvalid),
@@ -106,23 +111,25 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         (OnInvalid::Skip, None) => {}
     }
 
-    let events = split.trues.filter_map("events", |i| match i {
-        Item::Event(e) => Some(e),
-        _ => None,
+    let mut tally = Tally::new(stats.clone());
+    let by_user = split.trues.filter_map("by_user", move |i| {
+        i.count(&mut tally);
+        match i {
+            Item::Event(e) => Some((e.event.user.clone(), e)),
+            _ => None,
+        }
     });
     let wait_ms = millis(plan.wait);
     let clock = EventClock::new(|e: &LogEvent| e.event.time_ms, plan.wait);
-    let windows = events
-        .key_on("user", |e: &LogEvent| e.event.user.clone())
-        .fold_window(
-            "sessions",
-            clock,
-            SessionWindower::new(plan.gap),
-            move || SessionAcc::new(wait_ms),
-            SessionAcc::push,
-            SessionAcc::merge,
-            false,
-        );
+    let windows = by_user.fold_window(
+        "sessions",
+        clock,
+        SessionWindower::new(plan.gap),
+        move || SessionAcc::new(wait_ms),
+        SessionAcc::push,
+        SessionAcc::merge,
+        false,
+    );
 
     let row_stats = stats.clone();
     let rows = windows.down.filter_map("rows", move |(user, (_id, acc))| {

@@ -2,6 +2,7 @@
 //! printed at the end.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -29,9 +30,67 @@ impl Counter {
     }
 }
 
+/// A worker's own counts of the input, added to the shared [`Stats`] now
+/// and then and when the worker's dataflow is dropped — so the hot path
+/// does not share a cache line between workers.
+#[derive(Debug)]
+pub struct Tally {
+    stats: Arc<Stats>,
+    counts: [u64; 4],
+    pending: u32,
+}
+
+impl Tally {
+    /// Input bytes.
+    pub const BYTES: usize = 0;
+    /// Valid events.
+    pub const EVENTS: usize = 1;
+    /// Unknown types.
+    pub const OTHER: usize = 2;
+    /// Invalid lines.
+    pub const INVALID: usize = 3;
+
+    /// An empty tally adding into `stats`.
+    pub fn new(stats: Arc<Stats>) -> Self {
+        Tally {
+            stats,
+            counts: [0; 4],
+            pending: 0,
+        }
+    }
+
+    /// Adds `n` to count `which`.
+    #[inline]
+    pub fn add(&mut self, which: usize, n: u64) {
+        self.counts[which] += n;
+        self.pending += 1;
+        if self.pending >= 4096 {
+            self.flush();
+        }
+    }
+
+    /// Adds everything counted so far to the shared stats.
+    pub fn flush(&mut self) {
+        let c = std::mem::take(&mut self.counts);
+        self.stats.bytes.add(c[Self::BYTES]);
+        self.stats.events.add(c[Self::EVENTS]);
+        self.stats.other.add(c[Self::OTHER]);
+        self.stats.invalid.add(c[Self::INVALID]);
+        self.pending = 0;
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// Everything a run counts.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Input bytes read (lines and newlines).
+    pub bytes: Counter,
     /// Valid events of a known type.
     pub events: Counter,
     /// Invalid lines.

@@ -11,7 +11,8 @@
 //! flow (backpressure, so memory stays bounded) — except from the partition
 //! that holds the flow's frontier, which can always go on.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,7 @@ use crate::error::EddyError;
 /// Items read from one partition per batch.
 pub const BATCH: usize = 4096;
 /// Batches one worker's partitions may have in flight before they wait.
-pub const MAX_IN_FLIGHT: usize = 64;
+pub const MAX_IN_FLIGHT: usize = 32;
 /// Batches one activation reads, over all partitions, before yielding.
 const BATCHES_PER_ACTIVATION: usize = 4;
 
@@ -43,7 +44,6 @@ struct Part<T> {
     mark: u64,
     cap: Option<Capability<u64>>,
     staged: Vec<Rec<T>>,
-    in_flight: VecDeque<u64>,
     done: bool,
 }
 
@@ -122,6 +122,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
         let mut parts: Vec<Part<T>> = parts;
         let mut default_cap = Some(default_cap);
         let mut buf: Vec<T> = Vec::with_capacity(BATCH);
+        let mut in_flight: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
         move |output| {
             if shared.aborted() {
                 parts.clear();
@@ -142,13 +143,12 @@ fn build_input<'a, T: Data, S: Source<T>>(
             }
             let mut wake: Option<Duration> = None;
             let mut budget = BATCHES_PER_ACTIVATION;
-            // Backpressure: forget batches the whole flow has passed.
-            for part in parts.iter_mut() {
-                while part.in_flight.front().is_some_and(|t| !probe.less_than(t)) {
-                    part.in_flight.pop_front();
-                }
+            // Backpressure: forget batches the whole flow has passed (kept
+            // per worker, so a partition that is done still counts until
+            // its batches are through).
+            while in_flight.peek().is_some_and(|Reverse(t)| !probe.less_than(t)) {
+                in_flight.pop();
             }
-            let mut in_flight: usize = parts.iter().map(|p| p.in_flight.len()).sum();
             let mut blocked = false;
             // Lowest mark first, so partitions advance together.
             parts.sort_by_key(|p| p.mark);
@@ -158,7 +158,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
                     // The partition holding the flow's frontier may always
                     // read (else a full worker could wait on itself).
                     let holding = !probe.less_than(cap.time());
-                    if in_flight >= MAX_IN_FLIGHT && !holding {
+                    if in_flight.len() >= MAX_IN_FLIGHT && !holding {
                         blocked = true;
                         break;
                     }
@@ -177,8 +177,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
                     }
                     let Some(cap) = part.cap.as_mut() else { break };
                     if !part.staged.is_empty() {
-                        part.in_flight.push_back(*cap.time());
-                        in_flight += 1;
+                        in_flight.push(Reverse(*cap.time()));
                         output.session(cap).give_vec(&mut part.staged);
                         budget -= 1;
                     }
@@ -235,7 +234,6 @@ fn open_parts<T, S: Source<T>>(ctx: &FlowCtx, step_id: &str, input_index: u32, s
                 mark: 0,
                 cap: None,
                 staged: Vec::new(),
-                in_flight: VecDeque::new(),
                 done: false,
             }),
             Err(e) => {
