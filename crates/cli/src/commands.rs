@@ -11,6 +11,7 @@ use eddy::{run, ClusterConfig, RunConfig};
 
 use crate::args::{GenerateArgs, OnInvalid, RunArgs, SummaryFormat};
 use crate::pipeline::{self, stats::Stats, Plan};
+use crate::progress::Progress;
 
 /// An error in the arguments themselves (exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +44,12 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
     };
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
+    let progress = Progress::start(&plan.inputs, stats.clone(), args.quiet);
     let flow_stats = stats.clone();
     run("search_ctr", &config, move |flow| {
         pipeline::build(flow, &plan, &flow_stats)
     })?;
+    drop(progress);
     if !args.quiet {
         let summary = stats.summary(started.elapsed());
         match args.summary {

@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod duration;
 mod pipeline;
+mod progress;
 mod tutorial;
 
 use std::process::ExitCode;
