@@ -90,7 +90,7 @@ fn millis(d: Duration) -> i64 {
 
 /// Adds the search-CTR steps to `flow`.
 pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Result<()> {
-    let source = FileSource::new(plan.inputs.clone(), |line| Item::decode(line))
+    let source = FileSource::new(plan.inputs.clone(), Item::decode)
         .chunk_bytes(plan.chunk_bytes)
         .max_line_bytes(plan.max_line_bytes);
     let items = flow.input_timed("read", source, Item::time);
