@@ -81,6 +81,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub wait: Duration,
 
+    /// For live input (stdin that does not end): close a user's sessions,
+    /// and forget the user, after this much wall-clock time without an event
+    /// from them. Off by default: with it, results depend on timing.
+    ///
+    /// Example: tail -f app.log | search-ctr run --idle-timeout 5m
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
     /// Row format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,

@@ -34,6 +34,7 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
         inputs: args.inputs,
         gap: args.gap,
         wait: args.wait,
+        idle_timeout: args.idle_timeout,
         format: args.format,
         output: args.output,
         late_output: args.late_output,

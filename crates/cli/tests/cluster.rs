@@ -141,7 +141,9 @@ fn losing_a_process_stops_the_other_with_an_error_naming_it() {
     };
     let survivor = spawn(0);
     let mut victim = spawn(1);
-    std::thread::sleep(Duration::from_millis(400));
+    // Long enough for the two to connect, far shorter than the run (a debug
+    // build reads 800k events for many seconds).
+    std::thread::sleep(Duration::from_millis(1500));
     victim.kill().expect("kill");
     let killed_at = Instant::now();
     let out = survivor.wait_with_output().expect("wait");

@@ -293,3 +293,35 @@ fn a_closed_stdout_is_not_an_error() {
     drop(out);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn idle_timeout_emits_sessions_from_a_stdin_that_stays_open() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(bin())
+        .args([
+            "run",
+            "-q",
+            "--gap",
+            "10s",
+            "--wait",
+            "1s",
+            "--idle-timeout",
+            "200ms",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(TUTORIAL.as_bytes()).expect("write");
+    input.flush().expect("flush");
+    // Both rows arrive while stdin is still open.
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut rows: Vec<String> = (0..2)
+        .map(|_| lines.next().expect("a row").expect("utf-8"))
+        .collect();
+    rows.sort();
+    assert!(rows[1].contains(SPEC_ROW_2), "{rows:?}");
+    drop(input);
+    assert!(child.wait().expect("wait").success());
+}

@@ -134,7 +134,12 @@ impl<T, W: Write> SinkPartition<T> for PipeWriter<T, W> {
                 }
             }
         }
-        Ok(())
+        // Each batch reaches the reader at once: a live run's rows must not
+        // wait in a buffer (one write per batch, not per row).
+        if self.broken {
+            return Ok(());
+        }
+        self.drain(true)
     }
 
     fn close(&mut self) -> Result<()> {
@@ -274,8 +279,8 @@ mod tests {
     #[test]
     fn other_write_errors_fail() {
         let (mut w, _) = writer(0, io::ErrorKind::StorageFull);
-        w.write_batch(&mut vec![1]).unwrap();
-        let err = w.close().unwrap_err();
+        // Each batch is written out at once, so the batch reports it.
+        let err = w.write_batch(&mut vec![1]).unwrap_err();
         assert!(matches!(err, EddyError::Io { .. }), "{err}");
         assert!(err.to_string().starts_with("-: "), "{err}");
     }

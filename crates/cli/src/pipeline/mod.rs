@@ -35,6 +35,8 @@ pub struct Plan {
     pub gap: Duration,
     /// Allowed out-of-orderness.
     pub wait: Duration,
+    /// Wall-clock idle timeout per user (live input).
+    pub idle_timeout: Option<Duration>,
     /// Row format.
     pub format: Format,
     /// Rows go here (`-` = stdout).
@@ -120,7 +122,10 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         }
     });
     let wait_ms = millis(plan.wait);
-    let clock = EventClock::new(|e: &LogEvent| e.event.time_ms, plan.wait);
+    let mut clock = EventClock::new(|e: &LogEvent| e.event.time_ms, plan.wait);
+    if let Some(idle) = plan.idle_timeout {
+        clock = clock.idle_timeout(idle);
+    }
     let windows = by_user.fold_window(
         "sessions",
         clock,

@@ -153,6 +153,24 @@ impl TextWriter {
     }
 }
 
+impl TextWriter {
+    /// Hands what is buffered to the reader (a live run's rows must not
+    /// wait); a closed pipe is not an error.
+    fn flush(&mut self) -> eddy::Result<()> {
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        match out.flush() {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {
+                self.out = None;
+                Ok(())
+            }
+            Err(e) => Err(EddyError::io(&self.path, e)),
+            Ok(()) => Ok(()),
+        }
+    }
+}
+
 impl SinkPartition<Row> for TextWriter {
     fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
@@ -161,7 +179,7 @@ impl SinkPartition<Row> for TextWriter {
             format::write_text_summary(&row, &mut buf);
             format::write_text_tuple(&row, &mut self.tuples);
         }
-        let r = self.put(&buf);
+        let r = self.put(&buf).and_then(|()| self.flush());
         self.buf = buf;
         r
     }
@@ -169,12 +187,8 @@ impl SinkPartition<Row> for TextWriter {
     fn close(&mut self) -> eddy::Result<()> {
         let tuples = std::mem::take(&mut self.tuples);
         self.put(&tuples)?;
-        if let Some(mut out) = self.out.take() {
-            match out.flush() {
-                Err(e) if e.kind() != ErrorKind::BrokenPipe => return Err(EddyError::io(&self.path, e)),
-                _ => {}
-            }
-        }
+        self.flush()?;
+        self.out = None;
         Ok(())
     }
 }

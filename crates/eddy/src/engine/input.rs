@@ -45,6 +45,7 @@ struct Part<T> {
     cap: Option<Capability<u64>>,
     staged: Vec<Rec<T>>,
     done: bool,
+    idle: bool,
 }
 
 impl<T> Part<T> {
@@ -57,6 +58,9 @@ impl<T> Part<T> {
     ) -> crate::error::Result<Poll> {
         buf.clear();
         let poll = self.reader.next_batch(buf, max)?;
+        if !buf.is_empty() {
+            self.idle = false;
+        }
         for val in buf.drain(..) {
             let mark = match time_of {
                 Some(f) => match f(&val) {
@@ -166,6 +170,18 @@ fn build_input<'a, T: Data, S: Source<T>>(
                         match part.read(time_of.as_ref(), &mut buf, BATCH) {
                             Ok(Poll::Pending(d)) if part.staged.is_empty() => {
                                 wake = Some(wake.map_or(d, |w| w.min(d)));
+                                // A live partition with nothing to read:
+                                // step its mark past what it has sent, so
+                                // that everything sent so far can be taken
+                                // (records read later get at least the new
+                                // mark). Once per idle spell.
+                                if !part.idle {
+                                    part.idle = true;
+                                    part.mark = part.mark.saturating_add(1);
+                                    if let Some(cap) = part.cap.as_mut() {
+                                        cap.downgrade(&part.mark);
+                                    }
+                                }
                                 break;
                             }
                             Ok(_) => {}
@@ -235,6 +251,7 @@ fn open_parts<T, S: Source<T>>(ctx: &FlowCtx, step_id: &str, input_index: u32, s
                 cap: None,
                 staged: Vec::new(),
                 done: false,
+                idle: false,
             }),
             Err(e) => {
                 ctx.record(e);

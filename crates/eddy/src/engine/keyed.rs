@@ -6,15 +6,19 @@
 //! order — so each key sees its values in an order that does not depend on
 //! the number of workers, batch sizes or timing. State lives in one map per
 //! operator, keyed by `K`; logic that leaves a key's state `None` drops it.
-//! At end of input the remaining keys are finished in key order.
+//! At end of input the remaining keys are finished in key order. Logic that
+//! asks for ticks (live inputs: idle timeouts) also gets a wall-clock tick
+//! for every key now and then.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxHasher;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
+use timely::scheduling::Scheduler;
 
 use crate::dataflow::{Data, Scope};
 use crate::engine::record::{Rec, EOF_TAG};
@@ -36,6 +40,16 @@ pub trait KeyedLogic<K, V, O>: 'static {
 
     /// End of input: the key's last state; emit what is left.
     fn on_eof(&mut self, key: &K, state: Self::State, out: &mut Vec<O>);
+
+    /// How often [`KeyedLogic::on_tick`] should run (`None`, the default:
+    /// never). Only for live inputs: a tick reads the wall clock.
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// A wall-clock tick, for every key with state; leaving it `None` drops
+    /// the key's state.
+    fn on_tick(&mut self, _key: &K, _state: &mut Option<Self::State>, _now: Instant, _out: &mut Vec<O>) {}
 }
 
 /// Builds the keyed operator named `name` over `stream`.
@@ -51,7 +65,11 @@ where
     L: KeyedLogic<K, V, O>,
 {
     let pact = Exchange::new(|r: &Rec<(K, V)>| r.val.0.route_hash());
-    stream.unary_frontier(pact, name, move |init_cap, _info| {
+    let scope = stream.scope();
+    stream.unary_frontier(pact, name, move |init_cap, info| {
+        let tick = logic.tick_every();
+        let activator = tick.map(|_| scope.activator_for(&info.address[..]));
+        let mut last_tick = Instant::now();
         let mut cap: Option<Capability<u64>> = Some(init_cap);
         let mut stash: Stash<(K, V)> = Stash::default();
         let mut ready: Vec<Rec<(K, V)>> = Vec::new();
@@ -96,6 +114,29 @@ where
                     }
                 }
                 ready.clear();
+            }
+            if let (Some(every), Some(c), Some(activator)) = (tick, cap.as_ref(), activator.as_ref()) {
+                let now = Instant::now();
+                if now.duration_since(last_tick) >= every {
+                    last_tick = now;
+                    let mut session = output.session(c);
+                    states.retain(|key, slot| {
+                        logic.on_tick(key, slot, now, &mut emitted);
+                        for o in emitted.drain(..) {
+                            // Wall-clock results have no canonical place:
+                            // tag 0 lets every later step release them at
+                            // once instead of waiting for a live input's
+                            // frontier to move.
+                            session.give(Rec {
+                                tag: 0,
+                                pos: key.route_hash(),
+                                val: (key.clone(), o),
+                            });
+                        }
+                        slot.is_some()
+                    });
+                }
+                activator.activate_after(every);
             }
             match frontier {
                 Some(f) => {

@@ -3,10 +3,11 @@
 //! [`EventClock`] reads the time from the value; its watermark is, per key,
 //! the largest time seen minus `wait` — from the data alone, so a bounded
 //! input gives the same result at any speed. [`SystemClock`] stamps values
-//! with the wall clock (the one place that reads it).
+//! with the wall clock. An event clock may also close an idle key's windows
+//! after a wall-clock timeout — for live inputs only.
 
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::millis;
 
@@ -16,6 +17,12 @@ pub trait Clock<V>: Clone + 'static {
     type Logic: ClockLogic<V>;
     /// A fresh logic for a new key.
     fn build(&self) -> Self::Logic;
+    /// Wall-clock time without values after which a key's windows close
+    /// and its state is forgotten (`None`, the default: never). For live
+    /// inputs only: it makes results depend on timing.
+    fn idle_timeout(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Per-key clock state.
@@ -25,6 +32,11 @@ pub trait ClockLogic<V>: 'static {
     fn on_item(&mut self, value: &V) -> (i64, i64);
     /// The current watermark (`i64::MIN` before any value).
     fn watermark(&self) -> i64;
+    /// When the last value was seen, if the clock tracks it (it does when
+    /// it has an idle timeout).
+    fn last_seen(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// Event time from the value, allowing `wait` of out-of-orderness (Bytewax's
@@ -32,6 +44,7 @@ pub trait ClockLogic<V>: 'static {
 pub struct EventClock<V> {
     time_of: Rc<dyn Fn(&V) -> i64>,
     wait: i64,
+    idle: Option<Duration>,
 }
 
 impl<V> Clone for EventClock<V> {
@@ -39,6 +52,7 @@ impl<V> Clone for EventClock<V> {
         EventClock {
             time_of: self.time_of.clone(),
             wait: self.wait,
+            idle: self.idle,
         }
     }
 }
@@ -49,7 +63,17 @@ impl<V> EventClock<V> {
         EventClock {
             time_of: Rc::new(time_of),
             wait: millis(wait),
+            idle: None,
         }
+    }
+
+    /// For live inputs: a key that gets no value for `timeout` of wall-clock
+    /// time has its windows closed and its state forgotten (so memory stays
+    /// bounded for users who never come back). Off by default, because it
+    /// makes results depend on timing.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle = Some(timeout);
+        self
     }
 }
 
@@ -57,6 +81,7 @@ impl<V> EventClock<V> {
 pub struct EventClockLogic<V> {
     clock: EventClock<V>,
     base: i64,
+    last_seen: Option<Instant>,
 }
 
 impl<V: 'static> Clock<V> for EventClock<V> {
@@ -65,7 +90,12 @@ impl<V: 'static> Clock<V> for EventClock<V> {
         EventClockLogic {
             clock: self.clone(),
             base: i64::MIN,
+            last_seen: None,
         }
+    }
+
+    fn idle_timeout(&self) -> Option<Duration> {
+        self.idle
     }
 }
 
@@ -74,11 +104,18 @@ impl<V: 'static> ClockLogic<V> for EventClockLogic<V> {
     fn on_item(&mut self, value: &V) -> (i64, i64) {
         let t = (self.clock.time_of)(value);
         self.base = self.base.max(t.saturating_sub(self.clock.wait));
+        if self.clock.idle.is_some() {
+            self.last_seen = Some(Instant::now());
+        }
         (t, self.base)
     }
 
     fn watermark(&self) -> i64 {
         self.base
+    }
+
+    fn last_seen(&self) -> Option<Instant> {
+        self.last_seen
     }
 }
 

@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
+use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::Partition;
 
@@ -195,6 +196,34 @@ where
     fn on_eof(&mut self, _key: &K, mut state: Self::State, out: &mut Vec<WindowEvent<V, A>>) {
         self.flush(&mut state, i64::MAX);
         self.close(&mut state, i64::MAX, out);
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        let idle = self.clock.idle_timeout()?;
+        Some((idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)))
+    }
+
+    fn on_tick(
+        &mut self,
+        _key: &K,
+        state: &mut Option<Self::State>,
+        now: Instant,
+        out: &mut Vec<WindowEvent<V, A>>,
+    ) {
+        let (Some(idle), Some(st)) = (self.clock.idle_timeout(), state.as_mut()) else {
+            return;
+        };
+        if st
+            .clock
+            .last_seen()
+            .is_some_and(|seen| now.duration_since(seen) >= idle)
+        {
+            self.flush(st, i64::MAX);
+            self.close(st, i64::MAX, out);
+            // Forget the idle key, clock included: memory stays bounded by
+            // the keys seen within the timeout.
+            *state = None;
+        }
     }
 }
 
