@@ -312,6 +312,13 @@ fn idle_timeout_emits_sessions_from_a_stdin_that_stays_open() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
+    // A guard against a hang (it measures nothing): kill the child if no
+    // row has come after a minute, so that the read below ends.
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = std::process::Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    });
     let mut input = child.stdin.take().expect("stdin");
     input.write_all(TUTORIAL.as_bytes()).expect("write");
     input.flush().expect("flush");
