@@ -317,7 +317,10 @@ fn idle_timeout_emits_sessions_from_a_stdin_that_stays_open() {
     let pid = child.id();
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs(60));
-        let _ = std::process::Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .status();
     });
     let mut input = child.stdin.take().expect("stdin");
     input.write_all(TUTORIAL.as_bytes()).expect("write");
