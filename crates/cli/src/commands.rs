@@ -10,6 +10,7 @@ use ctr::generate::{generate, GenerateConfig};
 use eddy::{run, ClusterConfig, RunConfig};
 
 use crate::args::{GenerateArgs, OnInvalid, RunArgs, SummaryFormat};
+use crate::duration::millis;
 use crate::pipeline::{self, stats::Stats, Plan};
 use crate::progress::Progress;
 
@@ -111,7 +112,7 @@ pub fn generate_logs(args: GenerateArgs) -> anyhow::Result<()> {
         events: args.events,
         users: args.users.unwrap_or(args.events / 50).max(1),
         seed: args.seed,
-        disorder_ms: i64::try_from(args.disorder.as_millis()).unwrap_or(i64::MAX),
+        disorder_ms: millis(args.disorder),
         late_rate: args.late_rate,
         invalid_rate: args.invalid_rate,
         ..GenerateConfig::default()

@@ -23,6 +23,7 @@ use eddy::Flow;
 use serde::{Deserialize, Serialize};
 
 use crate::args::{Format, OnInvalid};
+use crate::duration::millis;
 use item::{Item, LogEvent};
 use stats::{Stats, Tally};
 
@@ -84,10 +85,6 @@ impl SessionAcc {
         self.start = self.start.min(later.start);
         self.end = self.end.max(later.end);
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Adds the search-CTR steps to `flow`.

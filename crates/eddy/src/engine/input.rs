@@ -38,7 +38,6 @@ pub(crate) type TimeOf<T> = Arc<dyn Fn(&T) -> Option<i64> + Send + Sync>;
 
 struct Part<T> {
     reader: Box<dyn SourcePartition<T>>,
-    key: String,
     base: u64,
     seq: u64,
     mark: u64,
@@ -244,7 +243,6 @@ fn open_parts<T, S: Source<T>>(ctx: &FlowCtx, step_id: &str, input_index: u32, s
         match source.build_part(&key, None) {
             Ok(reader) => parts.push(Part {
                 reader,
-                key,
                 base: ((u64::from(input_index) << 16) | j as u64) << SEQ_BITS,
                 seq: 0,
                 mark: 0,
@@ -260,14 +258,4 @@ fn open_parts<T, S: Source<T>>(ctx: &FlowCtx, step_id: &str, input_index: u32, s
         }
     }
     parts
-}
-
-impl<T> std::fmt::Debug for Part<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Part")
-            .field("key", &self.key)
-            .field("mark", &self.mark)
-            .field("seq", &self.seq)
-            .finish()
-    }
 }

@@ -22,16 +22,6 @@ pub struct Rec<T> {
 }
 
 impl<T> Rec<T> {
-    /// The same position, another value.
-    #[inline]
-    pub fn with<U>(&self, val: U) -> Rec<U> {
-        Rec {
-            tag: self.tag,
-            pos: self.pos,
-            val,
-        }
-    }
-
     /// The canonical order key.
     #[inline]
     pub fn order(&self) -> (u64, u64) {

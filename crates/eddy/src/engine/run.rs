@@ -50,11 +50,6 @@ impl RunConfig {
         }
     }
 
-    /// Total workers across all processes.
-    pub fn total_workers(&self) -> usize {
-        self.workers * self.cluster.as_ref().map_or(1, |c| c.addresses.len())
-    }
-
     /// The communication builders (one per local worker) and what must
     /// live as long as they do.
     fn allocators(&self) -> Result<(Vec<GenericBuilder>, Box<dyn Any + Send>)> {
