@@ -25,11 +25,38 @@ pub enum Command {
     /// Sessionize real search logs and write one CTR row per session.
     ///
     /// Example: search-ctr run --input logs/ --format csv --output sessions.csv
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write deterministic synthetic search logs (JSON Lines).
     ///
     /// Example: search-ctr generate --events 1000000 --out logs.jsonl
     Generate(GenerateArgs),
+    /// Create or inspect a recovery store (for `run --recovery-dir`).
+    ///
+    /// Example: search-ctr recovery init state/
+    Recovery(RecoveryArgs),
+}
+
+/// `search-ctr recovery`.
+#[derive(Debug, Args)]
+pub struct RecoveryArgs {
+    /// What to do with the store.
+    #[command(subcommand)]
+    pub command: RecoveryCommand,
+}
+
+/// The recovery subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RecoveryCommand {
+    /// Create an empty recovery store in DIR (made if missing).
+    Init {
+        /// The recovery directory.
+        dir: PathBuf,
+    },
+    /// Verify the store in DIR and show its snapshots: epochs, steps, sizes.
+    Inspect {
+        /// The recovery directory.
+        dir: PathBuf,
+    },
 }
 
 /// Output row formats.
@@ -121,6 +148,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, hide_short_help = true)]
     pub chunk_bytes: u64,
 
+    /// Crash recovery.
+    #[command(flatten)]
+    pub recovery: RecoveryFlags,
+
     /// Worker threads in this process.
     #[arg(short, long, value_name = "N", default_value_t = 1)]
     pub workers: usize,
@@ -191,4 +222,26 @@ pub struct GenerateArgs {
     /// Where to write (`-` = stdout).
     #[arg(long, value_name = "PATH", default_value = "-")]
     pub out: PathBuf,
+}
+
+/// `run`'s recovery flags.
+#[derive(Debug, Args)]
+pub struct RecoveryFlags {
+    /// Snapshot the run's state into this recovery store (made with
+    /// `search-ctr recovery init DIR`). After a crash, the same command
+    /// resumes from the last snapshot: file outputs end up exactly as an
+    /// uninterrupted run writes them.
+    ///
+    /// Example: search-ctr recovery init state/ && search-ctr run -I logs/ -o out.jsonl -r state/
+    #[arg(short = 'r', long, value_name = "DIR")]
+    pub recovery_dir: Option<PathBuf>,
+
+    /// Wall-clock time between snapshots (with --recovery-dir).
+    #[arg(short = 's', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub snapshot_interval: Duration,
+
+    /// How long a snapshot is kept once a newer one is complete (with
+    /// --recovery-dir): time to back the store up.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub backup_interval: Duration,
 }

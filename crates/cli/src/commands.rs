@@ -7,9 +7,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use ctr::generate::{generate, GenerateConfig};
+use eddy::recovery::{self, RecoveryConfig};
 use eddy::{run, ClusterConfig, RunConfig};
 
-use crate::args::{GenerateArgs, OnInvalid, RunArgs, SummaryFormat};
+use crate::args::{
+    GenerateArgs, OnInvalid, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
+};
 use crate::duration::millis;
 use crate::pipeline::{self, stats::Stats, Plan};
 use crate::progress::Progress;
@@ -27,10 +30,7 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
     if args.workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
     }
-    let config = RunConfig {
-        workers: args.workers,
-        cluster: cluster(&args)?,
-    };
+    let cluster = cluster(&args)?;
     let plan = Plan {
         inputs: args.inputs,
         gap: args.gap,
@@ -43,6 +43,11 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
         dead_letter: args.dead_letter,
         max_line_bytes: args.max_line_bytes,
         chunk_bytes: args.chunk_bytes,
+    };
+    let config = RunConfig {
+        workers: args.workers,
+        cluster,
+        recovery: recovery_config(&args.recovery, args.quiet, &plan)?,
     };
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
@@ -64,6 +69,59 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
             }
             SummaryFormat::Text => eprintln!("{summary}"),
             SummaryFormat::Json => eprintln!("{}", serde_json::to_string(&summary)?),
+        }
+    }
+    Ok(())
+}
+
+/// Snapshots from `-r`, `-s`, `--backup-interval`.
+fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Result<Option<RecoveryConfig>> {
+    let Some(dir) = &args.recovery_dir else {
+        return Ok(None);
+    };
+    if plan.inputs.iter().any(|p| p.as_os_str() == "-") {
+        return Err(UsageError(
+            "--recovery-dir needs inputs that can be read again after a crash (files or directories), \
+             not stdin"
+                .into(),
+        )
+        .into());
+    }
+    if args.snapshot_interval.is_zero() {
+        return Err(UsageError("--snapshot-interval must be above 0".into()).into());
+    }
+    let to_stdout = [
+        Some(&plan.output),
+        plan.late_output.as_ref(),
+        plan.dead_letter.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|p| p.as_os_str() == "-");
+    if to_stdout && !quiet {
+        eprintln!(
+            "search-ctr: note: stdout cannot be taken back: after a resume, what was printed since the \
+             last snapshot is printed again (write to a file for exactly-once output)"
+        );
+    }
+    Ok(Some(RecoveryConfig {
+        dir: dir.clone(),
+        snapshot_interval: args.snapshot_interval,
+        backup_interval: args.backup_interval,
+        fingerprint: plan.fingerprint(),
+    }))
+}
+
+/// `search-ctr recovery init|inspect`.
+pub fn recovery(args: RecoveryArgs) -> anyhow::Result<()> {
+    match args.command {
+        RecoveryCommand::Init { dir } => {
+            let path = recovery::init_store(&dir)?;
+            println!("created recovery store {}", path.display());
+        }
+        RecoveryCommand::Inspect { dir } => {
+            let info = recovery::inspect(&dir)?;
+            print!("{}", crate::pipeline::describe_store(&info));
         }
     }
     Ok(())

@@ -26,8 +26,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => tutorial::run_tutorial().map_err(anyhow::Error::from),
-        Some(Command::Run(args)) => commands::run_logs(args),
+        Some(Command::Run(args)) => commands::run_logs(*args),
         Some(Command::Generate(args)) => commands::generate_logs(args),
+        Some(Command::Recovery(args)) => commands::recovery(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,6 +40,7 @@
 
 pub mod dataflow;
 pub mod engine;
+pub mod recovery;
 pub mod testing;
 pub mod window;
 
@@ -51,6 +52,7 @@ pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use engine::routing::Key;
 pub use engine::run::{run, ClusterConfig, RunConfig};
+pub use recovery::RecoveryConfig;
 pub use window::WindowOut;
 
 /// The README's code, compiled and run as doc tests.

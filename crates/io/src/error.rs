@@ -36,6 +36,10 @@ pub enum EddyError {
         /// What went wrong.
         message: String,
     },
+    /// The recovery store is missing, damaged, foreign, or cannot be
+    /// written; the message names the store and what was expected.
+    #[error("recovery: {0}")]
+    Recovery(String),
     /// The engine (timely) failed: a worker panicked, a peer was lost.
     #[error("engine error: {0}")]
     Engine(String),

@@ -69,6 +69,15 @@ pub trait Sink<T>: 'static {
     /// Opens the writer of worker `worker` (of `workers`). Called only on
     /// workers that write (worker 0 alone under [`SinkRouting::Single`]).
     fn build(&self, worker: usize, workers: usize) -> Result<Box<dyn SinkPartition<T>>>;
+    /// Reopens the writer of worker `worker` from the state its
+    /// [`SinkPartition::snapshot`] returned, dropping whatever was written
+    /// after that snapshot (a file is truncated back). The default opens a
+    /// fresh writer: right for sinks that cannot take output back (stdout),
+    /// which are then at-least-once after a resume.
+    fn resume(&self, worker: usize, workers: usize, state: &[u8]) -> Result<Box<dyn SinkPartition<T>>> {
+        let _ = state;
+        self.build(worker, workers)
+    }
 }
 
 /// One open writer of a [`Sink`].
@@ -77,6 +86,12 @@ pub trait SinkPartition<T> {
     fn write_batch(&mut self, items: &mut Vec<T>) -> Result<()>;
     /// Flushes and closes at end of input.
     fn close(&mut self) -> Result<()>;
+    /// Makes everything written so far durable and returns the state that
+    /// [`Sink::resume`] takes back (for a file, its length). Called at each
+    /// recovery snapshot; the default keeps nothing.
+    fn snapshot(&mut self) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
 }
 
 impl<T, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
@@ -86,5 +101,9 @@ impl<T, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
 
     fn build(&self, worker: usize, workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
         (**self).build(worker, workers)
+    }
+
+    fn resume(&self, worker: usize, workers: usize, state: &[u8]) -> Result<Box<dyn SinkPartition<T>>> {
+        (**self).resume(worker, workers, state)
     }
 }

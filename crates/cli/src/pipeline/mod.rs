@@ -54,6 +54,80 @@ pub struct Plan {
     pub chunk_bytes: u64,
 }
 
+impl Plan {
+    /// What a resume must not change: every option that shapes the output
+    /// (not the worker or process count, which may change).
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "search-ctr {}: inputs={:?} gap={:?} wait={:?} idle_timeout={:?} format={:?} output={:?} \
+             late_output={:?} on_invalid={:?} dead_letter={:?} max_line_bytes={} chunk_bytes={}",
+            env!("CARGO_PKG_VERSION"),
+            self.inputs,
+            self.gap,
+            self.wait,
+            self.idle_timeout,
+            self.format,
+            self.output,
+            self.late_output,
+            self.on_invalid,
+            self.dead_letter,
+            self.max_line_bytes,
+            self.chunk_bytes
+        )
+    }
+}
+
+/// `recovery inspect`'s report.
+pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "store:       {} ({} bytes)",
+        info.path.display(),
+        info.file_bytes
+    );
+    let _ = writeln!(
+        out,
+        "dataflow:    {}",
+        info.flow_id.as_deref().unwrap_or("(no run yet)")
+    );
+    if let Some(f) = &info.fingerprint {
+        let _ = writeln!(out, "run:         {f}");
+    }
+    let _ = writeln!(out, "snapshots:   {}", info.epochs.len());
+    for e in &info.epochs {
+        let cut = if e.mark == u64::MAX {
+            "end of input".to_owned()
+        } else {
+            let ms = (e.mark ^ (1 << 63)) as i64;
+            jiff::Timestamp::from_millisecond(ms)
+                .map_or_else(|_| format!("mark {}", e.mark), |t| format!("event time {t}"))
+        };
+        let created = jiff::Timestamp::from_millisecond(e.created_ms)
+            .map_or_else(|_| "?".to_owned(), |t| t.to_string());
+        let _ = writeln!(
+            out,
+            "  epoch {:>6}  {}  {}/{} parts  {} bytes  {} workers  cut at {}  taken {}",
+            e.epoch,
+            if e.complete() { "complete  " } else { "incomplete" },
+            e.written,
+            e.expected,
+            e.bytes,
+            e.workers,
+            cut,
+            created
+        );
+    }
+    if !info.steps.is_empty() {
+        let _ = writeln!(out, "steps of the latest complete snapshot:");
+        for (step, parts, bytes) in &info.steps {
+            let _ = writeln!(out, "  {step:<32} {parts} parts  {bytes} bytes");
+        }
+    }
+    out
+}
+
 /// A session's accumulator: its metrics and its extent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionAcc {

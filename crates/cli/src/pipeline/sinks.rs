@@ -2,7 +2,7 @@
 //! sink that turns the first invalid line into the run's error.
 
 use std::fs::File;
-use std::io::{BufWriter, ErrorKind, Write};
+use std::io::{BufWriter, ErrorKind, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -116,23 +116,82 @@ struct TextSink {
 struct TextWriter {
     path: PathBuf,
     out: Option<BufWriter<Box<dyn Write>>>,
+    /// The file, to sync and measure at snapshots (`None` for stdout).
+    file: Option<File>,
+    written: u64,
     tuples: Vec<u8>,
     buf: Vec<u8>,
 }
 
-impl Sink<Row> for TextSink {
-    fn build(&self, _worker: usize, _workers: usize) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
-        let out: Box<dyn Write> = if is_stdout(&self.path) {
-            Box::new(std::io::stdout())
+impl TextSink {
+    fn open(&self, resume: Option<(u64, Vec<u8>)>) -> eddy::Result<TextWriter> {
+        let err = |e| EddyError::io(&self.path, e);
+        let (out, file, written): (Box<dyn Write>, _, _) = if is_stdout(&self.path) {
+            (Box::new(std::io::stdout()), None, 0)
         } else {
-            Box::new(File::create(&self.path).map_err(|e| EddyError::io(&self.path, e))?)
+            let file = match resume.as_ref() {
+                None => File::create(&self.path).map_err(err)?,
+                Some((len, _)) => {
+                    // The file sink's resume, for this format: back to the
+                    // snapshot's length.
+                    let mut file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&self.path)
+                        .map_err(err)?;
+                    let actual = file.metadata().map_err(err)?.len();
+                    if actual < *len {
+                        return Err(EddyError::Recovery(format!(
+                            "{}: the output has {actual} bytes, fewer than the {len} it had at the snapshot",
+                            self.path.display()
+                        )));
+                    }
+                    file.set_len(*len).map_err(err)?;
+                    file.seek(SeekFrom::Start(*len)).map_err(err)?;
+                    file
+                }
+            };
+            let handle = file.try_clone().map_err(err)?;
+            (Box::new(file), Some(handle), resume.as_ref().map_or(0, |r| r.0))
         };
-        Ok(Box::new(TextWriter {
+        Ok(TextWriter {
             path: self.path.clone(),
             out: Some(BufWriter::with_capacity(256 << 10, out)),
-            tuples: Vec::new(),
+            file,
+            written,
+            tuples: resume.map(|r| r.1).unwrap_or_default(),
             buf: Vec::new(),
-        }))
+        })
+    }
+}
+
+impl Sink<Row> for TextSink {
+    fn build(&self, _worker: usize, _workers: usize) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
+        Ok(Box::new(self.open(None)?))
+    }
+
+    fn resume(
+        &self,
+        _worker: usize,
+        _workers: usize,
+        state: &[u8],
+    ) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
+        let bad = || {
+            EddyError::Recovery(format!(
+                "{}: bad text sink state in the snapshot",
+                self.path.display()
+            ))
+        };
+        let (len, tuples) = match state {
+            [1, rest @ ..] if rest.len() >= 8 => {
+                let (len, tuples) = rest.split_at(8);
+                (
+                    u64::from_le_bytes(len.try_into().map_err(|_| bad())?),
+                    tuples.to_vec(),
+                )
+            }
+            _ => return Err(bad()),
+        };
+        Ok(Box::new(self.open(Some((len, tuples)))?))
     }
 }
 
@@ -143,7 +202,10 @@ impl TextWriter {
             return Ok(());
         };
         match out.write_all(bytes) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.written += bytes.len() as u64;
+                Ok(())
+            }
             Err(e) if e.kind() == ErrorKind::BrokenPipe => {
                 self.out = None;
                 Ok(())
@@ -190,5 +252,18 @@ impl SinkPartition<Row> for TextWriter {
         self.flush()?;
         self.out = None;
         Ok(())
+    }
+
+    /// `[1][file length u64 LE][the tuples still to print]`, after a flush
+    /// and a sync.
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+        self.flush()?;
+        if let Some(file) = self.file.as_ref() {
+            file.sync_data().map_err(|e| EddyError::io(&self.path, e))?;
+        }
+        let mut state = vec![1];
+        state.extend_from_slice(&self.written.to_le_bytes());
+        state.extend_from_slice(&self.tuples);
+        Ok(state)
     }
 }

@@ -20,13 +20,17 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use timely::communication::Allocator;
+use timely::dataflow::operators::feedback::Handle;
+use timely::dataflow::operators::{Concatenate, ConnectLoop, Feedback};
 use timely::dataflow::scopes::Child;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 use crate::engine::record::Rec;
 use crate::engine::run::{validate_step_name, RunShared};
+use crate::engine::snapshot::{build_control, Control, InputLog, Snap};
 use crate::error::{EddyError, Result};
+use crate::recovery::WorkerRecovery;
 
 /// What a stream may carry: cloneable, sendable between threads and
 /// serializable between processes.
@@ -47,6 +51,8 @@ pub struct FlowCtx {
     steps: RefCell<BTreeSet<String>>,
     error: RefCell<Option<EddyError>>,
     inputs: RefCell<u32>,
+    recovery: Option<Rc<WorkerRecovery>>,
+    logs: RefCell<Vec<(String, InputLog)>>,
 }
 
 impl FlowCtx {
@@ -56,6 +62,7 @@ impl FlowCtx {
         workers: usize,
         shared: Arc<RunShared>,
         probe: ProbeHandle<u64>,
+        recovery: Option<Rc<WorkerRecovery>>,
     ) -> Rc<Self> {
         Rc::new(FlowCtx {
             flow_id,
@@ -66,7 +73,19 @@ impl FlowCtx {
             steps: RefCell::new(BTreeSet::new()),
             error: RefCell::new(None),
             inputs: RefCell::new(0),
+            recovery,
+            logs: RefCell::new(Vec::new()),
         })
+    }
+
+    /// This worker's recovery side, when the run snapshots.
+    pub(crate) fn recovery(&self) -> Option<&Rc<WorkerRecovery>> {
+        self.recovery.as_ref()
+    }
+
+    /// Registers an input step's partition logs (for its snapshots).
+    pub(crate) fn add_input_log(&self, step: &str, log: InputLog) {
+        self.logs.borrow_mut().push((step.to_owned(), log));
     }
 
     /// This worker's index among all workers of all processes.
@@ -123,15 +142,66 @@ impl FlowCtx {
     }
 }
 
+/// The scope-bound parts of a flow that every stream shares: the control
+/// stream announcing snapshots, and the inputs' progress streams the
+/// coordinator follows.
+pub(crate) struct Scoped<'a> {
+    /// Announcements (an empty stream when the run does not snapshot).
+    pub control: Control<'a>,
+    handle: RefCell<Option<Handle<Scope<'a>, Snap>>>,
+    progress: RefCell<Vec<timely::dataflow::Stream<Scope<'a>, ()>>>,
+}
+
+impl<'a> Scoped<'a> {
+    /// Registers an input's progress stream.
+    pub fn add_progress(&self, stream: timely::dataflow::Stream<Scope<'a>, ()>) {
+        self.progress.borrow_mut().push(stream);
+    }
+}
+
 /// A dataflow under construction on one worker: the place inputs are added.
 pub struct Flow<'a> {
     scope: Scope<'a>,
     ctx: Rc<FlowCtx>,
+    scoped: Rc<Scoped<'a>>,
 }
 
 impl<'a> Flow<'a> {
-    pub(crate) fn new(scope: Scope<'a>, ctx: Rc<FlowCtx>) -> Self {
-        Flow { scope, ctx }
+    pub(crate) fn new(mut scope: Scope<'a>, ctx: Rc<FlowCtx>) -> Self {
+        let (handle, control) = if ctx.recovery.is_some() {
+            // The coordinator is built once every input is known (`finish`).
+            let (handle, control) = scope.feedback::<Snap>(0);
+            (Some(handle), control)
+        } else {
+            (
+                None,
+                timely::dataflow::operators::generic::operator::empty(&scope),
+            )
+        };
+        let scoped = Rc::new(Scoped {
+            control,
+            handle: RefCell::new(handle),
+            progress: RefCell::new(Vec::new()),
+        });
+        Flow { scope, ctx, scoped }
+    }
+
+    /// Builds what snapshots need once the user's steps are in: the
+    /// coordinator over every input's progress, and the input snapshotter.
+    pub(crate) fn finish(&mut self) {
+        let (Some(rec), Some(handle)) = (self.ctx.recovery.clone(), self.scoped.handle.borrow_mut().take())
+        else {
+            return;
+        };
+        let progress = self
+            .scope
+            .concatenate(self.scoped.progress.borrow_mut().drain(..));
+        let logs = self.ctx.logs.borrow_mut().drain(..).collect();
+        build_control(&self.scope, &self.ctx, &rec, &progress, logs).connect_loop(handle);
+    }
+
+    pub(crate) fn scoped(&self) -> &Rc<Scoped<'a>> {
+        &self.scoped
     }
 
     /// The build context (worker index, worker count).
@@ -152,6 +222,7 @@ impl<'a> Flow<'a> {
 pub struct Stream<'a, T: Data> {
     pub(crate) inner: timely::dataflow::Stream<Scope<'a>, Rec<T>>,
     pub(crate) ctx: Rc<FlowCtx>,
+    pub(crate) scoped: Rc<Scoped<'a>>,
 }
 
 impl<T: Data> Clone for Stream<'_, T> {
@@ -159,6 +230,7 @@ impl<T: Data> Clone for Stream<'_, T> {
         Stream {
             inner: self.inner.clone(),
             ctx: self.ctx.clone(),
+            scoped: self.scoped.clone(),
         }
     }
 }
@@ -168,6 +240,7 @@ impl<'a, T: Data> Stream<'a, T> {
         Stream {
             inner,
             ctx: self.ctx.clone(),
+            scoped: self.scoped.clone(),
         }
     }
 

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use crate::dataflow::{Data, Stream};
 use crate::engine::keyed::{keyed, KeyedLogic};
 use crate::engine::routing::Key;
+use crate::recovery::codec::{decode_value, encode_value};
 
 /// `stateful_flat_map`'s logic: a closure over `(state, value)`.
 struct FlatMapLogic<F, S, W> {
@@ -18,10 +19,18 @@ impl<K, V, S, W, I, F> KeyedLogic<K, V, W> for FlatMapLogic<F, S, W>
 where
     F: FnMut(&mut Option<S>, V) -> I + 'static,
     I: IntoIterator<Item = W>,
-    S: 'static,
+    S: Data,
     W: 'static,
 {
     type State = S;
+
+    fn save(&self, state: &S, out: &mut Vec<u8>) -> Result<(), String> {
+        encode_value(state, out)
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<S, String> {
+        decode_value(bytes)
+    }
 
     fn on_value(&mut self, _key: &K, state: &mut Option<S>, value: V, out: &mut Vec<W>) {
         out.extend((self.f)(state, value));
@@ -41,9 +50,17 @@ impl<K, V, A, B, F> KeyedLogic<K, V, A> for FoldFinalLogic<B, F, A>
 where
     B: FnMut() -> A + 'static,
     F: FnMut(A, V) -> A + 'static,
-    A: 'static,
+    A: Data,
 {
     type State = A;
+
+    fn save(&self, state: &A, out: &mut Vec<u8>) -> Result<(), String> {
+        encode_value(state, out)
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<A, String> {
+        decode_value(bytes)
+    }
 
     fn on_value(&mut self, _key: &K, state: &mut Option<A>, value: V, _out: &mut Vec<A>) {
         let acc = state.take().unwrap_or_else(&mut self.builder);
@@ -86,7 +103,13 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             f,
             _types: PhantomData,
         };
-        self.wrap(keyed(&self.inner, &step_id, logic))
+        self.wrap(keyed(
+            &self.inner,
+            &self.scoped.control,
+            &self.ctx,
+            &step_id,
+            logic,
+        ))
     }
 
     /// Per-key state machine that emits one value per input (Bytewax's
@@ -133,7 +156,13 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             folder,
             _types: PhantomData,
         };
-        self.wrap(keyed(&self.inner, &step_id, logic))
+        self.wrap(keyed(
+            &self.inner,
+            &self.scoped.control,
+            &self.ctx,
+            &step_id,
+            logic,
+        ))
     }
 
     /// Combines each key's values pairwise, emitted once at end of input.

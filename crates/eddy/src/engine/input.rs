@@ -11,19 +11,21 @@
 //! flow (backpressure, so memory stays bounded) — except from the partition
 //! that holds the flow's frontier, which can always go on.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use timely::dataflow::operators::generic::operator::source as timely_source;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
 use timely::scheduling::Scheduler;
 
 use crate::connectors::{Poll, Source, SourcePartition};
 use crate::dataflow::{Data, Flow, FlowCtx, Stream};
 use crate::engine::record::{time_mark, Rec, SEQ_BITS};
+use crate::engine::snapshot::{restored_parts, Cursor, InputLog, PartLog};
 use crate::error::EddyError;
 
 /// Items read from one partition per batch.
@@ -45,6 +47,11 @@ struct Part<T> {
     staged: Vec<Rec<T>>,
     done: bool,
     idle: bool,
+    /// Records tagged below this are dropped: a resumed partition re-reads
+    /// the start of a batch that the snapshot already holds.
+    skip_below: u64,
+    /// The partition's reads, when the run snapshots.
+    log: Option<Rc<RefCell<PartLog>>>,
 }
 
 impl<T> Part<T> {
@@ -56,8 +63,10 @@ impl<T> Part<T> {
         max: usize,
     ) -> crate::error::Result<Poll> {
         buf.clear();
+        let before = self.log.as_ref().map(|l| l.borrow().now.clone());
         let poll = self.reader.next_batch(buf, max)?;
-        if !buf.is_empty() {
+        let read = !buf.is_empty();
+        if read {
             self.idle = false;
         }
         for val in buf.drain(..) {
@@ -69,17 +78,43 @@ impl<T> Part<T> {
                 None => self.seq,
             };
             self.mark = mark;
-            self.staged.push(Rec {
-                tag: mark,
-                pos: self.base | self.seq,
-                val,
-            });
+            if mark >= self.skip_below {
+                self.staged.push(Rec {
+                    tag: mark,
+                    pos: self.base | self.seq,
+                    val,
+                });
+            }
             self.seq += 1;
         }
         if poll == Poll::Done {
             self.done = true;
         }
+        if let (Some(log), Some(before)) = (self.log.as_ref(), before) {
+            let mut log = log.borrow_mut();
+            if read {
+                log.batches.push_back((before, self.mark));
+            }
+            log.now = Cursor {
+                resume: self.reader.position(),
+                seq: self.seq,
+                mark: self.mark,
+            };
+            log.done = self.done;
+        }
         Ok(poll)
+    }
+
+    /// Steps the mark past what was sent (an idle live partition).
+    fn bump(&mut self) {
+        self.idle = true;
+        self.mark = self.mark.saturating_add(1);
+        if let Some(cap) = self.cap.as_mut() {
+            cap.downgrade(&self.mark);
+        }
+        if let Some(log) = self.log.as_ref() {
+            log.borrow_mut().now.mark = self.mark;
+        }
     }
 }
 
@@ -119,17 +154,25 @@ fn build_input<'a, T: Data, S: Source<T>>(
     let scope = flow.scope().clone();
     let shared = ctx.shared().clone();
     let probe = ctx.probe().clone();
-    let activator_scope = scope.clone();
-    let stream = timely_source(&scope, &step_id, move |default_cap, info| {
-        let activator = activator_scope.activator_for(&info.address[..]);
+    let mut builder = OperatorBuilder::new(step_id.clone(), scope.clone());
+    let activator = scope.activator_for(&builder.operator_info().address[..]);
+    let (mut data_out, stream) = builder.new_output::<Rec<T>>();
+    // Carries no data: its frontier is this input's, for the snapshot
+    // coordinator.
+    let (_progress_out, progress) = builder.new_output::<()>();
+    builder.build(move |caps| {
+        let mut caps = caps.into_iter();
+        let mut default_cap = caps.next();
+        let mut progress_cap = caps.next();
         let mut parts: Vec<Part<T>> = parts;
-        let mut default_cap = Some(default_cap);
         let mut buf: Vec<T> = Vec::with_capacity(BATCH);
         let mut in_flight: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
-        move |output| {
+        move |_frontiers| {
+            let mut output = data_out.activate();
             if shared.aborted() {
                 parts.clear();
                 default_cap = None;
+                progress_cap = None;
                 return;
             }
             // First activation: read each partition's first item so its
@@ -175,11 +218,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
                                 // (records read later get at least the new
                                 // mark). Once per idle spell.
                                 if !part.idle {
-                                    part.idle = true;
-                                    part.mark = part.mark.saturating_add(1);
-                                    if let Some(cap) = part.cap.as_mut() {
-                                        cap.downgrade(&part.mark);
-                                    }
+                                    part.bump();
                                 }
                                 break;
                             }
@@ -204,6 +243,21 @@ fn build_input<'a, T: Data, S: Source<T>>(
                 }
             }
             parts.retain(|p| p.cap.is_some());
+            match parts
+                .iter()
+                .filter_map(|p| p.cap.as_ref())
+                .map(|c| *c.time())
+                .min()
+            {
+                Some(low) => {
+                    if let Some(pc) = progress_cap.as_mut() {
+                        if *pc.time() < low {
+                            pc.downgrade(&low);
+                        }
+                    }
+                }
+                None => progress_cap = None,
+            }
             if parts.is_empty() {
                 return;
             }
@@ -216,46 +270,101 @@ fn build_input<'a, T: Data, S: Source<T>>(
             }
         }
     });
-    Stream { inner: stream, ctx }
+    flow.scoped().add_progress(progress);
+    Stream {
+        inner: stream,
+        ctx,
+        scoped: flow.scoped().clone(),
+    }
 }
 
 /// Lists the source's partitions and opens this worker's share
-/// (partition `j` goes to worker `j % workers`).
+/// (partition `j` goes to worker `j % workers`), at their snapshotted
+/// positions when the run resumes.
 fn open_parts<T, S: Source<T>>(ctx: &FlowCtx, step_id: &str, input_index: u32, source: &S) -> Vec<Part<T>> {
-    let keys = match source.list_parts() {
-        Ok(k) => k,
+    match try_open_parts(ctx, step_id, input_index, source) {
+        Ok(parts) => parts,
         Err(e) => {
             ctx.record(e);
-            return Vec::new();
+            Vec::new()
         }
-    };
+    }
+}
+
+fn try_open_parts<T, S: Source<T>>(
+    ctx: &FlowCtx,
+    step_id: &str,
+    input_index: u32,
+    source: &S,
+) -> crate::error::Result<Vec<Part<T>>> {
+    let keys = source.list_parts()?;
     if input_index >= 256 || keys.len() >= 1 << 16 {
-        ctx.record(EddyError::Build(format!(
+        return Err(EddyError::Build(format!(
             "{step_id}: at most 256 inputs of at most 65536 partitions each"
         )));
-        return Vec::new();
     }
+    let rec = ctx.recovery();
+    let saved = match rec {
+        Some(rec) => {
+            rec.participate();
+            restored_parts(rec, step_id, &keys)?
+        }
+        None => None,
+    };
+    let skip_below = rec.and_then(|r| r.resume_mark()).unwrap_or(0);
+    let logs: InputLog = Rc::default();
     let mut parts = Vec::new();
     for (j, key) in keys.into_iter().enumerate() {
         if j % ctx.workers() != ctx.worker() {
             continue;
         }
-        match source.build_part(&key, None) {
-            Ok(reader) => parts.push(Part {
-                reader,
-                base: ((u64::from(input_index) << 16) | j as u64) << SEQ_BITS,
-                seq: 0,
-                mark: 0,
-                cap: None,
-                staged: Vec::new(),
-                done: false,
-                idle: false,
-            }),
-            Err(e) => {
-                ctx.record(e);
-                return Vec::new();
+        let at = saved.as_ref().and_then(|s| s.get(&key));
+        if at.is_some_and(|p| p.done) {
+            // Finished before the snapshot: nothing to read, but later
+            // snapshots still list it.
+            if let Some(p) = at {
+                logs.borrow_mut().push(Rc::new(RefCell::new(PartLog {
+                    key,
+                    index: j as u32,
+                    batches: VecDeque::new(),
+                    now: p.at.clone(),
+                    done: true,
+                })));
             }
+            continue;
         }
+        let reader = source.build_part(&key, at.map(|p| p.at.resume.as_slice()))?;
+        let (seq, mark) = at.map_or((0, 0), |p| (p.at.seq, p.at.mark));
+        let log = rec.map(|_| {
+            let log = Rc::new(RefCell::new(PartLog {
+                key: key.clone(),
+                index: j as u32,
+                batches: VecDeque::new(),
+                now: Cursor {
+                    resume: reader.position(),
+                    seq,
+                    mark,
+                },
+                done: false,
+            }));
+            logs.borrow_mut().push(log.clone());
+            log
+        });
+        parts.push(Part {
+            reader,
+            base: ((u64::from(input_index) << 16) | j as u64) << SEQ_BITS,
+            seq,
+            mark,
+            cap: None,
+            staged: Vec::new(),
+            done: false,
+            idle: false,
+            skip_below,
+            log,
+        });
     }
-    parts
+    if rec.is_some() {
+        ctx.add_input_log(step_id, logs);
+    }
+    Ok(parts)
 }

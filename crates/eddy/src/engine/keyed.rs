@@ -9,21 +9,28 @@
 //! At end of input the remaining keys are finished in key order. Logic that
 //! asks for ticks (live inputs: idle timeouts) also gets a wall-clock tick
 //! for every key now and then.
+//!
+//! With recovery on, the operator also reads the control stream: when its
+//! frontier passes a snapshot's mark it takes the records below the mark,
+//! writes every key's state (re-routable by key hash, so a resume may use
+//! another worker count), then goes on.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHasher;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 use timely::scheduling::Scheduler;
 
-use crate::dataflow::{Data, Scope};
+use crate::dataflow::{Data, FlowCtx, Scope};
 use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::routing::Key;
+use crate::engine::snapshot::{least, snapshot_error, Control, Pending};
 use crate::engine::stash::Stash;
+use crate::error::EddyError;
 
 /// Per-key state map with a fast hasher.
 pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
@@ -32,6 +39,12 @@ pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
 pub trait KeyedLogic<K, V, O>: 'static {
     /// The per-key state.
     type State;
+
+    /// Appends the encoding of a key's state, for a snapshot.
+    fn save(&self, state: &Self::State, out: &mut Vec<u8>) -> Result<(), String>;
+
+    /// Rebuilds a key's state from what [`KeyedLogic::save`] wrote.
+    fn load(&mut self, bytes: &[u8]) -> Result<Self::State, String>;
 
     /// Takes one value of `key`, in canonical order. `state` is `None` for a
     /// key with no state yet; leaving it `None` drops the key's state.
@@ -55,6 +68,8 @@ pub trait KeyedLogic<K, V, O>: 'static {
 /// Builds the keyed operator named `name` over `stream`.
 pub fn keyed<'a, K, V, O, L>(
     stream: &timely::dataflow::Stream<Scope<'a>, Rec<(K, V)>>,
+    control: &Control<'a>,
+    ctx: &FlowCtx,
     name: &str,
     mut logic: L,
 ) -> timely::dataflow::Stream<Scope<'a>, Rec<(K, O)>>
@@ -64,9 +79,30 @@ where
     O: Data,
     L: KeyedLogic<K, V, O>,
 {
+    let mut states: StateMap<K, Option<L::State>> = StateMap::default();
+    let rec = ctx.recovery().cloned();
+    if let Some(rec) = rec.as_ref() {
+        rec.participate();
+        let restored = rec
+            .load_keyed::<K>(name, ctx.worker(), ctx.workers())
+            .and_then(|saved| {
+                for (key, bytes) in saved {
+                    let state = logic.load(&bytes).map_err(|m| {
+                        EddyError::Recovery(format!("step {name}: a key's snapshotted state: {m}"))
+                    })?;
+                    states.insert(key, Some(state));
+                }
+                Ok(())
+            });
+        if let Err(e) = restored {
+            ctx.record(e);
+        }
+    }
+    let (worker, shared) = (ctx.worker(), ctx.shared().clone());
+    let step = name.to_owned();
     let pact = Exchange::new(|r: &Rec<(K, V)>| r.val.0.route_hash());
     let scope = stream.scope();
-    stream.unary_frontier(pact, name, move |init_cap, info| {
+    stream.binary_frontier(control, pact, Pipeline, name, move |init_cap, info| {
         let tick = logic.tick_every();
         let activator = tick.map(|_| scope.activator_for(&info.address[..]));
         let mut last_tick = Instant::now();
@@ -74,44 +110,45 @@ where
         let mut stash: Stash<(K, V)> = Stash::default();
         let mut ready: Vec<Rec<(K, V)>> = Vec::new();
         let mut buf = Vec::new();
-        let mut states: StateMap<K, Option<L::State>> = StateMap::default();
         let mut emitted: Vec<O> = Vec::new();
-        move |input, output| {
+        let mut pending = Pending::default();
+        move |input, control, output| {
             input.for_each(|_time, data| {
                 data.swap(&mut buf);
                 stash.push(&mut buf);
             });
-            let frontier = input.frontier().frontier().iter().min().copied();
+            control.for_each(|_time, snaps| pending.extend(&snaps));
+            let frontier = least(
+                input.frontier().frontier().iter().min().copied(),
+                control.frontier().frontier().iter().min().copied(),
+            );
+            // Snapshots first: the state at a mark holds exactly the
+            // records below it.
+            while let Some((epoch, mark)) = pending.next_due(frontier) {
+                stash.take(Some(mark), &mut ready);
+                if let Some(cap) = cap.as_ref() {
+                    let mut session = output.session(cap);
+                    apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
+                        session.give(r)
+                    });
+                }
+                if let Some(rec) = rec.as_ref() {
+                    let saved = save_states(&logic, &states)
+                        .and_then(|s| rec.save(epoch, &step, worker, &s))
+                        .map_err(|e| snapshot_error(&step, e));
+                    if let Err(e) = saved {
+                        shared.fail(e);
+                        return;
+                    }
+                }
+            }
             stash.take(frontier, &mut ready);
             if !ready.is_empty() {
                 if let Some(cap) = cap.as_ref() {
                     let mut session = output.session(cap);
-                    for rec in ready.drain(..) {
-                        let Rec {
-                            tag,
-                            pos,
-                            val: (key, value),
-                        } = rec;
-                        if let Some(slot) = states.get_mut(&key) {
-                            logic.on_value(&key, slot, value, &mut emitted);
-                            if slot.is_none() {
-                                states.remove(&key);
-                            }
-                        } else {
-                            let mut slot = None;
-                            logic.on_value(&key, &mut slot, value, &mut emitted);
-                            if slot.is_some() {
-                                states.insert(key.clone(), slot);
-                            }
-                        }
-                        for o in emitted.drain(..) {
-                            session.give(Rec {
-                                tag,
-                                pos,
-                                val: (key.clone(), o),
-                            });
-                        }
-                    }
+                    apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
+                        session.give(r)
+                    });
                 }
                 ready.clear();
             }
@@ -169,4 +206,61 @@ where
             }
         }
     })
+}
+
+/// Feeds ready records, in canonical order, to their keys' logic.
+fn apply<K, V, O, L>(
+    logic: &mut L,
+    states: &mut StateMap<K, Option<L::State>>,
+    ready: &mut Vec<Rec<(K, V)>>,
+    emitted: &mut Vec<O>,
+    mut give: impl FnMut(Rec<(K, O)>),
+) where
+    K: Key,
+    L: KeyedLogic<K, V, O>,
+{
+    for rec in ready.drain(..) {
+        let Rec {
+            tag,
+            pos,
+            val: (key, value),
+        } = rec;
+        if let Some(slot) = states.get_mut(&key) {
+            logic.on_value(&key, slot, value, emitted);
+            if slot.is_none() {
+                states.remove(&key);
+            }
+        } else {
+            let mut slot = None;
+            logic.on_value(&key, &mut slot, value, emitted);
+            if slot.is_some() {
+                states.insert(key.clone(), slot);
+            }
+        }
+        for o in emitted.drain(..) {
+            give(Rec {
+                tag,
+                pos,
+                val: (key.clone(), o),
+            });
+        }
+    }
+}
+
+/// Every key's state, encoded for a snapshot part.
+fn save_states<K: Key, V, O, L: KeyedLogic<K, V, O>>(
+    logic: &L,
+    states: &StateMap<K, Option<L::State>>,
+) -> crate::error::Result<Vec<(K, Vec<u8>)>> {
+    let mut out = Vec::with_capacity(states.len());
+    for (key, slot) in states {
+        if let Some(state) = slot {
+            let mut bytes = Vec::new();
+            logic
+                .save(state, &mut bytes)
+                .map_err(|m| EddyError::Recovery(format!("a key's state cannot be saved: {m}")))?;
+            out.push((key.clone(), bytes));
+        }
+    }
+    Ok(out)
 }

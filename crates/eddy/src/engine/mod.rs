@@ -9,4 +9,5 @@ pub mod output;
 pub mod record;
 pub mod routing;
 pub mod run;
+pub mod snapshot;
 pub mod stash;

@@ -5,12 +5,20 @@
 //! and written in `(tag, pos)` order — so a single-writer sink's output is
 //! the same, line for line, for any number of workers. At end of input the
 //! writer is closed; a write error stops the run.
+//!
+//! With recovery on, each snapshot asks the writer for its state (a file:
+//! its length, after a flush and sync) once everything below the mark is
+//! written; a resume reopens the writer from it (a file is truncated back).
 
 use std::sync::Arc;
 
 use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Probe;
+
+use crate::engine::snapshot::{least, snapshot_error, Pending};
+use crate::recovery::WorkerRecovery;
+use std::rc::Rc;
 
 use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::dataflow::{Data, Stream};
@@ -38,6 +46,15 @@ impl<T> Writer<T> {
         self.values.clear();
     }
 
+    /// The writer's state for a snapshot (`None` on a worker that does
+    /// not write).
+    fn snapshot(&mut self) -> crate::error::Result<Option<Vec<u8>>> {
+        match self.sink.as_mut() {
+            Some(sink) => sink.snapshot().map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn close(&mut self) {
         if let Some(mut sink) = self.sink.take() {
             if let Err(e) = sink.close() {
@@ -58,19 +75,30 @@ impl<T: Data> Stream<'_, T> {
             shared: self.ctx.shared().clone(),
             values: Vec::new(),
         };
+        let rec = self.ctx.recovery().cloned();
+        if let Some(rec) = rec.as_ref() {
+            rec.participate();
+        }
         if routing == SinkRouting::PerWorker || worker == 0 {
-            match sink.build(worker, workers) {
+            let opened =
+                resume_state(rec.as_deref(), &step_id, worker, workers, routing).and_then(
+                    |state| match state {
+                        Some(state) => sink.resume(worker, workers, &state),
+                        None => sink.build(worker, workers),
+                    },
+                );
+            match opened {
                 Ok(w) => writer.sink = Some(w),
                 Err(e) => self.ctx.record(e),
             }
         }
         match routing {
-            SinkRouting::Single => self.write_with(Exchange::new(|_: &Rec<T>| 0), &step_id, writer),
-            SinkRouting::PerWorker => self.write_with(Pipeline, &step_id, writer),
+            SinkRouting::Single => self.write_with(Exchange::new(|_: &Rec<T>| 0), &step_id, writer, rec),
+            SinkRouting::PerWorker => self.write_with(Pipeline, &step_id, writer, rec),
         }
     }
 
-    fn write_with<P>(&self, pact: P, step_id: &str, mut writer: Writer<T>)
+    fn write_with<P>(&self, pact: P, step_id: &str, mut writer: Writer<T>, rec: Option<Rc<WorkerRecovery>>)
     where
         P: ParallelizationContract<u64, Rec<T>>,
     {
@@ -78,21 +106,79 @@ impl<T: Data> Stream<'_, T> {
         let mut stash: Stash<T> = Stash::default();
         let mut ready: Vec<Rec<T>> = Vec::new();
         let mut buf: Vec<Rec<T>> = Vec::new();
-        self.inner
-            .probe_with(&mut probe)
-            .sink(pact, step_id, move |input| {
-                input.for_each(|_t, data| {
-                    data.swap(&mut buf);
-                    stash.push(&mut buf);
-                });
-                let frontier = input.frontier().frontier().iter().min().copied();
-                stash.take(frontier, &mut ready);
-                if !ready.is_empty() {
-                    writer.write(&mut ready);
+        let mut pending = Pending::default();
+        let worker = self.ctx.worker();
+        let step = step_id.to_owned();
+        let _: timely::dataflow::Stream<_, ()> = self.inner.probe_with(&mut probe).binary_frontier(
+            &self.scoped.control,
+            pact,
+            Pipeline,
+            step_id,
+            move |_cap, _info| {
+                move |input, control, _output| {
+                    input.for_each(|_t, data| {
+                        data.swap(&mut buf);
+                        stash.push(&mut buf);
+                    });
+                    control.for_each(|_t, snaps| pending.extend(&snaps));
+                    let frontier = least(
+                        input.frontier().frontier().iter().min().copied(),
+                        control.frontier().frontier().iter().min().copied(),
+                    );
+                    while let Some((epoch, mark)) = pending.next_due(frontier) {
+                        stash.take(Some(mark), &mut ready);
+                        if !ready.is_empty() {
+                            writer.write(&mut ready);
+                        }
+                        if let Some(rec) = rec.as_ref() {
+                            let saved = writer
+                                .snapshot()
+                                .and_then(|state| rec.save(epoch, &step, worker, &state))
+                                .map_err(|e| snapshot_error(&step, e));
+                            if let Err(e) = saved {
+                                writer.shared.fail(e);
+                                writer.sink = None;
+                                return;
+                            }
+                        }
+                    }
+                    stash.take(frontier, &mut ready);
+                    if !ready.is_empty() {
+                        writer.write(&mut ready);
+                    }
+                    if frontier.is_none() {
+                        writer.close();
+                    }
                 }
-                if frontier.is_none() {
-                    writer.close();
-                }
-            });
+            },
+        );
     }
+}
+
+/// The writer state a resume reopens `worker`'s writer from: `None` to
+/// start afresh (no snapshot, or a new worker of a per-worker sink).
+fn resume_state(
+    rec: Option<&WorkerRecovery>,
+    step: &str,
+    worker: usize,
+    workers: usize,
+    routing: SinkRouting,
+) -> crate::error::Result<Option<Vec<u8>>> {
+    let Some(rec) = rec.filter(|r| r.resume.is_some()) else {
+        return Ok(None);
+    };
+    let parts = rec.load::<Option<Vec<u8>>>(step)?;
+    if routing == SinkRouting::PerWorker {
+        if let Some((w, _)) = parts.iter().find(|(w, state)| *w >= workers && state.is_some()) {
+            return Err(crate::error::EddyError::Recovery(format!(
+                "step {step} writes one output per worker and worker {w}'s output is in the snapshot: \
+                 resume it with at least {} workers",
+                w + 1
+            )));
+        }
+    }
+    Ok(parts
+        .into_iter()
+        .find(|(w, _)| *w == worker)
+        .and_then(|(_, state)| state))
 }

@@ -19,6 +19,8 @@ use timely::WorkerConfig;
 use crate::dataflow::{Flow, FlowCtx};
 use crate::engine::cluster::{self, PeerWatch};
 use crate::error::{EddyError, Result};
+use crate::recovery::{self, RecoveryConfig, WorkerRecovery};
+use std::rc::Rc;
 
 /// How many workers, and in how many processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub struct RunConfig {
     pub workers: usize,
     /// The cluster, when the dataflow spans several processes.
     pub cluster: Option<ClusterConfig>,
+    /// Snapshots for crash recovery (`None`: none are taken).
+    pub recovery: Option<RecoveryConfig>,
 }
 
 /// One process's view of a multi-process run (Bytewax's `-i`/`-a`).
@@ -47,7 +51,14 @@ impl RunConfig {
         RunConfig {
             workers: n.max(1),
             cluster: None,
+            recovery: None,
         }
+    }
+
+    /// The same, snapshotting for recovery as `recovery` says.
+    pub fn with_recovery(mut self, recovery: RecoveryConfig) -> Self {
+        self.recovery = Some(recovery);
+        self
     }
 
     /// The communication builders (one per local worker) and what must
@@ -141,6 +152,12 @@ where
     F: Fn(&mut Flow<'_>) -> Result<()> + Send + Sync + 'static,
 {
     validate_step_name(flow_id)?;
+    let process = config.cluster.as_ref().map_or(0, |c| c.process_id);
+    let resume = match &config.recovery {
+        Some(rc) => Some(recovery::prepare(rc, flow_id, process)?),
+        None => None,
+    };
+    let recovery_config = config.recovery.clone();
     let shared = Arc::new(RunShared::default());
     let clustered = config.cluster.as_ref().filter(|c| c.addresses.len() > 1);
     let _watch = clustered.map(|c| PeerWatch::start(shared.clone(), c.addresses.clone()));
@@ -156,16 +173,29 @@ where
         let mut worker = Worker::new(WorkerConfig::default(), allocator);
         let shared = worker_shared.clone();
         let probe = ProbeHandle::new();
+        let rec = match (&recovery_config, resume) {
+            (Some(rc), Some(from)) => match WorkerRecovery::open(rc, from) {
+                Ok(r) => Some(Rc::new(r)),
+                Err(e) => {
+                    shared.fail(e);
+                    return;
+                }
+            },
+            _ => None,
+        };
         let ctx = FlowCtx::new(
             flow_id.clone(),
             worker.index(),
             worker.peers(),
             shared.clone(),
             probe.clone(),
+            rec,
         );
         let built = worker.dataflow::<u64, _, _>(|scope| {
             let mut flow = Flow::new(scope.clone(), ctx.clone());
-            build(&mut flow).and_then(|()| ctx.build_result())
+            build(&mut flow)?;
+            flow.finish();
+            ctx.build_result()
         });
         if let Err(e) = built {
             shared.fail(e);

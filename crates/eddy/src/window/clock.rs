@@ -17,6 +17,8 @@ pub trait Clock<V>: Clone + 'static {
     type Logic: ClockLogic<V>;
     /// A fresh logic for a new key.
     fn build(&self) -> Self::Logic;
+    /// A key's logic from its snapshotted state ([`ClockLogic::save`]).
+    fn restore(&self, saved: i64) -> Self::Logic;
     /// Wall-clock time without values after which a key's windows close
     /// and its state is forgotten (`None`, the default: never). For live
     /// inputs only: it makes results depend on timing.
@@ -32,6 +34,9 @@ pub trait ClockLogic<V>: 'static {
     fn on_item(&mut self, value: &V) -> (i64, i64);
     /// The current watermark (`i64::MIN` before any value).
     fn watermark(&self) -> i64;
+    /// The key's clock state, for a snapshot (a clock's per-key state is
+    /// one number: its watermark base).
+    fn save(&self) -> i64;
     /// When the last value was seen, if the clock tracks it (it does when
     /// it has an idle timeout).
     fn last_seen(&self) -> Option<Instant> {
@@ -94,6 +99,15 @@ impl<V: 'static> Clock<V> for EventClock<V> {
         }
     }
 
+    fn restore(&self, saved: i64) -> Self::Logic {
+        EventClockLogic {
+            clock: self.clone(),
+            base: saved,
+            // The idle timeout counts again from the resume.
+            last_seen: self.idle.map(|_| Instant::now()),
+        }
+    }
+
     fn idle_timeout(&self) -> Option<Duration> {
         self.idle
     }
@@ -111,6 +125,10 @@ impl<V: 'static> ClockLogic<V> for EventClockLogic<V> {
     }
 
     fn watermark(&self) -> i64 {
+        self.base
+    }
+
+    fn save(&self) -> i64 {
         self.base
     }
 
@@ -142,6 +160,10 @@ impl<V> Clock<V> for SystemClock {
     fn build(&self) -> Self::Logic {
         SystemClockLogic { now: i64::MIN }
     }
+
+    fn restore(&self, saved: i64) -> Self::Logic {
+        SystemClockLogic { now: saved }
+    }
 }
 
 impl<V> ClockLogic<V> for SystemClockLogic {
@@ -151,6 +173,10 @@ impl<V> ClockLogic<V> for SystemClockLogic {
     }
 
     fn watermark(&self) -> i64 {
+        self.now
+    }
+
+    fn save(&self) -> i64 {
         self.now
     }
 }

@@ -23,6 +23,7 @@ use crate::dataflow::{Data, Stream};
 use crate::engine::keyed::{keyed, KeyedLogic};
 use crate::engine::record::Rec;
 use crate::engine::routing::Key;
+use crate::recovery::codec::{decode_value, encode_value};
 
 /// The three outputs of a window operator (Bytewax's `WindowOut`).
 pub struct WindowOut<'a, K: Key, V: Data, W: Data> {
@@ -143,13 +144,27 @@ impl<K, C, Wr, V, A, B, F, M> KeyedLogic<K, V, WindowEvent<V, A>> for WindowLogi
 where
     C: Clock<V>,
     Wr: Windower,
-    V: Clone + 'static,
-    A: 'static,
+    V: Data,
+    A: Data,
     B: FnMut() -> A + 'static,
     F: FnMut(&mut A, V) + 'static,
     M: FnMut(&mut A, A) + 'static,
 {
     type State = WindowState<C::Logic, Wr::Logic, V, A>;
+
+    fn save(&self, st: &Self::State, out: &mut Vec<u8>) -> Result<(), String> {
+        encode_value(&(st.clock.save(), &st.windower, &st.accs, &st.queue), out)
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<Self::State, String> {
+        let (clock, windower, accs, queue) = decode_value(bytes)?;
+        Ok(WindowState {
+            clock: self.clock.restore(clock),
+            windower,
+            accs,
+            queue,
+        })
+    }
 
     fn on_value(
         &mut self,
@@ -271,7 +286,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             closed: Vec::new(),
             _types: PhantomData,
         };
-        let events = keyed(&self.inner, &step_id, logic);
+        let events = keyed(&self.inner, &self.scoped.control, &self.ctx, &step_id, logic);
         let mut parts = events
             .partition(3, |r: Rec<(K, WindowEvent<V, A>)>| {
                 let port = match r.val.1 {

@@ -26,7 +26,7 @@ impl SessionWindower {
 }
 
 /// One key's open sessions, ordered by start time.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SessionWindowerLogic {
     gap: i64,
     next_id: i64,

@@ -11,7 +11,7 @@ use super::{millis, WindowMetadata};
 use crate::error::{EddyError, Result};
 
 /// Windows of `length`, one starting every `offset`, aligned to `align_to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SlidingWindower {
     length: i64,
     offset: i64,
@@ -58,7 +58,7 @@ impl SlidingWindower {
 }
 
 /// One key's open sliding windows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SlidingWindowerLogic {
     config: SlidingWindower,
     open: BTreeMap<i64, WindowMetadata>,

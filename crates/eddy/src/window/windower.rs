@@ -12,8 +12,9 @@ pub trait Windower: Clone + 'static {
     fn build(&self) -> Self::Logic;
 }
 
-/// Per-key window bookkeeping. Ids are `i64`, unique per key.
-pub trait WindowerLogic: 'static {
+/// Per-key window bookkeeping. Ids are `i64`, unique per key. It is
+/// snapshotted with serde.
+pub trait WindowerLogic: serde::Serialize + serde::de::DeserializeOwned + 'static {
     /// The windows a value at `time` goes into (opening or extending them);
     /// pushes their ids to `out`.
     fn open_for(&mut self, time: i64, out: &mut Vec<i64>);

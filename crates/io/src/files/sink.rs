@@ -1,7 +1,7 @@
 //! [`FileSink`]: encoded items written to one file by one writer.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -94,11 +94,74 @@ impl<T> FileSink<T> {
             closed: false,
         })
     }
+
+    /// Reopens the file as it was at a snapshot: truncates it back to the
+    /// length `state` records (see [`FileSinkWriter::snapshot`]) and goes on
+    /// writing after it. A file that is missing or shorter than that length
+    /// was changed by someone else: an error, never a silent restart.
+    pub fn reopen(&self, state: &[u8]) -> Result<FileSinkWriter<T>> {
+        let len = decode_length(state).map_err(|m| {
+            EddyError::Recovery(format!(
+                "{}: bad sink state in the snapshot: {m}",
+                self.path.display()
+            ))
+        })?;
+        let err = |e| EddyError::io(&self.path, e);
+        let mut file = OpenOptions::new().write(true).open(&self.path).map_err(|e| {
+            EddyError::Recovery(format!(
+                "{}: cannot reopen the output to resume it ({e}); it had {len} bytes at the snapshot",
+                self.path.display()
+            ))
+        })?;
+        let actual = file.metadata().map_err(err)?.len();
+        if actual < len {
+            return Err(EddyError::Recovery(format!(
+                "{}: the output has {actual} bytes, fewer than the {len} it had at the snapshot; \
+                 it was changed outside this run",
+                self.path.display()
+            )));
+        }
+        file.set_len(len).map_err(err)?;
+        file.seek(SeekFrom::Start(len)).map_err(err)?;
+        Ok(FileSinkWriter {
+            path: self.path.clone(),
+            out: BufWriter::with_capacity(BUFFER_BYTES, file),
+            scratch: Vec::new(),
+            encode: self.encode.clone(),
+            written: len,
+            closed: false,
+        })
+    }
+}
+
+/// Version byte of a file sink's snapshot state.
+const STATE_VERSION: u8 = 1;
+
+/// `[version][length u64 LE]`.
+fn encode_length(len: u64) -> Vec<u8> {
+    let mut out = vec![STATE_VERSION];
+    out.extend_from_slice(&len.to_le_bytes());
+    out
+}
+
+fn decode_length(state: &[u8]) -> std::result::Result<u64, String> {
+    match state {
+        [STATE_VERSION, rest @ ..] => rest
+            .try_into()
+            .map(u64::from_le_bytes)
+            .map_err(|_| format!("expected 9 bytes, got {}", state.len())),
+        [v, ..] => Err(format!("state version {v}, expected {STATE_VERSION}")),
+        [] => Err("empty state".to_owned()),
+    }
 }
 
 impl<T: 'static> Sink<T> for FileSink<T> {
     fn build(&self, _worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
         Ok(Box::new(self.open()?))
+    }
+
+    fn resume(&self, _worker: usize, _workers: usize, state: &[u8]) -> Result<Box<dyn SinkPartition<T>>> {
+        Ok(Box::new(self.reopen(state)?))
     }
 }
 
@@ -172,5 +235,18 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
             .map_err(|e| EddyError::io(&self.path, e))?;
         self.closed = true;
         Ok(())
+    }
+
+    /// Flushes and syncs the data, and returns the file's length: the
+    /// output a resume keeps.
+    fn snapshot(&mut self) -> Result<Vec<u8>> {
+        if !self.closed {
+            self.flush()?;
+            self.out
+                .get_ref()
+                .sync_data()
+                .map_err(|e| EddyError::io(&self.path, e))?;
+        }
+        Ok(encode_length(self.written))
     }
 }

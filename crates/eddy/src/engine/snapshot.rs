@@ -1,0 +1,282 @@
+//! Snapshots inside the dataflow: the control stream that announces them,
+//! the bookkeeping every stateful operator shares, and the input logs that
+//! give each source partition's resume position at a cut.
+//!
+//! A snapshot is a pair `(epoch, mark)`. Worker 0's *coordinator* holds a
+//! capability on the control stream that follows the inputs' frontier;
+//! every snapshot interval it announces `(epoch, mark)` with `mark` = that
+//! frontier, at time `mark`. Every stateful operator takes the control
+//! stream as a second input, so its frontier cannot pass `mark` before it
+//! has heard of the snapshot; when it does pass, the operator takes the
+//! records below `mark`, writes its state, then goes on. Sources need no
+//! such help: tags never go down within a partition, so "the first record
+//! with tag ≥ mark" is a place in the partition, found in its input log.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::operator::Operator;
+use timely::dataflow::operators::Broadcast;
+use timely::scheduling::Scheduler;
+
+use crate::dataflow::{FlowCtx, Scope};
+use crate::engine::record::EOF_TAG;
+use crate::error::{EddyError, Result};
+use crate::recovery::WorkerRecovery;
+
+/// A snapshot announcement: `(epoch, mark)`.
+pub type Snap = (u64, u64);
+
+/// The timely stream of announcements.
+pub(crate) type Control<'a> = timely::dataflow::Stream<Scope<'a>, Snap>;
+
+/// The least of two input frontiers (`None`: that input is finished).
+pub(crate) fn least(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Snapshots an operator has heard of but not yet taken, in mark order.
+#[derive(Debug, Default)]
+pub(crate) struct Pending(VecDeque<Snap>);
+
+impl Pending {
+    /// Adds announcements.
+    pub fn extend(&mut self, snaps: &[Snap]) {
+        self.0.extend(snaps.iter().copied());
+        self.0
+            .make_contiguous()
+            .sort_by_key(|&(epoch, mark)| (mark, epoch));
+    }
+
+    /// The next snapshot the frontier has passed (nothing below its mark
+    /// can still arrive), removed from the queue.
+    pub fn next_due(&mut self, frontier: Option<u64>) -> Option<Snap> {
+        let &(_, mark) = self.0.front()?;
+        if frontier.is_none_or(|f| f >= mark) {
+            self.0.pop_front()
+        } else {
+            None
+        }
+    }
+}
+
+/// Where a partition is: enough to reopen it there and tag the records
+/// that follow exactly as before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    /// The source's resume position.
+    pub resume: Vec<u8>,
+    /// Items read before it.
+    pub seq: u64,
+    /// The partition's progress mark there.
+    pub mark: u64,
+}
+
+/// A partition's state in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SavedPart {
+    /// The partition key.
+    pub key: String,
+    /// Its index in the source's partition list.
+    pub index: u32,
+    /// Where to reopen it; records read from there with a tag below the
+    /// snapshot's mark are skipped (they are in the snapshot).
+    pub at: Cursor,
+    /// Nothing is left to read.
+    pub done: bool,
+}
+
+/// The reads of one partition since the oldest cut that may still be
+/// asked for: each batch's starting cursor and last tag.
+#[derive(Debug)]
+pub(crate) struct PartLog {
+    pub key: String,
+    pub index: u32,
+    pub batches: VecDeque<(Cursor, u64)>,
+    /// The cursor after the last read.
+    pub now: Cursor,
+    pub done: bool,
+}
+
+impl PartLog {
+    /// The partition's state at the cut `mark`: the start of the first
+    /// batch that reaches `mark`, or where it is now if none does.
+    pub fn at(&self, mark: u64) -> SavedPart {
+        let (at, done) = match self.batches.iter().find(|(_, last)| *last >= mark) {
+            Some((c, _)) => (c.clone(), false),
+            None => (self.now.clone(), self.done),
+        };
+        SavedPart {
+            key: self.key.clone(),
+            index: self.index,
+            at,
+            done,
+        }
+    }
+
+    /// Forgets the batches entirely below `mark` (no later cut needs them).
+    pub fn prune(&mut self, mark: u64) {
+        while self.batches.front().is_some_and(|(_, last)| *last < mark) {
+            self.batches.pop_front();
+        }
+    }
+}
+
+/// One input step's partition logs on this worker.
+pub(crate) type InputLog = Rc<RefCell<Vec<Rc<RefCell<PartLog>>>>>;
+
+/// Milliseconds since the Unix epoch, for the store's records.
+#[allow(clippy::disallowed_methods)] // when a snapshot was taken: a label, never a decision
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Builds the coordinator (announces on worker 0) and the input-log
+/// snapshotter of this worker; returns the broadcast control stream.
+pub(crate) fn build_control<'a>(
+    scope: &Scope<'a>,
+    ctx: &Rc<FlowCtx>,
+    rec: &Rc<WorkerRecovery>,
+    progress: &timely::dataflow::Stream<Scope<'a>, ()>,
+    logs: Vec<(String, InputLog)>,
+) -> Control<'a> {
+    let announcer = ctx.worker() == 0;
+    let workers = ctx.workers() as u64;
+    let interval = rec.config.snapshot_interval;
+    let backup_ms = i64::try_from(rec.config.backup_interval.as_millis()).unwrap_or(i64::MAX);
+    let shared = ctx.shared().clone();
+    let coord_rec = rec.clone();
+    let activator_scope = scope.clone();
+    let control = progress.unary_frontier(Pipeline, "snapshots", move |cap, info| {
+        let activator = activator_scope.activator_for(&info.address[..]);
+        let mut cap = announcer.then_some(cap);
+        let rec = coord_rec;
+        let expected = rec.participants() * workers;
+        let mut epoch = rec.next_epoch();
+        let mut last_mark = rec.resume_mark();
+        let mut last = Instant::now();
+        let mut timer: Option<Instant> = None;
+        move |input, output| {
+            input.for_each(|_, _| {});
+            let frontier = input.frontier().frontier().iter().min().copied();
+            let Some(c) = cap.as_mut() else { return };
+            if shared.aborted() {
+                cap = None;
+                return;
+            }
+            if let Some(f) = frontier {
+                if *c.time() < f {
+                    c.downgrade(&f);
+                }
+            }
+            let mark = frontier.unwrap_or(EOF_TAG);
+            let due = frontier.is_none() || last.elapsed() >= interval;
+            if due {
+                last = Instant::now();
+                if last_mark.is_none_or(|m| mark > m) {
+                    let announced = rec
+                        .store
+                        .add_epoch(epoch, mark, expected, workers, now_ms())
+                        .and_then(|()| rec.store.collect_garbage(now_ms().saturating_sub(backup_ms)));
+                    if let Err(e) = announced {
+                        shared.fail(e);
+                        cap = None;
+                        return;
+                    }
+                    output.session(c).give((epoch, mark));
+                    epoch += 1;
+                    last_mark = Some(mark);
+                }
+            }
+            if frontier.is_none() {
+                cap = None;
+                return;
+            }
+            let next = last + interval;
+            if timer.is_none_or(|t| t <= Instant::now()) {
+                timer = Some(next);
+                activator.activate_after(
+                    next.saturating_duration_since(Instant::now())
+                        .max(Duration::from_millis(1)),
+                );
+            }
+        }
+    });
+    let control = control.broadcast();
+    let worker = ctx.worker();
+    let shared = ctx.shared().clone();
+    let rec = rec.clone();
+    control.sink(Pipeline, "snapshot_inputs", move |input| {
+        let mut snaps: Vec<Snap> = Vec::new();
+        input.for_each(|_, data| snaps.extend(data.iter().copied()));
+        snaps.sort_by_key(|&(epoch, mark)| (mark, epoch));
+        for (epoch, mark) in snaps {
+            for (step, log) in &logs {
+                let parts: Vec<SavedPart> = log.borrow().iter().map(|p| p.borrow().at(mark)).collect();
+                if let Err(e) = rec.save(epoch, step, worker, &parts) {
+                    shared.fail(e);
+                    return;
+                }
+            }
+        }
+        // Later cuts are at or above the control frontier.
+        if let Some(f) = input.frontier().frontier().iter().min().copied() {
+            for (_, log) in &logs {
+                for p in log.borrow().iter() {
+                    p.borrow_mut().prune(f);
+                }
+            }
+        }
+    });
+    control
+}
+
+/// Reports a failed snapshot write as the run's error.
+pub(crate) fn snapshot_error(step: &str, e: EddyError) -> EddyError {
+    match e {
+        EddyError::Recovery(m) => EddyError::Recovery(m),
+        other => EddyError::Recovery(format!("step {step}: cannot snapshot: {other}")),
+    }
+}
+
+/// Restores the saved partitions of an input step: `(key → saved)`.
+pub(crate) fn restored_parts(
+    rec: &WorkerRecovery,
+    step: &str,
+    keys: &[String],
+) -> Result<Option<std::collections::HashMap<String, SavedPart>>> {
+    if rec.resume.is_none() {
+        return Ok(None);
+    }
+    let mut saved = std::collections::HashMap::new();
+    for (_, parts) in rec.load::<Vec<SavedPart>>(step)? {
+        for p in parts {
+            saved.insert(p.key.clone(), p);
+        }
+    }
+    let same = saved.len() == keys.len()
+        && keys
+            .iter()
+            .enumerate()
+            .all(|(j, k)| saved.get(k).is_some_and(|p| p.index as usize == j));
+    if !same {
+        let mut then: Vec<&SavedPart> = saved.values().collect();
+        then.sort_by_key(|p| p.index);
+        let then: Vec<&str> = then.iter().map(|p| p.key.as_str()).collect();
+        return Err(EddyError::Recovery(format!(
+            "step {step}: the input's partitions changed since the snapshot (then {then:?}, now {keys:?}); \
+             a resume needs the same inputs"
+        )));
+    }
+    Ok(Some(saved))
+}

@@ -1,0 +1,235 @@
+//! Recovery: consistent snapshots of every stateful step, source position
+//! and sink, kept in an embedded SQLite store, so that a crashed run resumes
+//! with nothing lost and nothing written twice (see `ARCHITECTURE.md`,
+//! "Recovery").
+//!
+//! - [`RecoveryConfig`]: where the store is and how often to snapshot; set
+//!   it on [`RunConfig::recovery`](crate::RunConfig).
+//! - [`init_store`] creates a store; [`inspect`] describes one.
+//! - [`codec`]: the versioned, checksummed part encoding; [`store`]: the
+//!   SQLite tables.
+
+pub mod codec;
+pub mod store;
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::engine::routing::Key;
+use crate::error::{EddyError, Result};
+pub use store::{EpochRow, Store};
+
+/// Where snapshots go and how often they are taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// The recovery directory (made by [`init_store`]).
+    pub dir: PathBuf,
+    /// Wall-clock time between snapshots (Bytewax's `-s`).
+    pub snapshot_interval: Duration,
+    /// How long a snapshot is kept after a newer one is complete (Bytewax's
+    /// `backup_interval`): time to copy the store elsewhere.
+    pub backup_interval: Duration,
+    /// What must not change between a run and its resume: the run's
+    /// parameters (inputs, options). A resume with another fingerprint is
+    /// refused.
+    pub fingerprint: String,
+}
+
+impl RecoveryConfig {
+    /// Snapshots to `dir` every 10 s, keeping no old ones.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        RecoveryConfig {
+            dir: dir.into(),
+            snapshot_interval: Duration::from_secs(10),
+            backup_interval: Duration::ZERO,
+            fingerprint: String::new(),
+        }
+    }
+}
+
+/// Creates an empty recovery store in `dir` and returns its file.
+pub fn init_store(dir: &Path) -> Result<PathBuf> {
+    Store::init(dir)
+}
+
+/// What a store holds, for `recovery inspect`.
+#[derive(Debug, Clone)]
+pub struct StoreInfo {
+    /// The store's file.
+    pub path: PathBuf,
+    /// The dataflow that wrote it (`None` before the first run).
+    pub flow_id: Option<String>,
+    /// The run fingerprint it was written with.
+    pub fingerprint: Option<String>,
+    /// Every epoch kept, oldest first.
+    pub epochs: Vec<EpochRow>,
+    /// Steps of the latest complete epoch: `(step, parts, bytes)`.
+    pub steps: Vec<(String, u64, u64)>,
+    /// Size of the store's file.
+    pub file_bytes: u64,
+}
+
+/// Opens `dir`'s store, verifies it and describes it.
+pub fn inspect(dir: &Path) -> Result<StoreInfo> {
+    let store = Store::open(dir, true)?;
+    let epochs = store.epochs()?;
+    let steps = match epochs.iter().rev().find(|e| e.complete()) {
+        Some(e) => store.steps(e.epoch)?,
+        None => Vec::new(),
+    };
+    let file_bytes = std::fs::metadata(store.path()).map_or(0, |m| m.len());
+    Ok(StoreInfo {
+        path: store.path().to_path_buf(),
+        flow_id: store.meta("flow_id")?,
+        fingerprint: store.meta("fingerprint")?,
+        epochs,
+        steps,
+        file_bytes,
+    })
+}
+
+/// The snapshot a run resumes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ResumeFrom {
+    /// Its epoch.
+    pub epoch: u64,
+    /// Its progress mark: state holds exactly the records below it.
+    pub mark: u64,
+    /// Workers of the run that wrote it.
+    pub workers: u64,
+}
+
+/// Prepares a run (once per process, before the workers start): checks
+/// the store belongs to this dataflow and fingerprint, finds the snapshot
+/// to resume from and (process 0) drops the incomplete ones after it.
+pub(crate) fn prepare(config: &RecoveryConfig, flow_id: &str, process: usize) -> Result<Option<ResumeFrom>> {
+    let store = Store::open(&config.dir, true)?;
+    let foreign = |what: &str, theirs: &str, ours: &str| {
+        EddyError::Recovery(format!(
+            "{}: the store belongs to {what} {theirs:?}, not {ours:?}; use another recovery directory \
+             (or delete this one to start over)",
+            store.path().display()
+        ))
+    };
+    match store.meta("flow_id")? {
+        Some(id) if id != flow_id => return Err(foreign("dataflow", &id, flow_id)),
+        Some(_) => {}
+        None if process == 0 => store.set_meta("flow_id", flow_id)?,
+        None => {}
+    }
+    match store.meta("fingerprint")? {
+        Some(f) if f != config.fingerprint => {
+            return Err(foreign("a run with other parameters", &f, &config.fingerprint))
+        }
+        Some(_) => {}
+        None if process == 0 => store.set_meta("fingerprint", &config.fingerprint)?,
+        None => {}
+    }
+    let latest = store.latest_complete()?;
+    if process == 0 {
+        store.drop_after(latest.as_ref().map_or(0, |e| e.epoch))?;
+    }
+    Ok(latest.map(|e| ResumeFrom {
+        epoch: e.epoch,
+        mark: e.mark,
+        workers: e.workers,
+    }))
+}
+
+/// One worker's side of recovery: its store connection, the snapshot it
+/// resumes from, and the count of parts each of its snapshots has.
+pub(crate) struct WorkerRecovery {
+    pub store: Store,
+    pub config: RecoveryConfig,
+    pub resume: Option<ResumeFrom>,
+    participants: Cell<u64>,
+}
+
+impl WorkerRecovery {
+    pub fn open(config: &RecoveryConfig, resume: Option<ResumeFrom>) -> Result<Self> {
+        Ok(WorkerRecovery {
+            store: Store::open(&config.dir, false)?,
+            config: config.clone(),
+            resume,
+            participants: Cell::new(0),
+        })
+    }
+
+    /// Registers a step that writes a part at every snapshot.
+    pub fn participate(&self) {
+        self.participants.set(self.participants.get() + 1);
+    }
+
+    /// Parts per worker in each snapshot.
+    pub fn participants(&self) -> u64 {
+        self.participants.get()
+    }
+
+    /// The first epoch number this run announces.
+    pub fn next_epoch(&self) -> u64 {
+        self.resume.map_or(1, |r| r.epoch + 1)
+    }
+
+    /// The resume mark (records below it are in the snapshot).
+    pub fn resume_mark(&self) -> Option<u64> {
+        self.resume.map(|r| r.mark)
+    }
+
+    /// Writes this worker's part of `step` for `epoch`.
+    pub fn save<T: Serialize + ?Sized>(
+        &self,
+        epoch: u64,
+        step: &str,
+        worker: usize,
+        value: &T,
+    ) -> Result<()> {
+        let data = codec::encode(value).map_err(|m| EddyError::Recovery(format!("step {step}: {m}")))?;
+        self.store.put_part(epoch, step, worker, &data)
+    }
+
+    /// Every worker's part of `step` in the snapshot resumed from (empty
+    /// when not resuming). A snapshot without parts for the step means the
+    /// dataflow changed: an error.
+    pub fn load<T: DeserializeOwned>(&self, step: &str) -> Result<Vec<(usize, T)>> {
+        let Some(resume) = self.resume else {
+            return Ok(Vec::new());
+        };
+        let parts = self.store.parts(resume.epoch, step)?;
+        if parts.is_empty() {
+            return Err(EddyError::Recovery(format!(
+                "{}: snapshot {} has no state for step {step}: the dataflow changed since it was written",
+                self.store.path().display(),
+                resume.epoch
+            )));
+        }
+        parts
+            .into_iter()
+            .map(|(worker, data)| {
+                codec::decode(&data).map(|v| (worker, v)).map_err(|m| {
+                    EddyError::Recovery(format!(
+                        "{}: snapshot {}, step {step}, worker {worker}: {m}",
+                        self.store.path().display(),
+                        resume.epoch
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// The keyed states of `step` that worker `worker` of `workers` owns.
+    pub fn load_keyed<K: Key>(&self, step: &str, worker: usize, workers: usize) -> Result<Vec<(K, Vec<u8>)>> {
+        let mut mine = Vec::new();
+        for (_, states) in self.load::<Vec<(K, Vec<u8>)>>(step)? {
+            mine.extend(
+                states
+                    .into_iter()
+                    .filter(|(k, _)| (k.route_hash() % workers as u64) as usize == worker),
+            );
+        }
+        Ok(mine)
+    }
+}

@@ -1,0 +1,320 @@
+//! The recovery store: one SQLite file (`recovery.sqlite3`) in the recovery
+//! directory, shared by every worker of every process (each worker has its
+//! own connection).
+//!
+//! Tables: `meta` (format, dataflow id, run fingerprint), `epochs` (one row
+//! per announced snapshot: its progress mark and how many parts make it
+//! complete) and `parts` (one checksummed blob per epoch, step and worker).
+//! A snapshot is complete when all its parts are there; resuming uses the
+//! latest complete one.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::error::{EddyError, Result};
+
+/// The file name of the store inside the recovery directory.
+pub const STORE_FILE: &str = "recovery.sqlite3";
+
+/// Marks an eddy store (SQLite `application_id`: "EDDY").
+const APPLICATION_ID: i64 = 0x4544_4459;
+/// The store's schema version (SQLite `user_version`).
+pub const STORE_VERSION: i64 = 1;
+
+/// How long a writer waits for another worker's transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One announced snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochRow {
+    /// Sequence number, from 1.
+    pub epoch: u64,
+    /// The progress mark of the cut (`u64::MAX`: end of input).
+    pub mark: u64,
+    /// Parts that make it complete.
+    pub expected: u64,
+    /// Parts written.
+    pub written: u64,
+    /// Bytes in its parts.
+    pub bytes: u64,
+    /// Workers of the run that wrote it.
+    pub workers: u64,
+    /// When it was announced, ms since the Unix epoch.
+    pub created_ms: i64,
+}
+
+impl EpochRow {
+    /// Whether every part is there.
+    pub fn complete(&self) -> bool {
+        self.written == self.expected
+    }
+}
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn damaged(path: &Path, e: impl std::fmt::Display) -> EddyError {
+    EddyError::Recovery(format!(
+        "{}: the recovery store cannot be read: {e}",
+        path.display()
+    ))
+}
+
+impl Store {
+    /// The store file of `dir`.
+    pub fn file(dir: &Path) -> PathBuf {
+        dir.join(STORE_FILE)
+    }
+
+    /// Creates a new, empty store in `dir` (creating `dir`). An existing
+    /// store is an error: it may hold a run's state.
+    pub fn init(dir: &Path) -> Result<PathBuf> {
+        let path = Self::file(dir);
+        if path.exists() {
+            return Err(EddyError::Recovery(format!(
+                "{}: a recovery store already exists; delete it to start over",
+                path.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| EddyError::io(dir, e))?;
+        let conn = Connection::open(&path).map_err(|e| damaged(&path, e))?;
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID};
+             PRAGMA user_version = {STORE_VERSION};
+             PRAGMA journal_mode = WAL;
+             BEGIN;
+             CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE epochs (epoch INTEGER PRIMARY KEY, mark INTEGER NOT NULL,
+                 expected INTEGER NOT NULL, workers INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+             CREATE TABLE parts (epoch INTEGER NOT NULL, step TEXT NOT NULL, worker INTEGER NOT NULL,
+                 data BLOB NOT NULL, PRIMARY KEY (epoch, step, worker));
+             COMMIT;"
+        ))
+        .map_err(|e| damaged(&path, e))?;
+        Ok(path)
+    }
+
+    /// Opens the store in `dir` and checks that it is an eddy store of this
+    /// version. `check` also verifies every page (`PRAGMA quick_check`).
+    pub fn open(dir: &Path, check: bool) -> Result<Store> {
+        let path = Self::file(dir);
+        if !path.is_file() {
+            return Err(EddyError::Recovery(format!(
+                "no recovery store in {} (expected {}); create one with `search-ctr recovery init {}` \
+                 (eddy::recovery::init_store)",
+                dir.display(),
+                path.display(),
+                dir.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| damaged(&path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| damaged(&path, e))?;
+        let store = Store { conn, path };
+        store.check_header(check)?;
+        Ok(store)
+    }
+
+    fn check_header(&self, check: bool) -> Result<()> {
+        let err = |e| damaged(&self.path, e);
+        let app: i64 = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(err)?;
+        if app != APPLICATION_ID {
+            return Err(EddyError::Recovery(format!(
+                "{}: not an eddy recovery store (a foreign SQLite database)",
+                self.path.display()
+            )));
+        }
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if version != STORE_VERSION {
+            return Err(EddyError::Recovery(format!(
+                "{}: recovery store format version {version}; this build reads version {STORE_VERSION}",
+                self.path.display()
+            )));
+        }
+        if check {
+            let verdict: String = self
+                .conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(err)?;
+            if verdict != "ok" {
+                return Err(damaged(&self.path, format!("the store is damaged ({verdict})")));
+            }
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL")
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: rusqlite::Error) -> EddyError {
+        damaged(&self.path, e)
+    }
+
+    /// A `meta` value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sets a `meta` value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every epoch, oldest first, with its parts counted.
+    pub fn epochs(&self) -> Result<Vec<EpochRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT e.epoch, e.mark, e.expected, e.workers, e.created_ms,
+                        COUNT(p.worker), COALESCE(SUM(LENGTH(p.data)), 0)
+                 FROM epochs e LEFT JOIN parts p ON p.epoch = e.epoch
+                 GROUP BY e.epoch ORDER BY e.epoch",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(EpochRow {
+                    epoch: r.get::<_, i64>(0)? as u64,
+                    mark: r.get::<_, i64>(1)? as u64,
+                    expected: r.get::<_, i64>(2)? as u64,
+                    workers: r.get::<_, i64>(3)? as u64,
+                    created_ms: r.get(4)?,
+                    written: r.get::<_, i64>(5)? as u64,
+                    bytes: r.get::<_, i64>(6)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The latest complete epoch.
+    pub fn latest_complete(&self) -> Result<Option<EpochRow>> {
+        Ok(self.epochs()?.into_iter().rev().find(EpochRow::complete))
+    }
+
+    /// Steps of an epoch: `(step, parts, bytes)`.
+    pub fn steps(&self, epoch: u64) -> Result<Vec<(String, u64, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT step, COUNT(*), SUM(LENGTH(data)) FROM parts WHERE epoch = ?1
+                 GROUP BY step ORDER BY step",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([epoch as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a new epoch.
+    pub fn add_epoch(
+        &self,
+        epoch: u64,
+        mark: u64,
+        expected: u64,
+        workers: u64,
+        created_ms: i64,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO epochs (epoch, mark, expected, workers, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    epoch as i64,
+                    mark as i64,
+                    expected as i64,
+                    workers as i64,
+                    created_ms
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Writes one part.
+    pub fn put_part(&self, epoch: u64, step: &str, worker: usize, data: &[u8]) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO parts (epoch, step, worker, data) VALUES (?1, ?2, ?3, ?4)",
+                params![epoch as i64, step, worker as i64, data],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every part of `step` in `epoch`: `(worker, data)`.
+    pub fn parts(&self, epoch: u64, step: &str) -> Result<Vec<(usize, Vec<u8>)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT worker, data FROM parts WHERE epoch = ?1 AND step = ?2 ORDER BY worker")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![epoch as i64, step], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Deletes the epochs after `epoch` (left incomplete by a crash).
+    pub fn drop_after(&self, epoch: u64) -> Result<()> {
+        self.conn
+            .execute_batch(&format!(
+                "BEGIN; DELETE FROM parts WHERE epoch > {e}; DELETE FROM epochs WHERE epoch > {e}; COMMIT;",
+                e = epoch as i64
+            ))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Deletes the epochs before the latest complete one that were
+    /// announced before `older_than_ms` (the backup interval has passed).
+    pub fn collect_garbage(&self, older_than_ms: i64) -> Result<()> {
+        let Some(keep) = self.latest_complete()? else {
+            return Ok(());
+        };
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM parts WHERE epoch IN
+               (SELECT epoch FROM epochs WHERE epoch < ?1 AND created_ms < ?2)",
+            params![keep.epoch as i64, older_than_ms],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM epochs WHERE epoch < ?1 AND created_ms < ?2",
+            params![keep.epoch as i64, older_than_ms],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+}
