@@ -89,7 +89,8 @@ impl<T> SourcePartition<T> for TestingPartition<T> {
 }
 
 /// A sink collecting every item into shared memory (Bytewax's
-/// `TestingSink`); clone it to read the items after the run.
+/// `TestingSink`); clone it to read the items after the run. With recovery
+/// it is exactly-once: a resume drops the items written after the snapshot.
 #[derive(Debug)]
 pub struct TestingSink<T> {
     items: Arc<Mutex<Vec<T>>>,
@@ -136,6 +137,20 @@ impl<T: 'static> Sink<T> for TestingSink<T> {
             items: self.items.clone(),
         }))
     }
+
+    /// Exactly-once, like a file: drops what was written after the
+    /// snapshot (its state is the item count).
+    fn resume(&self, _worker: usize, _workers: usize, state: &[u8]) -> Result<Box<dyn SinkPartition<T>>> {
+        let n = state
+            .try_into()
+            .map(u64::from_le_bytes)
+            .map_err(|_| EddyError::Recovery("bad testing sink state".into()))?;
+        self.items
+            .lock()
+            .map_err(|_| EddyError::Engine("testing sink lock poisoned".into()))?
+            .truncate(n as usize);
+        self.build(0, 1)
+    }
 }
 
 impl<T> SinkPartition<T> for TestingWriter<T> {
@@ -150,6 +165,15 @@ impl<T> SinkPartition<T> for TestingWriter<T> {
 
     fn close(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<u8>> {
+        let n = self
+            .items
+            .lock()
+            .map_err(|_| EddyError::Engine("testing sink lock poisoned".into()))?
+            .len();
+        Ok((n as u64).to_le_bytes().to_vec())
     }
 }
 

@@ -258,7 +258,11 @@ impl SinkPartition<Row> for TextWriter {
     /// and a sync.
     fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
         self.flush()?;
-        if let Some(file) = self.file.as_ref() {
+        if let Some(file) = self
+            .file
+            .as_ref()
+            .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))
+        {
             file.sync_data().map_err(|e| EddyError::io(&self.path, e))?;
         }
         let mut state = vec![1];

@@ -132,7 +132,7 @@ where
                         session.give(r)
                     });
                 }
-                if let Some(rec) = rec.as_ref() {
+                if let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) {
                     let saved = save_states(&logic, &states)
                         .and_then(|s| rec.save(epoch, &step, worker, &s))
                         .map_err(|e| snapshot_error(&step, e));

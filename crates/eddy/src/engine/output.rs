@@ -28,18 +28,27 @@ use crate::engine::stash::Stash;
 
 struct Writer<T> {
     sink: Option<Box<dyn SinkPartition<T>>>,
+    /// A write failed: no snapshot may record this writer's state.
+    failed: bool,
     shared: Arc<RunShared>,
     values: Vec<T>,
 }
 
 impl<T> Writer<T> {
     fn write(&mut self, ready: &mut Vec<Rec<T>>) {
+        if self.shared.aborted() {
+            // A failed run's inputs stop early: what would follow is not
+            // the output of the data.
+            ready.clear();
+            return;
+        }
         self.values.extend(ready.drain(..).map(|r| r.val));
         if let Some(sink) = self.sink.as_mut() {
             if !self.values.is_empty() {
                 if let Err(e) = sink.write_batch(&mut self.values) {
                     self.shared.fail(e);
                     self.sink = None;
+                    self.failed = true;
                 }
             }
         }
@@ -49,6 +58,11 @@ impl<T> Writer<T> {
     /// The writer's state for a snapshot (`None` on a worker that does
     /// not write).
     fn snapshot(&mut self) -> crate::error::Result<Option<Vec<u8>>> {
+        if self.failed || self.shared.aborted() {
+            return Err(crate::error::EddyError::Recovery(
+                "the run is stopping: no snapshot of its output".into(),
+            ));
+        }
         match self.sink.as_mut() {
             Some(sink) => sink.snapshot().map(Some),
             None => Ok(None),
@@ -74,6 +88,7 @@ impl<T: Data> Stream<'_, T> {
             sink: None,
             shared: self.ctx.shared().clone(),
             values: Vec::new(),
+            failed: false,
         };
         let rec = self.ctx.recovery().cloned();
         if let Some(rec) = rec.as_ref() {

@@ -202,6 +202,17 @@ impl<T> FileSinkWriter<T> {
         self.out.flush().map_err(|e| EddyError::io(&self.path, e))
     }
 
+    /// Makes the written bytes durable; only regular files can be synced
+    /// (`/dev/null` or a pipe cannot, and need not be).
+    fn sync(&self) -> Result<()> {
+        let file = self.out.get_ref();
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        if regular {
+            file.sync_data().map_err(|e| EddyError::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
     fn closed_error(&self) -> EddyError {
         EddyError::io(&self.path, io::Error::other("write after close"))
     }
@@ -229,10 +240,7 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
             return Ok(());
         }
         self.flush()?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(|e| EddyError::io(&self.path, e))?;
+        self.sync()?;
         self.closed = true;
         Ok(())
     }
@@ -242,10 +250,7 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
     fn snapshot(&mut self) -> Result<Vec<u8>> {
         if !self.closed {
             self.flush()?;
-            self.out
-                .get_ref()
-                .sync_data()
-                .map_err(|e| EddyError::io(&self.path, e))?;
+            self.sync()?;
         }
         Ok(encode_length(self.written))
     }

@@ -1,0 +1,428 @@
+//! Crash and resume: every stateful operator, every source partition and
+//! the sink are snapshotted; a run that fails mid-way and is resumed —
+//! with the same or another worker count — writes exactly the output of an
+//! uninterrupted run. Damaged or foreign stores are refused with an error.
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy::connectors::{Sink, SinkPartition};
+use eddy::recovery::{init_store, inspect, RecoveryConfig};
+use eddy::testing::{TestingSink, TestingSource};
+use eddy::window::{EventClock, SessionWindower, SlidingWindower, TumblingWindower};
+use eddy::{run, EddyError, RunConfig};
+use proptest::prelude::*;
+
+/// `(user, event time in ms)`.
+type Event = (String, i64);
+
+/// A sink that fails with "disk full" once `budget` items are written in
+/// this run: the crash of a test.
+struct Crashing {
+    inner: TestingSink<String>,
+    budget: Arc<AtomicI64>,
+}
+
+struct CrashingWriter {
+    inner: Box<dyn SinkPartition<String>>,
+    budget: Arc<AtomicI64>,
+}
+
+impl Sink<String> for Crashing {
+    fn build(&self, w: usize, n: usize) -> eddy::Result<Box<dyn SinkPartition<String>>> {
+        Ok(Box::new(CrashingWriter {
+            inner: self.inner.build(w, n)?,
+            budget: self.budget.clone(),
+        }))
+    }
+
+    fn resume(&self, w: usize, n: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<String>>> {
+        Ok(Box::new(CrashingWriter {
+            inner: self.inner.resume(w, n, state)?,
+            budget: self.budget.clone(),
+        }))
+    }
+}
+
+impl SinkPartition<String> for CrashingWriter {
+    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<()> {
+        let left = self.budget.fetch_sub(items.len() as i64, Ordering::SeqCst);
+        if left < items.len() as i64 {
+            // Write part of the batch, then fail: a torn write.
+            items.truncate(left.max(0) as usize);
+            self.inner.write_batch(items)?;
+            return Err(EddyError::io(
+                "test-output",
+                io::Error::new(io::ErrorKind::StorageFull, "simulated disk full"),
+            ));
+        }
+        self.inner.write_batch(items)
+    }
+
+    fn close(&mut self) -> eddy::Result<()> {
+        self.inner.close()
+    }
+
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+        self.inner.snapshot()
+    }
+}
+
+/// A flow with every stateful operator, all written to one output.
+fn run_flow(
+    config: &RunConfig,
+    parts: Vec<Vec<Event>>,
+    batch: usize,
+    sink: TestingSink<String>,
+    budget: Option<i64>,
+) -> eddy::Result<()> {
+    let budget = Arc::new(AtomicI64::new(budget.unwrap_or(i64::MAX)));
+    run("every_op", config, move |flow| {
+        let source = TestingSource::partitioned(parts.clone()).batch_size(batch);
+        let events = flow.input_timed("inp", source, |e: &Event| Some(e.1));
+        let by_user = events.key_on("by_user", |e: &Event| e.0.clone());
+        let clock = || EventClock::new(|e: &Event| e.1, Duration::from_millis(50));
+        let sessions = by_user.collect_window(
+            "sessions",
+            clock(),
+            SessionWindower::new(Duration::from_millis(100)),
+        );
+        let s = sessions.down.map("s_fmt", |(u, (id, es))| {
+            format!(
+                "session {u} {id} {:?}",
+                es.iter().map(|e| e.1).collect::<Vec<_>>()
+            )
+        });
+        let late = sessions
+            .late
+            .map("late_fmt", |(u, (id, e))| format!("late {u} {id} {}", e.1));
+        let meta = sessions.meta.map("meta_fmt", |(u, (id, m))| {
+            format!(
+                "meta {u} {id} {} {} {:?}",
+                m.open_time, m.close_time, m.merged_ids
+            )
+        });
+        let tumbling = TumblingWindower::new(Duration::from_millis(200), 0).expect("valid");
+        let t = by_user
+            .map_value("t_time", |e: Event| e.1)
+            .fold_window(
+                "tumbling",
+                EventClock::new(|t: &i64| *t, Duration::from_millis(50)),
+                tumbling,
+                Vec::new,
+                |acc: &mut Vec<i64>, t| acc.push(t),
+                |a: &mut Vec<i64>, mut b| a.append(&mut b),
+                true,
+            )
+            .down
+            .map("t_fmt", |(u, (id, ts))| format!("tumbling {u} {id} {ts:?}"));
+        let sliding =
+            SlidingWindower::new(Duration::from_millis(300), Duration::from_millis(100), 0).expect("valid");
+        let sl = by_user
+            .map_value("sl_time", |e: Event| e.1)
+            .reduce_window(
+                "sliding",
+                EventClock::new(|t: &i64| *t, Duration::from_millis(50)),
+                sliding,
+                |a, b| a + b,
+            )
+            .down
+            .map("sl_fmt", |(u, (id, sum))| format!("sliding {u} {id} {sum}"));
+        let running = by_user
+            .stateful_map("running", |n: &mut Option<u64>, e: Event| {
+                let c = n.unwrap_or(0) + 1;
+                *n = Some(c);
+                (c, e.1)
+            })
+            .map("r_fmt", |(u, (c, t))| format!("running {u} {c} {t}"));
+        let folded = by_user
+            .fold_final("fold", Vec::new, |mut acc: Vec<i64>, e: Event| {
+                acc.push(e.1);
+                acc
+            })
+            .map("f_fmt", |(u, ts)| format!("fold {u} {ts:?}"));
+        let counted = events
+            .count_final("count", |e: &Event| e.0.clone())
+            .map("c_fmt", |(u, n)| format!("count {u} {n}"));
+        let reduced = by_user
+            .map_value("r_time", |e: Event| e.1)
+            .reduce_final("max", |a: i64, b: i64| a.max(b))
+            .map("m_fmt", |(u, m)| format!("max {u} {m}"));
+        s.merge("all", &[late, meta, t, sl, running, folded, counted, reduced])
+            .output(
+                "out",
+                Crashing {
+                    inner: sink.clone(),
+                    budget: budget.clone(),
+                },
+            );
+        Ok(())
+    })
+}
+
+fn recovery(dir: &Path, interval_ms: u64) -> RecoveryConfig {
+    RecoveryConfig {
+        snapshot_interval: Duration::from_millis(interval_ms),
+        ..RecoveryConfig::new(dir)
+    }
+}
+
+/// Events of `users` users in `parts` partitions, a little out of order,
+/// with a few late ones.
+fn events(n: usize, users: usize, parts: usize) -> Vec<Vec<Event>> {
+    let mut out = vec![Vec::new(); parts];
+    for i in 0..n {
+        let u = (i * 7 + i / 3) % users;
+        let mut t = (i as i64) * 10 + ((i * 13) % 5) as i64 * 7;
+        if i % 97 == 0 {
+            t -= 400; // late
+        }
+        out[(i * 5 + u) % parts].push((format!("u{u}"), t));
+    }
+    out
+}
+
+/// The uninterrupted run's output, sorted: values that different steps
+/// emit at the same canonical place (end of input, same key) may reach the
+/// merged output in either order.
+fn reference(parts: &[Vec<Event>]) -> Vec<String> {
+    let sink = TestingSink::new();
+    run_flow(&RunConfig::workers(1), parts.to_vec(), 64, sink.clone(), None).expect("reference run");
+    sorted(sink.take())
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Runs the stages (workers, crash budget) one after another on one store
+/// and returns the final output and how many runs resumed from a snapshot.
+fn crash_and_resume(
+    parts: &[Vec<Event>],
+    batch: usize,
+    interval_ms: u64,
+    stages: &[(usize, Option<i64>)],
+) -> (Vec<String>, usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    init_store(dir.path()).expect("init");
+    let sink = TestingSink::new();
+    let mut resumed = 0;
+    for &(workers, budget) in stages {
+        if inspect(dir.path())
+            .expect("inspect")
+            .epochs
+            .iter()
+            .any(|e| e.complete())
+        {
+            resumed += 1;
+        }
+        let config = RunConfig::workers(workers).with_recovery(recovery(dir.path(), interval_ms));
+        match run_flow(&config, parts.to_vec(), batch, sink.clone(), budget) {
+            Ok(()) => {}
+            Err(e) => assert!(
+                e.to_string().contains("simulated disk full"),
+                "unexpected error: {e}"
+            ),
+        }
+    }
+    // The last stage has no budget: it finishes.
+    (sorted(sink.take()), resumed)
+}
+
+#[test]
+fn crash_and_resume_every_operator_at_1_2_4_1_workers() {
+    let parts = events(6000, 40, 3);
+    let expected = reference(&parts);
+    assert!(
+        expected.iter().any(|r| r.starts_with("late")),
+        "the input has late events"
+    );
+    let stages = [(1, Some(1500)), (2, Some(1500)), (4, Some(1500)), (1, None)];
+    let (got, resumed) = crash_and_resume(&parts, 5, 1, &stages);
+    assert!(resumed >= 2, "runs resumed from a snapshot: {resumed}");
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn uninterrupted_run_with_snapshots_is_unchanged_and_a_rerun_rewrites_the_same() {
+    let parts = events(2000, 15, 2);
+    let expected = reference(&parts);
+    let dir = tempfile::tempdir().expect("tempdir");
+    init_store(dir.path()).expect("init");
+    let sink = TestingSink::new();
+    let config = RunConfig::workers(2).with_recovery(recovery(dir.path(), 0));
+    run_flow(&config, parts.clone(), 3, sink.clone(), None).expect("run");
+    let info = inspect(dir.path()).expect("inspect");
+    let last = info
+        .epochs
+        .iter()
+        .rev()
+        .find(|e| e.complete())
+        .expect("a complete snapshot");
+    assert_eq!(last.mark, u64::MAX, "the last snapshot is at the end of input");
+    // Every step that holds state wrote a part per worker.
+    for step in [
+        "every_op.inp",
+        "every_op.sessions",
+        "every_op.running",
+        "every_op.out",
+    ] {
+        assert!(
+            info.steps.iter().any(|(s, parts, _)| s == step && *parts == 2),
+            "{step}: {:?}",
+            info.steps
+        );
+    }
+    // The same run again resumes at the end: the output is rewritten to the
+    // same, once.
+    run_flow(
+        &RunConfig::workers(3).with_recovery(recovery(dir.path(), 0)),
+        parts,
+        3,
+        sink.clone(),
+        None,
+    )
+    .expect("rerun");
+    assert_eq!(sorted(sink.take()), expected);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random inputs, batch sizes, snapshot intervals and crash points, with
+    /// random worker counts at each resume: always the uninterrupted output.
+    #[test]
+    fn resume_gives_the_uninterrupted_output(
+        n in 0usize..1500,
+        users in 1usize..20,
+        nparts in 1usize..4,
+        batch in 1usize..20,
+        interval_ms in 0u64..3,
+        stages in prop::collection::vec((1usize..5, 1i64..400), 0..4),
+        last_workers in 1usize..5,
+    ) {
+        let parts = events(n, users, nparts);
+        let expected = reference(&parts);
+        let mut all: Vec<(usize, Option<i64>)> = stages.into_iter().map(|(w, b)| (w, Some(b))).collect();
+        all.push((last_workers, None));
+        let (got, _) = crash_and_resume(&parts, batch, interval_ms, &all);
+        prop_assert_eq!(got, expected);
+    }
+}
+
+fn run_on(dir: &Path, flow_id: &str, fingerprint: &str) -> eddy::Result<Vec<i64>> {
+    let sink = TestingSink::new();
+    let out = sink.clone();
+    let config = RunConfig::workers(1).with_recovery(RecoveryConfig {
+        fingerprint: fingerprint.to_owned(),
+        ..recovery(dir, 0)
+    });
+    run(flow_id, &config, move |flow| {
+        flow.input("inp", TestingSource::new(0..100i64))
+            .key_on("k", |x: &i64| (x % 3).to_string())
+            .stateful_map("sum", |s: &mut Option<i64>, x: i64| {
+                *s = Some(s.unwrap_or(0) + x);
+                s.unwrap_or(0)
+            })
+            .map("v", |(_, v)| v)
+            .output("out", out.clone());
+        Ok(())
+    })?;
+    Ok(sink.take())
+}
+
+fn recovery_error(r: eddy::Result<Vec<i64>>) -> String {
+    match r {
+        Err(e @ EddyError::Recovery(_)) => e.to_string(),
+        other => panic!("expected a recovery error, got {other:?}"),
+    }
+}
+
+#[test]
+fn missing_store_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = recovery_error(run_on(&dir.path().join("nowhere"), "f", ""));
+    assert!(err.contains("no recovery store"), "{err}");
+    assert!(init_store(dir.path()).is_ok());
+    let again = init_store(dir.path()).expect_err("a second init");
+    assert!(again.to_string().contains("already exists"), "{again}");
+}
+
+#[test]
+fn foreign_stores_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    init_store(dir.path()).expect("init");
+    run_on(dir.path(), "flow_a", "v1").expect("first run");
+    let err = recovery_error(run_on(dir.path(), "flow_b", "v1"));
+    assert!(err.contains("dataflow \"flow_a\""), "{err}");
+    let err = recovery_error(run_on(dir.path(), "flow_a", "v2"));
+    assert!(err.contains("other parameters"), "{err}");
+    // Another SQLite database.
+    let other = tempfile::tempdir().expect("tempdir");
+    let conn = rusqlite::Connection::open(other.path().join("recovery.sqlite3")).expect("sqlite");
+    conn.execute_batch("CREATE TABLE t (x);").expect("table");
+    drop(conn);
+    let err = recovery_error(run_on(other.path(), "flow_a", "v1"));
+    assert!(err.contains("not an eddy recovery store"), "{err}");
+    // Another version of the store.
+    let conn = rusqlite::Connection::open(dir.path().join("recovery.sqlite3")).expect("sqlite");
+    conn.execute_batch("PRAGMA user_version = 99;").expect("version");
+    drop(conn);
+    let err = recovery_error(run_on(dir.path(), "flow_a", "v1"));
+    assert!(err.contains("format version 99"), "{err}");
+}
+
+#[test]
+fn damaged_stores_are_refused() {
+    let good = tempfile::tempdir().expect("tempdir");
+    init_store(good.path()).expect("init");
+    let expected = run_on(good.path(), "f", "").expect("first run");
+    let file = good.path().join("recovery.sqlite3");
+    let bytes = std::fs::read(&file).expect("read store");
+    assert!(bytes.len() > 4096, "store of {} bytes", bytes.len());
+
+    // Truncated.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("recovery.sqlite3"), &bytes[..bytes.len() / 2]).expect("write");
+    let err = recovery_error(run_on(dir.path(), "f", ""));
+    assert!(err.contains("cannot be read") || err.contains("damaged"), "{err}");
+
+    // Garbage, not a database at all.
+    std::fs::write(
+        dir.path().join("recovery.sqlite3"),
+        b"hello, not a database at all",
+    )
+    .expect("write");
+    let err = recovery_error(run_on(dir.path(), "f", ""));
+    assert!(err.contains("cannot be read"), "{err}");
+
+    // A snapshot part with a flipped byte: the checksum catches it.
+    std::fs::write(dir.path().join("recovery.sqlite3"), &bytes).expect("write");
+    let conn = rusqlite::Connection::open(dir.path().join("recovery.sqlite3")).expect("sqlite");
+    conn.execute_batch("UPDATE parts SET data = CAST(substr(data, 1, 20) || x'ff' || substr(data, 22) AS BLOB) WHERE step = 'f.sum';")
+        .expect("damage");
+    drop(conn);
+    let err = recovery_error(run_on(dir.path(), "f", ""));
+    assert!(
+        err.contains("checksum mismatch") || err.contains("cannot be decoded"),
+        "{err}"
+    );
+
+    // Pages overwritten in the middle of the file.
+    let mut damaged = bytes.clone();
+    let mid = damaged.len() / 2;
+    for b in &mut damaged[mid..mid + 2048] {
+        *b = 0xA5;
+    }
+    std::fs::write(dir.path().join("recovery.sqlite3"), &damaged).expect("write");
+    match run_on(dir.path(), "f", "") {
+        // Either refused, or (if only free pages were hit) the right output.
+        Ok(out) => assert_eq!(out, expected),
+        Err(e) => assert!(matches!(e, EddyError::Recovery(_)), "{e}"),
+    }
+}
