@@ -29,10 +29,13 @@ struct Rng(u64);
 
 impl Rng {
     fn new() -> Self {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-            | 1;
+        use std::hash::{BuildHasher, Hasher};
+        let seed = env_or("EDDY_KILL_SEED", 0).max(
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+                | 1,
+        );
         eprintln!("kill test seed: {seed}");
         Rng(seed)
     }
