@@ -107,3 +107,59 @@ fn disk_full_is_an_error_naming_the_file() {
     };
     assert!(err.to_string().starts_with("/dev/full: "), "{err}");
 }
+
+#[test]
+fn resume_truncates_back_to_the_snapshot_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    let sink = FileSink::new(&path, csv).header("n,double\n");
+    let mut w = sink.build(0, 1).unwrap();
+    w.write_batch(&mut vec![1, 2]).unwrap();
+    let state = w.snapshot().unwrap();
+    // Everything up to the snapshot is in the file, synced.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "n,double\n1,2\n2,4\n");
+    // Written after the snapshot, then a crash (a torn last line too).
+    w.write_batch(&mut vec![3, 4]).unwrap();
+    drop(w);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut f, b"5,1").unwrap();
+    drop(f);
+    let mut w = sink.resume(0, 1, &state).unwrap();
+    w.write_batch(&mut vec![3, 4]).unwrap();
+    w.close().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "n,double\n1,2\n2,4\n3,6\n4,8\n"
+    );
+}
+
+#[test]
+fn resume_refuses_a_missing_or_shorter_output_and_bad_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    let sink = FileSink::new(&path, csv);
+    let mut w = sink.build(0, 1).unwrap();
+    w.write_batch(&mut vec![1, 2, 3]).unwrap();
+    let state = w.snapshot().unwrap();
+    w.close().unwrap();
+    std::fs::write(&path, "1,2\n").unwrap();
+    let err = sink.resume(0, 1, &state).err().expect("shorter");
+    assert!(matches!(err, EddyError::Recovery(_)), "{err}");
+    assert!(err.to_string().contains("fewer than"), "{err}");
+    std::fs::remove_file(&path).unwrap();
+    let err = sink.resume(0, 1, &state).err().expect("missing");
+    assert!(err.to_string().contains("cannot reopen"), "{err}");
+    for bad in [&[][..], &[9, 0, 0, 0, 0, 0, 0, 0, 0][..], &[1, 2, 3][..]] {
+        let err = sink.resume(0, 1, bad).err().expect("bad state");
+        assert!(matches!(err, EddyError::Recovery(_)), "{err}");
+    }
+}
+
+#[test]
+fn devices_and_pipes_need_no_sync() {
+    let sink = FileSink::new("/dev/null", csv);
+    let mut w = sink.build(0, 1).unwrap();
+    w.write_batch(&mut vec![1]).unwrap();
+    assert!(w.snapshot().is_ok());
+    assert!(w.close().is_ok());
+}

@@ -31,6 +31,7 @@ use crate::engine::routing::Key;
 use crate::engine::snapshot::{least, snapshot_error, Control, Pending};
 use crate::engine::stash::Stash;
 use crate::error::EddyError;
+use crate::recovery::codec;
 
 /// Per-key state map with a fast hasher.
 pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
@@ -134,7 +135,7 @@ where
                 }
                 if let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) {
                     let saved = save_states(&logic, &states)
-                        .and_then(|s| rec.save(epoch, &step, worker, &s))
+                        .and_then(|part| rec.save_sealed(epoch, &step, worker, part))
                         .map_err(|e| snapshot_error(&step, e));
                     if let Err(e) = saved {
                         shared.fail(e);
@@ -247,20 +248,19 @@ fn apply<K, V, O, L>(
     }
 }
 
-/// Every key's state, encoded for a snapshot part.
+/// Every key's state, as a sealed snapshot part: framed `(key, state)`
+/// pairs, encoded straight into one buffer.
 fn save_states<K: Key, V, O, L: KeyedLogic<K, V, O>>(
     logic: &L,
     states: &StateMap<K, Option<L::State>>,
-) -> crate::error::Result<Vec<(K, Vec<u8>)>> {
-    let mut out = Vec::with_capacity(states.len());
+) -> crate::error::Result<Vec<u8>> {
+    let mut part = codec::unsealed();
     for (key, slot) in states {
         if let Some(state) = slot {
-            let mut bytes = Vec::new();
-            logic
-                .save(state, &mut bytes)
+            codec::framed(&mut part, |out| codec::encode_value(key, out))
+                .and_then(|()| codec::framed(&mut part, |out| logic.save(state, out)))
                 .map_err(|m| EddyError::Recovery(format!("a key's state cannot be saved: {m}")))?;
-            out.push((key.clone(), bytes));
         }
     }
-    Ok(out)
+    Ok(codec::seal(part))
 }

@@ -19,6 +19,7 @@ use timely::WorkerConfig;
 use crate::dataflow::{Flow, FlowCtx};
 use crate::engine::cluster::{self, PeerWatch};
 use crate::error::{EddyError, Result};
+use crate::recovery::writer::StoreWriter;
 use crate::recovery::{self, RecoveryConfig, WorkerRecovery};
 use std::rc::Rc;
 
@@ -159,6 +160,11 @@ where
     };
     let recovery_config = config.recovery.clone();
     let shared = Arc::new(RunShared::default());
+    let writer = match &config.recovery {
+        Some(rc) => Some(StoreWriter::start(rc, shared.clone())?),
+        None => None,
+    };
+    let writer_tx = writer.as_ref().map(StoreWriter::sender);
     let clustered = config.cluster.as_ref().filter(|c| c.addresses.len() > 1);
     let _watch = clustered.map(|c| PeerWatch::start(shared.clone(), c.addresses.clone()));
     let (builders, others) = config.allocators()?;
@@ -173,8 +179,8 @@ where
         let mut worker = Worker::new(WorkerConfig::default(), allocator);
         let shared = worker_shared.clone();
         let probe = ProbeHandle::new();
-        let rec = match (&recovery_config, resume) {
-            (Some(rc), Some(from)) => match WorkerRecovery::open(rc, from) {
+        let rec = match (&recovery_config, resume, &writer_tx) {
+            (Some(rc), Some(from), Some(tx)) => match WorkerRecovery::open(rc, from, tx.clone()) {
                 Ok(r) => Some(Rc::new(r)),
                 Err(e) => {
                     shared.fail(e);
@@ -212,6 +218,10 @@ where
         if done_rx.recv().is_err() {
             break;
         }
+    }
+    if let Some(writer) = writer {
+        // Every part the workers handed over is written (or the run failed).
+        writer.finish();
     }
     if let Some(e) = shared.take_error() {
         if clustered.is_some() {

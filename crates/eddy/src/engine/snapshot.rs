@@ -184,10 +184,8 @@ pub(crate) fn build_control<'a>(
             if due {
                 last = Instant::now();
                 if last_mark.is_none_or(|m| mark > m) {
-                    let announced = rec
-                        .store
-                        .add_epoch(epoch, mark, expected, workers, now_ms())
-                        .and_then(|()| rec.store.collect_garbage(now_ms().saturating_sub(backup_ms)));
+                    let announced =
+                        rec.announce(epoch, mark, expected, workers, now_ms().saturating_sub(backup_ms));
                     if let Err(e) = announced {
                         shared.fail(e);
                         cap = None;
@@ -279,4 +277,74 @@ pub(crate) fn restored_parts(
         )));
     }
     Ok(Some(saved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(seq: u64, mark: u64) -> Cursor {
+        Cursor {
+            resume: seq.to_le_bytes().to_vec(),
+            seq,
+            mark,
+        }
+    }
+
+    fn log() -> PartLog {
+        // Batches starting at items 0, 4, 8 whose last tags are 10, 20, 20;
+        // now after item 12 at mark 30.
+        PartLog {
+            key: "p".into(),
+            index: 3,
+            batches: [(cursor(0, 0), 10), (cursor(4, 10), 20), (cursor(8, 20), 20)].into(),
+            now: cursor(12, 30),
+            done: false,
+        }
+    }
+
+    #[test]
+    fn a_cut_resumes_at_the_first_batch_that_reaches_it() {
+        let l = log();
+        assert_eq!(l.at(5).at, cursor(0, 0));
+        assert_eq!(l.at(10).at, cursor(0, 0));
+        assert_eq!(l.at(11).at, cursor(4, 10));
+        assert_eq!(l.at(20).at, cursor(4, 10));
+        // Nothing read reaches the cut: resume where the partition is.
+        let past = l.at(21);
+        assert_eq!((past.at, past.done, past.index), (cursor(12, 30), false, 3));
+        let mut done = log();
+        done.done = true;
+        assert!(done.at(25).done);
+        assert!(
+            !done.at(15).done,
+            "a batch at or above the cut is still to be read"
+        );
+    }
+
+    #[test]
+    fn pruning_keeps_what_a_later_cut_may_need() {
+        let mut l = log();
+        l.prune(15);
+        assert_eq!(l.batches.len(), 2);
+        assert_eq!(l.at(15).at, cursor(4, 10));
+        l.prune(21);
+        assert!(l.batches.is_empty());
+        assert_eq!(l.at(21).at, cursor(12, 30));
+    }
+
+    #[test]
+    fn pending_snapshots_come_due_in_mark_order() {
+        let mut p = Pending::default();
+        p.extend(&[(2, 50), (1, 20)]);
+        assert_eq!(p.next_due(Some(19)), None);
+        assert_eq!(p.next_due(Some(20)), Some((1, 20)));
+        assert_eq!(p.next_due(Some(49)), None);
+        assert_eq!(p.next_due(None), Some((2, 50)));
+        assert_eq!(p.next_due(None), None);
+        assert_eq!(least(Some(3), None), Some(3));
+        assert_eq!(least(None, Some(4)), Some(4));
+        assert_eq!(least(Some(3), Some(2)), Some(2));
+        assert_eq!(least(None, None), None);
+    }
 }

@@ -27,6 +27,44 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// A buffer to write a part's payload into by hand: [`seal`] it after.
+pub fn unsealed() -> Vec<u8> {
+    vec![0; HEADER]
+}
+
+/// Fills in the header of a buffer from [`unsealed`] (version, checksum of
+/// everything after the header).
+pub fn seal(mut part: Vec<u8>) -> Vec<u8> {
+    let sum = xxh3_64(&part[HEADER..]);
+    part[..3].copy_from_slice(MAGIC);
+    part[3] = PART_VERSION;
+    part[4..HEADER].copy_from_slice(&sum.to_le_bytes());
+    part
+}
+
+/// Appends `[u32 length][bytes written by f]` to `out`.
+pub fn framed(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> Result<(), String>) -> Result<(), String> {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    f(out)?;
+    let len = u32::try_from(out.len() - at - 4).map_err(|_| "a state over 4 GiB".to_owned())?;
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
+/// Splits `[u32 length][bytes]` off the front of `input`.
+pub fn unframe<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], String> {
+    let damaged = || "snapshot part is truncated".to_owned();
+    let (len, rest) = input.split_first_chunk::<4>().ok_or_else(damaged)?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if rest.len() < len {
+        return Err(damaged());
+    }
+    let (item, rest) = rest.split_at(len);
+    *input = rest;
+    Ok(item)
+}
+
 /// Checks a part's header and checksum and returns its payload.
 pub fn payload(bytes: &[u8]) -> Result<&[u8], String> {
     if bytes.len() < HEADER || &bytes[..3] != MAGIC {
@@ -71,6 +109,24 @@ mod tests {
         let v = vec![("a".to_string(), 1u64), ("b".to_string(), 2)];
         let bytes = encode(&v).unwrap();
         assert_eq!(decode::<Vec<(String, u64)>>(&bytes).unwrap(), v);
+    }
+
+    #[test]
+    fn hand_written_parts_are_sealed_and_framed() {
+        let mut part = unsealed();
+        framed(&mut part, |out| encode_value(&"key", out)).unwrap();
+        framed(&mut part, |out| {
+            out.extend_from_slice(b"state");
+            Ok(())
+        })
+        .unwrap();
+        let part = seal(part);
+        let mut body = payload(&part).unwrap();
+        let key: String = decode_value(unframe(&mut body).unwrap()).unwrap();
+        assert_eq!(key, "key");
+        assert_eq!(unframe(&mut body).unwrap(), b"state");
+        assert!(body.is_empty());
+        assert!(unframe(&mut &[5, 0, 0, 0, 1][..]).is_err());
     }
 
     #[test]

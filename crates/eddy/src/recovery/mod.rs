@@ -11,9 +11,11 @@
 
 pub mod codec;
 pub mod store;
+pub(crate) mod writer;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -143,19 +145,61 @@ pub(crate) fn prepare(config: &RecoveryConfig, flow_id: &str, process: usize) ->
 /// One worker's side of recovery: its store connection, the snapshot it
 /// resumes from, and the count of parts each of its snapshots has.
 pub(crate) struct WorkerRecovery {
+    /// For reading the snapshot resumed from.
     pub store: Store,
     pub config: RecoveryConfig,
     pub resume: Option<ResumeFrom>,
     participants: Cell<u64>,
+    writer: SyncSender<writer::Msg>,
 }
 
 impl WorkerRecovery {
-    pub fn open(config: &RecoveryConfig, resume: Option<ResumeFrom>) -> Result<Self> {
+    pub fn open(
+        config: &RecoveryConfig,
+        resume: Option<ResumeFrom>,
+        writer: SyncSender<writer::Msg>,
+    ) -> Result<Self> {
         Ok(WorkerRecovery {
             store: Store::open(&config.dir, false)?,
             config: config.clone(),
             resume,
             participants: Cell::new(0),
+            writer,
+        })
+    }
+
+    fn send(&self, msg: writer::Msg) -> Result<()> {
+        self.writer
+            .send(msg)
+            .map_err(|_| EddyError::Recovery("the snapshot writer has stopped".into()))
+    }
+
+    /// Records a new epoch (and lets old ones go).
+    pub fn announce(
+        &self,
+        epoch: u64,
+        mark: u64,
+        expected: u64,
+        workers: u64,
+        collect_before_ms: i64,
+    ) -> Result<()> {
+        self.send(writer::Msg::Epoch {
+            epoch,
+            mark,
+            expected,
+            workers,
+            created_ms: crate::engine::snapshot::now_ms(),
+            collect_before_ms,
+        })
+    }
+
+    /// Hands a sealed part (see [`codec::seal`]) to the writer.
+    pub fn save_sealed(&self, epoch: u64, step: &str, worker: usize, data: Vec<u8>) -> Result<()> {
+        self.send(writer::Msg::Part {
+            epoch,
+            step: step.to_owned(),
+            worker,
+            data,
         })
     }
 
@@ -195,6 +239,15 @@ impl WorkerRecovery {
     /// when not resuming). A snapshot without parts for the step means the
     /// dataflow changed: an error.
     pub fn load<T: DeserializeOwned>(&self, step: &str) -> Result<Vec<(usize, T)>> {
+        self.load_with(step, |data| codec::decode(data))
+    }
+
+    /// Every worker's part of `step`, decoded by `decode`.
+    fn load_with<T>(
+        &self,
+        step: &str,
+        decode: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<Vec<(usize, T)>> {
         let Some(resume) = self.resume else {
             return Ok(Vec::new());
         };
@@ -209,7 +262,7 @@ impl WorkerRecovery {
         parts
             .into_iter()
             .map(|(worker, data)| {
-                codec::decode(&data).map(|v| (worker, v)).map_err(|m| {
+                decode(&data).map(|v| (worker, v)).map_err(|m| {
                     EddyError::Recovery(format!(
                         "{}: snapshot {}, step {step}, worker {worker}: {m}",
                         self.store.path().display(),
@@ -220,16 +273,21 @@ impl WorkerRecovery {
             .collect()
     }
 
-    /// The keyed states of `step` that worker `worker` of `workers` owns.
+    /// The keyed states of `step` that worker `worker` of `workers` owns:
+    /// each part is a run of framed `(key, state)` pairs.
     pub fn load_keyed<K: Key>(&self, step: &str, worker: usize, workers: usize) -> Result<Vec<(K, Vec<u8>)>> {
-        let mut mine = Vec::new();
-        for (_, states) in self.load::<Vec<(K, Vec<u8>)>>(step)? {
-            mine.extend(
-                states
-                    .into_iter()
-                    .filter(|(k, _)| (k.route_hash() % workers as u64) as usize == worker),
-            );
-        }
-        Ok(mine)
+        let parts = self.load_with(step, |data| {
+            let mut body = codec::payload(data)?;
+            let mut mine = Vec::new();
+            while !body.is_empty() {
+                let key: K = codec::decode_value(codec::unframe(&mut body)?)?;
+                let state = codec::unframe(&mut body)?;
+                if (key.route_hash() % workers as u64) as usize == worker {
+                    mine.push((key, state.to_vec()));
+                }
+            }
+            Ok(mine)
+        })?;
+        Ok(parts.into_iter().flat_map(|(_, states)| states).collect())
     }
 }

@@ -84,7 +84,8 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|e| EddyError::io(dir, e))?;
         let conn = Connection::open(&path).map_err(|e| damaged(&path, e))?;
         conn.execute_batch(&format!(
-            "PRAGMA application_id = {APPLICATION_ID};
+            "PRAGMA page_size = 65536;
+             PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {STORE_VERSION};
              PRAGMA journal_mode = WAL;
              BEGIN;
@@ -297,24 +298,39 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Runs `f` in one transaction (committed if it returns `Ok`).
+    pub fn transaction(&self, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        match f() {
+            Ok(()) => self.conn.execute_batch("COMMIT").map_err(|e| self.err(e)),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// Deletes the epochs before the latest complete one that were
     /// announced before `older_than_ms` (the backup interval has passed).
     pub fn collect_garbage(&self, older_than_ms: i64) -> Result<()> {
         let Some(keep) = self.latest_complete()? else {
             return Ok(());
         };
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute(
-            "DELETE FROM parts WHERE epoch IN
-               (SELECT epoch FROM epochs WHERE epoch < ?1 AND created_ms < ?2)",
-            params![keep.epoch as i64, older_than_ms],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.execute(
-            "DELETE FROM epochs WHERE epoch < ?1 AND created_ms < ?2",
-            params![keep.epoch as i64, older_than_ms],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        self.conn
+            .execute(
+                "DELETE FROM parts WHERE epoch IN
+                   (SELECT epoch FROM epochs WHERE epoch < ?1 AND created_ms < ?2)",
+                params![keep.epoch as i64, older_than_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .execute(
+                "DELETE FROM epochs WHERE epoch < ?1 AND created_ms < ?2",
+                params![keep.epoch as i64, older_than_ms],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 }
