@@ -260,6 +260,51 @@ fn resume_at_1_2_4_1_workers_gives_the_same_rows() {
 }
 
 #[test]
+fn two_processes_killed_resume_as_one_process_with_the_same_rows() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let input = log(root.path(), 200_000);
+    let expected = reference(&input, root.path());
+    let dir = root.path().join("cluster");
+    let store = dir.join("state");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    init(&store);
+    let args = run_args(&input, &dir);
+    let addrs = free_ports(2).join(",");
+    let mut children: Vec<Child> = (0..2)
+        .map(|i| {
+            Command::new(bin())
+                .args(&args)
+                .args(["-w", "1", "-r", s(&store), "-s", "10ms", "-i", &i.to_string(), "-a", &addrs])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    // Both processes write parts of each snapshot; kill both once one is
+    // complete.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut complete = false;
+    while Instant::now() < deadline && !complete {
+        if children.iter_mut().any(|c| c.try_wait().expect("try_wait").is_some()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        complete = inspect(&store).contains("complete  ");
+    }
+    for c in &mut children {
+        let _ = c.kill();
+        c.wait().expect("reap");
+    }
+    assert!(complete, "a snapshot was complete before the kill");
+    assert!(inspect(&store).contains("2 workers"), "the snapshot was written by 2 processes");
+    // One process with three workers takes over.
+    finish(spawn(&args, 3, &store, "10ms"));
+    assert_eq!(outputs(&dir), expected);
+}
+
+#[test]
 fn a_write_error_stops_the_run_and_the_resume_completes() {
     let root = tempfile::tempdir().expect("tempdir");
     let input = log(root.path(), 20_000);
