@@ -231,32 +231,48 @@ fn resume_at_1_2_4_1_workers_gives_the_same_rows() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     init(&store);
     let args = run_args(&input, &dir);
-    let mut resumed_from = Vec::new();
     for workers in [1, 2, 4] {
-        let mut child = spawn(&args, workers, &store, "10ms");
-        // Let it take a snapshot or two, then kill it.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut complete = 0;
-        while Instant::now() < deadline {
-            if child.try_wait().expect("try_wait").is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(40));
-            complete = inspect(&store).matches("complete  ").count();
-            if complete > 0 {
-                break;
-            }
-        }
-        let _ = child.kill();
-        child.wait().expect("reap");
-        resumed_from.push(complete);
+        let before = latest_complete(&store);
+        let mut child = [spawn(&args, workers, &store, "10ms")];
+        assert!(
+            kill_after_a_new_snapshot(&mut child, &store, before),
+            "-w {workers} took a snapshot before the kill"
+        );
     }
     finish(spawn(&args, 1, &store, "10ms"));
     assert_eq!(outputs(&dir), expected);
-    assert!(
-        resumed_from.iter().all(|c| *c > 0),
-        "snapshots before each kill: {resumed_from:?}"
-    );
+}
+
+/// The latest complete epoch in the store (0: none).
+fn latest_complete(store: &Path) -> u64 {
+    inspect(store)
+        .lines()
+        .filter(|l| l.contains("complete  ") && !l.contains("incomplete"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Waits until a snapshot newer than `before` is complete, then kills every
+/// child; false if one finished (or a minute passed) first.
+fn kill_after_a_new_snapshot(children: &mut [Child], store: &Path, before: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut newer = false;
+    while Instant::now() < deadline && !newer {
+        if children
+            .iter_mut()
+            .any(|c| c.try_wait().expect("try_wait").is_some())
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        newer = latest_complete(store) > before;
+    }
+    for c in children.iter_mut() {
+        let _ = c.kill();
+        c.wait().expect("reap");
+    }
+    newer
 }
 
 #[test]
@@ -274,7 +290,18 @@ fn two_processes_killed_resume_as_one_process_with_the_same_rows() {
         .map(|i| {
             Command::new(bin())
                 .args(&args)
-                .args(["-w", "1", "-r", s(&store), "-s", "10ms", "-i", &i.to_string(), "-a", &addrs])
+                .args([
+                    "-w",
+                    "1",
+                    "-r",
+                    s(&store),
+                    "-s",
+                    "10ms",
+                    "-i",
+                    &i.to_string(),
+                    "-a",
+                    &addrs,
+                ])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -284,21 +311,14 @@ fn two_processes_killed_resume_as_one_process_with_the_same_rows() {
         .collect();
     // Both processes write parts of each snapshot; kill both once one is
     // complete.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut complete = false;
-    while Instant::now() < deadline && !complete {
-        if children.iter_mut().any(|c| c.try_wait().expect("try_wait").is_some()) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(30));
-        complete = inspect(&store).contains("complete  ");
-    }
-    for c in &mut children {
-        let _ = c.kill();
-        c.wait().expect("reap");
-    }
-    assert!(complete, "a snapshot was complete before the kill");
-    assert!(inspect(&store).contains("2 workers"), "the snapshot was written by 2 processes");
+    assert!(
+        kill_after_a_new_snapshot(&mut children, &store, 0),
+        "a snapshot before the kill"
+    );
+    assert!(
+        inspect(&store).contains("2 workers"),
+        "the snapshot was written by 2 processes"
+    );
     // One process with three workers takes over.
     finish(spawn(&args, 3, &store, "10ms"));
     assert_eq!(outputs(&dir), expected);

@@ -73,6 +73,23 @@ where
 }
 
 impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
+    /// Adds the keyed core running `logic` as step `step` (snapshotted
+    /// with the flow's control stream when the run recovers).
+    pub(crate) fn keyed_step<O: Data, L: KeyedLogic<K, V, O>>(
+        &self,
+        step: &str,
+        logic: L,
+    ) -> Stream<'a, (K, O)> {
+        let step_id = self.ctx.step_id(step);
+        self.wrap(keyed(
+            &self.inner,
+            &self.scoped.control,
+            &self.ctx,
+            &step_id,
+            logic,
+        ))
+    }
+
     /// Per-key state machine that emits any number of values per input.
     /// `f` gets the key's state (`None` at first; leave it `None` to drop
     /// it) and the value, and returns what to emit.
@@ -98,18 +115,13 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         W: Data,
         I: IntoIterator<Item = W>,
     {
-        let step_id = self.ctx.step_id(step);
-        let logic = FlatMapLogic {
-            f,
-            _types: PhantomData,
-        };
-        self.wrap(keyed(
-            &self.inner,
-            &self.scoped.control,
-            &self.ctx,
-            &step_id,
-            logic,
-        ))
+        self.keyed_step(
+            step,
+            FlatMapLogic {
+                f,
+                _types: PhantomData,
+            },
+        )
     }
 
     /// Per-key state machine that emits one value per input (Bytewax's
@@ -150,19 +162,14 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         builder: impl FnMut() -> A + 'static,
         folder: impl FnMut(A, V) -> A + 'static,
     ) -> Stream<'a, (K, A)> {
-        let step_id = self.ctx.step_id(step);
-        let logic = FoldFinalLogic {
-            builder,
-            folder,
-            _types: PhantomData,
-        };
-        self.wrap(keyed(
-            &self.inner,
-            &self.scoped.control,
-            &self.ctx,
-            &step_id,
-            logic,
-        ))
+        self.keyed_step(
+            step,
+            FoldFinalLogic {
+                builder,
+                folder,
+                _types: PhantomData,
+            },
+        )
     }
 
     /// Combines each key's values pairwise, emitted once at end of input.

@@ -28,7 +28,7 @@ use timely::scheduling::Scheduler;
 use crate::dataflow::{Data, FlowCtx, Scope};
 use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::routing::Key;
-use crate::engine::snapshot::{least, snapshot_error, Control, Pending};
+use crate::engine::snapshot::{least, low, snapshot_error, Control, Pending};
 use crate::engine::stash::Stash;
 use crate::error::EddyError;
 use crate::recovery::codec;
@@ -119,10 +119,7 @@ where
                 stash.push(&mut buf);
             });
             control.for_each(|_time, snaps| pending.extend(&snaps));
-            let frontier = least(
-                input.frontier().frontier().iter().min().copied(),
-                control.frontier().frontier().iter().min().copied(),
-            );
+            let frontier = least(low(input.frontier()), low(control.frontier()));
             // Snapshots first: the state at a mark holds exactly the
             // records below it.
             while let Some((epoch, mark)) = pending.next_due(frontier) {

@@ -16,7 +16,7 @@ use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeli
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Probe;
 
-use crate::engine::snapshot::{least, snapshot_error, Pending};
+use crate::engine::snapshot::{least, low, snapshot_error, Pending};
 use crate::recovery::WorkerRecovery;
 use std::rc::Rc;
 
@@ -136,10 +136,7 @@ impl<T: Data> Stream<'_, T> {
                         stash.push(&mut buf);
                     });
                     control.for_each(|_t, snaps| pending.extend(&snaps));
-                    let frontier = least(
-                        input.frontier().frontier().iter().min().copied(),
-                        control.frontier().frontier().iter().min().copied(),
-                    );
+                    let frontier = least(low(input.frontier()), low(control.frontier()));
                     while let Some((epoch, mark)) = pending.next_due(frontier) {
                         stash.take(Some(mark), &mut ready);
                         if !ready.is_empty() {

@@ -43,6 +43,11 @@ pub(crate) fn least(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
+/// The least time of an input's frontier (`None`: the input is finished).
+pub(crate) fn low(frontier: &timely::progress::frontier::MutableAntichain<u64>) -> Option<u64> {
+    frontier.frontier().iter().min().copied()
+}
+
 /// Snapshots an operator has heard of but not yet taken, in mark order.
 #[derive(Debug, Default)]
 pub(crate) struct Pending(VecDeque<Snap>);
@@ -168,7 +173,7 @@ pub(crate) fn build_control<'a>(
         let mut timer: Option<Instant> = None;
         move |input, output| {
             input.for_each(|_, _| {});
-            let frontier = input.frontier().frontier().iter().min().copied();
+            let frontier = low(input.frontier());
             let Some(c) = cap.as_mut() else { return };
             if shared.aborted() {
                 cap = None;
@@ -228,7 +233,7 @@ pub(crate) fn build_control<'a>(
             }
         }
         // Later cuts are at or above the control frontier.
-        if let Some(f) = input.frontier().frontier().iter().min().copied() {
+        if let Some(f) = low(input.frontier()) {
             for (_, log) in &logs {
                 for p in log.borrow().iter() {
                     p.borrow_mut().prune(f);

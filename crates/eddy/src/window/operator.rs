@@ -20,7 +20,7 @@ use super::clock::{Clock, ClockLogic};
 use super::windower::{Windower, WindowerLogic};
 use super::WindowMetadata;
 use crate::dataflow::{Data, Stream};
-use crate::engine::keyed::{keyed, KeyedLogic};
+use crate::engine::keyed::KeyedLogic;
 use crate::engine::record::Rec;
 use crate::engine::routing::Key;
 use crate::recovery::codec::{decode_value, encode_value};
@@ -273,7 +273,6 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         merger: impl FnMut(&mut A, A) + 'static,
         ordered: bool,
     ) -> WindowOut<'a, K, V, A> {
-        let step_id = self.ctx.step_id(step);
         let logic = WindowLogic {
             clock,
             windower,
@@ -286,8 +285,9 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             closed: Vec::new(),
             _types: PhantomData,
         };
-        let events = keyed(&self.inner, &self.scoped.control, &self.ctx, &step_id, logic);
-        let mut parts = events
+        let mut parts = self
+            .keyed_step(step, logic)
+            .inner
             .partition(3, |r: Rec<(K, WindowEvent<V, A>)>| {
                 let port = match r.val.1 {
                     WindowEvent::Down(..) => 0,
