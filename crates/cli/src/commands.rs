@@ -49,6 +49,9 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
         cluster,
         recovery: recovery_config(&args.recovery, args.quiet, &plan)?,
     };
+    if let (Some(rc), false) = (&config.recovery, args.quiet) {
+        announce_resume(&rc.dir);
+    }
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
     let progress = Progress::start(&plan.inputs, stats.clone(), args.quiet);
@@ -110,6 +113,26 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
         backup_interval: args.backup_interval,
         fingerprint: plan.fingerprint(),
     }))
+}
+
+/// Says on stderr which snapshot a run resumes from (the summary that
+/// follows counts only the resumed run's own work). Errors are left to the
+/// run, which reports them.
+fn announce_resume(dir: &std::path::Path) {
+    let Ok(info) = recovery::inspect(dir) else { return };
+    if let Some(e) = info.epochs.iter().rev().find(|e| e.complete()) {
+        if e.mark == u64::MAX {
+            eprintln!(
+                "search-ctr: this run finished before (snapshot {}): rewriting its final output",
+                e.epoch
+            );
+        } else {
+            eprintln!(
+                "search-ctr: resuming from snapshot {} ({} bytes of state); the summary counts this run's work",
+                e.epoch, e.bytes
+            );
+        }
+    }
 }
 
 /// `search-ctr recovery init|inspect`.

@@ -8,6 +8,34 @@
 //! - [`init_store`] creates a store; [`inspect`] describes one.
 //! - [`codec`]: the versioned, checksummed part encoding; [`store`]: the
 //!   SQLite tables.
+//!
+//! ```
+//! use eddy::recovery::{init_store, inspect, RecoveryConfig};
+//! use eddy::testing::{TestingSink, TestingSource};
+//! use eddy::{run, RunConfig};
+//!
+//! let dir = std::env::temp_dir().join(format!("eddy-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! init_store(&dir)?;
+//! let config = RunConfig::workers(2).with_recovery(RecoveryConfig::new(&dir));
+//! let sink = TestingSink::new();
+//! let out = sink.clone();
+//! run("sums", &config, move |flow| {
+//!     flow.input("inp", TestingSource::new(1..=100i64))
+//!         .key_on("parity", |x: &i64| (x % 2).to_string())
+//!         .fold_final("sum", || 0i64, |acc, x| acc + x)
+//!         .output("out", out.clone());
+//!     Ok(())
+//! })?;
+//! let mut sums = sink.take();
+//! sums.sort();
+//! assert_eq!(sums, vec![("0".to_string(), 2550), ("1".to_string(), 2500)]);
+//! // The end-of-input snapshot is complete: a crash from here on loses nothing.
+//! let info = inspect(&dir)?;
+//! assert!(info.epochs.last().is_some_and(|e| e.complete() && e.mark == u64::MAX));
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), eddy::EddyError>(())
+//! ```
 
 pub mod codec;
 pub mod store;
