@@ -419,3 +419,48 @@ fn recovery_needs_replayable_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not stdin"), "{}", stderr(&out));
 }
+
+#[test]
+fn text_format_resumes_with_its_pending_tuples() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let input = log(root.path(), 100_000);
+    let text_args = |out: &Path| {
+        vec![
+            "run".to_string(),
+            "-I".into(),
+            s(&input).into(),
+            "--format".into(),
+            "text".into(),
+            "--on-invalid".into(),
+            "skip".into(),
+            "-o".into(),
+            s(out).into(),
+            "-q".into(),
+        ]
+    };
+    let reference = root.path().join("reference.txt");
+    let out = run(&text_args(&reference)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = root.path().join("state");
+    init(&store);
+    let resumed = root.path().join("resumed.txt");
+    let args = text_args(&resumed);
+    let mut child = [spawn(&args, 2, &store, "10ms")];
+    assert!(
+        kill_after_a_new_snapshot(&mut child, &store, 0),
+        "a snapshot before the kill"
+    );
+    finish(spawn(&args, 1, &store, "10ms"));
+    let (want, got) = (
+        std::fs::read(&reference).expect("ref"),
+        std::fs::read(&resumed).expect("out"),
+    );
+    assert!(
+        want.ends_with(b")\n") && !want.is_empty(),
+        "the tuples close the text output"
+    );
+    assert!(got == want, "text output differs after a resume");
+}

@@ -60,7 +60,7 @@ pub struct Store {
 
 fn damaged(path: &Path, e: impl std::fmt::Display) -> EddyError {
     EddyError::Recovery(format!(
-        "{}: the recovery store cannot be read: {e}",
+        "{}: the recovery store cannot be read or written: {e}",
         path.display()
     ))
 }
