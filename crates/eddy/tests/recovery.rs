@@ -426,3 +426,25 @@ fn damaged_stores_are_refused() {
         Err(e) => assert!(matches!(e, EddyError::Recovery(_)), "{e}"),
     }
 }
+
+#[test]
+fn backup_interval_keeps_old_snapshots() {
+    let parts = events(3000, 10, 2);
+    let mut kept = Vec::new();
+    for backup in [Duration::ZERO, Duration::from_secs(86_400)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        init_store(dir.path()).expect("init");
+        let config = RunConfig::workers(2).with_recovery(RecoveryConfig {
+            backup_interval: backup,
+            ..recovery(dir.path(), 0)
+        });
+        run_flow(&config, parts.clone(), 2, TestingSink::new(), None).expect("run");
+        let info = inspect(dir.path()).expect("inspect");
+        let last = info.epochs.last().expect("an epoch").epoch;
+        kept.push((info.epochs.len() as u64, last));
+    }
+    let ((dropped, taken0), (all, taken1)) = (kept[0], kept[1]);
+    assert!(taken0 > 3 && taken1 > 3, "snapshots taken: {kept:?}");
+    assert_eq!(dropped, 1, "without a backup interval old snapshots go: {kept:?}");
+    assert_eq!(all, taken1, "with one, every snapshot is kept: {kept:?}");
+}

@@ -82,6 +82,9 @@ impl StoreWriter {
 }
 
 fn write_all(store: &Store, rx: &Receiver<Msg>) -> Result<()> {
+    // The last announcement's collection time: at the end, the snapshots
+    // that the last complete one makes old go too.
+    let mut collect = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < PER_TRANSACTION {
@@ -104,6 +107,7 @@ fn write_all(store: &Store, rx: &Receiver<Msg>) -> Result<()> {
                     } => {
                         store.add_epoch(*epoch, *mark, *expected, *workers, *created_ms)?;
                         store.collect_garbage(*collect_before_ms)?;
+                        collect = Some(*collect_before_ms);
                     }
                     Msg::Part {
                         epoch,
@@ -111,7 +115,11 @@ fn write_all(store: &Store, rx: &Receiver<Msg>) -> Result<()> {
                         worker,
                         data,
                     } => store.put_part(*epoch, step, *worker, data)?,
-                    Msg::Finish => {}
+                    Msg::Finish => {
+                        if let Some(before) = collect {
+                            store.collect_garbage(before)?;
+                        }
+                    }
                 }
             }
             Ok(())
