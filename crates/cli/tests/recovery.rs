@@ -464,3 +464,30 @@ fn text_format_resumes_with_its_pending_tuples() {
     );
     assert!(got == want, "text output differs after a resume");
 }
+
+#[test]
+fn a_second_run_on_a_store_in_use_is_refused() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let input = log(root.path(), 200_000);
+    let dir = root.path().join("busy");
+    let store = dir.join("state");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    init(&store);
+    let args = run_args(&input, &dir);
+    let mut first = spawn(&args, 1, &store, "1s");
+    // Once the first run holds its lock (it has announced nothing yet, or a
+    // snapshot), a second one must not touch the store or the outputs.
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Command::new(bin())
+        .args(&args)
+        .args(["-r", s(&store)])
+        .output()
+        .expect("second run");
+    let still_running = first.try_wait().expect("try_wait").is_none();
+    let _ = first.kill();
+    first.wait().expect("reap");
+    if still_running {
+        assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+        assert!(stderr(&second).contains("another run"), "{}", stderr(&second));
+    }
+}

@@ -154,9 +154,13 @@ where
 {
     validate_step_name(flow_id)?;
     let process = config.cluster.as_ref().map_or(0, |c| c.process_id);
-    let resume = match &config.recovery {
-        Some(rc) => Some(recovery::prepare(rc, flow_id, process)?),
-        None => None,
+    // The lock is held until `run` returns.
+    let (resume, _lock) = match &config.recovery {
+        Some(rc) => {
+            let (resume, lock) = recovery::prepare(rc, flow_id, process)?;
+            (Some(resume), Some(lock))
+        }
+        None => (None, None),
     };
     let recovery_config = config.recovery.clone();
     let shared = Arc::new(RunShared::default());

@@ -136,8 +136,13 @@ pub(crate) struct ResumeFrom {
 /// Prepares a run (once per process, before the workers start): checks
 /// the store belongs to this dataflow and fingerprint, finds the snapshot
 /// to resume from and (process 0) drops the incomplete ones after it.
-pub(crate) fn prepare(config: &RecoveryConfig, flow_id: &str, process: usize) -> Result<Option<ResumeFrom>> {
+pub(crate) fn prepare(
+    config: &RecoveryConfig,
+    flow_id: &str,
+    process: usize,
+) -> Result<(Option<ResumeFrom>, std::fs::File)> {
     let store = Store::open(&config.dir, true)?;
+    let lock = lock_process(&config.dir, process)?;
     let foreign = |what: &str, theirs: &str, ours: &str| {
         EddyError::Recovery(format!(
             "{}: the store belongs to {what} {theirs:?}, not {ours:?}; use another recovery directory \
@@ -163,11 +168,35 @@ pub(crate) fn prepare(config: &RecoveryConfig, flow_id: &str, process: usize) ->
     if process == 0 {
         store.drop_after(latest.as_ref().map_or(0, |e| e.epoch))?;
     }
-    Ok(latest.map(|e| ResumeFrom {
+    let resume = latest.map(|e| ResumeFrom {
         epoch: e.epoch,
         mark: e.mark,
         workers: e.workers,
-    }))
+    });
+    Ok((resume, lock))
+}
+
+/// Takes this process's lock in the recovery directory for the run (the
+/// operating system frees it when the process ends, however it ends): a
+/// second run of the same process on the same store would corrupt its
+/// outputs.
+fn lock_process(dir: &Path, process: usize) -> Result<std::fs::File> {
+    let path = dir.join(format!("process-{process}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EddyError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EddyError::Recovery(format!(
+            "{}: another run (process {process}) is using this recovery store; \
+             wait for it to end or stop it",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(EddyError::io(&path, e)),
+    }
 }
 
 /// One worker's side of recovery: its store connection, the snapshot it
