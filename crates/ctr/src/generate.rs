@@ -590,7 +590,7 @@ fn write_line(
 fn write_user(buf: &mut Vec<u8>, rng: &mut Rng, user: u64) {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(user).as_bytes();
-    if user % 3 == 0 {
+    if user.is_multiple_of(3) {
         buf.extend_from_slice(b"\"u");
         buf.extend_from_slice(digits);
         buf.push(b'"');
