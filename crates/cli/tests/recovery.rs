@@ -113,6 +113,41 @@ fn reference(input: &Path, root: &Path) -> Vec<Vec<u8>> {
     files
 }
 
+/// A scene for one test: a generated log, the uninterrupted run's files
+/// (when asked), and a fresh store with the run's arguments.
+struct Scene {
+    /// Deleted when dropped: bind it for the whole test.
+    root: tempfile::TempDir,
+    expected: Vec<Vec<u8>>,
+    dir: std::path::PathBuf,
+    store: std::path::PathBuf,
+    args: Vec<String>,
+}
+
+impl Scene {
+    fn new(events: u64, name: &str, with_reference: bool) -> Scene {
+        let root = tempfile::tempdir().expect("tempdir");
+        let input = log(root.path(), events);
+        let expected = if with_reference {
+            reference(&input, root.path())
+        } else {
+            Vec::new()
+        };
+        let dir = root.path().join(name);
+        let store = dir.join("state");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        init(&store);
+        let args = run_args(&input, &dir);
+        Scene {
+            root,
+            expected,
+            dir,
+            store,
+            args,
+        }
+    }
+}
+
 fn spawn(args: &[String], workers: usize, store: &Path, interval: &str) -> Child {
     Command::new(bin())
         .args(args)
@@ -223,14 +258,13 @@ fn kill_9_at_random_moments_then_resume_gives_the_uninterrupted_output() {
 
 #[test]
 fn resume_at_1_2_4_1_workers_gives_the_same_rows() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let input = log(root.path(), 200_000);
-    let expected = reference(&input, root.path());
-    let dir = root.path().join("rescaled");
-    let store = dir.join("state");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    init(&store);
-    let args = run_args(&input, &dir);
+    let Scene {
+        root: _root,
+        expected,
+        dir,
+        store,
+        args,
+    } = Scene::new(200_000, "rescaled", true);
     for workers in [1, 2, 4] {
         let before = latest_complete(&store);
         let mut child = [spawn(&args, workers, &store, "10ms")];
@@ -277,14 +311,13 @@ fn kill_after_a_new_snapshot(children: &mut [Child], store: &Path, before: u64) 
 
 #[test]
 fn two_processes_killed_resume_as_one_process_with_the_same_rows() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let input = log(root.path(), 200_000);
-    let expected = reference(&input, root.path());
-    let dir = root.path().join("cluster");
-    let store = dir.join("state");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    init(&store);
-    let args = run_args(&input, &dir);
+    let Scene {
+        root: _root,
+        expected,
+        dir,
+        store,
+        args,
+    } = Scene::new(200_000, "cluster", true);
     let addrs = free_ports(2).join(",");
     let mut children: Vec<Child> = (0..2)
         .map(|i| {
@@ -326,16 +359,15 @@ fn two_processes_killed_resume_as_one_process_with_the_same_rows() {
 
 #[test]
 fn a_write_error_stops_the_run_and_the_resume_completes() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let input = log(root.path(), 20_000);
-    let expected = reference(&input, root.path());
-    let dir = root.path().join("full");
-    let store = dir.join("state");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    init(&store);
+    let Scene {
+        root: _root,
+        expected,
+        dir,
+        store,
+        args,
+    } = Scene::new(20_000, "full", true);
     // The row output is a full disk.
     std::os::unix::fs::symlink("/dev/full", dir.join("out.csv")).expect("symlink");
-    let args = run_args(&input, &dir);
     let out = Command::new(bin())
         .args(&args)
         .args(["-r", s(&store), "-s", "5ms"])
@@ -467,13 +499,13 @@ fn text_format_resumes_with_its_pending_tuples() {
 
 #[test]
 fn a_second_run_on_a_store_in_use_is_refused() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let input = log(root.path(), 200_000);
-    let dir = root.path().join("busy");
-    let store = dir.join("state");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    init(&store);
-    let args = run_args(&input, &dir);
+    // `_root` keeps the directory alive to the end of the test.
+    let Scene {
+        root: _root,
+        store,
+        args,
+        ..
+    } = Scene::new(200_000, "busy", false);
     let mut first = spawn(&args, 1, &store, "1s");
     // Once the first run holds its lock (it has announced nothing yet, or a
     // snapshot), a second one must not touch the store or the outputs.
