@@ -28,8 +28,7 @@ use timely::scheduling::Scheduler;
 use crate::dataflow::{Data, FlowCtx, Scope};
 use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::routing::Key;
-use crate::engine::snapshot::{least, low, snapshot_error, Control, Pending};
-use crate::engine::stash::Stash;
+use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
 use crate::error::EddyError;
 use crate::recovery::codec;
 
@@ -108,28 +107,29 @@ where
         let activator = tick.map(|_| scope.activator_for(&info.address[..]));
         let mut last_tick = Instant::now();
         let mut cap: Option<Capability<u64>> = Some(init_cap);
-        let mut stash: Stash<(K, V)> = Stash::default();
+        let mut gate: Gate<(K, V)> = Gate::default();
         let mut ready: Vec<Rec<(K, V)>> = Vec::new();
         let mut buf = Vec::new();
         let mut emitted: Vec<O> = Vec::new();
-        let mut pending = Pending::default();
         move |input, control, output| {
             input.for_each(|_time, data| {
                 data.swap(&mut buf);
-                stash.push(&mut buf);
+                gate.push(&mut buf);
             });
-            control.for_each(|_time, snaps| pending.extend(&snaps));
+            control.for_each(|_time, snaps| gate.announce(&snaps));
             let frontier = least(low(input.frontier()), low(control.frontier()));
-            // Snapshots first: the state at a mark holds exactly the
-            // records below it.
-            while let Some((epoch, mark)) = pending.next_due(frontier) {
-                stash.take(Some(mark), &mut ready);
-                if let Some(cap) = cap.as_ref() {
+            // Up to each due snapshot, then up to the frontier: the state at
+            // a mark holds exactly the records below it.
+            loop {
+                let snap = gate.release(frontier, &mut ready);
+                if let Some(cap) = cap.as_ref().filter(|_| !ready.is_empty()) {
                     let mut session = output.session(cap);
                     apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
                         session.give(r)
                     });
                 }
+                ready.clear();
+                let Some((epoch, _)) = snap else { break };
                 if let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) {
                     let saved = save_states(&logic, &states)
                         .and_then(|part| rec.save_sealed(epoch, &step, worker, part))
@@ -139,16 +139,6 @@ where
                         return;
                     }
                 }
-            }
-            stash.take(frontier, &mut ready);
-            if !ready.is_empty() {
-                if let Some(cap) = cap.as_ref() {
-                    let mut session = output.session(cap);
-                    apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
-                        session.give(r)
-                    });
-                }
-                ready.clear();
             }
             if let (Some(every), Some(c), Some(activator)) = (tick, cap.as_ref(), activator.as_ref()) {
                 let now = Instant::now();

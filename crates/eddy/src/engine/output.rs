@@ -16,7 +16,7 @@ use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeli
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Probe;
 
-use crate::engine::snapshot::{least, low, snapshot_error, Pending};
+use crate::engine::snapshot::{least, low, snapshot_error, Gate};
 use crate::recovery::WorkerRecovery;
 use std::rc::Rc;
 
@@ -24,12 +24,9 @@ use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::dataflow::{Data, Stream};
 use crate::engine::record::Rec;
 use crate::engine::run::RunShared;
-use crate::engine::stash::Stash;
 
 struct Writer<T> {
     sink: Option<Box<dyn SinkPartition<T>>>,
-    /// A write failed: no snapshot may record this writer's state.
-    failed: bool,
     shared: Arc<RunShared>,
     values: Vec<T>,
 }
@@ -48,7 +45,6 @@ impl<T> Writer<T> {
                 if let Err(e) = sink.write_batch(&mut self.values) {
                     self.shared.fail(e);
                     self.sink = None;
-                    self.failed = true;
                 }
             }
         }
@@ -58,7 +54,9 @@ impl<T> Writer<T> {
     /// The writer's state for a snapshot (`None` on a worker that does
     /// not write).
     fn snapshot(&mut self) -> crate::error::Result<Option<Vec<u8>>> {
-        if self.failed || self.shared.aborted() {
+        // A failed write stops the run: no snapshot may then record this
+        // writer's state.
+        if self.shared.aborted() {
             return Err(crate::error::EddyError::Recovery(
                 "the run is stopping: no snapshot of its output".into(),
             ));
@@ -88,7 +86,6 @@ impl<T: Data> Stream<'_, T> {
             sink: None,
             shared: self.ctx.shared().clone(),
             values: Vec::new(),
-            failed: false,
         };
         let rec = self.ctx.recovery().cloned();
         if let Some(rec) = rec.as_ref() {
@@ -118,10 +115,9 @@ impl<T: Data> Stream<'_, T> {
         P: ParallelizationContract<u64, Rec<T>>,
     {
         let mut probe = self.ctx.probe().clone();
-        let mut stash: Stash<T> = Stash::default();
+        let mut gate: Gate<T> = Gate::default();
         let mut ready: Vec<Rec<T>> = Vec::new();
         let mut buf: Vec<Rec<T>> = Vec::new();
-        let mut pending = Pending::default();
         let worker = self.ctx.worker();
         let step = step_id.to_owned();
         let _: timely::dataflow::Stream<_, ()> = self.inner.probe_with(&mut probe).binary_frontier(
@@ -133,15 +129,16 @@ impl<T: Data> Stream<'_, T> {
                 move |input, control, _output| {
                     input.for_each(|_t, data| {
                         data.swap(&mut buf);
-                        stash.push(&mut buf);
+                        gate.push(&mut buf);
                     });
-                    control.for_each(|_t, snaps| pending.extend(&snaps));
+                    control.for_each(|_t, snaps| gate.announce(&snaps));
                     let frontier = least(low(input.frontier()), low(control.frontier()));
-                    while let Some((epoch, mark)) = pending.next_due(frontier) {
-                        stash.take(Some(mark), &mut ready);
+                    loop {
+                        let snap = gate.release(frontier, &mut ready);
                         if !ready.is_empty() {
                             writer.write(&mut ready);
                         }
+                        let Some((epoch, _)) = snap else { break };
                         if let Some(rec) = rec.as_ref() {
                             let saved = writer
                                 .snapshot()
@@ -153,10 +150,6 @@ impl<T: Data> Stream<'_, T> {
                                 return;
                             }
                         }
-                    }
-                    stash.take(frontier, &mut ready);
-                    if !ready.is_empty() {
-                        writer.write(&mut ready);
                     }
                     if frontier.is_none() {
                         writer.close();

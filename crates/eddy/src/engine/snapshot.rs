@@ -24,7 +24,8 @@ use timely::dataflow::operators::Broadcast;
 use timely::scheduling::Scheduler;
 
 use crate::dataflow::{FlowCtx, Scope};
-use crate::engine::record::EOF_TAG;
+use crate::engine::record::{Rec, EOF_TAG};
+use crate::engine::stash::Stash;
 use crate::error::{EddyError, Result};
 use crate::recovery::WorkerRecovery;
 
@@ -50,11 +51,11 @@ pub(crate) fn low(frontier: &timely::progress::frontier::MutableAntichain<u64>) 
 
 /// Snapshots an operator has heard of but not yet taken, in mark order.
 #[derive(Debug, Default)]
-pub(crate) struct Pending(VecDeque<Snap>);
+struct Pending(VecDeque<Snap>);
 
 impl Pending {
     /// Adds announcements.
-    pub fn extend(&mut self, snaps: &[Snap]) {
+    fn extend(&mut self, snaps: &[Snap]) {
         self.0.extend(snaps.iter().copied());
         self.0
             .make_contiguous()
@@ -63,12 +64,58 @@ impl Pending {
 
     /// The next snapshot the frontier has passed (nothing below its mark
     /// can still arrive), removed from the queue.
-    pub fn next_due(&mut self, frontier: Option<u64>) -> Option<Snap> {
+    fn next_due(&mut self, frontier: Option<u64>) -> Option<Snap> {
         let &(_, mark) = self.0.front()?;
         if frontier.is_none_or(|f| f >= mark) {
             self.0.pop_front()
         } else {
             None
+        }
+    }
+}
+
+/// What a stateful step or an output holds back: the records waiting for
+/// the frontier, and the snapshots it must stop at on the way.
+#[derive(Debug)]
+pub(crate) struct Gate<T> {
+    stash: Stash<T>,
+    pending: Pending,
+}
+
+impl<T> Default for Gate<T> {
+    fn default() -> Self {
+        Gate {
+            stash: Stash::default(),
+            pending: Pending::default(),
+        }
+    }
+}
+
+impl<T> Gate<T> {
+    /// Holds a batch of records (see [`Stash::push`]).
+    pub fn push(&mut self, recs: &mut Vec<Rec<T>>) {
+        self.stash.push(recs);
+    }
+
+    /// Takes snapshot announcements.
+    pub fn announce(&mut self, snaps: &[Snap]) {
+        self.pending.extend(snaps);
+    }
+
+    /// Moves records to `ready` in canonical order: those below the mark of
+    /// the next snapshot the frontier has passed, returning that snapshot
+    /// (apply them, save the state, call again), or else those below the
+    /// frontier, returning `None`.
+    pub fn release(&mut self, frontier: Option<u64>, ready: &mut Vec<Rec<T>>) -> Option<Snap> {
+        match self.pending.next_due(frontier) {
+            Some(snap) => {
+                self.stash.take(Some(snap.1), ready);
+                Some(snap)
+            }
+            None => {
+                self.stash.take(frontier, ready);
+                None
+            }
         }
     }
 }
@@ -336,6 +383,32 @@ mod tests {
         l.prune(21);
         assert!(l.batches.is_empty());
         assert_eq!(l.at(21).at, cursor(12, 30));
+    }
+
+    #[test]
+    fn the_gate_stops_at_each_due_snapshot_in_mark_order() {
+        let rec = |tag: u64| Rec {
+            tag,
+            pos: tag,
+            val: (),
+        };
+        let mut gate = Gate::default();
+        gate.push(&mut vec![rec(5), rec(15), rec(25), rec(35)]);
+        gate.announce(&[(2, 30), (1, 10)]);
+        let mut ready = Vec::new();
+        // No snapshot due yet: what is below the frontier.
+        assert_eq!(gate.release(Some(9), &mut ready), None);
+        assert_eq!(ready.iter().map(|r| r.tag).collect::<Vec<_>>(), vec![5]);
+        ready.clear();
+        // Both due: one at a time, each with only the records below it.
+        assert_eq!(gate.release(Some(40), &mut ready), Some((1, 10)));
+        assert!(ready.is_empty());
+        ready.clear();
+        assert_eq!(gate.release(Some(40), &mut ready), Some((2, 30)));
+        assert_eq!(ready.iter().map(|r| r.tag).collect::<Vec<_>>(), vec![15, 25]);
+        ready.clear();
+        assert_eq!(gate.release(Some(40), &mut ready), None);
+        assert_eq!(ready.iter().map(|r| r.tag).collect::<Vec<_>>(), vec![35]);
     }
 
     #[test]
