@@ -119,8 +119,7 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
 /// follows counts only the resumed run's own work). Errors are left to the
 /// run, which reports them.
 fn announce_resume(dir: &std::path::Path) {
-    let Ok(info) = recovery::inspect(dir) else { return };
-    if let Some(e) = info.epochs.iter().rev().find(|e| e.complete()) {
+    if let Ok(Some(e)) = recovery::latest_complete(dir) {
         if e.mark == u64::MAX {
             eprintln!(
                 "search-ctr: this run finished before (snapshot {}): rewriting its final output",

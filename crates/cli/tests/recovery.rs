@@ -426,8 +426,24 @@ fn damaged_missing_and_foreign_stores_exit_1() {
         "{}",
         stderr(&foreign)
     );
-    // A rerun of the finished run leaves the same output.
-    assert!(go(&store, "30m").status.success());
+    // A rerun of the finished run leaves the same output, and says so.
+    let rerun = run(&[
+        "run",
+        "-I",
+        s(&input),
+        "-o",
+        s(&out_file),
+        "-r",
+        s(&store),
+        "--gap",
+        "30m",
+    ]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(
+        stderr(&rerun).contains("this run finished before"),
+        "{}",
+        stderr(&rerun)
+    );
     assert_eq!(std::fs::read(&out_file).expect("rows"), first);
 
     let file = store.join("recovery.sqlite3");

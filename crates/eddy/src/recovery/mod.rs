@@ -122,6 +122,12 @@ pub fn inspect(dir: &Path) -> Result<StoreInfo> {
     })
 }
 
+/// The latest complete snapshot in `dir`'s store: the one a run would
+/// resume from (no page check: the run makes it).
+pub fn latest_complete(dir: &Path) -> Result<Option<EpochRow>> {
+    Store::open(dir, false)?.latest_complete()
+}
+
 /// The snapshot a run resumes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ResumeFrom {

@@ -121,22 +121,22 @@ impl Store {
         Ok(store)
     }
 
+    /// The value of a one-row `PRAGMA`.
+    fn pragma<T: rusqlite::types::FromSql>(&self, name: &str) -> Result<T> {
+        self.conn
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .map_err(|e| damaged(&self.path, e))
+    }
+
     fn check_header(&self, check: bool) -> Result<()> {
         let err = |e| damaged(&self.path, e);
-        let app: i64 = self
-            .conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(err)?;
-        if app != APPLICATION_ID {
+        if self.pragma::<i64>("application_id")? != APPLICATION_ID {
             return Err(EddyError::Recovery(format!(
                 "{}: not an eddy recovery store (a foreign SQLite database)",
                 self.path.display()
             )));
         }
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
+        let version: i64 = self.pragma("user_version")?;
         if version != STORE_VERSION {
             return Err(EddyError::Recovery(format!(
                 "{}: recovery store format version {version}; this build reads version {STORE_VERSION}",
@@ -144,10 +144,7 @@ impl Store {
             )));
         }
         if check {
-            let verdict: String = self
-                .conn
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(err)?;
+            let verdict: String = self.pragma("quick_check")?;
             if verdict != "ok" {
                 return Err(damaged(&self.path, format!("the store is damaged ({verdict})")));
             }
