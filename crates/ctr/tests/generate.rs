@@ -177,14 +177,8 @@ fn without_invalid_rate_every_line_is_valid_with_the_required_fields() {
     }
     assert_eq!(other, stats.other);
     assert!(other > 0, "some unknown types");
-    for kind in [
-        "app_open",
-        "search",
-        "results",
-        "click_result",
-        "app_close",
-        "timeout",
-    ] {
+    // The snake_case half of the known types.
+    for &kind in &KNOWN[..6] {
         assert!(kinds.get(kind).copied().unwrap_or(0) > 0, "no {kind}: {kinds:?}");
     }
     assert!(int_users > 0 && int_times > 0, "variety: integer users and times");
