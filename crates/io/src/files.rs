@@ -18,5 +18,5 @@ mod sink;
 mod source;
 
 pub use line::LineRef;
-pub use sink::{FileSink, FileSinkWriter};
+pub use sink::{reopen_at, sync_if_regular, FileSink, FileSinkWriter};
 pub use source::FileSource;

@@ -2,13 +2,13 @@
 //! sink that turns the first invalid line into the run's error.
 
 use std::fs::File;
-use std::io::{BufWriter, ErrorKind, Seek, SeekFrom, Write};
+use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use ctr::format;
 use ctr::metrics::Row;
-use eddy::connectors::files::FileSink;
+use eddy::connectors::files::{reopen_at, sync_if_regular, FileSink};
 use eddy::connectors::stdio::StdOutSink;
 use eddy::connectors::{Sink, SinkPartition};
 use eddy::EddyError;
@@ -131,24 +131,8 @@ impl TextSink {
         } else {
             let file = match resume.as_ref() {
                 None => File::create(&self.path).map_err(err)?,
-                Some((len, _)) => {
-                    // The file sink's resume, for this format: back to the
-                    // snapshot's length.
-                    let mut file = std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(&self.path)
-                        .map_err(err)?;
-                    let actual = file.metadata().map_err(err)?.len();
-                    if actual < *len {
-                        return Err(EddyError::Recovery(format!(
-                            "{}: the output has {actual} bytes, fewer than the {len} it had at the snapshot",
-                            self.path.display()
-                        )));
-                    }
-                    file.set_len(*len).map_err(err)?;
-                    file.seek(SeekFrom::Start(*len)).map_err(err)?;
-                    file
-                }
+                // The file sink's resume, for this format.
+                Some((len, _)) => reopen_at(&self.path, *len)?,
             };
             let handle = file.try_clone().map_err(err)?;
             (Box::new(file), Some(handle), resume.as_ref().map_or(0, |r| r.0))
@@ -258,12 +242,8 @@ impl SinkPartition<Row> for TextWriter {
     /// and a sync.
     fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
         self.flush()?;
-        if let Some(file) = self
-            .file
-            .as_ref()
-            .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))
-        {
-            file.sync_data().map_err(|e| EddyError::io(&self.path, e))?;
+        if let Some(file) = self.file.as_ref() {
+            sync_if_regular(file, &self.path)?;
         }
         let mut state = vec![1];
         state.extend_from_slice(&self.written.to_le_bytes());

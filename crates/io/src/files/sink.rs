@@ -106,23 +106,7 @@ impl<T> FileSink<T> {
                 self.path.display()
             ))
         })?;
-        let err = |e| EddyError::io(&self.path, e);
-        let mut file = OpenOptions::new().write(true).open(&self.path).map_err(|e| {
-            EddyError::Recovery(format!(
-                "{}: cannot reopen the output to resume it ({e}); it had {len} bytes at the snapshot",
-                self.path.display()
-            ))
-        })?;
-        let actual = file.metadata().map_err(err)?.len();
-        if actual < len {
-            return Err(EddyError::Recovery(format!(
-                "{}: the output has {actual} bytes, fewer than the {len} it had at the snapshot; \
-                 it was changed outside this run",
-                self.path.display()
-            )));
-        }
-        file.set_len(len).map_err(err)?;
-        file.seek(SeekFrom::Start(len)).map_err(err)?;
+        let file = reopen_at(&self.path, len)?;
         Ok(FileSinkWriter {
             path: self.path.clone(),
             out: BufWriter::with_capacity(BUFFER_BYTES, file),
@@ -132,6 +116,40 @@ impl<T> FileSink<T> {
             closed: false,
         })
     }
+}
+
+/// Reopens an output file to resume it after a snapshot at which it had
+/// `len` bytes: truncates what was written since and positions at the end.
+/// A file that is missing or shorter was changed by someone else: an
+/// error, never a silent restart.
+pub fn reopen_at(path: &Path, len: u64) -> Result<File> {
+    let err = |e| EddyError::io(path, e);
+    let mut file = OpenOptions::new().write(true).open(path).map_err(|e| {
+        EddyError::Recovery(format!(
+            "{}: cannot reopen the output to resume it ({e}); it had {len} bytes at the snapshot",
+            path.display()
+        ))
+    })?;
+    let actual = file.metadata().map_err(err)?.len();
+    if actual < len {
+        return Err(EddyError::Recovery(format!(
+            "{}: the output has {actual} bytes, fewer than the {len} it had at the snapshot; \
+             it was changed outside this run",
+            path.display()
+        )));
+    }
+    file.set_len(len).map_err(err)?;
+    file.seek(SeekFrom::Start(len)).map_err(err)?;
+    Ok(file)
+}
+
+/// Makes what was written to `file` durable; only regular files can be
+/// synced (`/dev/null` or a pipe cannot, and need not be).
+pub fn sync_if_regular(file: &File, path: &Path) -> Result<()> {
+    if file.metadata().is_ok_and(|m| m.is_file()) {
+        file.sync_data().map_err(|e| EddyError::io(path, e))?;
+    }
+    Ok(())
 }
 
 /// Version byte of a file sink's snapshot state.
@@ -205,12 +223,7 @@ impl<T> FileSinkWriter<T> {
     /// Makes the written bytes durable; only regular files can be synced
     /// (`/dev/null` or a pipe cannot, and need not be).
     fn sync(&self) -> Result<()> {
-        let file = self.out.get_ref();
-        let regular = file.metadata().is_ok_and(|m| m.is_file());
-        if regular {
-            file.sync_data().map_err(|e| EddyError::io(&self.path, e))?;
-        }
-        Ok(())
+        sync_if_regular(self.out.get_ref(), &self.path)
     }
 
     fn closed_error(&self) -> EddyError {
