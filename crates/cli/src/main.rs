@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 /// mimalloc: faster than the system allocator on this allocation pattern
 /// (many small per-user states), and it returns freed memory.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
