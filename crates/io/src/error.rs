@@ -9,14 +9,16 @@ pub enum EddyError {
     /// The dataflow description is wrong (duplicate step id, bad parameter).
     #[error("dataflow build error: {0}")]
     Build(String),
-    /// An I/O error while opening or reading an input.
-    #[error("{}: {source}", path.display())]
+    /// An I/O error while opening or reading an input: `FILE: message`.
+    /// The underlying error's message is part of this error's text, so it
+    /// is not also its [`source`](std::error::Error::source): a report that
+    /// prints the chain names it once.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file (or `-` for stdin) being read or written.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Invalid input data, with the exact place it was found.
     #[error("{}:{line}: {message}", path.display())]
@@ -50,10 +52,37 @@ impl EddyError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         EddyError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }
 
 /// Result alias used throughout the library.
 pub type Result<T, E = EddyError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// What a chain-printing report (`anyhow`'s `{:#}`) shows.
+    fn report(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut next = e.source();
+        while let Some(s) = next {
+            text.push_str(&format!(": {s}"));
+            next = s.source();
+        }
+        text
+    }
+
+    #[test]
+    fn io_error_is_named_once() {
+        let err = EddyError::io(
+            "logs/a.log",
+            std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory"),
+        );
+        assert_eq!(report(&err), "logs/a.log: No such file or directory");
+        assert!(err.source().is_none());
+    }
+}

@@ -19,4 +19,4 @@ mod source;
 
 pub use line::LineRef;
 pub use sink::{reopen_at, sync_if_regular, FileSink, FileSinkWriter};
-pub use source::FileSource;
+pub use source::{FileSource, PlanReport};

@@ -16,6 +16,7 @@ struct Line {
     offset: u64,
     number: u64,
     path: PathBuf,
+    len: u64,
 }
 
 fn decode(l: &LineRef<'_>) -> Line {
@@ -25,6 +26,7 @@ fn decode(l: &LineRef<'_>) -> Line {
         offset: l.offset(),
         number: l.line_number(),
         path: l.path().to_path_buf(),
+        len: l.line_len(),
     }
 }
 
@@ -47,6 +49,7 @@ fn reference(content: &[u8], path: &Path, max: usize) -> Vec<Line> {
             offset,
             number: i as u64 + 1,
             path: path.to_path_buf(),
+            len: p.len() as u64,
         });
         offset += p.len() as u64 + 1;
     }
@@ -207,7 +210,7 @@ fn partitions_follow_input_order_then_chunks() {
 }
 
 #[test]
-fn directory_reads_its_files_sorted_skipping_hidden_and_subdirs() {
+fn directory_reads_its_files_recursively_sorted_skipping_hidden() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "b.log", b"b\n");
     write(dir.path(), "a.log", b"a\n");
@@ -215,6 +218,8 @@ fn directory_reads_its_files_sorted_skipping_hidden_and_subdirs() {
     write(dir.path(), ".hidden", b"hidden\n");
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     write(&dir.path().join("sub"), "d.log", b"d\n");
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(&dir.path().join(".git"), "e.log", b"e\n");
     let src = source(&[dir.path()]);
     let lines = read_all(&src, 10);
     let got: Vec<_> = lines.iter().map(|l| (l.bytes.clone(), l.path.clone())).collect();
@@ -224,8 +229,53 @@ fn directory_reads_its_files_sorted_skipping_hidden_and_subdirs() {
             (b"a".to_vec(), dir.path().join("a.log")),
             (b"b".to_vec(), dir.path().join("b.log")),
             (b"c".to_vec(), dir.path().join("c.log.gz")),
+            (b"d".to_vec(), dir.path().join("sub/d.log")),
         ]
     );
+    let report = src.plan_report().unwrap();
+    assert_eq!(
+        (report.files, report.hidden_files, report.hidden_dirs, report.plain_bytes),
+        (4, 1, 1, None)
+    );
+}
+
+#[test]
+fn gzip_is_known_by_its_bytes_not_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz_log = write(dir.path(), "packed.log", &gzip(&[b"1\n2\n"]));
+    let plain_gz = write(dir.path(), "plain.gz", b"3\n");
+    let src = source(&[&gz_log, &plain_gz]);
+    let keys = src.list_parts().unwrap();
+    assert!(keys[0].starts_with("gz:") && keys[1].starts_with("file:"), "{keys:?}");
+    let lines: Vec<_> = read_all(&src, 10).into_iter().map(|l| l.bytes).collect();
+    assert_eq!(lines, vec![&b"1"[..], b"2", b"3"]);
+    let plain = src.plan_report().unwrap();
+    assert_eq!(plain.plain_bytes, None);
+    assert_eq!(source(&[&plain_gz]).plan_report().unwrap().plain_bytes, Some(2));
+}
+
+#[test]
+fn damaged_gz_names_the_last_line_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let content: String = (1..=5000).map(|i| format!("line {i}\n")).collect();
+    let whole = gzip(&[content.as_bytes()]);
+    let path = write(dir.path(), "logs.gz", &whole[..whole.len() / 2]);
+    let src = source(&[&path]);
+    let key = src.list_parts().unwrap().remove(0);
+    let mut part = src.build_part(&key, None).unwrap();
+    let mut out = Vec::new();
+    let err = loop {
+        match part.next_batch(&mut out, 100) {
+            Ok(Poll::Done) => panic!("a truncated gzip file must fail"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    let last = out.last().map_or(0, |l| l.number);
+    assert!(last > 0);
+    let text = err.to_string();
+    let want = format!("logs.gz: corrupt gzip data after line {last}: ");
+    assert!(text.starts_with(&format!("{}", path.display())) && text.contains(&want), "{text}");
 }
 
 #[test]
@@ -265,7 +315,7 @@ fn file_removed_after_listing_names_the_path() {
 #[test]
 fn corrupt_gz_is_a_read_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "bad.gz", b"this is not gzip at all\n");
+    let path = write(dir.path(), "bad.gz", b"\x1f\x8bthis is not gzip at all\n");
     let src = source(&[&path]);
     let key = src.list_parts().unwrap().remove(0);
     let mut part = src.build_part(&key, None).unwrap();
@@ -296,14 +346,14 @@ fn too_long_line_is_cut_once_and_reading_goes_on() {
     let lines = read_all(&src, 10);
     let got: Vec<_> = lines
         .iter()
-        .map(|l| (l.bytes.clone(), l.too_long, l.number))
+        .map(|l| (l.bytes.clone(), l.too_long, l.number, l.len))
         .collect();
     assert_eq!(
         got,
         vec![
-            (b"ok".to_vec(), false, 1),
-            (b"xxxxxxxx".to_vec(), true, 2),
-            (b"after".to_vec(), false, 3),
+            (b"ok".to_vec(), false, 1, 2),
+            (b"xxxxxxxx".to_vec(), true, 2, 1_000_000),
+            (b"after".to_vec(), false, 3, 5),
         ]
     );
 }

@@ -16,6 +16,8 @@ use crate::EddyError;
 pub struct LineRef<'a> {
     bytes: Bytes,
     too_long: bool,
+    /// The whole line's length (without `\n`).
+    len: u64,
     offset: u64,
     path: &'a Arc<Path>,
     number: Number<'a>,
@@ -35,6 +37,7 @@ impl<'a> LineRef<'a> {
     /// A line with a known line number, for testing decoders.
     pub fn new(path: &'a Arc<Path>, line_number: u64, offset: u64, bytes: Bytes) -> Self {
         LineRef {
+            len: bytes.len() as u64,
             bytes,
             too_long: false,
             offset,
@@ -44,7 +47,7 @@ impl<'a> LineRef<'a> {
     }
 
     /// The `index`-th (0-based) line of a partition whose first line has line
-    /// number `first`.
+    /// number `first`; `len` is its whole length, `bytes` its kept head.
     pub(crate) fn in_partition(
         path: &'a Arc<Path>,
         first: &'a FirstLine,
@@ -52,6 +55,7 @@ impl<'a> LineRef<'a> {
         offset: u64,
         bytes: Bytes,
         too_long: bool,
+        len: u64,
     ) -> Self {
         let number = match first {
             FirstLine::Known(n) => Number::Known(n.saturating_add(index)),
@@ -60,6 +64,7 @@ impl<'a> LineRef<'a> {
         LineRef {
             bytes,
             too_long,
+            len,
             offset,
             path,
             number,
@@ -76,6 +81,13 @@ impl<'a> LineRef<'a> {
     /// The line had more than `max_line_bytes` bytes; the rest was skipped.
     pub fn too_long(&self) -> bool {
         self.too_long
+    }
+
+    /// The whole line's length in bytes, without its `\n`: for a
+    /// [`too_long`](Self::too_long) line, more than [`bytes`](Self::bytes)
+    /// holds (which is then exactly the `max_line_bytes` limit).
+    pub fn line_len(&self) -> u64 {
+        self.len
     }
 
     /// The file the line is in (`-` for stdin).
@@ -170,7 +182,7 @@ mod tests {
             cell: OnceCell::new(),
         };
         // Lines after the first '\n' at or after byte 3: "c" (line 3), "d".
-        let line = LineRef::in_partition(&path, &first, 1, 6, Bytes::from_static(b"d"), false);
+        let line = LineRef::in_partition(&path, &first, 1, 6, Bytes::from_static(b"d"), false, 1);
         assert_eq!(line.line_number(), 4);
         // Cached: a changed file does not change the answer.
         f.as_file().set_len(0).unwrap();
@@ -187,7 +199,7 @@ mod tests {
             after: 5,
             cell: OnceCell::new(),
         };
-        let line = LineRef::in_partition(&path, &first, 0, 0, Bytes::new(), false);
+        let line = LineRef::in_partition(&path, &first, 0, 0, Bytes::new(), false, 0);
         assert_eq!(line.line_number(), 0);
     }
 }

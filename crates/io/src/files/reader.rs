@@ -4,8 +4,8 @@
 //! as a [`Bytes`] slice of it (`split_to` + `freeze`: no per-line allocation;
 //! the buffer's memory is reused as soon as no line of it is referenced any
 //! more). A line longer than `max_line` bytes is cut to its first `max_line`
-//! bytes and the rest is skipped without being kept, so the buffer never holds
-//! more than `max_line + block` bytes.
+//! bytes and the rest is skipped (counted, to report the line's length, but
+//! not kept), so the buffer never holds more than `max_line + block` bytes.
 
 use std::io::{self, Read};
 
@@ -71,6 +71,20 @@ pub(crate) struct RawLine {
     pub(crate) too_long: bool,
     /// Offset of the line's first byte in the stream.
     pub(crate) offset: u64,
+    /// The whole line's length, without its `\n` (more than `bytes.len()`
+    /// when `too_long`).
+    pub(crate) len: u64,
+}
+
+/// A too-long line whose end has not been read yet.
+#[derive(Debug)]
+struct Long {
+    /// Its first `max_line` bytes.
+    head: Bytes,
+    /// Offset of its first byte.
+    offset: u64,
+    /// Its length so far.
+    len: u64,
 }
 
 /// What [`LineReader::next_line`] found.
@@ -109,6 +123,8 @@ pub(crate) struct LineReader<F> {
     end: Option<u64>,
     max_line: usize,
     block: usize,
+    /// A too-long line being skipped to its end.
+    long: Option<Long>,
 }
 
 impl<F: Fill> LineReader<F> {
@@ -124,13 +140,18 @@ impl<F: Fill> LineReader<F> {
             end: start.end,
             max_line,
             block: block.max(1),
+            long: None,
         }
     }
 
     /// Where reading would resume: the offset of the first unconsumed byte,
     /// and whether the reader is skipping the rest of a line there.
     pub(crate) fn state(&self) -> (u64, bool) {
-        (self.offset, self.skipping)
+        match &self.long {
+            // Not yielded yet: it is read again from its start.
+            Some(long) => (long.offset, false),
+            None => (self.offset, self.skipping),
+        }
     }
 
     fn consume(&mut self, n: usize) {
@@ -161,13 +182,45 @@ impl<F: Fill> LineReader<F> {
             bytes,
             too_long,
             offset,
+            // `len` counts the `\n` when there is one (then `len > keep`).
+            len: (len - usize::from(len > keep)) as u64,
         })
+    }
+
+    /// The too-long line being skipped, now that its end is known.
+    fn finish_long(&mut self) -> Next {
+        match self.long.take() {
+            Some(long) => Next::Line(RawLine {
+                bytes: long.head,
+                too_long: true,
+                offset: long.offset,
+                len: long.len,
+            }),
+            None => Next::Done,
+        }
     }
 
     /// The next line, [`Next::Pending`] if the fill has no complete line yet,
     /// or [`Next::Done`] at the end (and after it).
     pub(crate) fn next_line(&mut self) -> io::Result<Next> {
         loop {
+            if let Some(long) = &mut self.long {
+                if let Some(i) = memchr::memchr(b'\n', &self.buf) {
+                    long.len += i as u64;
+                    self.consume(i + 1);
+                    return Ok(self.finish_long());
+                }
+                let all = self.buf.len();
+                long.len += all as u64;
+                self.consume(all);
+                if self.eof {
+                    return Ok(self.finish_long());
+                }
+                if !self.more()? {
+                    return Ok(Next::Pending);
+                }
+                continue;
+            }
             if self.skipping {
                 if let Some(i) = memchr::memchr(b'\n', &self.buf) {
                     self.consume(i + 1);
@@ -195,10 +248,17 @@ impl<F: Fill> LineReader<F> {
             }
             self.scanned = self.buf.len();
             if self.buf.len() > self.max_line {
-                // Too long and no end in sight: keep the head, skip the rest.
-                let next = self.cut(self.max_line, self.max_line, true);
-                self.skipping = true;
-                return Ok(next);
+                // Too long and no end in sight: keep the head, count the
+                // rest up to the line's end without keeping it.
+                let head = self.buf.split_to(self.max_line).freeze();
+                self.long = Some(Long {
+                    head,
+                    offset: self.offset,
+                    len: self.max_line as u64,
+                });
+                self.offset += self.max_line as u64;
+                self.scanned = 0;
+                continue;
             }
             if self.eof {
                 if self.buf.is_empty() {
@@ -261,6 +321,7 @@ mod tests {
                 bytes: Bytes::copy_from_slice(keep),
                 too_long,
                 offset,
+                len: p.len() as u64,
             });
             offset += p.len() as u64 + 1;
         }
@@ -318,6 +379,43 @@ mod tests {
         assert!(l.too_long);
         assert!(r.buf.capacity() < 64, "capacity {}", r.buf.capacity());
         assert_eq!(r.next_line().ok(), Some(Next::Done));
+    }
+
+    #[test]
+    fn too_long_line_reports_its_whole_length() {
+        let mut data = vec![b'x'; 5000];
+        data.extend(b"\nok\n");
+        let lines = read_all(LineReader::new(ReadFill(&data[..]), start(), 10, 7));
+        assert_eq!(lines[0].len, 5000);
+        assert_eq!((lines[0].bytes.len(), lines[0].too_long), (10, true));
+        assert_eq!((lines[1].offset, lines[1].len), (5001, 2));
+    }
+
+    #[test]
+    fn position_inside_a_too_long_line_is_its_start() {
+        let mut data = b"a\n".to_vec();
+        data.extend(vec![b'x'; 50]);
+        data.extend(b"\nb\n");
+        let drip = Drip {
+            data,
+            at: 0,
+            step: 4,
+            pending_next: false,
+        };
+        let mut r = LineReader::new(drip, start(), 8, 4);
+        let mut lines = 0;
+        let mut states = Vec::new();
+        loop {
+            match r.next_line().unwrap() {
+                Next::Line(_) => lines += 1,
+                Next::Pending => states.push((lines, r.state())),
+                Next::Done => break,
+            }
+        }
+        assert_eq!(lines, 3);
+        // While the long line (offset 2) is being skipped, nothing of it has
+        // been yielded: a resume reads it again from its start.
+        assert!(states.iter().filter(|(n, _)| *n == 1).all(|(_, s)| *s == (2, false)), "{states:?}");
     }
 
     proptest! {

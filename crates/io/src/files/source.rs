@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 
-use super::chunks::{plan, Part};
+use super::chunks::{expand_all, is_gz, plan, Part, STDIN};
 use super::line::{FirstLine, LineRef};
 use super::position::Position;
 use super::reader::{Fill, LineReader, Next, ReadFill, Start};
@@ -29,8 +29,12 @@ const PENDING_DELAY: Duration = Duration::from_millis(2);
 /// Reads lines from files and hands each to a decoder.
 ///
 /// Inputs: a file path; `-` for stdin; a directory for every regular file
-/// directly in it (not recursive), sorted by name, skipping hidden files
-/// (names starting with `.`). A `.gz` file is decompressed on the fly.
+/// under it at any depth, sorted by whole path (byte order), skipping hidden
+/// files and directories (names starting with `.`; see
+/// [`plan_report`](Self::plan_report) for how many). Symbolic links to files
+/// are read, links to directories are not followed. A regular file that
+/// starts with the gzip magic bytes (`1f 8b`) is decompressed on the fly,
+/// whatever its name; any other file is read as is, `.gz` or not.
 ///
 /// Partitions, in input order: a plain file larger than
 /// [`chunk_bytes`](Self::chunk_bytes) is split into byte ranges, each owning
@@ -135,6 +139,47 @@ impl<T> FileSource<T> {
         self.buffer_bytes = n.max(1);
         self
     }
+
+    /// What the inputs stand for, without reading them: how many files, how
+    /// many hidden entries were skipped in directories, and the total size
+    /// when every input is a plain regular file. Walks the inputs as
+    /// [`list_parts`](Source::list_parts) does, with the same errors.
+    pub fn plan_report(&self) -> Result<PlanReport> {
+        let expanded = expand_all(&self.inputs)?;
+        let mut plain_bytes = Some(0u64);
+        for file in &expanded.files {
+            if file.as_os_str() == STDIN {
+                plain_bytes = None;
+                continue;
+            }
+            let meta = std::fs::metadata(file).map_err(|e| EddyError::io(file, e))?;
+            if !meta.is_file() || is_gz(file)? {
+                plain_bytes = None;
+            }
+            plain_bytes = plain_bytes.map(|total| total.saturating_add(meta.len()));
+        }
+        Ok(PlanReport {
+            files: expanded.files.len(),
+            hidden_files: expanded.hidden_files,
+            hidden_dirs: expanded.hidden_dirs,
+            plain_bytes,
+        })
+    }
+}
+
+/// What a [`FileSource`]'s inputs stand for: see [`FileSource::plan_report`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanReport {
+    /// Files to read (stdin counts as one).
+    pub files: usize,
+    /// Hidden files (name starting with `.`) skipped inside directories.
+    pub hidden_files: u64,
+    /// Hidden directories skipped inside directories; what they hold is not
+    /// looked at, so not counted.
+    pub hidden_dirs: u64,
+    /// The total size of the inputs, when all are plain regular files (no
+    /// stdin, no pipe, no gzip): what a progress bar can count to.
+    pub plain_bytes: Option<u64>,
 }
 
 impl<T: 'static> Source<T> for FileSource<T> {
@@ -222,6 +267,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
         };
         Ok(Box::new(FilePartition {
             reader: LineReader::new(fill, start, self.max_line_bytes, self.buffer_bytes),
+            gz: matches!(part, Part::Gz(_)),
             path,
             first,
             lines: pos.lines,
@@ -240,6 +286,34 @@ struct FilePartition<T> {
     lines: u64,
     decode: Decode<T>,
     done: bool,
+    /// A gzip file: a read error is most likely damaged data.
+    gz: bool,
+}
+
+impl<T> FilePartition<T> {
+    /// A read error, saying where in the file it happened: `corrupt gzip
+    /// data after line 1234: …` for a damaged gzip file.
+    fn read_error(&self, e: io::Error) -> EddyError {
+        // The number of the last line yielded, where it is known without
+        // counting (not in a chunk after the first).
+        let at = match self.first {
+            FirstLine::Known(first) if self.lines > 0 => {
+                format!(" after line {}", first.saturating_add(self.lines - 1))
+            }
+            FirstLine::Known(_) => " before the first line".to_owned(),
+            FirstLine::Counted { .. } => String::new(),
+        };
+        let damaged = matches!(
+            e.kind(),
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+        );
+        let what = if self.gz && damaged {
+            "corrupt gzip data"
+        } else {
+            "read error"
+        };
+        EddyError::io(&*self.path, io::Error::new(e.kind(), format!("{what}{at}: {e}")))
+    }
 }
 
 impl<T> SourcePartition<T> for FilePartition<T> {
@@ -251,10 +325,10 @@ impl<T> SourcePartition<T> for FilePartition<T> {
         }
         let mut added = 0;
         while added < max {
-            let next = self
-                .reader
-                .next_line()
-                .map_err(|e| EddyError::io(&*self.path, e))?;
+            let next = match self.reader.next_line() {
+                Ok(next) => next,
+                Err(e) => return Err(self.read_error(e)),
+            };
             match next {
                 Next::Line(raw) => {
                     let line = LineRef::in_partition(
@@ -264,6 +338,7 @@ impl<T> SourcePartition<T> for FilePartition<T> {
                         raw.offset,
                         raw.bytes,
                         raw.too_long,
+                        raw.len,
                     );
                     out.push((self.decode)(&line));
                     self.lines = self.lines.saturating_add(1);
