@@ -40,6 +40,14 @@ pub trait Source<T>: 'static {
     /// Opens one partition, at its start or at a resume position previously
     /// returned by [`SourcePartition::position`].
     fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>>;
+    /// Whether the partition `key` continues the one listed just before it
+    /// (the next byte range of the same file): the engine then orders their
+    /// items as one partition, in byte order, however they are spread over
+    /// workers. The default: every partition stands alone.
+    fn continues_previous(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
 }
 
 /// One open partition of a [`Source`].

@@ -21,14 +21,15 @@ use std::sync::Arc;
 
 use timely::communication::Allocator;
 use timely::dataflow::operators::feedback::Handle;
-use timely::dataflow::operators::{Concatenate, ConnectLoop, Feedback};
+use timely::dataflow::operators::{Broadcast, Concatenate, ConnectLoop, Feedback, Map};
 use timely::dataflow::scopes::Child;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 use crate::engine::record::Rec;
 use crate::engine::run::{validate_step_name, RunShared};
-use crate::engine::snapshot::{build_control, Control, InputLog, Snap};
+use crate::engine::chunk_order::ChunkGroups;
+use crate::engine::snapshot::{build_control, build_input_snapshots, ChunkEnd, Control, InputLog, Signal};
 use crate::error::{EddyError, Result};
 use crate::recovery::WorkerRecovery;
 
@@ -53,6 +54,7 @@ pub struct FlowCtx {
     inputs: RefCell<u32>,
     recovery: Option<Rc<WorkerRecovery>>,
     logs: RefCell<Vec<(String, InputLog)>>,
+    chunks: Rc<ChunkGroups>,
 }
 
 impl FlowCtx {
@@ -75,12 +77,18 @@ impl FlowCtx {
             inputs: RefCell::new(0),
             recovery,
             logs: RefCell::new(Vec::new()),
+            chunks: Rc::default(),
         })
     }
 
     /// This worker's recovery side, when the run snapshots.
     pub(crate) fn recovery(&self) -> Option<&Rc<WorkerRecovery>> {
         self.recovery.as_ref()
+    }
+
+    /// Which partitions are chunks continuing a file (filled by inputs).
+    pub(crate) fn chunk_groups(&self) -> &Rc<ChunkGroups> {
+        &self.chunks
     }
 
     /// Registers an input step's partition logs (for its snapshots).
@@ -143,18 +151,20 @@ impl FlowCtx {
 }
 
 /// The scope-bound parts of a flow that every stream shares: the control
-/// stream announcing snapshots, and the inputs' progress streams the
-/// coordinator follows.
+/// stream (snapshot announcements, chunk ends), and the inputs' progress
+/// streams the coordinator follows.
 pub(crate) struct Scoped<'a> {
-    /// Announcements (an empty stream when the run does not snapshot).
+    /// Control signals (a closed stream when the run neither snapshots nor
+    /// reads chunked files).
     pub control: Control<'a>,
-    handle: RefCell<Option<Handle<Scope<'a>, Snap>>>,
-    progress: RefCell<Vec<timely::dataflow::Stream<Scope<'a>, ()>>>,
+    handle: RefCell<Option<Handle<Scope<'a>, Signal>>>,
+    progress: RefCell<Vec<timely::dataflow::Stream<Scope<'a>, ChunkEnd>>>,
 }
 
 impl<'a> Scoped<'a> {
-    /// Registers an input's progress stream.
-    pub fn add_progress(&self, stream: timely::dataflow::Stream<Scope<'a>, ()>) {
+    /// Registers an input's progress stream (its frontier is the input's;
+    /// its data, the ends of its partitions).
+    pub fn add_progress(&self, stream: timely::dataflow::Stream<Scope<'a>, ChunkEnd>) {
         self.progress.borrow_mut().push(stream);
     }
 }
@@ -168,36 +178,46 @@ pub struct Flow<'a> {
 
 impl<'a> Flow<'a> {
     pub(crate) fn new(mut scope: Scope<'a>, ctx: Rc<FlowCtx>) -> Self {
-        let (handle, control) = if ctx.recovery.is_some() {
-            // The coordinator is built once every input is known (`finish`).
-            let (handle, control) = scope.feedback::<Snap>(0);
-            (Some(handle), control)
-        } else {
-            (
-                None,
-                timely::dataflow::operators::generic::operator::empty(&scope),
-            )
-        };
+        // What feeds the control stream is known once every input is
+        // (`finish`).
+        let (handle, control) = scope.feedback::<Signal>(0);
         let scoped = Rc::new(Scoped {
             control,
-            handle: RefCell::new(handle),
+            handle: RefCell::new(Some(handle)),
             progress: RefCell::new(Vec::new()),
         });
         Flow { scope, ctx, scoped }
     }
 
-    /// Builds what snapshots need once the user's steps are in: the
-    /// coordinator over every input's progress, and the input snapshotter.
+    /// Builds the control stream once the user's steps are in: the ends of
+    /// chunks (when a file is read in chunks), and for snapshots the
+    /// coordinator over every input's progress and the input snapshotter.
     pub(crate) fn finish(&mut self) {
-        let (Some(rec), Some(handle)) = (self.ctx.recovery.clone(), self.scoped.handle.borrow_mut().take())
-        else {
+        let Some(handle) = self.scoped.handle.borrow_mut().take() else {
             return;
         };
         let progress = self
             .scope
             .concatenate(self.scoped.progress.borrow_mut().drain(..));
-        let logs = self.ctx.logs.borrow_mut().drain(..).collect();
-        build_control(&self.scope, &self.ctx, &rec, &progress, logs).connect_loop(handle);
+        let mut signals: Vec<Control<'a>> = Vec::new();
+        let groups = self.ctx.chunks.clone();
+        if groups.any() {
+            signals.push(
+                progress
+                    .broadcast()
+                    .map(|(part, mark)| Signal::ChunkEnd { part, mark }),
+            );
+        }
+        let rec = self.ctx.recovery.clone();
+        if let Some(rec) = rec.as_ref() {
+            signals.push(build_control(&self.scope, &self.ctx, rec, &progress));
+        }
+        let control = self.scope.concatenate(signals);
+        if let Some(rec) = rec.as_ref() {
+            let logs = self.ctx.logs.borrow_mut().drain(..).collect();
+            build_input_snapshots(&self.ctx, rec, &control, logs, groups);
+        }
+        control.connect_loop(handle);
     }
 
     pub(crate) fn scoped(&self) -> &Rc<Scoped<'a>> {

@@ -24,8 +24,9 @@ use timely::scheduling::Scheduler;
 
 use crate::connectors::{Poll, Source, SourcePartition};
 use crate::dataflow::{Data, Flow, FlowCtx, Stream};
+use crate::engine::chunk_order::{part_id, Prefix};
 use crate::engine::record::{time_mark, Rec, SEQ_BITS};
-use crate::engine::snapshot::{restored_parts, Cursor, InputLog, PartLog};
+use crate::engine::snapshot::{restored_parts, ChunkEnd, Cursor, InputLog, PartLog};
 use crate::error::EddyError;
 
 /// Items read from one partition per batch.
@@ -47,9 +48,15 @@ struct Part<T> {
     staged: Vec<Rec<T>>,
     done: bool,
     idle: bool,
-    /// Records tagged below this are dropped: a resumed partition re-reads
-    /// the start of a batch that the snapshot already holds.
+    /// `input << 16 | partition`.
+    id: u32,
+    /// Records whose true tag is below this are dropped: a resumed
+    /// partition re-reads the start of a batch that the snapshot already
+    /// holds.
     skip_below: u64,
+    /// How a chunk's own tags map to true ones, as known at the snapshot
+    /// it resumes from (see `engine::chunk_order`).
+    skip_prefix: Prefix,
     /// The partition's reads, when the run snapshots.
     log: Option<Rc<RefCell<PartLog>>>,
 }
@@ -78,7 +85,7 @@ impl<T> Part<T> {
                 None => self.seq,
             };
             self.mark = mark;
-            if mark >= self.skip_below {
+            if self.skip_prefix.apply(mark).is_none_or(|t| t >= self.skip_below) {
                 self.staged.push(Rec {
                     tag: mark,
                     pos: self.base | self.seq,
@@ -150,16 +157,16 @@ fn build_input<'a, T: Data, S: Source<T>>(
     let ctx: Rc<FlowCtx> = flow.ctx_rc().clone();
     let step_id = ctx.step_id(step);
     let input_index = ctx.next_input();
-    let parts = open_parts(&ctx, &step_id, input_index, &source);
+    let (parts, restored_ends) = open_parts(&ctx, &step_id, input_index, &source);
     let scope = flow.scope().clone();
     let shared = ctx.shared().clone();
     let probe = ctx.probe().clone();
     let mut builder = OperatorBuilder::new(step_id.clone(), scope.clone());
     let activator = scope.activator_for(&builder.operator_info().address[..]);
     let (mut data_out, stream) = builder.new_output::<Rec<T>>();
-    // Carries no data: its frontier is this input's, for the snapshot
-    // coordinator.
-    let (_progress_out, progress) = builder.new_output::<()>();
+    // Its frontier is this input's, for the snapshot coordinator; its data,
+    // the final marks of ended partitions (for the chunks after them).
+    let (mut progress_out, progress) = builder.new_output::<ChunkEnd>();
     builder.build(move |caps| {
         let mut caps = caps.into_iter();
         let mut default_cap = caps.next();
@@ -167,6 +174,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
         let mut parts: Vec<Part<T>> = parts;
         let mut buf: Vec<T> = Vec::with_capacity(BATCH);
         let mut in_flight: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
+        let mut ended: Vec<ChunkEnd> = restored_ends;
         move |_frontiers| {
             let mut output = data_out.activate();
             if shared.aborted() {
@@ -237,12 +245,16 @@ fn build_input<'a, T: Data, S: Source<T>>(
                     }
                     if part.done {
                         part.cap = None;
+                        ended.push((part.id, part.mark));
                         break;
                     }
                     cap.downgrade(&part.mark);
                 }
             }
             parts.retain(|p| p.cap.is_some());
+            if let Some(pc) = progress_cap.as_ref().filter(|_| !ended.is_empty()) {
+                progress_out.activate().session(pc).give_vec(&mut ended);
+            }
             match parts
                 .iter()
                 .filter_map(|p| p.cap.as_ref())
@@ -281,12 +293,20 @@ fn build_input<'a, T: Data, S: Source<T>>(
 /// Lists the source's partitions and opens this worker's share
 /// (partition `j` goes to worker `j % workers`), at their snapshotted
 /// positions when the run resumes.
-fn open_parts<T, S: Source<T>>(ctx: &FlowCtx, step_id: &str, input_index: u32, source: &S) -> Vec<Part<T>> {
+/// Also returns the ends of this worker's partitions that had ended before
+/// the snapshot the run resumes from (announced again, for the chunks
+/// after them).
+fn open_parts<T, S: Source<T>>(
+    ctx: &FlowCtx,
+    step_id: &str,
+    input_index: u32,
+    source: &S,
+) -> (Vec<Part<T>>, Vec<ChunkEnd>) {
     match try_open_parts(ctx, step_id, input_index, source) {
-        Ok(parts) => parts,
+        Ok(opened) => opened,
         Err(e) => {
             ctx.record(e);
-            Vec::new()
+            (Vec::new(), Vec::new())
         }
     }
 }
@@ -296,7 +316,7 @@ fn try_open_parts<T, S: Source<T>>(
     step_id: &str,
     input_index: u32,
     source: &S,
-) -> crate::error::Result<Vec<Part<T>>> {
+) -> crate::error::Result<(Vec<Part<T>>, Vec<ChunkEnd>)> {
     let keys = source.list_parts()?;
     if input_index >= 256 || keys.len() >= 1 << 16 {
         return Err(EddyError::Build(format!(
@@ -314,18 +334,32 @@ fn try_open_parts<T, S: Source<T>>(
     let skip_below = rec.and_then(|r| r.resume_mark()).unwrap_or(0);
     let logs: InputLog = Rc::default();
     let mut parts = Vec::new();
+    let mut ended = Vec::new();
+    // Every worker knows every chunk group (its gates resolve them all).
+    let mut first = 0;
+    for (j, key) in keys.iter().enumerate() {
+        if j > 0 && source.continues_previous(key) {
+            ctx.chunk_groups()
+                .add(part_id(input_index, j), part_id(input_index, first));
+        } else {
+            first = j;
+        }
+    }
     for (j, key) in keys.into_iter().enumerate() {
         if j % ctx.workers() != ctx.worker() {
             continue;
         }
+        let id = part_id(input_index, j);
         let at = saved.as_ref().and_then(|s| s.get(&key));
         if at.is_some_and(|p| p.done) {
             // Finished before the snapshot: nothing to read, but later
-            // snapshots still list it.
+            // snapshots still list it, and the chunks after it need its end.
             if let Some(p) = at {
+                ended.push((id, p.at.mark));
                 logs.borrow_mut().push(Rc::new(RefCell::new(PartLog {
                     key,
                     index: j as u32,
+                    part: id,
                     batches: VecDeque::new(),
                     now: p.at.clone(),
                     done: true,
@@ -339,6 +373,7 @@ fn try_open_parts<T, S: Source<T>>(
             let log = Rc::new(RefCell::new(PartLog {
                 key: key.clone(),
                 index: j as u32,
+                part: id,
                 batches: VecDeque::new(),
                 now: Cursor {
                     resume: reader.position(),
@@ -359,12 +394,19 @@ fn try_open_parts<T, S: Source<T>>(
             staged: Vec::new(),
             done: false,
             idle: false,
+            id,
             skip_below,
+            skip_prefix: match at.and_then(|p| p.prefix) {
+                Some(p) => Prefix::Known(p),
+                // A chunk without a known prefix had nothing below the cut.
+                None if j > 0 && source.continues_previous(&key) => Prefix::Unknown,
+                None => Prefix::Own,
+            },
             log,
         });
     }
     if rec.is_some() {
         ctx.add_input_log(step_id, logs);
     }
-    Ok(parts)
+    Ok((parts, ended))
 }

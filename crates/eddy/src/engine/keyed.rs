@@ -26,6 +26,7 @@ use timely::dataflow::operators::Capability;
 use timely::scheduling::Scheduler;
 
 use crate::dataflow::{Data, FlowCtx, Scope};
+use crate::engine::failure::StepScope;
 use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::routing::Key;
 use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
@@ -100,6 +101,7 @@ where
     }
     let (worker, shared) = (ctx.worker(), ctx.shared().clone());
     let step = name.to_owned();
+    let groups = ctx.chunk_groups().clone();
     let pact = Exchange::new(|r: &Rec<(K, V)>| r.val.0.route_hash());
     let scope = stream.scope();
     stream.binary_frontier(control, pact, Pipeline, name, move |init_cap, info| {
@@ -107,11 +109,12 @@ where
         let activator = tick.map(|_| scope.activator_for(&info.address[..]));
         let mut last_tick = Instant::now();
         let mut cap: Option<Capability<u64>> = Some(init_cap);
-        let mut gate: Gate<(K, V)> = Gate::default();
+        let mut gate: Gate<(K, V)> = Gate::new(groups);
         let mut ready: Vec<Rec<(K, V)>> = Vec::new();
         let mut buf = Vec::new();
         let mut emitted: Vec<O> = Vec::new();
         move |input, control, output| {
+            let _scope = StepScope(&step);
             input.for_each(|_time, data| {
                 data.swap(&mut buf);
                 gate.push(&mut buf);

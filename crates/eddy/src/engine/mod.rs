@@ -2,7 +2,9 @@
 //! canonical order, key routing, and the core operators (input, output, the
 //! keyed stateful operator) every user-facing operator is built from.
 
+pub mod chunk_order;
 pub mod cluster;
+pub mod failure;
 pub mod input;
 pub mod keyed;
 pub mod output;

@@ -22,6 +22,7 @@ use std::rc::Rc;
 
 use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::dataflow::{Data, Stream};
+use crate::engine::failure::StepScope;
 use crate::engine::record::Rec;
 use crate::engine::run::RunShared;
 
@@ -115,7 +116,7 @@ impl<T: Data> Stream<'_, T> {
         P: ParallelizationContract<u64, Rec<T>>,
     {
         let mut probe = self.ctx.probe().clone();
-        let mut gate: Gate<T> = Gate::default();
+        let mut gate: Gate<T> = Gate::new(self.ctx.chunk_groups().clone());
         let mut ready: Vec<Rec<T>> = Vec::new();
         let mut buf: Vec<Rec<T>> = Vec::new();
         let worker = self.ctx.worker();
@@ -127,6 +128,7 @@ impl<T: Data> Stream<'_, T> {
             step_id,
             move |_cap, _info| {
                 move |input, control, _output| {
+                    let _scope = StepScope(&step);
                     input.for_each(|_t, data| {
                         data.swap(&mut buf);
                         gate.push(&mut buf);

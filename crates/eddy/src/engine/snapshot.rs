@@ -24,6 +24,7 @@ use timely::dataflow::operators::Broadcast;
 use timely::scheduling::Scheduler;
 
 use crate::dataflow::{FlowCtx, Scope};
+use crate::engine::chunk_order::{ChunkGroups, ChunkMarks, Prefix, Resolver};
 use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::stash::Stash;
 use crate::error::{EddyError, Result};
@@ -32,8 +33,23 @@ use crate::recovery::WorkerRecovery;
 /// A snapshot announcement: `(epoch, mark)`.
 pub type Snap = (u64, u64);
 
-/// The timely stream of announcements.
-pub(crate) type Control<'a> = timely::dataflow::Stream<Scope<'a>, Snap>;
+/// What the control stream tells every stateful step and output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Signal {
+    /// Take a snapshot at this cut.
+    Snapshot(Snap),
+    /// A partition ended with this final mark (its own tags): the chunks
+    /// after it in its file can be resolved (see `engine::chunk_order`).
+    ChunkEnd {
+        /// `input << 16 | partition`.
+        part: u32,
+        /// The partition's last mark.
+        mark: u64,
+    },
+}
+
+/// The timely stream of signals.
+pub(crate) type Control<'a> = timely::dataflow::Stream<Scope<'a>, Signal>;
 
 /// The least of two input frontiers (`None`: that input is finished).
 pub(crate) fn least(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -80,26 +96,45 @@ impl Pending {
 pub(crate) struct Gate<T> {
     stash: Stash<T>,
     pending: Pending,
-}
-
-impl<T> Default for Gate<T> {
-    fn default() -> Self {
-        Gate {
-            stash: Stash::default(),
-            pending: Pending::default(),
-        }
-    }
+    chunks: Resolver<T>,
+    /// Whether some input has chunks (known at the first record).
+    resolving: Option<bool>,
+    resolved: Vec<Rec<T>>,
 }
 
 impl<T> Gate<T> {
-    /// Holds a batch of records (see [`Stash::push`]).
+    /// A gate for a flow whose chunked files are `groups`.
+    pub fn new(groups: Rc<ChunkGroups>) -> Self {
+        Gate {
+            stash: Stash::default(),
+            pending: Pending::default(),
+            chunks: Resolver::new(groups),
+            resolving: None,
+            resolved: Vec::new(),
+        }
+    }
+
+    /// Holds a batch of records (see [`Stash::push`]), first giving the
+    /// records of chunked files their true tags.
     pub fn push(&mut self, recs: &mut Vec<Rec<T>>) {
+        let chunks = &mut self.chunks;
+        if *self.resolving.get_or_insert_with(|| chunks.active()) {
+            self.chunks.resolve(recs);
+        }
         self.stash.push(recs);
     }
 
-    /// Takes snapshot announcements.
-    pub fn announce(&mut self, snaps: &[Snap]) {
-        self.pending.extend(snaps);
+    /// Takes control signals: snapshots to stop at, chunks that ended.
+    pub fn announce(&mut self, signals: &[Signal]) {
+        for s in signals {
+            match *s {
+                Signal::Snapshot(snap) => self.pending.extend(&[snap]),
+                Signal::ChunkEnd { part, mark } => {
+                    self.chunks.ended(part, mark, &mut self.resolved);
+                    self.stash.push(&mut self.resolved);
+                }
+            }
+        }
     }
 
     /// Moves records to `ready` in canonical order: those below the mark of
@@ -107,6 +142,12 @@ impl<T> Gate<T> {
     /// (apply them, save the state, call again), or else those below the
     /// frontier, returning `None`.
     pub fn release(&mut self, frontier: Option<u64>, ready: &mut Vec<Rec<T>>) -> Option<Snap> {
+        if frontier.is_none() {
+            // Every chunk has ended; nothing can still be waiting, but an
+            // aborted read must not strand records either.
+            self.chunks.drain(&mut self.resolved);
+            self.stash.push(&mut self.resolved);
+        }
         match self.pending.next_due(frontier) {
             Some(snap) => {
                 self.stash.take(Some(snap.1), ready);
@@ -144,6 +185,10 @@ pub(crate) struct SavedPart {
     pub at: Cursor,
     /// Nothing is left to read.
     pub done: bool,
+    /// For a chunk after the first of its file: the final mark of the
+    /// chunks before it, when known at the cut (its records' true tags are
+    /// their own raised to it; see `engine::chunk_order`).
+    pub prefix: Option<u64>,
 }
 
 /// The reads of one partition since the oldest cut that may still be
@@ -152,6 +197,8 @@ pub(crate) struct SavedPart {
 pub(crate) struct PartLog {
     pub key: String,
     pub index: u32,
+    /// `input << 16 | index`.
+    pub part: u32,
     pub batches: VecDeque<(Cursor, u64)>,
     /// The cursor after the last read.
     pub now: Cursor,
@@ -160,23 +207,36 @@ pub(crate) struct PartLog {
 
 impl PartLog {
     /// The partition's state at the cut `mark`: the start of the first
-    /// batch that reaches `mark`, or where it is now if none does.
-    pub fn at(&self, mark: u64) -> SavedPart {
-        let (at, done) = match self.batches.iter().find(|(_, last)| *last >= mark) {
+    /// batch that reaches `mark` (by true tag: its own raised to `prefix`),
+    /// or where it is now if none does. A chunk whose prefix is not known
+    /// has nothing below the cut (an earlier chunk of its file was still
+    /// being read at it), so it resumes at its first logged batch.
+    pub fn at(&self, mark: u64, prefix: Prefix) -> SavedPart {
+        let reaches = |last: u64| prefix.apply(last).is_none_or(|t| t >= mark);
+        let (at, done) = match self.batches.iter().find(|(_, last)| reaches(*last)) {
             Some((c, _)) => (c.clone(), false),
             None => (self.now.clone(), self.done),
+        };
+        let prefix = match prefix {
+            Prefix::Known(p) => Some(p),
+            Prefix::Own | Prefix::Unknown => None,
         };
         SavedPart {
             key: self.key.clone(),
             index: self.index,
             at,
             done,
+            prefix,
         }
     }
 
     /// Forgets the batches entirely below `mark` (no later cut needs them).
-    pub fn prune(&mut self, mark: u64) {
-        while self.batches.front().is_some_and(|(_, last)| *last < mark) {
+    pub fn prune(&mut self, mark: u64, prefix: Prefix) {
+        while self
+            .batches
+            .front()
+            .is_some_and(|(_, last)| prefix.apply(*last).is_some_and(|t| t < mark))
+        {
             self.batches.pop_front();
         }
     }
@@ -193,14 +253,14 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Builds the coordinator (announces on worker 0) and the input-log
-/// snapshotter of this worker; returns the broadcast control stream.
+/// Builds the coordinator: on worker 0 it follows the inputs' progress and
+/// announces snapshots; returns the announcements, broadcast to every
+/// worker.
 pub(crate) fn build_control<'a>(
     scope: &Scope<'a>,
     ctx: &Rc<FlowCtx>,
     rec: &Rc<WorkerRecovery>,
-    progress: &timely::dataflow::Stream<Scope<'a>, ()>,
-    logs: Vec<(String, InputLog)>,
+    progress: &timely::dataflow::Stream<Scope<'a>, ChunkEnd>,
 ) -> Control<'a> {
     let announcer = ctx.worker() == 0;
     let workers = ctx.workers() as u64;
@@ -243,7 +303,7 @@ pub(crate) fn build_control<'a>(
                         cap = None;
                         return;
                     }
-                    output.session(c).give((epoch, mark));
+                    output.session(c).give(Signal::Snapshot((epoch, mark)));
                     epoch += 1;
                     last_mark = Some(mark);
                 }
@@ -262,33 +322,71 @@ pub(crate) fn build_control<'a>(
             }
         }
     });
-    let control = control.broadcast();
+    control.broadcast()
+}
+
+/// A partition's end, as an input reports it: `(input << 16 | partition,
+/// final mark)`.
+pub(crate) type ChunkEnd = (u32, u64);
+
+/// Builds this worker's input snapshotter: at each announced cut, writes
+/// every local partition's position (see [`PartLog::at`]).
+pub(crate) fn build_input_snapshots(
+    ctx: &Rc<FlowCtx>,
+    rec: &Rc<WorkerRecovery>,
+    control: &Control<'_>,
+    logs: Vec<(String, InputLog)>,
+    groups: Rc<ChunkGroups>,
+) {
     let worker = ctx.worker();
     let shared = ctx.shared().clone();
     let rec = rec.clone();
+    let mut marks = ChunkMarks::new(groups);
+    let mut pending: Vec<Snap> = Vec::new();
     control.sink(Pipeline, "snapshot_inputs", move |input| {
-        let mut snaps: Vec<Snap> = Vec::new();
-        input.for_each(|_, data| snaps.extend(data.iter().copied()));
-        snaps.sort_by_key(|&(epoch, mark)| (mark, epoch));
-        for (epoch, mark) in snaps {
+        input.for_each(|_, data| {
+            for s in data.iter() {
+                match *s {
+                    Signal::Snapshot(snap) => pending.push(snap),
+                    Signal::ChunkEnd { part, mark } => marks.ended(part, mark),
+                }
+            }
+        });
+        pending.sort_by_key(|&(epoch, mark)| (mark, epoch));
+        // A cut is written once the control frontier has reached it: every
+        // chunk end sent below it has then been heard of, so a chunk whose
+        // prefix is still unknown has nothing below the cut.
+        let frontier = low(input.frontier());
+        let due = pending.partition_point(|&(_, mark)| frontier.is_none_or(|f| f >= mark));
+        for (epoch, mark) in pending.drain(..due) {
             for (step, log) in &logs {
-                let parts: Vec<SavedPart> = log.borrow().iter().map(|p| p.borrow().at(mark)).collect();
+                let parts: Vec<SavedPart> = log
+                    .borrow()
+                    .iter()
+                    .map(|p| {
+                        let p = p.borrow();
+                        p.at(mark, marks.prefix(p.part))
+                    })
+                    .collect();
                 if let Err(e) = rec.save(epoch, step, worker, &parts) {
                     shared.fail(e);
                     return;
                 }
             }
         }
-        // Later cuts are at or above the control frontier.
-        if let Some(f) = low(input.frontier()) {
+        // Later cuts are at or above the control frontier and every cut
+        // still pending.
+        let floor = least(frontier, pending.first().map(|&(_, mark)| mark));
+        if let Some(f) = floor {
             for (_, log) in &logs {
                 for p in log.borrow().iter() {
-                    p.borrow_mut().prune(f);
+                    let mut p = p.borrow_mut();
+                    let prefix = marks.prefix(p.part);
+                    p.prune(f, prefix);
                 }
             }
         }
     });
-    control
 }
 
 /// Reports a failed snapshot write as the run's error.
@@ -349,6 +447,7 @@ mod tests {
         PartLog {
             key: "p".into(),
             index: 3,
+            part: 3,
             batches: [(cursor(0, 0), 10), (cursor(4, 10), 20), (cursor(8, 20), 20)].into(),
             now: cursor(12, 30),
             done: false,
@@ -358,31 +457,48 @@ mod tests {
     #[test]
     fn a_cut_resumes_at_the_first_batch_that_reaches_it() {
         let l = log();
-        assert_eq!(l.at(5).at, cursor(0, 0));
-        assert_eq!(l.at(10).at, cursor(0, 0));
-        assert_eq!(l.at(11).at, cursor(4, 10));
-        assert_eq!(l.at(20).at, cursor(4, 10));
+        assert_eq!(l.at(5, Prefix::Own).at, cursor(0, 0));
+        assert_eq!(l.at(10, Prefix::Own).at, cursor(0, 0));
+        assert_eq!(l.at(11, Prefix::Own).at, cursor(4, 10));
+        assert_eq!(l.at(20, Prefix::Own).at, cursor(4, 10));
         // Nothing read reaches the cut: resume where the partition is.
-        let past = l.at(21);
+        let past = l.at(21, Prefix::Own);
         assert_eq!((past.at, past.done, past.index), (cursor(12, 30), false, 3));
         let mut done = log();
         done.done = true;
-        assert!(done.at(25).done);
+        assert!(done.at(25, Prefix::Own).done);
         assert!(
-            !done.at(15).done,
+            !done.at(15, Prefix::Own).done,
             "a batch at or above the cut is still to be read"
         );
     }
 
     #[test]
+    fn a_chunk_cuts_by_its_true_tags() {
+        let l = log();
+        // Raised to 15: the first batch (own last tag 10) now reaches 12.
+        assert_eq!(l.at(12, Prefix::Known(15)).at, cursor(0, 0));
+        assert_eq!(l.at(12, Prefix::Known(15)).prefix, Some(15));
+        assert_eq!(l.at(16, Prefix::Known(15)).at, cursor(4, 10));
+        // Unknown prefix: nothing is below the cut, resume at the first batch.
+        let unknown = l.at(25, Prefix::Unknown);
+        assert_eq!((unknown.at, unknown.prefix), (cursor(0, 0), None));
+        let mut l = log();
+        l.prune(100, Prefix::Unknown);
+        assert_eq!(l.batches.len(), 3, "an unresolved chunk keeps its batches");
+        l.prune(16, Prefix::Known(15));
+        assert_eq!(l.batches.len(), 2);
+    }
+
+    #[test]
     fn pruning_keeps_what_a_later_cut_may_need() {
         let mut l = log();
-        l.prune(15);
+        l.prune(15, Prefix::Own);
         assert_eq!(l.batches.len(), 2);
-        assert_eq!(l.at(15).at, cursor(4, 10));
-        l.prune(21);
+        assert_eq!(l.at(15, Prefix::Own).at, cursor(4, 10));
+        l.prune(21, Prefix::Own);
         assert!(l.batches.is_empty());
-        assert_eq!(l.at(21).at, cursor(12, 30));
+        assert_eq!(l.at(21, Prefix::Own).at, cursor(12, 30));
     }
 
     #[test]
@@ -392,9 +508,9 @@ mod tests {
             pos: tag,
             val: (),
         };
-        let mut gate = Gate::default();
+        let mut gate = Gate::new(Rc::default());
         gate.push(&mut vec![rec(5), rec(15), rec(25), rec(35)]);
-        gate.announce(&[(2, 30), (1, 10)]);
+        gate.announce(&[Signal::Snapshot((2, 30)), Signal::Snapshot((1, 10))]);
         let mut ready = Vec::new();
         // No snapshot due yet: what is below the frontier.
         assert_eq!(gate.release(Some(9), &mut ready), None);

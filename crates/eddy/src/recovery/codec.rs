@@ -10,7 +10,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The snapshot encoding's version; a part with another one is refused.
-pub const PART_VERSION: u8 = 1;
+pub const PART_VERSION: u8 = 2;
 
 const MAGIC: &[u8; 3] = b"EDY";
 const HEADER: usize = 4 + 8;

@@ -190,6 +190,10 @@ impl<T: 'static> Source<T> for FileSource<T> {
             .collect())
     }
 
+    fn continues_previous(&self, key: &str) -> bool {
+        matches!(Part::parse(key), Some(Part::Chunk { start, .. }) if start > 0)
+    }
+
     fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>> {
         let part = Part::parse(key)
             .ok_or_else(|| EddyError::Build(format!("unknown file partition key {key:?}")))?;
