@@ -80,6 +80,31 @@ pub enum OnInvalid {
     Skip,
 }
 
+/// The unit of integer `time` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeUnitArg {
+    /// Seconds since the Unix epoch.
+    S,
+    /// Milliseconds since the Unix epoch.
+    Ms,
+    /// Microseconds since the Unix epoch.
+    Us,
+    /// Nanoseconds since the Unix epoch.
+    Ns,
+}
+
+impl From<TimeUnitArg> for ctr::timestamp::TimeUnit {
+    fn from(u: TimeUnitArg) -> Self {
+        use ctr::timestamp::TimeUnit;
+        match u {
+            TimeUnitArg::S => TimeUnit::Seconds,
+            TimeUnitArg::Ms => TimeUnit::Millis,
+            TimeUnitArg::Us => TimeUnit::Micros,
+            TimeUnitArg::Ns => TimeUnit::Nanos,
+        }
+    }
+}
+
 /// Run summary formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SummaryFormat {
@@ -92,7 +117,8 @@ pub enum SummaryFormat {
 /// `search-ctr run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Input: a file (`.gz` is decompressed), a directory (every file in it)
+    /// Input: a file (gzip data is decompressed, whatever the name), a
+    /// directory (every file under it, sorted by path; hidden ones skipped)
     /// or `-` for stdin. Repeat for several.
     ///
     /// Example: --input day1.jsonl --input day2.jsonl.gz
@@ -142,6 +168,13 @@ pub struct RunArgs {
     /// Lines longer than this many bytes are invalid.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_line_bytes: usize,
+
+    /// The unit of integer `time` values since the Unix epoch (RFC 3339
+    /// strings are unaffected).
+    ///
+    /// Example: --time-unit s   (for {"time":1704067205,...})
+    #[arg(long, value_enum, value_name = "UNIT", default_value_t = TimeUnitArg::Ms)]
+    pub time_unit: TimeUnitArg,
 
     /// Files larger than this are read in chunks of this many bytes, in
     /// parallel (0 = never split). Chunks do not depend on the worker count.
@@ -219,8 +252,9 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0.0)]
     pub invalid_rate: f64,
 
-    /// Where to write (`-` = stdout).
-    #[arg(long, value_name = "PATH", default_value = "-")]
+    /// Where to write (`-` = stdout). A file appears only once complete
+    /// (written under a temporary name, then renamed).
+    #[arg(short, long, value_name = "PATH", default_value = "-")]
     pub out: PathBuf,
 }
 

@@ -43,6 +43,7 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
         dead_letter: args.dead_letter,
         max_line_bytes: args.max_line_bytes,
         chunk_bytes: args.chunk_bytes,
+        time_unit: args.time_unit.into(),
     };
     let config = RunConfig {
         workers: args.workers,

@@ -37,4 +37,9 @@ pub struct Event {
     pub time_ms: i64,
     /// What happened.
     pub kind: EventKind,
+    /// The `time` was an integer (read in the parse's unit), not an RFC 3339
+    /// string: lets a reader notice seconds given where milliseconds are
+    /// expected. Not part of the serialized form.
+    #[serde(skip)]
+    pub integer_time: bool,
 }

@@ -21,15 +21,18 @@
 //!   removed. A line of JSON whitespace only is [`Parsed::Blank`].
 //! - The whole line must be valid UTF-8 and exactly one JSON object.
 //! - An object whose `type` is a string naming no known kind is
-//!   [`Parsed::Other`] as long as it is valid JSON: nothing else in it is
-//!   checked, since it is skipped anyway.
+//!   [`Parsed::Other`] (with the name, for the run summary) as long as it is
+//!   valid JSON: nothing else in it is checked, since it is skipped anyway.
+//!   Type names are case-sensitive: `SEARCH` is not `search`.
 //! - A known field given twice is invalid (`duplicate field`), rather than
 //!   silently letting the last or first win.
 //! - `user` may be a string or a JSON integer in the `i64`/`u64` range;
 //!   integers become their decimal string, so `1` and `"1"` are one user.
 //!   Fractions and exponents (`1.5`, `1e3`) are refused.
-//! - `time` may be an RFC 3339 string (see [`crate::timestamp`]) or integer
-//!   milliseconds, negative allowed, both within years 0000–9999.
+//! - `time` may be an RFC 3339 string (see [`crate::timestamp`]) or an
+//!   integer in the parse's [`TimeUnit`] (milliseconds with [`parse_line`];
+//!   any unit with [`parse_line_with`]), negative allowed, both within years
+//!   0000–9999. Integers above `i64::MAX` are out of range in every unit.
 //! - Nesting deeper than `serde_json`'s limit of 128 is refused in checked
 //!   fields; skipped fields are walked by `serde_json` without recursion, so
 //!   no nesting depth can overflow the stack. Numbers of any size are fine in
@@ -41,8 +44,10 @@ use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use compact_str::CompactString;
+
 use crate::event::{Event, EventKind, UserKey};
-use crate::timestamp::{self, TimeError};
+use crate::timestamp::{self, TimeError, TimeUnit};
 
 mod flat;
 
@@ -52,8 +57,12 @@ pub enum Parsed {
     /// An event of a known kind, with every field it needs.
     Event(Event),
     /// A JSON object whose `type` is a string naming no known kind: skipped
-    /// and counted.
-    Other,
+    /// and counted by name.
+    Other {
+        /// The `type` value (its first [`TYPE_NAME_MAX`] bytes, cut at a
+        /// character boundary); stored inline up to 24 bytes.
+        type_name: TypeName,
+    },
     /// Nothing but whitespace.
     Blank,
 }
@@ -87,7 +96,12 @@ pub enum Problem {
     /// Valid JSON, but not an object.
     NotAnObject,
     /// Longer than the reader allows (reported by the reader, not here).
-    LineTooLong,
+    LineTooLong {
+        /// The line's length in bytes, without its `\n`.
+        len: u64,
+        /// The limit (`--max-line-bytes`).
+        limit: u64,
+    },
     /// A required field is absent.
     Missing,
     /// A known field appears twice.
@@ -107,10 +121,10 @@ pub enum Problem {
 }
 
 impl Invalid {
-    /// A line longer than the reader's limit, for readers to report in the
-    /// same type as every other invalid line.
-    pub fn line_too_long() -> Self {
-        Self::whole(Problem::LineTooLong)
+    /// A line of `len` bytes, longer than the reader's `limit`, for readers
+    /// to report in the same type as every other invalid line.
+    pub fn line_too_long(len: u64, limit: u64) -> Self {
+        Self::whole(Problem::LineTooLong { len, limit })
     }
 
     fn whole(problem: Problem) -> Self {
@@ -133,7 +147,12 @@ impl fmt::Display for Invalid {
             }
             (_, Problem::Utf8 { byte }) => write!(f, "not valid UTF-8 at byte {byte}"),
             (_, Problem::NotAnObject) => f.write_str("expected a JSON object"),
-            (_, Problem::LineTooLong) => f.write_str("line too long"),
+            (_, Problem::LineTooLong { len, limit }) => {
+                write!(
+                    f,
+                    "line too long: {len} bytes, the limit is {limit} (--max-line-bytes)"
+                )
+            }
             (Some(name), Problem::Missing) => write!(f, "missing field \"{name}\""),
             (Some(name), Problem::Duplicate) => write!(f, "duplicate field \"{name}\""),
             (Some(name), p) => write!(f, "field \"{name}\": {p}"),
@@ -150,7 +169,7 @@ impl fmt::Display for Problem {
             Problem::Json { message, .. } => message,
             Problem::Utf8 { .. } => "not valid UTF-8",
             Problem::NotAnObject => "expected a JSON object",
-            Problem::LineTooLong => "line too long",
+            Problem::LineTooLong { .. } => "line too long",
             Problem::Missing => "missing",
             Problem::Duplicate => "given twice",
             Problem::ExpectedString => "expected a string",
@@ -165,8 +184,15 @@ impl fmt::Display for Problem {
     }
 }
 
+/// An unknown `type` name: stored inline (no allocation) up to 24 bytes.
+pub type TypeName = CompactString;
+
+/// The longest `type` name [`Parsed::Other`] keeps, in bytes.
+pub const TYPE_NAME_MAX: usize = 64;
+
 /// Parses one line (without its `\n`) into an event, an "other" object, a
-/// blank, or the reason it is invalid. Never panics.
+/// blank, or the reason it is invalid, reading integer times as
+/// milliseconds. Never panics.
 ///
 /// ```
 /// use ctr::parse::{parse_line, Parsed};
@@ -175,13 +201,27 @@ impl fmt::Display for Problem {
 /// assert_eq!((e.user.as_str(), e.time_ms), ("1", 1_704_067_205_000));
 /// ```
 pub fn parse_line(line: &[u8]) -> Result<Parsed, Invalid> {
+    parse_line_with(line, TimeUnit::Millis)
+}
+
+/// [`parse_line`], reading integer `time` values in `unit` (RFC 3339 strings
+/// are unaffected).
+///
+/// ```
+/// use ctr::parse::{parse_line_with, Parsed};
+/// use ctr::timestamp::TimeUnit;
+/// let line = br#"{"type":"app_open","user":1,"time":1704067205}"#;
+/// let Ok(Parsed::Event(e)) = parse_line_with(line, TimeUnit::Seconds) else { panic!() };
+/// assert_eq!((e.time_ms, e.integer_time), (1_704_067_205_000, true));
+/// ```
+pub fn parse_line_with(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
     let Some(text) = prepare(line)? else {
         return Ok(Parsed::Blank);
     };
     if let Some(fields) = flat::parse_flat(text) {
-        return fields.into_parsed();
+        return fields.into_parsed(unit);
     }
-    full_parse(text)
+    full_parse(text, unit)
 }
 
 /// Strips a BOM and a trailing `\r`, then: `None` for a blank line, the
@@ -209,13 +249,13 @@ fn prepare(line: &[u8]) -> Result<Option<&str>, Invalid> {
 }
 
 /// The full `serde_json` path, for every line the flat fast path declines.
-fn full_parse(text: &str) -> Result<Parsed, Invalid> {
+fn full_parse(text: &str, unit: TimeUnit) -> Result<Parsed, Invalid> {
     let mut de = serde_json::Deserializer::from_str(text);
     let fields = de
         .deserialize_map(LineVisitor)
         .and_then(|f| de.end().map(|()| f))
         .map_err(|e| json_error(&e))?;
-    fields.into_parsed()
+    fields.into_parsed(unit)
 }
 
 fn is_json_space(b: u8) -> bool {
@@ -280,7 +320,25 @@ impl<T> Slot<T> {
 #[derive(Debug)]
 enum Kind {
     Known(EventKind),
-    Unknown,
+    /// Its name, at most [`TYPE_NAME_MAX`] bytes.
+    Unknown(CompactString),
+}
+
+/// The `time` field's value: from an RFC 3339 string (milliseconds), or an
+/// integer in the unit the parse is given.
+#[derive(Debug, Clone, Copy)]
+enum Time {
+    Ms(i64),
+    Int(i64),
+}
+
+/// `s` cut to at most [`TYPE_NAME_MAX`] bytes, at a character boundary.
+fn type_name(s: &str) -> CompactString {
+    let mut end = s.len().min(TYPE_NAME_MAX);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    CompactString::new(&s[..end])
 }
 
 /// Everything the visitor keeps from one object.
@@ -288,7 +346,7 @@ enum Kind {
 struct Fields {
     kind: Slot<Kind>,
     user: Slot<UserKey>,
-    time: Slot<i64>,
+    time: Slot<Time>,
     query: Slot<()>,
     items: Slot<()>,
     item: Slot<()>,
@@ -312,7 +370,7 @@ impl Fields {
     fn put_user(&mut self, v: Slot<UserKey>) {
         store(&mut self.user, v, &mut self.duplicate, "user");
     }
-    fn put_time(&mut self, v: Slot<i64>) {
+    fn put_time(&mut self, v: Slot<Time>) {
         store(&mut self.time, v, &mut self.duplicate, "time");
     }
     fn put_query(&mut self, v: Slot<()>) {
@@ -325,26 +383,38 @@ impl Fields {
         store(&mut self.item, v, &mut self.duplicate, "item");
     }
 
-    fn into_parsed(self) -> Result<Parsed, Invalid> {
+    fn into_parsed(self, unit: TimeUnit) -> Result<Parsed, Invalid> {
         if self.duplicate_type {
             return Err(Invalid::field("type", Problem::Duplicate));
         }
         let kind = match self.kind.require("type")? {
             Kind::Known(k) => k,
-            Kind::Unknown => return Ok(Parsed::Other),
+            Kind::Unknown(type_name) => return Ok(Parsed::Other { type_name }),
         };
         if let Some(name) = self.duplicate {
             return Err(Invalid::field(name, Problem::Duplicate));
         }
         let user = self.user.require("user")?;
-        let time_ms = self.time.require("time")?;
+        let (time_ms, integer_time) = match self.time.require("time")? {
+            Time::Ms(ms) => (ms, false),
+            Time::Int(n) => (
+                unit.to_ms(n)
+                    .map_err(|e| Invalid::field("time", Problem::Time(e)))?,
+                true,
+            ),
+        };
         match kind {
             EventKind::Search => self.query.require("query")?,
             EventKind::Results => self.items.require("items")?,
             EventKind::ClickResult => self.item.require("item")?,
             EventKind::AppOpen | EventKind::AppClose | EventKind::Timeout => {}
         }
-        Ok(Parsed::Event(Event { user, time_ms, kind }))
+        Ok(Parsed::Event(Event {
+            user,
+            time_ms,
+            kind,
+            integer_time,
+        }))
     }
 }
 
@@ -471,7 +541,7 @@ impl FieldKind for TypeField {
             "app_open" | "AppOpen" => Kind::Known(EventKind::AppOpen),
             "app_close" | "AppClose" => Kind::Known(EventKind::AppClose),
             "timeout" | "Timeout" => Kind::Known(EventKind::Timeout),
-            _ => Kind::Unknown,
+            _ => Kind::Unknown(type_name(s)),
         })
     }
 }
@@ -498,36 +568,33 @@ impl FieldKind for UserField {
     }
 }
 
+/// `time`: integers are kept as they are and converted (and range-checked)
+/// in [`Fields::into_parsed`], which knows the unit.
 struct TimeField;
 impl FieldKind for TimeField {
-    type Out = i64;
+    type Out = Time;
     const EXPECTED: Bad = Bad::ExpectedTime;
-    fn str(s: &str) -> Slot<i64> {
-        from_time(timestamp::parse_rfc3339_ms(s))
+    fn str(s: &str) -> Slot<Time> {
+        match timestamp::parse_rfc3339_ms(s) {
+            Ok(ms) => Slot::Got(Time::Ms(ms)),
+            Err(e) => Slot::Wrong(Bad::Time(e)),
+        }
     }
-    fn i64(n: i64) -> Slot<i64> {
-        from_time(timestamp::check_ms(n))
+    fn i64(n: i64) -> Slot<Time> {
+        Slot::Got(Time::Int(n))
     }
-    fn u64(n: u64) -> Slot<i64> {
-        from_time(
-            i64::try_from(n)
-                .map_err(|_| TimeError::OutOfRange)
-                .and_then(timestamp::check_ms),
-        )
+    fn u64(n: u64) -> Slot<Time> {
+        match i64::try_from(n) {
+            Ok(n) => Slot::Got(Time::Int(n)),
+            Err(_) => Slot::Wrong(Bad::Time(TimeError::OutOfRange)),
+        }
     }
-    fn f64(f: f64) -> Slot<i64> {
+    fn f64(f: f64) -> Slot<Time> {
         if is_huge_integer(f) {
             Slot::Wrong(Bad::Time(TimeError::OutOfRange))
         } else {
             Slot::Wrong(Self::EXPECTED)
         }
-    }
-}
-
-fn from_time(r: Result<i64, TimeError>) -> Slot<i64> {
-    match r {
-        Ok(ms) => Slot::Got(ms),
-        Err(e) => Slot::Wrong(Bad::Time(e)),
     }
 }
 
@@ -644,7 +711,9 @@ mod tests {
         // Unknown type: nothing else is checked.
         assert_eq!(
             parse_line(br#"{"user":[1,{"a":2}],"type":"purchase"}"#),
-            Ok(Parsed::Other)
+            Ok(Parsed::Other {
+                type_name: "purchase".into()
+            })
         );
     }
 
@@ -672,7 +741,7 @@ mod tests {
     fn parse_line_full(line: &[u8]) -> Result<Parsed, Invalid> {
         match prepare(line)? {
             None => Ok(Parsed::Blank),
-            Some(text) => full_parse(text),
+            Some(text) => full_parse(text, TimeUnit::Millis),
         }
     }
 
@@ -782,7 +851,46 @@ mod tests {
     }
 
     #[test]
-    fn line_too_long_reads_well() {
-        assert_eq!(Invalid::line_too_long().to_string(), "line too long");
+    fn line_too_long_says_the_length_and_the_limit() {
+        assert_eq!(
+            Invalid::line_too_long(2_000_000, 1_048_576).to_string(),
+            "line too long: 2000000 bytes, the limit is 1048576 (--max-line-bytes)"
+        );
+    }
+
+    #[test]
+    fn unknown_types_keep_their_name_case_sensitively() {
+        let other = |line: &[u8]| match parse_line(line) {
+            Ok(Parsed::Other { type_name }) => type_name,
+            r => panic!("{r:?}"),
+        };
+        assert_eq!(other(br#"{"type":"SEARCH","user":1,"time":5}"#), "SEARCH");
+        // The full parser decodes escapes: still the name.
+        assert_eq!(other(br#"{"type":"F\u006fo"}"#), "Foo");
+        let long = format!(r#"{{"type":"{}é"}}"#, "x".repeat(63));
+        assert_eq!(other(long.as_bytes()), "x".repeat(63));
+    }
+
+    #[test]
+    fn integer_times_are_read_in_the_unit_given() {
+        let line = br#"{"type":"app_open","user":1,"time":1704067205}"#;
+        let with = |unit| match parse_line_with(line, unit) {
+            Ok(Parsed::Event(e)) => Ok((e.time_ms, e.integer_time)),
+            Ok(p) => panic!("{p:?}"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(with(TimeUnit::Seconds), Ok((1_704_067_205_000, true)));
+        assert_eq!(with(TimeUnit::Millis), Ok((1_704_067_205, true)));
+        assert_eq!(with(TimeUnit::Micros), Ok((1_704_067, true)));
+        let huge = br#"{"type":"app_open","user":1,"time":9223372036854775807}"#;
+        assert_eq!(
+            parse_line_with(huge, TimeUnit::Seconds).map_err(|e| e.to_string()),
+            Err("field \"time\": timestamp out of range (years 0000-9999 UTC)".to_owned())
+        );
+        let text = br#"{"type":"app_open","user":1,"time":"2024-01-01T00:00:05Z"}"#;
+        let Ok(Parsed::Event(e)) = parse_line_with(text, TimeUnit::Seconds) else {
+            panic!()
+        };
+        assert_eq!((e.time_ms, e.integer_time), (1_704_067_205_000, false));
     }
 }

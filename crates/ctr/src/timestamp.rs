@@ -51,6 +51,40 @@ pub fn check_ms(ms: i64) -> Result<i64, TimeError> {
     }
 }
 
+/// The unit of integer `time` values (RFC 3339 strings carry their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TimeUnit {
+    /// Seconds since the Unix epoch.
+    Seconds,
+    /// Milliseconds since the Unix epoch (the default).
+    #[default]
+    Millis,
+    /// Microseconds since the Unix epoch (floored to milliseconds).
+    Micros,
+    /// Nanoseconds since the Unix epoch (floored to milliseconds).
+    Nanos,
+}
+
+impl TimeUnit {
+    /// Integer time `n` in this unit as milliseconds, checked with
+    /// [`check_ms`]. Finer units are floored, so times stay ordered.
+    ///
+    /// ```
+    /// use ctr::timestamp::TimeUnit;
+    /// assert_eq!(TimeUnit::Seconds.to_ms(1_704_067_200), Ok(1_704_067_200_000));
+    /// assert_eq!(TimeUnit::Nanos.to_ms(-1), Ok(-1));
+    /// ```
+    pub fn to_ms(self, n: i64) -> Result<i64, TimeError> {
+        let ms = match self {
+            TimeUnit::Seconds => n.checked_mul(1000).ok_or(TimeError::OutOfRange)?,
+            TimeUnit::Millis => n,
+            TimeUnit::Micros => n.div_euclid(1000),
+            TimeUnit::Nanos => n.div_euclid(1_000_000),
+        };
+        check_ms(ms)
+    }
+}
+
 /// Parses an RFC 3339 timestamp into milliseconds since the Unix epoch, UTC.
 ///
 /// Accepted: `YYYY-MM-DD`, `T` or `t`, `HH:MM:SS`, an optional fraction of
@@ -259,6 +293,23 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_units_convert_and_check_the_range() {
+        assert_eq!(TimeUnit::Seconds.to_ms(-2), Ok(-2000));
+        assert_eq!(TimeUnit::Millis.to_ms(5), Ok(5));
+        assert_eq!(TimeUnit::Micros.to_ms(1_999), Ok(1));
+        assert_eq!(TimeUnit::Micros.to_ms(-1), Ok(-1));
+        assert_eq!(
+            TimeUnit::Nanos.to_ms(1_704_067_200_123_456_789),
+            Ok(1_704_067_200_123)
+        );
+        assert_eq!(TimeUnit::Seconds.to_ms(i64::MAX), Err(TimeError::OutOfRange));
+        assert_eq!(
+            TimeUnit::Seconds.to_ms(MAX_MS / 1000 + 1),
+            Err(TimeError::OutOfRange)
+        );
+    }
     use proptest::prelude::*;
 
     fn fmt(ms: i64) -> String {

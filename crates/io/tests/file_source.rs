@@ -234,7 +234,12 @@ fn directory_reads_its_files_recursively_sorted_skipping_hidden() {
     );
     let report = src.plan_report().unwrap();
     assert_eq!(
-        (report.files, report.hidden_files, report.hidden_dirs, report.plain_bytes),
+        (
+            report.files,
+            report.hidden_files,
+            report.hidden_dirs,
+            report.plain_bytes
+        ),
         (4, 1, 1, None)
     );
 }
@@ -246,7 +251,10 @@ fn gzip_is_known_by_its_bytes_not_its_name() {
     let plain_gz = write(dir.path(), "plain.gz", b"3\n");
     let src = source(&[&gz_log, &plain_gz]);
     let keys = src.list_parts().unwrap();
-    assert!(keys[0].starts_with("gz:") && keys[1].starts_with("file:"), "{keys:?}");
+    assert!(
+        keys[0].starts_with("gz:") && keys[1].starts_with("file:"),
+        "{keys:?}"
+    );
     let lines: Vec<_> = read_all(&src, 10).into_iter().map(|l| l.bytes).collect();
     assert_eq!(lines, vec![&b"1"[..], b"2", b"3"]);
     let plain = src.plan_report().unwrap();
@@ -275,7 +283,10 @@ fn damaged_gz_names_the_last_line_read() {
     assert!(last > 0);
     let text = err.to_string();
     let want = format!("logs.gz: corrupt gzip data after line {last}: ");
-    assert!(text.starts_with(&format!("{}", path.display())) && text.contains(&want), "{text}");
+    assert!(
+        text.starts_with(&format!("{}", path.display())) && text.contains(&want),
+        "{text}"
+    );
 }
 
 #[test]

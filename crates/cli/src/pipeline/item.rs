@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use ctr::event::Event;
-use ctr::parse::{parse_line, Invalid, Parsed};
+use ctr::parse::{parse_line_with, Invalid, Parsed, TypeName};
+use ctr::timestamp::TimeUnit;
 use eddy::connectors::files::LineRef;
 use serde::{Deserialize, Serialize};
 
@@ -14,10 +15,13 @@ use super::stats::Tally;
 pub enum Item {
     /// A valid event of a known kind.
     Event(LogEvent),
-    /// A valid object of an unknown type: counted as "other", and dropped.
+    /// A valid object of an unknown type: counted as "other" by type name,
+    /// and dropped.
     Other {
         /// Length of the line in bytes.
         len: u32,
+        /// Its `type` (at most 64 bytes; inline up to 24, no allocation).
+        type_name: TypeName,
     },
     /// A blank line: ignored.
     Blank {
@@ -52,19 +56,23 @@ pub struct BadLine {
 }
 
 impl Item {
-    /// Decodes one line.
-    pub fn decode(line: &LineRef<'_>) -> Item {
+    /// Decodes one line, reading integer times in `unit`.
+    pub fn decode(line: &LineRef<'_>, unit: TimeUnit) -> Item {
         let parsed = if line.too_long() {
-            Err(Invalid::line_too_long())
+            // A too-long line's kept head is exactly the limit.
+            Err(Invalid::line_too_long(line.line_len(), line.bytes().len() as u64))
         } else {
-            parse_line(line.bytes())
+            parse_line_with(line.bytes(), unit)
         };
         match parsed {
             Ok(Parsed::Event(event)) => Item::Event(LogEvent {
                 event,
                 raw: line.bytes().clone(),
             }),
-            Ok(Parsed::Other) => Item::Other { len: len(line) },
+            Ok(Parsed::Other { type_name }) => Item::Other {
+                len: len(line),
+                type_name,
+            },
             Ok(Parsed::Blank) => Item::Blank { len: len(line) },
             Err(invalid) => Item::Invalid(Box::new(BadLine {
                 file: line.path().display().to_string(),
@@ -87,7 +95,7 @@ impl Item {
     pub fn bytes(&self) -> u64 {
         let line = match self {
             Item::Event(e) => e.raw.len() as u64,
-            Item::Other { len } | Item::Blank { len } => u64::from(*len),
+            Item::Other { len, .. } | Item::Blank { len } => u64::from(*len),
             Item::Invalid(bad) => bad.raw.len() as u64,
         };
         line + 1
@@ -97,8 +105,8 @@ impl Item {
     pub fn count(&self, tally: &mut Tally) {
         tally.add(Tally::BYTES, self.bytes());
         match self {
-            Item::Event(_) => tally.add(Tally::EVENTS, 1),
-            Item::Other { .. } => tally.add(Tally::OTHER, 1),
+            Item::Event(e) => tally.event(&e.event),
+            Item::Other { type_name, .. } => tally.other(type_name),
             Item::Invalid(_) => tally.add(Tally::INVALID, 1),
             Item::Blank { .. } => {}
         }

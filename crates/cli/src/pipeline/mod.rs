@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ctr::metrics::{Row, SessionMetrics};
-use eddy::connectors::files::FileSource;
+use ctr::timestamp::TimeUnit;
+use eddy::connectors::files::{FileSource, LineRef};
+use eddy::connectors::{Sink, SinkPartition, SinkRouting};
 use eddy::window::{EventClock, SessionWindower};
 use eddy::Flow;
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,8 @@ pub struct Plan {
     pub max_line_bytes: usize,
     /// Chunk size for big files (0 = whole files).
     pub chunk_bytes: u64,
+    /// The unit of integer `time` values.
+    pub time_unit: TimeUnit,
 }
 
 impl Plan {
@@ -60,7 +64,8 @@ impl Plan {
     pub fn fingerprint(&self) -> String {
         format!(
             "search-ctr {}: inputs={:?} gap={:?} wait={:?} idle_timeout={:?} format={:?} output={:?} \
-             late_output={:?} on_invalid={:?} dead_letter={:?} max_line_bytes={} chunk_bytes={}",
+             late_output={:?} on_invalid={:?} dead_letter={:?} max_line_bytes={} chunk_bytes={} \
+             time_unit={:?}",
             env!("CARGO_PKG_VERSION"),
             self.inputs,
             self.gap,
@@ -72,7 +77,8 @@ impl Plan {
             self.on_invalid,
             self.dead_letter,
             self.max_line_bytes,
-            self.chunk_bytes
+            self.chunk_bytes,
+            self.time_unit
         )
     }
 }
@@ -163,9 +169,15 @@ impl SessionAcc {
 
 /// Adds the search-CTR steps to `flow`.
 pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Result<()> {
-    let source = FileSource::new(plan.inputs.clone(), Item::decode)
-        .chunk_bytes(plan.chunk_bytes)
-        .max_line_bytes(plan.max_line_bytes);
+    let unit = plan.time_unit;
+    let source = FileSource::new(plan.inputs.clone(), move |line: &LineRef<'_>| {
+        Item::decode(line, unit)
+    })
+    .chunk_bytes(plan.chunk_bytes)
+    .max_line_bytes(plan.max_line_bytes);
+    // Listing errors are the run's to report; the summary then has no count.
+    stats.set_inputs(|| source.plan_report().ok());
+    stats.set_time_unit(unit);
     let items = flow.input_timed("read", source, Item::time);
     let split = items.branch("is_event", |i| matches!(i, Item::Event(_)));
 
@@ -213,7 +225,6 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         let summary = acc.metrics.finish();
         match Row::from_session(user, acc.start, acc.end, summary) {
             Some(row) => {
-                row_stats.rows.inc();
                 row_stats.searches.add(row.searches);
                 row_stats.searches_with_click.add(row.searches_with_click);
                 Some(row)
@@ -224,7 +235,13 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
             }
         }
     });
-    rows.output("write", sinks::row_sink(&plan.output, plan.format));
+    rows.output(
+        "write",
+        Counted {
+            sink: sinks::row_sink(&plan.output, plan.format),
+            stats: stats.clone(),
+        },
+    );
 
     let late_stats = stats.clone();
     let late = windows.late.map("late", move |(_user, (_id, e))| {
@@ -235,4 +252,58 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         late.output("late_output", sinks::late_sink(path));
     }
     Ok(())
+}
+
+/// The row sink, counting in [`Stats::rows`] the rows its writer took.
+struct Counted {
+    sink: Box<dyn Sink<Row>>,
+    stats: Arc<Stats>,
+}
+
+/// The writer of a [`Counted`] sink.
+struct CountedWriter {
+    inner: Box<dyn SinkPartition<Row>>,
+    stats: Arc<Stats>,
+}
+
+impl Sink<Row> for Counted {
+    fn routing(&self) -> SinkRouting {
+        self.sink.routing()
+    }
+
+    fn build(&self, worker: usize, workers: usize) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
+        Ok(Box::new(CountedWriter {
+            inner: self.sink.build(worker, workers)?,
+            stats: self.stats.clone(),
+        }))
+    }
+
+    fn resume(
+        &self,
+        worker: usize,
+        workers: usize,
+        state: &[u8],
+    ) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
+        Ok(Box::new(CountedWriter {
+            inner: self.sink.resume(worker, workers, state)?,
+            stats: self.stats.clone(),
+        }))
+    }
+}
+
+impl SinkPartition<Row> for CountedWriter {
+    fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::Result<()> {
+        let n = items.len() as u64;
+        self.inner.write_batch(items)?;
+        self.stats.rows.add(n);
+        Ok(())
+    }
+
+    fn close(&mut self) -> eddy::Result<()> {
+        self.inner.close()
+    }
+
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+        self.inner.snapshot()
+    }
 }

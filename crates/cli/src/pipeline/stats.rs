@@ -1,10 +1,15 @@
 //! Run counters (shared by the workers of this process) and the summary
 //! printed at the end.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use ctr::event::Event;
+use ctr::parse::TypeName;
+use ctr::timestamp::TimeUnit;
+use eddy::connectors::files::PlanReport;
 use serde::Serialize;
 
 /// A counter any worker can bump.
@@ -30,14 +35,28 @@ impl Counter {
     }
 }
 
+/// The end of January 1970 (exclusive), in milliseconds: integer times
+/// that all fall before it are most likely seconds read as milliseconds.
+const END_OF_JANUARY_1970_MS: i64 = 31 * 86_400_000;
+
+/// At most this many distinct unknown type names are kept by name (per
+/// worker and for the run); further names are counted as "more names".
+const MAX_TYPE_NAMES: usize = 1000;
+
+/// How many unknown type names the summary lists.
+const TOP_TYPE_NAMES: usize = 5;
+
 /// A worker's own counts of the input, added to the shared [`Stats`] now
 /// and then and when the worker's dataflow is dropped — so the hot path
-/// does not share a cache line between workers.
+/// does not share a cache line between workers. Unknown type names are
+/// counted here too; a known type costs no lookup and no allocation.
 #[derive(Debug)]
 pub struct Tally {
     stats: Arc<Stats>,
-    counts: [u64; 4],
+    counts: [u64; 6],
     pending: u32,
+    /// Unknown type names seen since the last flush.
+    other_types: HashMap<TypeName, u64>,
 }
 
 impl Tally {
@@ -49,13 +68,18 @@ impl Tally {
     pub const OTHER: usize = 2;
     /// Invalid lines.
     pub const INVALID: usize = 3;
+    /// Events whose time was an integer.
+    pub const INTEGER_TIMES: usize = 4;
+    /// Events whose integer time falls in January 1970.
+    pub const JANUARY_1970: usize = 5;
 
     /// An empty tally adding into `stats`.
     pub fn new(stats: Arc<Stats>) -> Self {
         Tally {
             stats,
-            counts: [0; 4],
+            counts: [0; 6],
             pending: 0,
+            other_types: HashMap::new(),
         }
     }
 
@@ -69,6 +93,32 @@ impl Tally {
         }
     }
 
+    /// Counts a valid event, and whether its time was an integer in January
+    /// 1970.
+    #[inline]
+    pub fn event(&mut self, e: &Event) {
+        self.add(Self::EVENTS, 1);
+        if e.integer_time {
+            self.counts[Self::INTEGER_TIMES] += 1;
+            if (0..END_OF_JANUARY_1970_MS).contains(&e.time_ms) {
+                self.counts[Self::JANUARY_1970] += 1;
+            }
+        }
+    }
+
+    /// Counts an object of an unknown type, by name.
+    pub fn other(&mut self, type_name: &TypeName) {
+        let room = self.other_types.len() < MAX_TYPE_NAMES;
+        match self.other_types.get_mut(type_name) {
+            Some(n) => *n += 1,
+            None if room => {
+                self.other_types.insert(type_name.clone(), 1);
+            }
+            None => self.stats.more_type_names.inc(),
+        }
+        self.add(Self::OTHER, 1);
+    }
+
     /// Adds everything counted so far to the shared stats.
     pub fn flush(&mut self) {
         let c = std::mem::take(&mut self.counts);
@@ -76,6 +126,11 @@ impl Tally {
         self.stats.events.add(c[Self::EVENTS]);
         self.stats.other.add(c[Self::OTHER]);
         self.stats.invalid.add(c[Self::INVALID]);
+        self.stats.integer_times.add(c[Self::INTEGER_TIMES]);
+        self.stats.january_1970.add(c[Self::JANUARY_1970]);
+        if !self.other_types.is_empty() {
+            self.stats.add_other_types(self.other_types.drain());
+        }
         self.pending = 0;
     }
 }
@@ -103,33 +158,96 @@ pub struct Stats {
     pub sessions: Counter,
     /// Closed sessions without any search (no row).
     pub sessions_without_search: Counter,
-    /// Rows written.
+    /// Rows the row output took (written, or printed).
     pub rows: Counter,
     /// Searches over all rows.
     pub searches: Counter,
     /// Searches with a click over all rows.
     pub searches_with_click: Counter,
+    /// Events whose time was an integer.
+    pub integer_times: Counter,
+    /// Events whose integer time falls in January 1970.
+    pub january_1970: Counter,
+    /// Objects of an unknown type whose name was not kept (past
+    /// [`MAX_TYPE_NAMES`] distinct names).
+    pub more_type_names: Counter,
+    /// Unknown type names and their counts (at most [`MAX_TYPE_NAMES`]).
+    other_types: Mutex<HashMap<TypeName, u64>>,
+    /// What the inputs stood for, once known.
+    inputs: OnceLock<Option<PlanReport>>,
+    /// The unit integer times were read in.
+    time_unit: OnceLock<TimeUnit>,
+}
+
+impl Stats {
+    /// Adds counts of unknown type names.
+    fn add_other_types(&self, counts: impl Iterator<Item = (TypeName, u64)>) {
+        // A poisoned lock only means another worker panicked; the counts
+        // are still whole numbers.
+        let mut all = self.other_types.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, n) in counts {
+            let room = all.len() < MAX_TYPE_NAMES;
+            match all.get_mut(&name) {
+                Some(count) => *count += n,
+                None if room => {
+                    all.insert(name, n);
+                }
+                None => self.more_type_names.add(n),
+            }
+        }
+    }
+
+    /// Records what the inputs stand for (the first call wins; `None` when
+    /// they could not be listed, which the run itself reports).
+    pub fn set_inputs(&self, report: impl FnOnce() -> Option<PlanReport>) {
+        self.inputs.get_or_init(report);
+    }
+
+    /// Records the unit integer times are read in (the first call wins).
+    pub fn set_time_unit(&self, unit: TimeUnit) {
+        let _ = self.time_unit.set(unit);
+    }
+}
+
+/// One unknown type name and how many objects had it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeCount {
+    /// The `type` value (at most 64 bytes).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Objects with this type.
+    pub count: u64,
 }
 
 /// The run summary (`--summary json` prints it as is).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
-    /// Valid events of a known type read.
+    /// Valid events of a known type read (late ones included).
     pub events: u64,
     /// Invalid lines.
     pub invalid: u64,
     /// Objects of an unknown type (skipped).
     pub other: u64,
+    /// The most frequent unknown type names, by count then name (at most 5).
+    pub other_types: Vec<TypeCount>,
+    /// Distinct unknown type names beyond `other_types`.
+    pub other_more_names: u64,
     /// Late events (not in any session).
     pub late: u64,
     /// Sessions.
     pub sessions: u64,
     /// Sessions without a search (no row).
     pub sessions_without_search: u64,
-    /// Rows written.
+    /// Rows written: rows the output took.
     pub rows: u64,
     /// Searches with a click ÷ searches, over all rows (0 without searches).
     pub ctr: f64,
+    /// Hidden files skipped in input directories.
+    pub hidden_files: u64,
+    /// Hidden directories skipped in input directories.
+    pub hidden_dirs: u64,
+    /// What looks wrong with the input (also printed on stderr).
+    pub warnings: Vec<String>,
     /// Wall time of the run, seconds.
     pub wall_seconds: f64,
     /// Events (valid, known type) per wall second.
@@ -141,10 +259,43 @@ impl Stats {
     pub fn summary(&self, wall: Duration) -> Summary {
         let secs = wall.as_secs_f64();
         let searches = self.searches.get();
+        let names = self.other_types.lock().unwrap_or_else(|e| e.into_inner());
+        let mut other_types: Vec<TypeCount> = names
+            .iter()
+            .map(|(name, count)| TypeCount {
+                type_name: name.to_string(),
+                count: *count,
+            })
+            .collect();
+        other_types.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.type_name.cmp(&b.type_name)));
+        let other_more_names = other_types.len().saturating_sub(TOP_TYPE_NAMES) as u64
+            + u64::from(self.more_type_names.get() > 0);
+        other_types.truncate(TOP_TYPE_NAMES);
+        let inputs = self.inputs.get().cloned().flatten().unwrap_or_default();
+        let mut warnings = Vec::new();
+        let integer_times = self.integer_times.get();
+        let unit = self.time_unit.get().copied().unwrap_or_default();
+        if unit == TimeUnit::Millis && integer_times > 0 && self.january_1970.get() == integer_times {
+            let which = if integer_times == self.events.get() {
+                ""
+            } else {
+                "integer "
+            };
+            warnings.push(if integer_times == 1 {
+                format!("the 1 {which}event time falls in January 1970: is it in seconds? use --time-unit s")
+            } else {
+                format!(
+                    "all {integer_times} {which}event times fall in January 1970: are they seconds? use \
+                     --time-unit s"
+                )
+            });
+        }
         Summary {
             events: self.events.get(),
             invalid: self.invalid.get(),
             other: self.other.get(),
+            other_types,
+            other_more_names,
             late: self.late.get(),
             sessions: self.sessions.get(),
             sessions_without_search: self.sessions_without_search.get(),
@@ -154,6 +305,9 @@ impl Stats {
             } else {
                 self.searches_with_click.get() as f64 / searches as f64
             },
+            hidden_files: inputs.hidden_files,
+            hidden_dirs: inputs.hidden_dirs,
+            warnings,
             wall_seconds: secs,
             events_per_second: if secs > 0.0 {
                 self.events.get() as f64 / secs
@@ -164,18 +318,52 @@ impl Stats {
     }
 }
 
+/// `n` and `word`, plural when `n` is not 1 (`1 row`, `2 rows`).
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "search-ctr: {} events read ({} invalid, {} other, {} late)",
-            self.events, self.invalid, self.other, self.late
+            "search-ctr: {} read (valid lines of a known type), {} late (in no session)",
+            count(self.events, "event", "events"),
+            count(self.late, "was", "were"),
         )?;
+        write!(
+            f,
+            "search-ctr: skipped {}; other (unknown type): {}",
+            count(self.invalid, "invalid line", "invalid lines"),
+            self.other
+        )?;
+        for (i, t) in self.other_types.iter().enumerate() {
+            let sep = if i == 0 { " — " } else { ", " };
+            write!(f, "{sep}{:?} {}", t.type_name, t.count)?;
+        }
+        if self.other_more_names > 0 {
+            write!(f, ", {} more", count(self.other_more_names, "name", "names"))?;
+        }
+        writeln!(f)?;
         writeln!(
             f,
-            "search-ctr: {} sessions ({} without a search), {} rows written, overall CTR {:.4}",
-            self.sessions, self.sessions_without_search, self.rows, self.ctr
+            "search-ctr: {} ({} without a search: no row), {} written, overall CTR {:.4}",
+            count(self.sessions, "session", "sessions"),
+            self.sessions_without_search,
+            count(self.rows, "row", "rows"),
+            self.ctr
         )?;
+        if self.hidden_files + self.hidden_dirs > 0 {
+            writeln!(
+                f,
+                "search-ctr: skipped {} and {} in input directories (names starting with '.')",
+                count(self.hidden_files, "hidden file", "hidden files"),
+                count(self.hidden_dirs, "hidden directory", "hidden directories"),
+            )?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "search-ctr: warning: {w}")?;
+        }
         write!(
             f,
             "search-ctr: {:.2} s, {:.0} events/s",

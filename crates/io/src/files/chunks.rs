@@ -149,7 +149,11 @@ fn expand(input: &Path, out: &mut Expanded) -> Result<()> {
     walk(input, &mut files, out)?;
     // Every path starts with `input`, so this is the order of the paths
     // relative to it, byte by byte.
-    files.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+    files.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
     out.files.extend(files);
     Ok(())
 }
@@ -173,7 +177,10 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, out: &mut Expanded) -> Result<()> 
         }
         // Follows symlinks: a link to a regular file is read.
         let is_file = kind.is_file()
-            || (kind.is_symlink() && fs::metadata(&path).map_err(|e| EddyError::io(&path, e))?.is_file());
+            || (kind.is_symlink()
+                && fs::metadata(&path)
+                    .map_err(|e| EddyError::io(&path, e))?
+                    .is_file());
         if !is_file {
             continue;
         }
@@ -281,7 +288,16 @@ mod tests {
         for d in ["a", "a/b", "a-c", ".git", "z/.cache"] {
             fs::create_dir_all(root.join(d)).unwrap();
         }
-        for f in ["b.log", "a/b/x.log", "a/y.log", "a-c/z.log", ".hidden", "a/.h2", ".git/config", "z/.cache/c"] {
+        for f in [
+            "b.log",
+            "a/b/x.log",
+            "a/y.log",
+            "a-c/z.log",
+            ".hidden",
+            "a/.h2",
+            ".git/config",
+            "z/.cache/c",
+        ] {
             fs::write(root.join(f), "1\n").unwrap();
         }
         let got = expand_all(&[root.to_path_buf()]).unwrap();

@@ -415,7 +415,13 @@ mod tests {
         assert_eq!(lines, 3);
         // While the long line (offset 2) is being skipped, nothing of it has
         // been yielded: a resume reads it again from its start.
-        assert!(states.iter().filter(|(n, _)| *n == 1).all(|(_, s)| *s == (2, false)), "{states:?}");
+        assert!(
+            states
+                .iter()
+                .filter(|(n, _)| *n == 1)
+                .all(|(_, s)| *s == (2, false)),
+            "{states:?}"
+        );
     }
 
     proptest! {
