@@ -49,6 +49,7 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
         workers: args.workers,
         cluster,
         recovery: recovery_config(&args.recovery, args.quiet, &plan)?,
+        stop: Some(crate::signals::listen()),
     };
     if let (Some(rc), false) = (&config.recovery, args.quiet) {
         announce_resume(&rc.dir);

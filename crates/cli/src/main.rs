@@ -8,6 +8,7 @@ mod commands;
 mod duration;
 mod pipeline;
 mod progress;
+mod signals;
 mod tutorial;
 
 use std::process::ExitCode;
@@ -26,13 +27,28 @@ use commands::UsageError;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => tutorial::run_tutorial().map_err(anyhow::Error::from),
+        None => {
+            // The tutorial takes milliseconds: a signal lets it finish,
+            // then it ends like an interrupted run (130/143, one line).
+            let _ = signals::listen();
+            tutorial::run_tutorial()
+                .map_err(anyhow::Error::from)
+                .and_then(|()| match signals::received() {
+                    Some(_) => Err(eddy::EddyError::Interrupted.into()),
+                    None => Ok(()),
+                })
+        }
         Some(Command::Run(args)) => commands::run_logs(*args),
         Some(Command::Generate(args)) => commands::generate_logs(args),
         Some(Command::Recovery(args)) => commands::recovery(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if matches!(e.downcast_ref(), Some(eddy::EddyError::Interrupted)) => {
+            let (line, code) = signals::describe(None);
+            eprintln!("{line}");
+            code
+        }
         Err(e) => {
             eprintln!("search-ctr: error: {e:#}");
             if e.is::<UsageError>() {

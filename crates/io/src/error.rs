@@ -42,9 +42,33 @@ pub enum EddyError {
     /// written; the message names the store and what was expected.
     #[error("recovery: {0}")]
     Recovery(String),
-    /// The engine (timely) failed: a worker panicked, a peer was lost.
+    /// The engine (timely) failed: a peer process was lost, networking
+    /// could not start.
     #[error("engine error: {0}")]
     Engine(String),
+    /// Code running on a worker panicked: user logic in `step`, or (`step`
+    /// `None`) outside any step's logic. Every worker of the run stopped.
+    #[error("{}", describe_panic(.step.as_deref(), *.worker, .message))]
+    Panic {
+        /// The full id of the step whose logic panicked, where known.
+        step: Option<String>,
+        /// The (global) index of the worker it panicked on.
+        worker: usize,
+        /// The panic's message (`"panicked"` for a payload that is not text).
+        message: String,
+    },
+    /// The run was told to stop from outside (a signal, a `StopHandle`)
+    /// before its inputs ended.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// `Panic`'s text: "step flow.calc panicked on worker 1: boom".
+fn describe_panic(step: Option<&str>, worker: usize, message: &str) -> String {
+    match step {
+        Some(step) => format!("step {step} panicked on worker {worker}: {message}"),
+        None => format!("worker {worker} panicked: {message}"),
+    }
 }
 
 impl EddyError {

@@ -6,6 +6,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Concatenate, Partition};
 
 use crate::dataflow::{Data, Stream};
+use crate::engine::failure::StepScope;
 use crate::engine::record::Rec;
 use crate::engine::routing::Key;
 
@@ -28,8 +29,10 @@ impl<'a, T: Data> Stream<'a, T> {
         let step_id = self.ctx.step_id(step);
         let mut buf = Vec::new();
         let mut out = Vec::new();
+        let step = step_id.clone();
         let inner = self.inner.unary(Pipeline, &step_id, move |_cap, _info| {
             move |input, output| {
+                let _scope = StepScope(&step);
                 input.for_each(|time, data| {
                     data.swap(&mut buf);
                     for rec in buf.drain(..) {
@@ -139,10 +142,13 @@ impl<'a, T: Data> Stream<'a, T> {
     /// assert_eq!(out, vec![2]);
     /// ```
     pub fn branch(&self, step: &str, f: impl Fn(&T) -> bool + 'static) -> BranchOut<'a, T> {
-        let _ = self.ctx.step_id(step);
+        let step = self.ctx.step_id(step);
         let mut parts = self
             .inner
-            .partition(2, move |r: Rec<T>| (u64::from(!f(&r.val)), r))
+            .partition(2, move |r: Rec<T>| {
+                let _scope = StepScope(&step);
+                (u64::from(!f(&r.val)), r)
+            })
             .into_iter();
         let (Some(trues), Some(falses)) = (parts.next(), parts.next()) else {
             unreachable!("partition(2) yields two streams")

@@ -4,17 +4,17 @@
 //! Sockets are made here, with timely's own handshake, and handed to
 //! timely's `initialize_networking_from_sockets`, so that a peer that never
 //! comes up is an error naming it after `connect_timeout`, not a silent
-//! retry loop. During the run, timely's network threads (`timely:recv-N`,
-//! `timely:send-N`) panic when process `N`'s connection breaks; a panic
-//! hook turns that into the run's error ("lost connection to process N"),
-//! and every worker stops.
+//! retry loop. During the run, timely's network threads panic when a
+//! connection breaks; `engine::failure` turns that into the run's error
+//! ("lost connection to process N"), and every worker stops. A process
+//! whose run fails shuts its connections down (`RunShared::fail`), so
+//! that the others learn it at once.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use crate::engine::run::{ClusterConfig, RunShared};
+use crate::engine::run::ClusterConfig;
 use crate::error::{EddyError, Result};
 
 /// Timely's handshake: this magic number, then the connecting process's
@@ -122,68 +122,4 @@ fn read_handshake(stream: &mut TcpStream, deadline: Instant) -> std::io::Result<
     }
     let index = u64::from_le_bytes(index.try_into().unwrap_or_default());
     Ok(usize::try_from(index).unwrap_or(usize::MAX))
-}
-
-/// The run the panic hook reports lost peers to.
-static CURRENT: Mutex<Option<(Arc<RunShared>, Vec<String>)>> = Mutex::new(None);
-static HOOK: Once = Once::new();
-
-/// Watches for lost peers while `shared`'s run is going on.
-pub struct PeerWatch;
-
-impl PeerWatch {
-    /// Starts watching (installs the panic hook once per process).
-    pub fn start(shared: Arc<RunShared>, addresses: Vec<String>) -> PeerWatch {
-        HOOK.call_once(|| {
-            let default = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                if !report_lost_peer() {
-                    default(info);
-                }
-            }));
-        });
-        if let Ok(mut c) = CURRENT.lock() {
-            *c = Some((shared, addresses));
-        }
-        PeerWatch
-    }
-}
-
-impl Drop for PeerWatch {
-    fn drop(&mut self) {
-        if let Ok(mut c) = CURRENT.lock() {
-            *c = None;
-        }
-    }
-}
-
-/// In a timely network thread (or in any thread of a run that is already
-/// stopping): records the lost peer as the run's error and returns `true`
-/// (the panic is expected, and reported that way instead). A network thread
-/// panicking after the run has ended (its peers went away first) is
-/// teardown, and says nothing.
-fn report_lost_peer() -> bool {
-    let name = std::thread::current()
-        .name()
-        .map(str::to_owned)
-        .unwrap_or_default();
-    let peer = name
-        .strip_prefix("timely:recv-")
-        .or_else(|| name.strip_prefix("timely:send-"))
-        .and_then(|n| n.parse::<usize>().ok());
-    let Ok(current) = CURRENT.lock() else {
-        return peer.is_some();
-    };
-    match (peer, current.as_ref()) {
-        (Some(p), Some((shared, addresses))) => {
-            let addr = addresses.get(p).map(String::as_str).unwrap_or("?");
-            shared.fail(EddyError::Engine(format!(
-                "lost connection to process {p} ({addr})"
-            )));
-            true
-        }
-        (Some(_), None) => true,
-        (None, Some((shared, _))) => shared.aborted(),
-        (None, None) => false,
-    }
 }

@@ -1,7 +1,9 @@
 //! Running a dataflow: worker threads and processes on timely, and the
-//! shared stop signal that turns the first error on any worker into the
-//! run's result.
+//! shared stop signal that turns the first error on any worker (a panic
+//! included, see [`crate::engine::failure`]) or a stop asked from outside
+//! into the run's result.
 
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +19,8 @@ use timely::worker::Worker;
 use timely::WorkerConfig;
 
 use crate::dataflow::{Flow, FlowCtx};
-use crate::engine::cluster::{self, PeerWatch};
+use crate::engine::cluster;
+use crate::engine::failure::{self, StopHandle};
 use crate::error::{EddyError, Result};
 use crate::recovery::writer::StoreWriter;
 use crate::recovery::{self, RecoveryConfig, WorkerRecovery};
@@ -32,6 +35,9 @@ pub struct RunConfig {
     pub cluster: Option<ClusterConfig>,
     /// Snapshots for crash recovery (`None`: none are taken).
     pub recovery: Option<RecoveryConfig>,
+    /// Lets another thread stop the run (`run` then returns
+    /// [`EddyError::Interrupted`]).
+    pub stop: Option<StopHandle>,
 }
 
 /// One process's view of a multi-process run (Bytewax's `-i`/`-a`).
@@ -53,7 +59,15 @@ impl RunConfig {
             workers: n.max(1),
             cluster: None,
             recovery: None,
+            stop: None,
         }
+    }
+
+    /// The same, stopping (with [`EddyError::Interrupted`]) when `stop` is
+    /// told to.
+    pub fn with_stop(mut self, stop: StopHandle) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     /// The same, snapshotting for recovery as `recovery` says.
@@ -63,8 +77,10 @@ impl RunConfig {
     }
 
     /// The communication builders (one per local worker) and what must
-    /// live as long as they do.
-    fn allocators(&self) -> Result<(Vec<GenericBuilder>, Box<dyn Any + Send>)> {
+    /// live as long as they do. With several processes, the connections
+    /// are also handed to `shared`, which closes them when the run fails,
+    /// and timely's network threads are marked as `shared`'s.
+    fn allocators(&self, shared: &Arc<RunShared>) -> Result<(Vec<GenericBuilder>, Box<dyn Any + Send>)> {
         let workers = self.workers.max(1);
         match &self.cluster {
             Some(c) if c.addresses.len() > 1 => {
@@ -76,8 +92,18 @@ impl RunConfig {
                     )));
                 }
                 let sockets = cluster::connect(c, c.connect_timeout)?;
+                shared.watch_links(&sockets);
+                let (weak, addresses) = (Arc::downgrade(shared), c.addresses.clone());
+                // Timely calls this on each network thread as it starts.
+                let mark = move |setup: timely::communication::logging::CommunicationSetup| {
+                    if let Some(peer) = setup.remote {
+                        let address = addresses.get(peer).cloned().unwrap_or_else(|| "?".into());
+                        failure::mark_network_thread(weak.clone(), peer, address);
+                    }
+                    None
+                };
                 let (builders, guard) =
-                    initialize_networking_from_sockets(sockets, c.process_id, workers, Box::new(|_| None))
+                    initialize_networking_from_sockets(sockets, c.process_id, workers, Box::new(mark))
                         .map_err(|e| EddyError::Engine(format!("cannot start networking: {e}")))?;
                 let builders = builders.into_iter().map(GenericBuilder::ZeroCopy).collect();
                 Ok((builders, Box::new(guard)))
@@ -100,10 +126,15 @@ impl RunConfig {
 pub struct RunShared {
     abort: AtomicBool,
     error: Mutex<Option<EddyError>>,
+    /// The connections to the other processes (clustered runs), closed on
+    /// failure so that every peer's network threads see the break at once.
+    links: Mutex<Vec<TcpStream>>,
 }
 
 impl RunShared {
     /// Records an error (the first one wins) and asks every worker to stop.
+    /// In a clustered run, the connections to the other processes are shut
+    /// down, so that they stop too.
     pub fn fail(&self, error: EddyError) {
         if let Ok(mut slot) = self.error.lock() {
             if slot.is_none() {
@@ -111,6 +142,18 @@ impl RunShared {
             }
         }
         self.abort.store(true, Ordering::SeqCst);
+        if let Ok(mut links) = self.links.lock() {
+            for link in links.drain(..) {
+                let _ = link.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// Keeps a handle on each connection to another process, for `fail`.
+    fn watch_links(&self, sockets: &[Option<TcpStream>]) {
+        if let Ok(mut links) = self.links.lock() {
+            links.extend(sockets.iter().flatten().filter_map(|s| s.try_clone().ok()));
+        }
     }
 
     /// Whether the run is stopping because of an error.
@@ -118,7 +161,14 @@ impl RunShared {
         self.abort.load(Ordering::Relaxed)
     }
 
-    fn take_error(&self) -> Option<EddyError> {
+    /// Looks at (and may change) the recorded error, under its lock.
+    pub(crate) fn with_error(&self, f: impl FnOnce(&mut Option<EddyError>)) {
+        if let Ok(mut slot) = self.error.lock() {
+            f(&mut slot);
+        }
+    }
+
+    pub(crate) fn take_error(&self) -> Option<EddyError> {
         self.error.lock().ok().and_then(|mut e| e.take())
     }
 }
@@ -130,6 +180,11 @@ const PARK: Duration = Duration::from_millis(50);
 /// completion (end of every input), or until the first error.
 ///
 /// `build` runs once per worker and must build the same steps on each.
+///
+/// A panic in a step's logic, on any worker (of any process), stops every
+/// worker and is returned as [`EddyError::Panic`] with its message and the
+/// step; [`RunConfig::with_stop`]'s handle stops the run with
+/// [`EddyError::Interrupted`].
 ///
 /// ```
 /// use eddy::{run, RunConfig};
@@ -170,54 +225,63 @@ where
     };
     let writer_tx = writer.as_ref().map(StoreWriter::sender);
     let clustered = config.cluster.as_ref().filter(|c| c.addresses.len() > 1);
-    let _watch = clustered.map(|c| PeerWatch::start(shared.clone(), c.addresses.clone()));
-    let (builders, others) = config.allocators()?;
+    failure::install_hook();
+    let (builders, others) = config.allocators(&shared)?;
     let local_workers = builders.len();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let done_tx = Mutex::new(done_tx);
     let worker_shared = shared.clone();
     let flow_id: Arc<str> = Arc::from(flow_id);
+    let stop = config.stop.clone();
     let guards = timely::communication::initialize_from(builders, others, move |allocator| {
         // Tells `run` this worker is finished, even if it panics.
         let _done = done_tx.lock().ok().map(|tx| Done(tx.clone()));
-        let mut worker = Worker::new(WorkerConfig::default(), allocator);
         let shared = worker_shared.clone();
-        let probe = ProbeHandle::new();
-        let rec = match (&recovery_config, resume, &writer_tx) {
-            (Some(rc), Some(from), Some(tx)) => match WorkerRecovery::open(rc, from, tx.clone()) {
-                Ok(r) => Some(Rc::new(r)),
-                Err(e) => {
-                    shared.fail(e);
-                    return;
-                }
-            },
-            _ => None,
-        };
-        let ctx = FlowCtx::new(
-            flow_id.clone(),
-            worker.index(),
-            worker.peers(),
-            shared.clone(),
-            probe.clone(),
-            rec,
-        );
-        let built = worker.dataflow::<u64, _, _>(|scope| {
-            let mut flow = Flow::new(scope.clone(), ctx.clone());
-            build(&mut flow)?;
-            flow.finish();
-            ctx.build_result()
-        });
-        if let Err(e) = built {
-            shared.fail(e);
-            return;
-        }
-        while !shared.aborted() {
-            if !worker.step_or_park(Some(PARK)) {
-                break;
+        let index = timely::communication::Allocate::index(&allocator);
+        failure::run_worker(&shared, index, || {
+            let mut worker = Worker::new(WorkerConfig::default(), allocator);
+            let probe = ProbeHandle::new();
+            let rec = match (&recovery_config, resume, &writer_tx) {
+                (Some(rc), Some(from), Some(tx)) => match WorkerRecovery::open(rc, from, tx.clone()) {
+                    Ok(r) => Some(Rc::new(r)),
+                    Err(e) => {
+                        shared.fail(e);
+                        return;
+                    }
+                },
+                _ => None,
+            };
+            let ctx = FlowCtx::new(
+                flow_id.clone(),
+                worker.index(),
+                worker.peers(),
+                shared.clone(),
+                probe.clone(),
+                rec,
+            );
+            let built = worker.dataflow::<u64, _, _>(|scope| {
+                let mut flow = Flow::new(scope.clone(), ctx.clone());
+                build(&mut flow)?;
+                flow.finish();
+                ctx.build_result()
+            });
+            if let Err(e) = built {
+                shared.fail(e);
+                return;
             }
-        }
+            while !shared.aborted() {
+                if stop.as_ref().is_some_and(StopHandle::is_stopped) {
+                    shared.fail(EddyError::Interrupted);
+                    break;
+                }
+                if !worker.step_or_park(Some(PARK)) {
+                    break;
+                }
+            }
+        });
     })
     .map_err(EddyError::Engine)?;
+
     for _ in 0..local_workers {
         if done_rx.recv().is_err() {
             break;
@@ -229,18 +293,24 @@ where
     }
     if let Some(e) = shared.take_error() {
         if clustered.is_some() {
-            // A lost peer leaves timely's network threads stuck or
-            // panicked; joining them would hang or panic. The process is
-            // about to report the error and exit.
+            // The workers have returned. Timely's network threads end (by
+            // panicking) once their connections are closed, which `fail`
+            // did; joining them through the guard would re-raise those
+            // panics, so only the handles are left behind.
             std::mem::forget(guards);
         } else {
             drop(guards.join());
         }
         return Err(e);
     }
-    for joined in guards.join() {
+    for (worker, joined) in guards.join().into_iter().enumerate() {
         if let Err(p) = joined {
-            return Err(EddyError::Engine(format!("a worker panicked: {p}")));
+            // Not reached: `run_worker` catches a worker's panics.
+            return Err(EddyError::Panic {
+                step: None,
+                worker,
+                message: p,
+            });
         }
     }
     Ok(())

@@ -1,0 +1,209 @@
+//! SIGTERM and SIGINT on the real binary: a run held mid-way stops at
+//! once with one line on stderr and exit status 143 / 130; with
+//! `--recovery-dir`, the same command then resumes to the output of an
+//! uninterrupted run.
+//!
+//! The 10 s limits are hang guards, not speed assertions.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Sends `signal` (`TERM`, `INT`) to the child.
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// Waits for `child` up to `limit`; kills it and fails the test if it is
+/// still running then.
+fn exits_within(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running {limit:?} after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut err).expect("read stderr");
+    }
+    err
+}
+
+/// `search-ctr run` on a stdin that stays open, writing rows to stdout and
+/// late events to `late`; returns once it has written both tutorial rows,
+/// so the run is certainly under way (and its signal handler in place).
+fn mid_run(late: &Path) -> (Child, ChildStdin) {
+    let mut child = Command::new(bin())
+        .args([
+            "run",
+            "-q",
+            "--gap",
+            "10s",
+            "--wait",
+            "1s",
+            "--idle-timeout",
+            "100ms",
+        ])
+        .args(["--late-output", s(late)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // A hang guard: kill the child if no row comes within a minute, so
+    // that the read below ends.
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    });
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(TUTORIAL.as_bytes()).expect("write");
+    input.flush().expect("flush");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    for _ in 0..2 {
+        lines.next().expect("a row").expect("utf-8");
+    }
+    (child, input)
+}
+
+#[test]
+fn sigterm_stops_a_run_with_143_and_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let late = dir.path().join("late.jsonl");
+    let (mut child, input) = mid_run(&late);
+    signal(&child, "TERM");
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    drop(input);
+    let err = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("search-ctr: interrupted (SIGTERM); "), "{err}");
+    assert!(!late.exists(), "an interrupted run leaves no --late-output");
+}
+
+#[test]
+fn sigint_stops_a_run_with_130() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, input) = mid_run(&dir.path().join("late.jsonl"));
+    signal(&child, "INT");
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    drop(input);
+    let err = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.starts_with("search-ctr: interrupted (SIGINT); ") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// The latest complete snapshot's epoch in `store` (0: none), and whether
+/// it is the final one (taken at the end of input).
+fn latest_complete(store: &Path) -> (u64, bool) {
+    let out = run(&["recovery", "inspect", s(store)]);
+    assert!(out.status.success(), "inspect: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter(|l| l.contains("complete  ") && !l.contains("incomplete"))
+        .filter_map(|l| {
+            Some((
+                l.split_whitespace().nth(1)?.parse().ok()?,
+                l.contains("end of input"),
+            ))
+        })
+        .max()
+        .unwrap_or((0, false))
+}
+
+#[test]
+fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("log.jsonl");
+    let o = run(&["generate", "--events", "300000", "--out", s(&log)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected_out = dir.path().join("expected.jsonl");
+    let o = run(&["run", "-q", "-I", s(&log), "-o", s(&expected_out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let store = dir.path().join("state");
+    let o = run(&["recovery", "init", s(&store)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out.jsonl");
+    let args = [
+        "run",
+        "-q",
+        "-I",
+        s(&log),
+        "-o",
+        s(&out),
+        "-r",
+        s(&store),
+        "-s",
+        "10ms",
+    ];
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Mid-run: a snapshot is complete, and it is not the final one.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the run ended before a snapshot was seen; generate more events"
+        );
+        assert!(Instant::now() < deadline, "no snapshot within a minute");
+        let (epoch, last) = latest_complete(&store);
+        assert!(!last, "the run finished before the signal; generate more events");
+        if epoch > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&child, "TERM");
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    let err = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(
+        err.starts_with("search-ctr: interrupted (SIGTERM); ") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!latest_complete(&store).1, "the interrupted run did not finish");
+
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (got, expected) = (
+        std::fs::read(&out).expect("output"),
+        std::fs::read(&expected_out).expect("expected"),
+    );
+    assert!(expected.len() > 1000);
+    assert!(
+        got == expected,
+        "{} bytes resumed, {} uninterrupted",
+        got.len(),
+        expected.len()
+    );
+}
