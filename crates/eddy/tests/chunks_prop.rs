@@ -42,7 +42,9 @@ fn sessions(paths: &[std::path::PathBuf], chunk: u64, workers: usize) -> Vec<Out
         let rows = windows.down.map("times", |(user, (_id, events))| {
             (0u8, user, events.into_iter().map(|e| e.1).collect::<Vec<_>>())
         });
-        let late = windows.late.map("late", |(user, (_id, e))| (1u8, user, vec![e.1]));
+        let late = windows
+            .late
+            .map("late", |(user, (_id, e))| (1u8, user, vec![e.1]));
         rows.merge("all", &[late, invalid]).output("out", out.clone());
         Ok(())
     })

@@ -26,9 +26,9 @@ use timely::dataflow::scopes::Child;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
+use crate::engine::chunk_order::ChunkGroups;
 use crate::engine::record::Rec;
 use crate::engine::run::{validate_step_name, RunShared};
-use crate::engine::chunk_order::ChunkGroups;
 use crate::engine::snapshot::{build_control, build_input_snapshots, ChunkEnd, Control, InputLog, Signal};
 use crate::error::{EddyError, Result};
 use crate::recovery::WorkerRecovery;

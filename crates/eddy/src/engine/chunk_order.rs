@@ -261,14 +261,23 @@ mod tests {
         let mut recs = vec![rec(5, 0, 0), rec(7, 1, 0), rec(3, 2, 0), rec(4, 3, 0)];
         r.resolve(&mut recs);
         // The whole file and the first chunk keep their own tags.
-        assert_eq!(recs.iter().map(|r| (r.val, r.tag)).collect::<Vec<_>>(), vec![(0, 5), (1, 7)]);
+        assert_eq!(
+            recs.iter().map(|r| (r.val, r.tag)).collect::<Vec<_>>(),
+            vec![(0, 5), (1, 7)]
+        );
         let mut out = Vec::new();
         // Chunk 3 still waits on chunk 2.
         r.ended(1, 10, &mut out);
-        assert_eq!(out.iter().map(|r| (r.val, r.tag)).collect::<Vec<_>>(), vec![(2, 10)]);
+        assert_eq!(
+            out.iter().map(|r| (r.val, r.tag)).collect::<Vec<_>>(),
+            vec![(2, 10)]
+        );
         out.clear();
         r.ended(2, 8, &mut out);
-        assert_eq!(out.iter().map(|r| (r.val, r.tag)).collect::<Vec<_>>(), vec![(3, 10)]);
+        assert_eq!(
+            out.iter().map(|r| (r.val, r.tag)).collect::<Vec<_>>(),
+            vec![(3, 10)]
+        );
         // Known from now on: resolved at once, and resolving twice is the same.
         let mut later = vec![rec(12, 3, 1), rec(2, 2, 1)];
         r.resolve(&mut later);
