@@ -1,11 +1,12 @@
 //! The subcommands: validate the arguments, run, report.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, ErrorKind, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, Context};
 use ctr::generate::{generate, GenerateConfig};
 use eddy::recovery::{self, RecoveryConfig};
 use eddy::{run, ClusterConfig, RunConfig};
@@ -13,17 +14,21 @@ use eddy::{run, ClusterConfig, RunConfig};
 use crate::args::{
     GenerateArgs, OnInvalid, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
 };
+use crate::console::{self, Failure, Stream, StreamError};
 use crate::duration::millis;
 use crate::pipeline::{self, stats::Stats, Plan};
 use crate::progress::Progress;
+use crate::safety::{self, Staging};
 
 /// An error in the arguments themselves (exit status 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// `search-ctr run`.
-pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
+/// `search-ctr run`. Every path is checked before anything is opened for
+/// writing (see [`safety`]); without `--recovery-dir` the file outputs
+/// appear only if the run succeeds.
+pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     if args.dead_letter.is_some() && args.on_invalid == OnInvalid::Fail {
         return Err(UsageError("--dead-letter needs --on-invalid skip".into()).into());
     }
@@ -31,16 +36,25 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
         return Err(UsageError("--workers must be at least 1".into()).into());
     }
     let cluster = cluster(&args)?;
-    let plan = Plan {
-        inputs: args.inputs,
+    let outputs: Vec<safety::Named<'_>> = [
+        Some(("--output", args.output.as_path())),
+        args.late_output.as_deref().map(|p| ("--late-output", p)),
+        args.dead_letter.as_deref().map(|p| ("--dead-letter", p)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    safety::check_paths(&args.inputs, &outputs, args.recovery.recovery_dir.as_deref())?;
+    let mut plan = Plan {
+        inputs: args.inputs.clone(),
         gap: args.gap,
         wait: args.wait,
         idle_timeout: args.idle_timeout,
         format: args.format,
-        output: args.output,
-        late_output: args.late_output,
+        output: args.output.clone(),
+        late_output: args.late_output.clone(),
         on_invalid: args.on_invalid,
-        dead_letter: args.dead_letter,
+        dead_letter: args.dead_letter.clone(),
         max_line_bytes: args.max_line_bytes,
         chunk_bytes: args.chunk_bytes,
         time_unit: args.time_unit.into(),
@@ -49,31 +63,71 @@ pub fn run_logs(args: RunArgs) -> anyhow::Result<()> {
         workers: args.workers,
         cluster,
         recovery: recovery_config(&args.recovery, args.quiet, &plan)?,
-        stop: Some(crate::signals::listen()),
-    };
+        ..RunConfig::workers(args.workers)
+    }
+    .with_stop(crate::signals::listen());
     if let (Some(rc), false) = (&config.recovery, args.quiet) {
-        announce_resume(&rc.dir);
+        announce_resume(&rc.dir)?;
+    }
+    // With --recovery-dir, outputs are written in place (a resume truncates
+    // them back to a snapshot); processes other than 0 write none.
+    let mut staging = Staging::default();
+    if config.recovery.is_none() && args.process_id.unwrap_or(0) == 0 {
+        plan.output = staging.stage("--output", &plan.output)?;
+        if let Some(p) = plan.late_output.take() {
+            plan.late_output = Some(staging.stage("--late-output", &p)?);
+        }
+        if let Some(p) = plan.dead_letter.take() {
+            plan.dead_letter = Some(staging.stage("--dead-letter", &p)?);
+        }
     }
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
     let progress = Progress::start(&plan.inputs, stats.clone(), args.quiet);
     let flow_stats = stats.clone();
-    run("search_ctr", &config, move |flow| {
+    let result = run("search_ctr", &config, move |flow| {
         pipeline::build(flow, &plan, &flow_stats)
-    })?;
+    });
     drop(progress);
+    if let Err(error) = result {
+        let in_place: Vec<String> = outputs
+            .iter()
+            .filter(|(_, p)| p.as_os_str() != "-")
+            .map(|(o, p)| format!("{o} {}", p.display()))
+            .collect();
+        let note = if !staging.is_empty() {
+            Some(format!(
+                "no output was written ({} left as before the run)",
+                staging.describe()
+            ))
+        } else if config.recovery.is_some() && !in_place.is_empty() {
+            Some(format!(
+                "with --recovery-dir outputs are written in place: {} may be partial; \
+                 the same command resumes the run from its last snapshot",
+                in_place.join(", ")
+            ))
+        } else {
+            None
+        };
+        // `staging` is dropped on return: its temporary files go.
+        return Err(Failure {
+            error: error.into(),
+            note,
+        });
+    }
+    staging.commit()?;
     if !args.quiet {
         let summary = stats.summary(started.elapsed());
         match args.summary {
             SummaryFormat::Text if config.cluster.is_some() => {
-                eprintln!(
+                console::err(format_args!(
                     "search-ctr: process {} of the cluster (its own share):",
                     args.process_id.unwrap_or(0)
-                );
-                eprintln!("{summary}");
+                ))?;
+                console::err(format_args!("{summary}"))?;
             }
-            SummaryFormat::Text => eprintln!("{summary}"),
-            SummaryFormat::Json => eprintln!("{}", serde_json::to_string(&summary)?),
+            SummaryFormat::Text => console::err(format_args!("{summary}"))?,
+            SummaryFormat::Json => console::err(format_args!("{}", serde_json::to_string(&summary)?))?,
         }
     }
     Ok(())
@@ -104,10 +158,10 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
     .flatten()
     .any(|p| p.as_os_str() == "-");
     if to_stdout && !quiet {
-        eprintln!(
+        console::err(format_args!(
             "search-ctr: note: stdout cannot be taken back: after a resume, what was printed since the \
              last snapshot is printed again (write to a file for exactly-once output)"
-        );
+        ))?;
     }
     Ok(Some(RecoveryConfig {
         dir: dir.clone(),
@@ -120,19 +174,17 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
 /// Says on stderr which snapshot a run resumes from (the summary that
 /// follows counts only the resumed run's own work). Errors are left to the
 /// run, which reports them.
-fn announce_resume(dir: &std::path::Path) {
-    if let Ok(Some(e)) = recovery::latest_complete(dir) {
-        if e.mark == u64::MAX {
-            eprintln!(
-                "search-ctr: this run finished before (snapshot {}): rewriting its final output",
-                e.epoch
-            );
-        } else {
-            eprintln!(
-                "search-ctr: resuming from snapshot {} ({} bytes of state); the summary counts this run's work",
-                e.epoch, e.bytes
-            );
-        }
+fn announce_resume(dir: &Path) -> Result<(), StreamError> {
+    match recovery::latest_complete(dir) {
+        Ok(Some(e)) if e.mark == u64::MAX => console::err(format_args!(
+            "search-ctr: this run finished before (snapshot {}): rewriting its final output",
+            e.epoch
+        )),
+        Ok(Some(e)) => console::err(format_args!(
+            "search-ctr: resuming from snapshot {} ({} bytes of state); the summary counts this run's work",
+            e.epoch, e.bytes
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -141,11 +193,12 @@ pub fn recovery(args: RecoveryArgs) -> anyhow::Result<()> {
     match args.command {
         RecoveryCommand::Init { dir } => {
             let path = recovery::init_store(&dir)?;
-            println!("created recovery store {}", path.display());
+            console::out(format_args!("created recovery store {}", path.display()))?;
         }
         RecoveryCommand::Inspect { dir } => {
             let info = recovery::inspect(&dir)?;
-            print!("{}", crate::pipeline::describe_store(&info));
+            let report = crate::pipeline::describe_store(&info);
+            console::out(format_args!("{}", report.trim_end()))?;
         }
     }
     Ok(())
@@ -180,8 +233,9 @@ fn cluster(args: &RunArgs) -> anyhow::Result<Option<ClusterConfig>> {
     }
 }
 
-/// `search-ctr generate`.
-pub fn generate_logs(args: GenerateArgs) -> anyhow::Result<()> {
+/// `search-ctr generate`. A file is written under a temporary name and put
+/// in place when complete (see [`Staging`]).
+pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
     for (name, rate) in [
         ("--late-rate", args.late_rate),
         ("--invalid-rate", args.invalid_rate),
@@ -199,16 +253,29 @@ pub fn generate_logs(args: GenerateArgs) -> anyhow::Result<()> {
         invalid_rate: args.invalid_rate,
         ..GenerateConfig::default()
     };
-    let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
+    let to_stdout = args.out.as_os_str() == "-";
+    let mut staging = Staging::default();
+    let path = staging.stage("--out", &args.out)?;
+    let out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout().lock())
     } else {
-        Box::new(File::create(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?)
+        Box::new(File::create(&path).with_context(|| format!("--out {}: cannot create", args.out.display()))?)
     };
     let mut out = BufWriter::with_capacity(1 << 20, out);
     let result = generate(&config, &mut out).and_then(|_| out.flush());
+    drop(out);
     match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => bail!("{}: {e}", args.out.display()),
+        Ok(()) => Ok(staging.commit()?),
+        Err(source) if to_stdout => Err(StreamError {
+            stream: Stream::Stdout,
+            source,
+        }
+        .into()),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure {
+            error: anyhow!("--out {}: {e}", args.out.display()),
+            note: (!staging.is_empty())
+                .then(|| format!("no output was written ({} left as before)", staging.describe())),
+        }),
     }
 }

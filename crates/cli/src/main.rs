@@ -1,13 +1,18 @@
 //! `search-ctr`: session click-through rates from search logs.
 //!
 //! parse the command line → run the command → exit status (0 success,
-//! 1 failed run, 2 usage error).
+//! 1 failed run, 2 usage error). Nothing is printed with `println!` or
+//! `eprintln!`, which panic on a full or closed stream: see [`console`].
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod commands;
+mod console;
 mod duration;
 mod pipeline;
 mod progress;
+mod safety;
 mod signals;
 mod tutorial;
 
@@ -22,40 +27,28 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 
 use args::{Cli, Command};
-use commands::UsageError;
+use console::Failure;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return console::clap_exit(&e),
+    };
     let result = match cli.command {
         None => {
             // The tutorial takes milliseconds: a signal lets it finish,
             // then it ends like an interrupted run (130/143, one line).
             let _ = signals::listen();
             tutorial::run_tutorial()
-                .map_err(anyhow::Error::from)
+                .map_err(|e| Failure::from(console::stdout_error(e)))
                 .and_then(|()| match signals::received() {
-                    Some(_) => Err(eddy::EddyError::Interrupted.into()),
+                    Some(_) => Err(Failure::from(eddy::EddyError::Interrupted)),
                     None => Ok(()),
                 })
         }
         Some(Command::Run(args)) => commands::run_logs(*args),
         Some(Command::Generate(args)) => commands::generate_logs(args),
-        Some(Command::Recovery(args)) => commands::recovery(args),
+        Some(Command::Recovery(args)) => commands::recovery(args).map_err(Failure::from),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if matches!(e.downcast_ref(), Some(eddy::EddyError::Interrupted)) => {
-            let (line, code) = signals::describe(None);
-            eprintln!("{line}");
-            code
-        }
-        Err(e) => {
-            eprintln!("search-ctr: error: {e:#}");
-            if e.is::<UsageError>() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-    }
+    console::exit_status(result)
 }

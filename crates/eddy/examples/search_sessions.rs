@@ -13,6 +13,7 @@
 //!
 //! (`search-ctr` with no arguments runs this same file.)
 
+use std::io::Write;
 use std::time::Duration;
 
 use eddy::connectors::stdio::StdOutSink;
@@ -125,7 +126,13 @@ pub fn calc_ctr(window_out: (String, (i64, Vec<ClientEvent>))) -> (String, f64) 
         .iter()
         .filter(|e| matches!(e, ClientEvent::ClickResult { .. }))
         .count();
-    println!("User {user}: {searches} searches, {clicks} clicks");
+    // Not `println!`, which panics on a full or closed stdout: a failed
+    // write is left to the output step, which writes to the same stdout
+    // next and reports it (a closed pipe quietly, as `… | head` expects).
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "User {user}: {searches} searches, {clicks} clicks"
+    );
     let ctr = if searches > 0 {
         clicks as f64 / searches as f64
     } else {

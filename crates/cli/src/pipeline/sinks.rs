@@ -10,7 +10,7 @@ use ctr::format;
 use ctr::metrics::Row;
 use eddy::connectors::files::{reopen_at, sync_if_regular, FileSink};
 use eddy::connectors::stdio::StdOutSink;
-use eddy::connectors::{Sink, SinkPartition};
+use eddy::connectors::{Sink, SinkPartition, SinkRouting};
 use eddy::EddyError;
 use serde::Serialize;
 
@@ -22,6 +22,9 @@ fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// What errors call stdout (the library's sinks say `-`).
+const STDOUT: &str = "stdout";
+
 /// A sink of `T` to a file, or to stdout for `-`.
 pub fn bytes_sink<T: 'static>(
     path: &Path,
@@ -29,10 +32,54 @@ pub fn bytes_sink<T: 'static>(
     encode: impl Fn(&T, &mut Vec<u8>) + Send + Sync + 'static,
 ) -> Box<dyn Sink<T>> {
     match (is_stdout(path), header) {
-        (true, None) => Box::new(StdOutSink::new(encode)),
-        (true, Some(h)) => Box::new(StdOutSink::new(encode).header(h)),
+        (true, None) => Box::new(NamedStdout(StdOutSink::new(encode))),
+        (true, Some(h)) => Box::new(NamedStdout(StdOutSink::new(encode).header(h))),
         (false, None) => Box::new(FileSink::new(path, encode)),
         (false, Some(h)) => Box::new(FileSink::new(path, encode).header(h)),
+    }
+}
+
+/// [`StdOutSink`] whose errors say `stdout: …` rather than `-: …`.
+struct NamedStdout<S>(S);
+
+/// The writer of a [`NamedStdout`].
+struct NamedStdoutWriter<T>(Box<dyn SinkPartition<T>>);
+
+/// An I/O error on `-` is one on stdout.
+fn name_stdout(e: EddyError) -> EddyError {
+    match e {
+        EddyError::Io { path, error } if is_stdout(&path) => EddyError::io(STDOUT, error),
+        e => e,
+    }
+}
+
+impl<T: 'static, S: Sink<T>> Sink<T> for NamedStdout<S> {
+    fn routing(&self) -> SinkRouting {
+        self.0.routing()
+    }
+
+    fn build(&self, worker: usize, workers: usize) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+        let inner = self.0.build(worker, workers).map_err(name_stdout)?;
+        Ok(Box::new(NamedStdoutWriter(inner)))
+    }
+
+    fn resume(&self, worker: usize, workers: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+        let inner = self.0.resume(worker, workers, state).map_err(name_stdout)?;
+        Ok(Box::new(NamedStdoutWriter(inner)))
+    }
+}
+
+impl<T> SinkPartition<T> for NamedStdoutWriter<T> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::Result<()> {
+        self.0.write_batch(items).map_err(name_stdout)
+    }
+
+    fn close(&mut self) -> eddy::Result<()> {
+        self.0.close().map_err(name_stdout)
+    }
+
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+        self.0.snapshot().map_err(name_stdout)
     }
 }
 
@@ -138,7 +185,11 @@ impl TextSink {
             (Box::new(file), Some(handle), resume.as_ref().map_or(0, |r| r.0))
         };
         Ok(TextWriter {
-            path: self.path.clone(),
+            path: if file.is_some() {
+                self.path.clone()
+            } else {
+                PathBuf::from(STDOUT)
+            },
             out: Some(BufWriter::with_capacity(256 << 10, out)),
             file,
             written,

@@ -1,0 +1,388 @@
+//! Output safety, end to end: an output never touches an input, a failed
+//! run leaves no half-written file, and a full or closed stdout/stderr is
+//! an exit status, never a panic.
+
+mod common;
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+
+/// Runs `search-ctr args…` in `dir` (relative paths are relative to it).
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run search-ctr")
+}
+
+/// A log of `events` generated events, then one invalid line: a run with
+/// `--on-invalid fail` writes rows, then fails near the end.
+fn log_failing_at_the_end(dir: &Path, events: u64) -> std::path::PathBuf {
+    let path = dir.join("logs.jsonl");
+    let o = run(&["generate", "--events", &events.to_string(), "--out", s(&path)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut text = fs::read(&path).expect("read log");
+    text.extend_from_slice(b"{\"type\":\"search\",\"user\":3,\"time\":\"yesterday\"}\n");
+    fs::write(&path, text).expect("write log");
+    path
+}
+
+/// The names in `dir` that look like temporary files.
+fn temp_files(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("eddy-tmp"))
+        .collect()
+}
+
+/// Asserts a usage error (exit 2) whose message holds every one of `names`.
+fn assert_refused(o: &Output, names: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for name in names {
+        assert!(err.contains(name), "{name:?} missing from: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A directory with the tutorial's log as `logs.jsonl`.
+fn scene() -> (tempfile::TempDir, Vec<u8>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "logs.jsonl", TUTORIAL.as_bytes());
+    (dir, TUTORIAL.as_bytes().to_vec())
+}
+
+#[test]
+fn output_equal_to_the_input_is_refused_and_the_input_kept() {
+    let (dir, before) = scene();
+    let o = run_in(dir.path(), &["run", "-I", "logs.jsonl", "-o", "logs.jsonl"]);
+    assert_refused(
+        &o,
+        &["--output logs.jsonl", "--input logs.jsonl", "never be an input"],
+    );
+    assert_eq!(fs::read(dir.path().join("logs.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn late_output_equal_to_the_input_is_refused() {
+    let (dir, before) = scene();
+    let o = run_in(
+        dir.path(),
+        &["run", "-I", "logs.jsonl", "--late-output", "logs.jsonl"],
+    );
+    assert_refused(&o, &["--late-output logs.jsonl", "--input logs.jsonl"]);
+    assert_eq!(fs::read(dir.path().join("logs.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn dead_letter_equal_to_the_input_is_refused() {
+    let (dir, before) = scene();
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "-I",
+            "logs.jsonl",
+            "--on-invalid",
+            "skip",
+            "--dead-letter",
+            "logs.jsonl",
+        ],
+    );
+    assert_refused(&o, &["--dead-letter logs.jsonl", "--input logs.jsonl"]);
+    assert_eq!(fs::read(dir.path().join("logs.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn two_outputs_on_one_file_are_refused_and_nothing_is_written() {
+    let (dir, before) = scene();
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "-I",
+            "logs.jsonl",
+            "-o",
+            "out.jsonl",
+            "--late-output",
+            "./out.jsonl",
+        ],
+    );
+    assert_refused(&o, &["--late-output ./out.jsonl", "--output out.jsonl"]);
+    assert!(!dir.path().join("out.jsonl").exists(), "an output was created");
+    assert_eq!(fs::read(dir.path().join("logs.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn the_input_spelled_with_dot_slash_is_still_the_input() {
+    let (dir, before) = scene();
+    let o = run_in(dir.path(), &["run", "-I", "./logs.jsonl", "-o", "logs.jsonl"]);
+    assert_refused(&o, &["--output logs.jsonl", "--input ./logs.jsonl"]);
+    assert_eq!(fs::read(dir.path().join("logs.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn the_input_by_absolute_path_is_still_the_input() {
+    let (dir, before) = scene();
+    let abs = dir.path().canonicalize().unwrap().join("logs.jsonl");
+    let o = run_in(
+        dir.path(),
+        &["run", "-I", s(&abs), "--format", "csv", "-o", "logs.jsonl"],
+    );
+    assert_refused(
+        &o,
+        &["--output logs.jsonl", &format!("--input {}", abs.display())],
+    );
+    assert_eq!(fs::read(&abs).unwrap(), before);
+}
+
+#[test]
+fn an_output_symlink_to_the_input_is_refused() {
+    let (dir, before) = scene();
+    std::os::unix::fs::symlink("logs.jsonl", dir.path().join("link.jsonl")).unwrap();
+    let o = run_in(dir.path(), &["run", "-I", "logs.jsonl", "-o", "link.jsonl"]);
+    assert_refused(&o, &["--output link.jsonl", "--input logs.jsonl"]);
+    assert_eq!(fs::read(dir.path().join("logs.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn an_output_that_is_a_file_of_an_input_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("logs")).unwrap();
+    write(&dir.path().join("logs"), "a.jsonl", TUTORIAL.as_bytes());
+    let o = run_in(dir.path(), &["run", "-I", "logs", "-o", "logs/a.jsonl"]);
+    assert_refused(&o, &["--output logs/a.jsonl", "--input logs", "logs/a.jsonl"]);
+    assert_eq!(
+        fs::read(dir.path().join("logs/a.jsonl")).unwrap(),
+        TUTORIAL.as_bytes()
+    );
+}
+
+#[test]
+fn an_output_inside_the_recovery_dir_is_refused() {
+    let (dir, before) = scene();
+    let init = run_in(dir.path(), &["recovery", "init", "state"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let store_files = |d: &Path| {
+        let mut names: Vec<_> = fs::read_dir(d.join("state"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let files_before = store_files(dir.path());
+    let o = run_in(
+        dir.path(),
+        &["run", "-I", "logs.jsonl", "-o", "state/out.jsonl", "-r", "state"],
+    );
+    assert_refused(&o, &["--output state/out.jsonl", "--recovery-dir state"]);
+    assert_eq!(
+        store_files(dir.path()),
+        files_before,
+        "something was written in the store"
+    );
+    assert_eq!(fs::read(dir.path().join("logs.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn an_input_given_twice_under_two_spellings_is_refused() {
+    let (dir, _) = scene();
+    let abs = dir.path().canonicalize().unwrap().join("logs.jsonl");
+    std::os::unix::fs::symlink("logs.jsonl", dir.path().join("link.jsonl")).unwrap();
+    for other in ["./logs.jsonl", s(&abs), "link.jsonl"] {
+        let o = run_in(dir.path(), &["run", "-I", "logs.jsonl", "-I", other, "-q"]);
+        assert_refused(&o, &["--input logs.jsonl", &format!("--input {other}")]);
+        assert!(o.stdout.is_empty(), "rows were written for {other}");
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_outputs_untouched_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = log_failing_at_the_end(dir.path(), 20_000);
+    let out = dir.path().join("sessions");
+    for format in ["jsonl", "csv", "text"] {
+        fs::write(&out, b"the previous run's rows\n").unwrap();
+        let late = dir.path().join("late.jsonl");
+        let o = run(&[
+            "run",
+            "-I",
+            s(&input),
+            "--gap",
+            "1s",
+            "--wait",
+            "1s",
+            "--format",
+            format,
+            "-o",
+            s(&out),
+            "--late-output",
+            s(&late),
+            "--on-invalid",
+            "fail",
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{format}: {err}");
+        assert!(err.contains("logs.jsonl:20001:"), "{format}: {err}");
+        assert!(
+            err.contains("no output was written") && err.contains(s(&out)) && err.contains(s(&late)),
+            "{format}: {err}"
+        );
+        assert_eq!(fs::read(&out).unwrap(), b"the previous run's rows\n", "{format}");
+        assert!(!late.exists(), "{format}: a new output appeared");
+        assert_eq!(temp_files(dir.path()), Vec::<String>::new(), "{format}");
+    }
+}
+
+#[test]
+fn a_successful_run_replaces_the_output_in_one_step() {
+    let (dir, _) = scene();
+    let out = dir.path().join("out.csv");
+    fs::write(&out, b"old\n").unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o640)).unwrap();
+    // A reader that opened the old file never sees a half-written one.
+    let mut reader = File::open(&out).unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "-I",
+            "logs.jsonl",
+            "--format",
+            "csv",
+            "-o",
+            "out.csv",
+            "--late-output",
+            "/dev/null",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut seen = String::new();
+    reader.read_to_string(&mut seen).unwrap();
+    assert_eq!(seen, "old\n", "the old file was written over in place");
+    let new = fs::read_to_string(&out).unwrap();
+    assert!(new.starts_with("user,") && new.lines().count() == 3, "{new}");
+    assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_failed_run_with_recovery_says_its_output_is_partial_and_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = log_failing_at_the_end(dir.path(), 2_000);
+    let store = dir.path().join("state");
+    let init = run(&["recovery", "init", s(&store)]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let out = dir.path().join("out.jsonl");
+    let o = run(&["run", "-I", s(&input), "-o", s(&out), "-r", s(&store), "-q"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("may be partial") && err.contains(s(&out)), "{err}");
+    assert!(err.contains("the same command resumes"), "{err}");
+    assert!(out.exists(), "with --recovery-dir the output is written in place");
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+}
+
+/// Every command, in a directory holding `logs.jsonl` and a store `state`.
+fn every_command(dir: &Path) -> Vec<Vec<&'static str>> {
+    write(dir, "logs.jsonl", TUTORIAL.as_bytes());
+    let init = run_in(dir, &["recovery", "init", "state"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    vec![
+        vec![],
+        vec!["run", "-I", "logs.jsonl"],
+        vec!["run", "-I", "logs.jsonl", "--format", "text"],
+        vec!["recovery", "init", "state2"],
+        vec!["recovery", "inspect", "state"],
+        vec!["generate", "--events", "1000"],
+        vec!["--help"],
+    ]
+}
+
+#[test]
+fn a_full_stdout_is_exit_1_with_one_line_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in every_command(dir.path()) {
+        let full = File::create("/dev/full").expect("/dev/full");
+        let o = Command::new(bin())
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {err}");
+        assert!(
+            errors[0].contains("stdout") && errors[0].contains("No space left on device"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(errors[0].matches("No space left").count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_success_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in every_command(dir.path()) {
+        let mut child = Command::new(bin())
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // The reader goes away before anything is written.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().expect("wait");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("error"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_full_stderr_is_an_exit_status_never_a_panic() {
+    let (dir, _) = scene();
+    let cases: [(&[&str], i32); 3] = [
+        (&["run", "-I", "logs.jsonl", "-o", "out.jsonl"], 1),
+        (&["run", "-I", "missing.jsonl"], 1),
+        (&["run", "--no-such-flag"], 2),
+    ];
+    for (args, code) in cases {
+        let o = Command::new(bin())
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stderr(File::create("/dev/full").expect("/dev/full"))
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(code), "{args:?}");
+    }
+    // The rows were written before the summary failed.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("out.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+}
