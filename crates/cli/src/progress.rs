@@ -3,12 +3,13 @@
 //! terminal and not `--quiet`.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use eddy::connectors::files::{FileSource, LineRef};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::pipeline::stats::Stats;
@@ -64,32 +65,10 @@ impl Drop for Progress {
     }
 }
 
-/// The size of every input, if all are plain files (or directories of
-/// them); `None` with stdin or gzip, whose size read is not known ahead.
+/// The size of every input, if all are plain regular files (directories
+/// walked as the run walks them); `None` with stdin or gzip, whose size read
+/// is not known ahead.
 fn total_bytes(inputs: &[PathBuf]) -> Option<u64> {
-    let mut total = 0;
-    for input in inputs {
-        if input.as_os_str() == "-" {
-            return None;
-        }
-        if input.is_dir() {
-            for entry in std::fs::read_dir(input).ok()?.flatten() {
-                total += file_bytes(&entry.path())?;
-            }
-        } else {
-            total += file_bytes(input)?;
-        }
-    }
-    Some(total)
-}
-
-fn file_bytes(path: &Path) -> Option<u64> {
-    if path.extension().is_some_and(|e| e == "gz") {
-        return None;
-    }
-    std::fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .or(Some(0))
+    let listing = FileSource::new(inputs.to_vec(), |_: &LineRef<'_>| ());
+    listing.plan_report().ok()?.plain_bytes
 }

@@ -307,3 +307,32 @@ impl SinkPartition<Row> for CountedWriter {
         self.inner.snapshot()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_unit_is_part_of_the_fingerprint() {
+        let plan = Plan {
+            inputs: vec!["logs".into()],
+            gap: Duration::from_secs(1800),
+            wait: Duration::from_secs(10),
+            idle_timeout: None,
+            format: Format::Jsonl,
+            output: "-".into(),
+            late_output: None,
+            on_invalid: OnInvalid::Fail,
+            dead_letter: None,
+            max_line_bytes: 1 << 20,
+            chunk_bytes: 16 << 20,
+            time_unit: TimeUnit::Millis,
+        };
+        let seconds = Plan {
+            time_unit: TimeUnit::Seconds,
+            ..plan.clone()
+        };
+        assert_ne!(plan.fingerprint(), seconds.fingerprint());
+        assert!(seconds.fingerprint().contains("time_unit=Seconds"));
+    }
+}

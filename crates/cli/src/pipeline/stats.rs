@@ -342,7 +342,8 @@ impl std::fmt::Display for Summary {
             write!(f, "{sep}{:?} {}", t.type_name, t.count)?;
         }
         if self.other_more_names > 0 {
-            write!(f, ", {} more", count(self.other_more_names, "name", "names"))?;
+            let n = self.other_more_names;
+            write!(f, ", {n} more {}", if n == 1 { "name" } else { "names" })?;
         }
         writeln!(f)?;
         writeln!(
@@ -388,5 +389,103 @@ mod tests {
         assert!(sum.to_string().contains("10 events read"));
         let empty = Stats::default().summary(Duration::ZERO);
         assert_eq!((empty.ctr, empty.events_per_second), (0.0, 0.0));
+    }
+
+    fn event(time_ms: i64, integer_time: bool) -> Event {
+        Event {
+            user: "u".into(),
+            time_ms,
+            kind: ctr::event::EventKind::Search,
+            integer_time,
+        }
+    }
+
+    #[test]
+    fn unknown_types_top_five_by_count_then_name() {
+        let stats = Arc::new(Stats::default());
+        let mut tally = Tally::new(stats.clone());
+        for (name, n) in [
+            ("b", 3),
+            ("a", 3),
+            ("SEARCH", 100),
+            ("c", 1),
+            ("d", 1),
+            ("e", 1),
+            ("f", 1),
+        ] {
+            for _ in 0..n {
+                tally.other(&TypeName::new(name));
+            }
+        }
+        // Known types never touch the name table.
+        tally.event(&event(1_704_067_200_000, false));
+        assert_eq!(tally.other_types.len(), 7);
+        drop(tally);
+        let sum = stats.summary(Duration::from_secs(1));
+        let names: Vec<(&str, u64)> = sum
+            .other_types
+            .iter()
+            .map(|t| (t.type_name.as_str(), t.count))
+            .collect();
+        assert_eq!(names, [("SEARCH", 100), ("a", 3), ("b", 3), ("c", 1), ("d", 1)]);
+        assert_eq!((sum.other, sum.other_more_names), (110, 2));
+        let text = sum.to_string();
+        assert!(
+            text.contains(
+                r#"other (unknown type): 110 — "SEARCH" 100, "a" 3, "b" 3, "c" 1, "d" 1, 2 more names"#
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn plural_forms() {
+        let s = Stats::default();
+        s.events.inc();
+        s.sessions.inc();
+        s.rows.inc();
+        s.invalid.inc();
+        let text = s.summary(Duration::from_secs(1)).to_string();
+        for want in [
+            "1 event read",
+            "1 session (",
+            "1 row written",
+            "skipped 1 invalid line;",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        s.rows.inc();
+        assert!(s.summary(Duration::ZERO).to_string().contains("2 rows written"));
+    }
+
+    #[test]
+    fn january_1970_warning_only_when_every_integer_time_is_in_it_and_unit_is_ms() {
+        let warn = |times: &[(i64, bool)], unit: TimeUnit| {
+            let stats = Arc::new(Stats::default());
+            stats.set_time_unit(unit);
+            let mut tally = Tally::new(stats.clone());
+            for &(t, int) in times {
+                tally.event(&event(t, int));
+            }
+            drop(tally);
+            stats.summary(Duration::ZERO).warnings
+        };
+        let secs = [(1_704_067_200, true), (1_704_067_260, true)];
+        assert_eq!(
+            warn(&secs, TimeUnit::Millis),
+            ["all 2 event times fall in January 1970: are they seconds? use --time-unit s"]
+        );
+        assert!(warn(&secs, TimeUnit::Seconds).is_empty());
+        assert!(warn(
+            &[(1_704_067_200, true), (1_704_067_200_000, true)],
+            TimeUnit::Millis
+        )
+        .is_empty());
+        // An RFC 3339 time in January 1970 is meant.
+        assert!(warn(&[(5, false)], TimeUnit::Millis).is_empty());
+        assert_eq!(
+            warn(&[(5, true), (1_704_067_200_000, false)], TimeUnit::Millis),
+            ["the 1 integer event time falls in January 1970: is it in seconds? use --time-unit s"]
+        );
     }
 }
