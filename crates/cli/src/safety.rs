@@ -166,6 +166,8 @@ pub fn check_paths(
         }
         by_id.insert(id, input);
     }
+    // A missing store is the run's to report.
+    let store = recovery_dir.and_then(|d| Some((d, fs::canonicalize(d).ok()?)));
     let mut seen: Vec<(Identity, Named<'_>)> = Vec::new();
     for &(option, path) in outputs {
         let id = output_identity(option, path)?;
@@ -187,16 +189,16 @@ pub fn check_paths(
             ))
             .into());
         }
-        if let Some(dir) = recovery_dir.and_then(|d| fs::canonicalize(d).ok()) {
+        if let Some((given, store)) = &store {
             let at = match &id {
                 Identity::New(p) => p.clone(),
                 _ => fs::canonicalize(path).with_context(|| format!("{option} {}", path.display()))?,
             };
-            if at.starts_with(&dir) {
+            if at.starts_with(store) {
                 return Err(UsageError(format!(
                     "{option} {} is inside --recovery-dir {}; outputs must be outside the recovery store",
                     path.display(),
-                    recovery_dir.unwrap_or(&dir).display()
+                    given.display()
                 ))
                 .into());
             }
@@ -323,5 +325,77 @@ impl Drop for Staging {
         for s in &self.staged {
             let _ = fs::remove_file(&s.temp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn dropping_uncommitted_staging_removes_the_temporary_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.csv");
+        fs::write(&old, b"previous").unwrap();
+        let new = dir.path().join("new.csv");
+        let mut staging = Staging::default();
+        let temps = [
+            staging.stage("--output", &old).unwrap(),
+            staging.stage("--late-output", &new).unwrap(),
+        ];
+        for t in &temps {
+            assert!(
+                t.file_name().unwrap().to_string_lossy().starts_with('.'),
+                "{t:?} is hidden"
+            );
+            fs::write(t, b"half a run").unwrap();
+        }
+        drop(staging);
+        assert_eq!(names(dir.path()), ["old.csv"]);
+        assert_eq!(fs::read(&old).unwrap(), b"previous");
+    }
+
+    #[test]
+    fn commit_puts_each_output_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.csv");
+        fs::write(&out, b"previous").unwrap();
+        let mut staging = Staging::default();
+        let temp = staging.stage("--output", &out).unwrap();
+        assert_eq!(
+            staging.stage("--late-output", Path::new("-")).unwrap(),
+            Path::new("-")
+        );
+        assert_eq!(
+            staging.stage("--dead-letter", Path::new("/dev/null")).unwrap(),
+            Path::new("/dev/null")
+        );
+        fs::write(&temp, b"rows").unwrap();
+        staging.commit().unwrap();
+        drop(staging);
+        assert_eq!(names(dir.path()), ["out.csv"]);
+        assert_eq!(fs::read(&out).unwrap(), b"rows");
+    }
+
+    #[test]
+    fn a_file_still_to_be_made_is_known_by_its_directory_and_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = output_identity("--output", &dir.path().join("x.jsonl")).unwrap();
+        let b = output_identity("--output", &dir.path().join(".").join("x.jsonl")).unwrap();
+        assert_eq!(a, b);
+        assert!(matches!(a, Identity::New(_)));
+        assert_eq!(
+            output_identity("--output", Path::new("/dev/null")).unwrap(),
+            Identity::Special
+        );
     }
 }
