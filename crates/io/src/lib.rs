@@ -56,6 +56,14 @@ pub trait SourcePartition<T> {
     fn next_batch(&mut self, out: &mut Vec<T>, max: usize) -> Result<Poll>;
     /// The position to resume from after everything yielded so far.
     fn position(&self) -> Vec<u8>;
+    /// Whether the partition can be closed and built again at its
+    /// [`position`](SourcePartition::position) without losing anything (a
+    /// regular file: yes; stdin or a pipe: no). The engine closes such
+    /// partitions while others are read, so that the number of open files
+    /// stays bounded whatever the number of partitions.
+    fn reopenable(&self) -> bool {
+        false
+    }
 }
 
 /// Where a sink's items are written.

@@ -39,8 +39,21 @@ const BATCHES_PER_ACTIVATION: usize = 4;
 /// Event-time getter of a timed input.
 pub(crate) type TimeOf<T> = Arc<dyn Fn(&T) -> Option<i64> + Send + Sync>;
 
+/// Open partitions one worker keeps per input: others that can be reopened
+/// are closed (and reopened at their position when read again), so the
+/// number of open files does not grow with the number of partitions.
+const MAX_OPEN: usize = 8;
+
 struct Part<T> {
-    reader: Box<dyn SourcePartition<T>>,
+    /// The open partition (`None`: not opened yet, or closed to bound the
+    /// number of open files).
+    reader: Option<Box<dyn SourcePartition<T>>>,
+    /// Its key, to open it.
+    key: String,
+    /// Where to open it (empty: at its start).
+    reopen_at: Vec<u8>,
+    /// When it was last read (this worker's read counter).
+    used: u64,
     base: u64,
     seq: u64,
     mark: u64,
@@ -61,17 +74,23 @@ struct Part<T> {
     log: Option<Rc<RefCell<PartLog>>>,
 }
 
-impl<T> Part<T> {
+impl<T: 'static> Part<T> {
     /// Reads one batch into `staged`, tagging each item. Returns the poll.
     fn read(
         &mut self,
+        source: &dyn Source<T>,
         time_of: Option<&TimeOf<T>>,
         buf: &mut Vec<T>,
         max: usize,
     ) -> crate::error::Result<Poll> {
         buf.clear();
         let before = self.log.as_ref().map(|l| l.borrow().now.clone());
-        let poll = self.reader.next_batch(buf, max)?;
+        let reader = match &mut self.reader {
+            Some(r) => r,
+            slot @ None => slot.insert(source.build_part(&self.key, Some(&self.reopen_at))?),
+        };
+        let poll = reader.next_batch(buf, max)?;
+        let position = reader.position();
         let read = !buf.is_empty();
         if read {
             self.idle = false;
@@ -96,6 +115,8 @@ impl<T> Part<T> {
         }
         if poll == Poll::Done {
             self.done = true;
+            // Closed at once: a finished file holds no descriptor.
+            self.reader = None;
         }
         if let (Some(log), Some(before)) = (self.log.as_ref(), before) {
             let mut log = log.borrow_mut();
@@ -103,13 +124,21 @@ impl<T> Part<T> {
                 log.batches.push_back((before, self.mark));
             }
             log.now = Cursor {
-                resume: self.reader.position(),
+                resume: position.clone(),
                 seq: self.seq,
                 mark: self.mark,
             };
             log.done = self.done;
         }
+        self.reopen_at = position;
         Ok(poll)
+    }
+
+    /// Closes the partition if it can be opened again where it is.
+    fn close_if_reopenable(&mut self) {
+        if self.reader.as_ref().is_some_and(|r| r.reopenable()) {
+            self.reader = None;
+        }
     }
 
     /// Steps the mark past what was sent (an idle live partition).
@@ -158,6 +187,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
     let step_id = ctx.step_id(step);
     let input_index = ctx.next_input();
     let (parts, restored_ends) = open_parts(&ctx, &step_id, input_index, &source);
+    let source: Rc<dyn Source<T>> = Rc::new(source);
     let scope = flow.scope().clone();
     let shared = ctx.shared().clone();
     let probe = ctx.probe().clone();
@@ -175,6 +205,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
         let mut buf: Vec<T> = Vec::with_capacity(BATCH);
         let mut in_flight: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
         let mut ended: Vec<ChunkEnd> = restored_ends;
+        let mut reads: u64 = 0;
         move |_frontiers| {
             let mut output = data_out.activate();
             if shared.aborted() {
@@ -187,10 +218,12 @@ fn build_input<'a, T: Data, S: Source<T>>(
             // capability can start at its first mark.
             if let Some(cap) = default_cap.take() {
                 for part in parts.iter_mut() {
-                    if let Err(e) = part.read(time_of.as_ref(), &mut buf, 1) {
+                    if let Err(e) = part.read(&*source, time_of.as_ref(), &mut buf, 1) {
                         shared.fail(e);
                         return;
                     }
+                    // Opened again when its turn comes.
+                    part.close_if_reopenable();
                     let start = part.staged.first().map_or(part.mark, |r| r.tag);
                     part.cap = Some(cap.delayed(&start));
                 }
@@ -217,7 +250,9 @@ fn build_input<'a, T: Data, S: Source<T>>(
                         break;
                     }
                     if part.staged.is_empty() && !part.done {
-                        match part.read(time_of.as_ref(), &mut buf, BATCH) {
+                        reads += 1;
+                        part.used = reads;
+                        match part.read(&*source, time_of.as_ref(), &mut buf, BATCH) {
                             Ok(Poll::Pending(d)) if part.staged.is_empty() => {
                                 wake = Some(wake.map_or(d, |w| w.min(d)));
                                 // A live partition with nothing to read:
@@ -252,6 +287,20 @@ fn build_input<'a, T: Data, S: Source<T>>(
                 }
             }
             parts.retain(|p| p.cap.is_some());
+            // Bound the open files: close the least recently read.
+            let open = parts.iter().filter(|p| p.reader.is_some()).count();
+            if open > MAX_OPEN {
+                let mut by_use: Vec<(u64, usize)> = parts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.reader.is_some())
+                    .map(|(i, p)| (p.used, i))
+                    .collect();
+                by_use.sort_unstable();
+                for &(_, i) in by_use.iter().take(open - MAX_OPEN) {
+                    parts[i].close_if_reopenable();
+                }
+            }
             if let Some(pc) = progress_cap.as_ref().filter(|_| !ended.is_empty()) {
                 progress_out.activate().session(pc).give_vec(&mut ended);
             }
@@ -367,7 +416,9 @@ fn try_open_parts<T, S: Source<T>>(
             }
             continue;
         }
-        let reader = source.build_part(&key, at.map(|p| p.at.resume.as_slice()))?;
+        // Opened when first read (so that a missing file is reported by
+        // the run, and open files stay bounded).
+        let reopen_at = at.map_or_else(Vec::new, |p| p.at.resume.clone());
         let (seq, mark) = at.map_or((0, 0), |p| (p.at.seq, p.at.mark));
         let log = rec.map(|_| {
             let log = Rc::new(RefCell::new(PartLog {
@@ -376,7 +427,7 @@ fn try_open_parts<T, S: Source<T>>(
                 part: id,
                 batches: VecDeque::new(),
                 now: Cursor {
-                    resume: reader.position(),
+                    resume: reopen_at.clone(),
                     seq,
                     mark,
                 },
@@ -386,7 +437,10 @@ fn try_open_parts<T, S: Source<T>>(
             log
         });
         parts.push(Part {
-            reader,
+            reader: None,
+            key: key.clone(),
+            reopen_at,
+            used: 0,
             base: ((u64::from(input_index) << 16) | j as u64) << SEQ_BITS,
             seq,
             mark,

@@ -272,6 +272,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
         Ok(Box::new(FilePartition {
             reader: LineReader::new(fill, start, self.max_line_bytes, self.buffer_bytes),
             gz: matches!(part, Part::Gz(_)),
+            regular: !matches!(part, Part::Stdin) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()),
             path,
             first,
             lines: pos.lines,
@@ -292,6 +293,8 @@ struct FilePartition<T> {
     done: bool,
     /// A gzip file: a read error is most likely damaged data.
     gz: bool,
+    /// A regular file, which can be closed and opened again at a position.
+    regular: bool,
 }
 
 impl<T> FilePartition<T> {
@@ -357,6 +360,10 @@ impl<T> SourcePartition<T> for FilePartition<T> {
             }
         }
         Ok(Poll::Ready)
+    }
+
+    fn reopenable(&self) -> bool {
+        self.regular
     }
 
     fn position(&self) -> Vec<u8> {
