@@ -1,9 +1,9 @@
 //! `baseline`: the plain, single-threaded sessionizer the benchmarks compare
 //! Eddy against — what a competent engineer writes in an afternoon.
 //!
-//! It reads a JSON Lines search log (`spec/events.md`), groups each user's
+//! It reads a JSON Lines search log (`docs/input-format.md`), groups each user's
 //! events into session windows over event time and writes one JSON Lines row
-//! per session that has a search (`spec/sessions.md`), with exactly the
+//! per session that has a search (`docs/sessions.md`), with exactly the
 //! contract's semantics:
 //!
 //! - a line is *invalid* when it is not a JSON object, lacks `type`, `user`

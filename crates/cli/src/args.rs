@@ -19,12 +19,19 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Where `search-ctr run --help` sends readers for the full contract (paths
+/// in the source repository; `crates/cli/tests/docs.rs` checks they exist).
+const RUN_DOCS: &str = "Input lines (which fields each event type needs, accepted time forms, the \
+reasons invalid lines are given): docs/input-format.md. Sessions, lateness, metrics and the row, \
+late-event and dead-letter formats: docs/sessions.md. Both are in the source repository.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sessionize real search logs and write one CTR row per session.
     ///
     /// Example: search-ctr run --input logs/ --format csv --output sessions.csv
+    #[command(after_help = RUN_DOCS)]
     Run(Box<RunArgs>),
     /// Write deterministic synthetic search logs (JSON Lines).
     ///
@@ -65,7 +72,7 @@ pub enum Format {
     /// The tutorial's style: `User 1: 1 searches, 1 clicks` lines, then
     /// `('1', 1.0)` lines (user, clicks per search).
     Text,
-    /// One JSON object per session (spec/sessions.md).
+    /// One JSON object per session (docs/sessions.md).
     Jsonl,
     /// The same fields as CSV, with a header.
     Csv,

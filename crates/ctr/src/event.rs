@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// form. Short keys (≤ 24 bytes) are stored inline, without allocation.
 pub type UserKey = CompactString;
 
-/// The kinds of event the contract knows (`spec/events.md`).
+/// The kinds of event the contract knows (`docs/input-format.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EventKind {
     /// `app_open` / `AppOpen`.

@@ -19,7 +19,7 @@ pub const CSV_HEADER: &str =
     "user,session_start,session_end,events,searches,clicks,searches_with_click,ctr,clicks_per_search\n";
 
 /// Appends the row as one JSON object and `\n`, fields in the contract's
-/// order (`spec/sessions.md`).
+/// order (`docs/sessions.md`).
 ///
 /// ```
 /// use ctr::format::write_jsonl;

@@ -1,6 +1,6 @@
 //! Deterministic synthetic search logs, for tests and benchmarks.
 //!
-//! [`generate`] writes JSON Lines in the input format of `spec/events.md`:
+//! [`generate`] writes JSON Lines in the input format of `docs/input-format.md`:
 //! many users with Zipf-like activity (a few heavy users, a long tail), each
 //! with sessions separated by gaps much longer than 30 minutes; inside a
 //! session `app_open`, searches each followed by `results` and about half the

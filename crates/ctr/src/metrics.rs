@@ -1,4 +1,4 @@
-//! The metrics of one session (`spec/sessions.md`, "Metrics of one
+//! The metrics of one session (`docs/sessions.md`, "Metrics of one
 //! session"), computed incrementally while the session is still open.
 //!
 //! The metrics depend on the events in event-time order (ties in arrival
@@ -129,7 +129,7 @@ pub struct SessionMetrics {
 
 impl SessionMetrics {
     /// An empty session whose events may arrive up to `wait_ms` behind
-    /// their user's latest time (the lateness bound of `spec/sessions.md`).
+    /// their user's latest time (the lateness bound of `docs/sessions.md`).
     /// A negative `wait_ms` counts as 0.
     pub fn new(wait_ms: i64) -> Self {
         SessionMetrics {

@@ -16,7 +16,8 @@
 //! Measured in `benches/parse.rs`: about 1.8× the throughput of a plain
 //! `serde_json` borrowed-struct parse.
 //!
-//! Rules beyond `spec/events.md`:
+//! Rules beyond the field table of `docs/input-format.md` (which states them
+//! for users too):
 //! - The line has no `\n`; one trailing `\r` and a leading UTF-8 BOM are
 //!   removed. A line of JSON whitespace only is [`Parsed::Blank`].
 //! - The whole line must be valid UTF-8 and exactly one JSON object.

@@ -1,5 +1,5 @@
 //! The synthetic log generator against its promises: deterministic, the
-//! requested number of lines, valid lines that follow `spec/events.md`,
+//! requested number of lines, valid lines that follow `docs/input-format.md`,
 //! about `invalid_rate` invalid lines, disorder bounded for non-late events,
 //! late events exactly those it reports, sessions well separated.
 
@@ -46,7 +46,7 @@ const KNOWN: [&str; 12] = [
     "Timeout",
 ];
 
-/// An independent reading of `spec/events.md` (jiff parses the times).
+/// An independent reading of `docs/input-format.md` (jiff parses the times).
 fn classify(line: &str) -> Line {
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line) else {
         return Line::Invalid;

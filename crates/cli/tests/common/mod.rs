@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The tutorial's events as JSON Lines (spec/events.md).
+/// The tutorial's events as JSON Lines (docs/input-format.md).
 pub const TUTORIAL: &str = r#"{"type":"search","user":1,"query":"dogs","time":"2024-01-01T00:00:05Z"}
 {"type":"results","user":1,"items":["fido","rover","buddy"],"time":"2024-01-01T00:00:06Z"}
 {"type":"click_result","user":1,"item":"rover","time":"2024-01-01T00:00:07Z"}
