@@ -207,3 +207,73 @@ fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() 
         expected.len()
     );
 }
+
+/// With recovery on, an interrupted run takes a last snapshot before it
+/// stops: here the snapshot interval (1 h) would never have taken one, yet
+/// the store holds a complete snapshot afterwards, and the resume from it
+/// gives the uninterrupted output.
+#[test]
+fn sigterm_with_recovery_takes_a_last_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("log.jsonl");
+    let o = run(&["generate", "--events", "1000000", "--out", s(&log)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected_out = dir.path().join("expected.jsonl");
+    let o = run(&["run", "-q", "-I", s(&log), "-o", s(&expected_out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let store = dir.path().join("state");
+    let o = run(&["recovery", "init", s(&store)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out.jsonl");
+    let args = [
+        "run",
+        "-q",
+        "-I",
+        s(&log),
+        "-o",
+        s(&out),
+        "-r",
+        s(&store),
+        "-s",
+        "1h",
+    ];
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Mid-run: rows are being written (in place, with recovery).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&out).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the run ended before it was signalled; generate more events"
+        );
+        assert!(Instant::now() < deadline, "no row within a minute");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(latest_complete(&store).0, 0, "no snapshot yet at a 1 h interval");
+    signal(&child, "TERM");
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    let err = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(143), "{err}");
+    let (epoch, last) = latest_complete(&store);
+    assert!(epoch > 0, "the interrupted run took no last snapshot: {err}");
+    assert!(!last, "the interrupted run did not finish");
+
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (got, expected) = (
+        std::fs::read(&out).expect("output"),
+        std::fs::read(&expected_out).expect("expected"),
+    );
+    assert!(
+        got == expected,
+        "{} bytes resumed, {} uninterrupted",
+        got.len(),
+        expected.len()
+    );
+}

@@ -4,9 +4,9 @@
 //! into the run's result.
 
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::any::Any;
 use std::sync::mpsc;
@@ -129,7 +129,53 @@ pub struct RunShared {
     /// The connections to the other processes (clustered runs), closed on
     /// failure so that every peer's network threads see the break at once.
     links: Mutex<Vec<TcpStream>>,
+    /// The snapshot an interrupted run takes before it stops.
+    pub(crate) last_snapshot: LastSnapshot,
 }
+
+/// The last snapshot of an interrupted run (recovery on, one process): the
+/// workers ask for it, the coordinator announces it at once, the store
+/// writer says when it is complete, and only then (or after
+/// [`LAST_SNAPSHOT_WAIT`]) do the workers stop.
+#[derive(Debug, Default)]
+pub(crate) struct LastSnapshot {
+    requested: AtomicBool,
+    /// The announced epoch + 1 (0: none yet).
+    announced: AtomicU64,
+    /// The latest complete epoch + 1 (0: none yet).
+    complete: AtomicU64,
+}
+
+impl LastSnapshot {
+    /// Asks the coordinator for a snapshot now.
+    pub fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a snapshot was asked for and not yet announced.
+    pub fn wanted(&self) -> bool {
+        self.requested.load(Ordering::SeqCst) && self.announced.load(Ordering::SeqCst) == 0
+    }
+
+    /// The coordinator announced `epoch` for it.
+    pub fn announced(&self, epoch: u64) {
+        self.announced.store(epoch + 1, Ordering::SeqCst);
+    }
+
+    /// The writer completed `epoch`.
+    pub fn completed(&self, epoch: u64) {
+        self.complete.fetch_max(epoch + 1, Ordering::SeqCst);
+    }
+
+    /// Whether the asked-for snapshot is complete in the store.
+    pub fn done(&self) -> bool {
+        let announced = self.announced.load(Ordering::SeqCst);
+        announced > 0 && self.complete.load(Ordering::SeqCst) >= announced
+    }
+}
+
+/// How long an interrupted run waits for its last snapshot.
+const LAST_SNAPSHOT_WAIT: Duration = Duration::from_millis(800);
 
 impl RunShared {
     /// Records an error (the first one wins) and asks every worker to stop.
@@ -233,6 +279,7 @@ where
     let worker_shared = shared.clone();
     let flow_id: Arc<str> = Arc::from(flow_id);
     let stop = config.stop.clone();
+    let last_snapshot = config.recovery.is_some() && clustered.is_none();
     let guards = timely::communication::initialize_from(builders, others, move |allocator| {
         // Tells `run` this worker is finished, even if it panics.
         let _done = done_tx.lock().ok().map(|tx| Done(tx.clone()));
@@ -269,10 +316,24 @@ where
                 shared.fail(e);
                 return;
             }
+            let mut stopping: Option<Instant> = None;
             while !shared.aborted() {
                 if stop.as_ref().is_some_and(StopHandle::is_stopped) {
-                    shared.fail(EddyError::Interrupted);
-                    break;
+                    // With recovery (one process), a last snapshot first:
+                    // the resume then repeats as little as possible.
+                    let started = *stopping.get_or_insert_with(|| {
+                        if last_snapshot {
+                            shared.last_snapshot.request();
+                        }
+                        Instant::now()
+                    });
+                    if !last_snapshot
+                        || shared.last_snapshot.done()
+                        || started.elapsed() >= LAST_SNAPSHOT_WAIT
+                    {
+                        shared.fail(EddyError::Interrupted);
+                        break;
+                    }
                 }
                 if !worker.step_or_park(Some(PARK)) {
                     break;

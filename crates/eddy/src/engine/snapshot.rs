@@ -292,10 +292,19 @@ pub(crate) fn build_control<'a>(
                 }
             }
             let mark = frontier.unwrap_or(EOF_TAG);
-            let due = frontier.is_none() || last.elapsed() >= interval;
+            // An interrupted run's last snapshot is due at once.
+            let last_wanted = shared.last_snapshot.wanted();
+            let due = frontier.is_none() || last_wanted || last.elapsed() >= interval;
             if due {
                 last = Instant::now();
+                if last_wanted && last_mark == Some(mark) {
+                    // Nothing moved since the previous snapshot: it is the last.
+                    shared.last_snapshot.announced(epoch.saturating_sub(1));
+                }
                 if last_mark.is_none_or(|m| mark > m) {
+                    if last_wanted {
+                        shared.last_snapshot.announced(epoch);
+                    }
                     let announced =
                         rec.announce(epoch, mark, expected, workers, now_ms().saturating_sub(backup_ms));
                     if let Err(e) = announced {
@@ -312,7 +321,9 @@ pub(crate) fn build_control<'a>(
                 cap = None;
                 return;
             }
-            let next = last + interval;
+            // Looks again at least every 100 ms (an interrupted run may ask
+            // for its last snapshot).
+            let next = (last + interval).min(Instant::now() + Duration::from_millis(100));
             if timer.is_none_or(|t| t <= Instant::now()) {
                 timer = Some(next);
                 activator.activate_after(

@@ -16,6 +16,7 @@
 //! write is forced rather than left to chance. Only for tests: the run
 //! never finishes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -132,7 +133,7 @@ impl StoreWriter {
         let handle = std::thread::Builder::new()
             .name("eddy:snapshots".into())
             .spawn(move || {
-                if let Err(e) = write_all(&store, &rx, pause) {
+                if let Err(e) = write_all(&store, &rx, pause, &shared) {
                     shared.fail(e);
                 }
             })
@@ -157,7 +158,10 @@ impl StoreWriter {
     }
 }
 
-fn write_all(store: &Store, rx: &Receiver<Msg>, mut pause: Option<Pause>) -> Result<()> {
+fn write_all(store: &Store, rx: &Receiver<Msg>, mut pause: Option<Pause>, shared: &RunShared) -> Result<()> {
+    // Parts expected and written per epoch announced here, to tell an
+    // interrupted run when its last snapshot is complete.
+    let mut progress: HashMap<u64, (u64, u64)> = HashMap::new();
     // The last announcement's collection time: at the end, the snapshots
     // that the last complete one makes old go too.
     let mut collect = None;
@@ -202,6 +206,26 @@ fn write_all(store: &Store, rx: &Receiver<Msg>, mut pause: Option<Pause>) -> Res
             }
             Ok(())
         })?;
+        for msg in &batch {
+            match msg {
+                // Announced in this process (the coordinator's): counted.
+                Msg::Epoch { epoch, expected, .. } => {
+                    progress.insert(*epoch, (*expected, 0));
+                }
+                Msg::Part { epoch, .. } => {
+                    let Some(entry) = progress.get_mut(epoch) else {
+                        continue;
+                    };
+                    entry.1 += 1;
+                    if entry.1 >= entry.0 {
+                        shared.last_snapshot.completed(*epoch);
+                        let done = *epoch;
+                        progress.retain(|e, _| *e > done);
+                    }
+                }
+                Msg::Finish => {}
+            }
+        }
         if let Some(p) = &mut pause {
             if batch.iter().any(|m| p.stops_after(m)) {
                 p.stop_forever();
