@@ -386,3 +386,61 @@ fn a_full_stderr_is_an_exit_status_never_a_panic() {
         2
     );
 }
+
+#[test]
+fn an_interrupted_run_leaves_the_previous_output_and_no_temporary_file() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let late = dir.path().join("late.jsonl");
+    fs::write(&late, b"the previous run's late lines\n").unwrap();
+    // Rows on stdout, from a stdin that stays open: once both tutorial rows
+    // are out, the run is under way with its late output staged.
+    let mut child = Command::new(bin())
+        .args(["run", "--gap", "10s", "--wait", "1s", "--idle-timeout", "100ms"])
+        .args(["--late-output", s(&late)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(TUTORIAL.as_bytes()).expect("write");
+    input.flush().expect("flush");
+    let mut rows = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    for _ in 0..2 {
+        rows.next().expect("a row").expect("utf-8");
+    }
+    assert_eq!(temp_files(dir.path()).len(), 1, "the late output is staged");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    // A hang guard, not a speed assertion.
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    drop(input);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read");
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("no output was written") && err.contains(s(&late)),
+        "{err}"
+    );
+    assert_eq!(fs::read(&late).unwrap(), b"the previous run's late lines\n");
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+}
