@@ -1,8 +1,8 @@
 """Bytewax 0.19.1 version of the search-session CTR pipeline, for benchmarks.
 
 The dataflow of Bytewax's tutorial "Building Sessions from Search Logs",
-adapted to read the JSON Lines log of ``spec/events.md`` from a file and to
-write the JSON Lines rows of ``spec/sessions.md``:
+adapted to read the JSON Lines log of ``docs/input-format.md`` from a file and to
+write the JSON Lines rows of ``docs/sessions.md``:
 
     input (FileSource) -> parse (skip invalid / unknown lines) -> key_on user
     -> collect_window(EventClock(time, wait 10 s), SessionWindow(gap 30 min))
