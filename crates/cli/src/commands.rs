@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{BufWriter, ErrorKind, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -66,9 +67,6 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         ..RunConfig::workers(args.workers)
     }
     .with_stop(crate::signals::listen());
-    if let (Some(rc), false) = (&config.recovery, args.quiet) {
-        announce_resume(&rc.dir)?;
-    }
     // With --recovery-dir, outputs are written in place (a resume truncates
     // them back to a snapshot); processes other than 0 write none.
     let mut staging = Staging::default();
@@ -85,7 +83,12 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let progress = Progress::start(&plan.inputs, stats.clone(), args.quiet);
     let flow_stats = stats.clone();
+    // Outputs are opened (a resume truncates them) only when the dataflow
+    // is built, after every check of the store and the inputs.
+    let built = Arc::new(AtomicBool::new(false));
+    let flow_built = built.clone();
     let result = run("search_ctr", &config, move |flow| {
+        flow_built.store(true, Ordering::Relaxed);
         pipeline::build(flow, &plan, &flow_stats)
     });
     drop(progress);
@@ -99,6 +102,11 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             Some(format!(
                 "no output was written ({} left as before the run)",
                 staging.describe()
+            ))
+        } else if config.recovery.is_some() && !in_place.is_empty() && !built.load(Ordering::Relaxed) {
+            Some(format!(
+                "nothing was written or truncated ({} left as before the run)",
+                in_place.join(", ")
             ))
         } else if config.recovery.is_some() && !in_place.is_empty() {
             Some(format!(
@@ -149,6 +157,16 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
     if args.snapshot_interval.is_zero() {
         return Err(UsageError("--snapshot-interval must be above 0".into()).into());
     }
+    for input in &plan.inputs {
+        if let Some(kind) = not_rereadable(input) {
+            return Err(UsageError(format!(
+                "--recovery-dir needs inputs that can be read again after a crash (files or directories): \
+                 --input {} is {kind}",
+                input.display()
+            ))
+            .into());
+        }
+    }
     let to_stdout = [
         Some(&plan.output),
         plan.late_output.as_ref(),
@@ -163,29 +181,64 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
              last snapshot is printed again (write to a file for exactly-once output)"
         ))?;
     }
-    Ok(Some(RecoveryConfig {
+    // What a resume compares: each input file's size, time and sampled
+    // hashes (a missing input is the run's error, reported the same way).
+    let inputs = eddy::connectors::files::input_identities(&plan.inputs, plan.chunk_bytes)?;
+    let mut config = RecoveryConfig {
         dir: dir.clone(),
         snapshot_interval: args.snapshot_interval,
         backup_interval: args.backup_interval,
         fingerprint: plan.fingerprint(),
-    }))
+        ..RecoveryConfig::new(dir)
+    }
+    .inputs(inputs);
+    if !quiet {
+        config = config.on_resume(announce_resume);
+    }
+    Ok(Some(config))
+}
+
+/// What an input is when it cannot be read again after a crash (a FIFO, a
+/// device, a socket); `None` for a regular file, a directory, or a path
+/// that does not exist (the run reports that).
+fn not_rereadable(input: &Path) -> Option<&'static str> {
+    let meta = std::fs::metadata(input).ok()?;
+    if meta.is_file() || meta.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_char_device() {
+            return Some("a character device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
 }
 
 /// Says on stderr which snapshot a run resumes from (the summary that
-/// follows counts only the resumed run's own work). Errors are left to the
-/// run, which reports them.
-fn announce_resume(dir: &Path) -> Result<(), StreamError> {
-    match recovery::latest_complete(dir) {
-        Ok(Some(e)) if e.mark == u64::MAX => console::err(format_args!(
+/// follows counts only the resumed run's own work). Called by the library
+/// once every check of the resume passed; a failed write to stderr shows
+/// again, and is reported, when the summary is printed.
+fn announce_resume(e: &recovery::EpochRow) {
+    let _ = if e.mark == u64::MAX {
+        console::err(format_args!(
             "search-ctr: this run finished before (snapshot {}): rewriting its final output",
             e.epoch
-        )),
-        Ok(Some(e)) => console::err(format_args!(
+        ))
+    } else {
+        console::err(format_args!(
             "search-ctr: resuming from snapshot {} ({} bytes of state); the summary counts this run's work",
             e.epoch, e.bytes
-        )),
-        _ => Ok(()),
-    }
+        ))
+    };
 }
 
 /// `search-ctr recovery init|inspect`.

@@ -568,24 +568,22 @@ fn text_format_resumes_with_its_pending_tuples() {
 #[test]
 fn a_second_run_on_a_store_in_use_is_refused() {
     let root = tempfile::tempdir().expect("tempdir");
-    // The first run reads a named pipe nobody writes to: it holds its lock
-    // (taken before any input is opened) until it is killed.
-    let fifo = root.path().join("live.jsonl");
-    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
-    assert!(made.success());
+    let input = write(root.path(), "in.jsonl", TUTORIAL.as_bytes());
     let store = root.path().join("state");
     init(&store);
     let out = root.path().join("out.jsonl");
-    let args: Vec<String> = ["run", "-I", s(&fifo), "-o", s(&out), "-q"]
+    let args: Vec<String> = ["run", "-I", s(&input), "-o", s(&out), "-q"]
         .map(String::from)
         .to_vec();
-    let mut first = spawn(&args, 1, &store, "1s");
-    let lock = store.join("process-0.lock");
+    // The first run stops for good in its first snapshot write (the
+    // writer's test hook): it holds its lock until it is killed.
+    let mut first = spawn_env(&args, 1, &store, "1s", &[(PAUSE_ENV, "1")]);
+    let marker = store.join(PAUSE_MARKER);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !lock.exists() && Instant::now() < deadline {
+    while !marker.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(marker.exists(), "the first run paused in its snapshot");
     let second = run(&args
         .iter()
         .map(String::as_str)

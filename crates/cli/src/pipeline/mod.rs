@@ -101,6 +101,18 @@ pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
     if let Some(f) = &info.fingerprint {
         let _ = writeln!(out, "run:         {f}");
     }
+    if !info.inputs.is_empty() {
+        let _ = writeln!(out, "inputs:      {} files", info.inputs.len());
+        for i in &info.inputs {
+            let _ = writeln!(
+                out,
+                "  {}  {} bytes  modified {}",
+                i.path,
+                i.size,
+                eddy::connectors::files::identity::show_time(i.modified_ns)
+            );
+        }
+    }
     let _ = writeln!(out, "snapshots:   {}", info.epochs.len());
     for e in &info.epochs {
         let cut = if e.mark == u64::MAX {

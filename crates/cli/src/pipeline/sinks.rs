@@ -108,18 +108,35 @@ struct DeadLetter<'a> {
     file: &'a str,
     line: u64,
     reason: &'a str,
+    /// The line as text (invalid UTF-8 replaced by U+FFFD).
     text: std::borrow::Cow<'a, str>,
+    /// The exact bytes (standard base64), only when the line is not valid
+    /// UTF-8 (`text` then cannot hold them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text_base64: Option<String>,
 }
 
-/// Invalid lines as JSON objects with file, line, reason and text.
-pub fn dead_letter_sink(path: &Path) -> Box<dyn Sink<BadLine>> {
-    bytes_sink(path, None, |bad: &BadLine, out: &mut Vec<u8>| {
-        let letter = DeadLetter {
+impl<'a> DeadLetter<'a> {
+    fn of(bad: &'a BadLine) -> Self {
+        use base64::Engine as _;
+        let text = String::from_utf8_lossy(&bad.raw);
+        let text_base64 = matches!(text, std::borrow::Cow::Owned(_))
+            .then(|| base64::engine::general_purpose::STANDARD.encode(&bad.raw));
+        DeadLetter {
             file: &bad.file,
             line: bad.line,
             reason: &bad.reason,
-            text: String::from_utf8_lossy(&bad.raw),
-        };
+            text,
+            text_base64,
+        }
+    }
+}
+
+/// Invalid lines as JSON objects with file, line, reason and text, plus
+/// `text_base64` (the exact bytes) for a line that is not valid UTF-8.
+pub fn dead_letter_sink(path: &Path) -> Box<dyn Sink<BadLine>> {
+    bytes_sink(path, None, |bad: &BadLine, out: &mut Vec<u8>| {
+        let letter = DeadLetter::of(bad);
         if serde_json::to_writer(&mut *out, &letter).is_ok() {
             out.push(b'\n');
         }
@@ -300,5 +317,30 @@ impl SinkPartition<Row> for TextWriter {
         state.extend_from_slice(&self.written.to_le_bytes());
         state.extend_from_slice(&self.tuples);
         Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter(raw: &'static [u8]) -> serde_json::Value {
+        let bad = BadLine {
+            file: "in.log".into(),
+            line: 3,
+            reason: "not JSON".into(),
+            raw: Bytes::from_static(raw),
+        };
+        serde_json::to_value(DeadLetter::of(&bad)).unwrap()
+    }
+
+    #[test]
+    fn dead_letters_keep_the_exact_bytes_of_non_utf8_lines() {
+        let v = letter(b"{\"type\":\xff\xfe}");
+        assert_eq!(v["text"], "{\"type\":\u{fffd}\u{fffd}}");
+        assert_eq!(v["text_base64"], "eyJ0eXBlIjr//n0=");
+        let v = letter(b"caf\xc3\xa9 ok");
+        assert_eq!(v["text"], "café ok");
+        assert!(v.get("text_base64").is_none(), "{v}");
     }
 }

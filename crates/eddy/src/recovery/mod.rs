@@ -44,11 +44,14 @@ pub(crate) mod writer;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::connectors::files::identity::show_time;
+use crate::connectors::files::InputIdentity;
 use crate::engine::routing::Key;
 use crate::error::{EddyError, Result};
 pub use store::{EpochRow, Store};
@@ -67,7 +70,43 @@ pub struct RecoveryConfig {
     /// parameters (inputs, options). A resume with another fingerprint is
     /// refused.
     pub fingerprint: String,
+    /// The identity of every input file (see
+    /// [`FileSource::identities`](crate::connectors::files::FileSource::identities)):
+    /// recorded when the run starts afresh, compared when it resumes. A
+    /// resume whose inputs changed is refused, naming the file and what
+    /// changed.
+    pub inputs: Vec<InputIdentity>,
+    /// Called once a resume has passed every check (store, dataflow,
+    /// fingerprint, inputs, every part of the snapshot), before any output
+    /// is reopened: the place to say "resuming from snapshot N".
+    pub on_resume: Option<ResumeHook>,
 }
+
+/// A callback given the snapshot a run resumes from (see
+/// [`RecoveryConfig::on_resume`]).
+#[derive(Clone)]
+pub struct ResumeHook(Arc<dyn Fn(&EpochRow) + Send + Sync>);
+
+impl ResumeHook {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(&EpochRow) + Send + Sync + 'static) -> Self {
+        ResumeHook(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for ResumeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeHook(..)")
+    }
+}
+
+impl PartialEq for ResumeHook {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ResumeHook {}
 
 impl RecoveryConfig {
     /// Snapshots to `dir` every 10 s, keeping no old ones.
@@ -77,7 +116,22 @@ impl RecoveryConfig {
             snapshot_interval: Duration::from_secs(10),
             backup_interval: Duration::ZERO,
             fingerprint: String::new(),
+            inputs: Vec::new(),
+            on_resume: None,
         }
+    }
+
+    /// The same, recording and comparing these input identities (see
+    /// [`RecoveryConfig::inputs`](struct@RecoveryConfig#structfield.inputs)).
+    pub fn inputs(mut self, inputs: Vec<InputIdentity>) -> Self {
+        self.inputs = inputs;
+        self
+    }
+
+    /// The same, calling `f` once a resume has passed every check.
+    pub fn on_resume(mut self, f: impl Fn(&EpochRow) + Send + Sync + 'static) -> Self {
+        self.on_resume = Some(ResumeHook::new(f));
+        self
     }
 }
 
@@ -95,6 +149,8 @@ pub struct StoreInfo {
     pub flow_id: Option<String>,
     /// The run fingerprint it was written with.
     pub fingerprint: Option<String>,
+    /// The input identities recorded when its run started.
+    pub inputs: Vec<InputIdentity>,
     /// Every epoch kept, oldest first.
     pub epochs: Vec<EpochRow>,
     /// Steps of the latest complete epoch: `(step, parts, bytes)`.
@@ -116,6 +172,7 @@ pub fn inspect(dir: &Path) -> Result<StoreInfo> {
         path: store.path().to_path_buf(),
         flow_id: store.meta("flow_id")?,
         fingerprint: store.meta("fingerprint")?,
+        inputs: store.inputs()?,
         epochs,
         steps,
         file_bytes,
@@ -141,7 +198,11 @@ pub(crate) struct ResumeFrom {
 
 /// Prepares a run (once per process, before the workers start): checks
 /// the store belongs to this dataflow and fingerprint, finds the snapshot
-/// to resume from and (process 0) drops the incomplete ones after it.
+/// to resume from, and either records the inputs (a fresh start, process 0)
+/// or checks everything a resume needs before anything is changed: the
+/// inputs are the same, and every part of the snapshot is there and intact
+/// (checksums). Then (process 0) it drops the incomplete snapshots after
+/// the one resumed and calls [`RecoveryConfig::on_resume`].
 pub(crate) fn prepare(
     config: &RecoveryConfig,
     flow_id: &str,
@@ -171,8 +232,24 @@ pub(crate) fn prepare(
         None => {}
     }
     let latest = store.latest_complete()?;
+    match &latest {
+        None if process == 0 => store.set_inputs(&config.inputs)?,
+        None => {}
+        Some(e) => {
+            check_inputs(&store.inputs()?, &config.inputs).map_err(|m| {
+                EddyError::Recovery(format!(
+                    "{m}; a resume needs the same inputs: restore them, or start a new run with a new \
+                     recovery store (nothing was resumed or truncated)"
+                ))
+            })?;
+            check_snapshot(&store, e)?;
+        }
+    }
     if process == 0 {
         store.drop_after(latest.as_ref().map_or(0, |e| e.epoch))?;
+    }
+    if let (Some(e), Some(hook)) = (&latest, &config.on_resume) {
+        (hook.0)(e);
     }
     let resume = latest.map(|e| ResumeFrom {
         epoch: e.epoch,
@@ -180,6 +257,83 @@ pub(crate) fn prepare(
         workers: e.workers,
     });
     Ok((resume, lock))
+}
+
+/// Reads every part of the snapshot `epoch` and checks its header and
+/// checksum, and that all its parts are there: a damaged snapshot is
+/// refused before any output is truncated back to it.
+fn check_snapshot(store: &Store, epoch: &EpochRow) -> Result<()> {
+    let found = store.check_parts(epoch.epoch, |_, _, data| {
+        codec::payload(data)
+            .map(drop)
+            .map_err(|m| format!("{m}; the snapshot cannot be resumed (nothing was resumed or truncated)"))
+    })?;
+    if found != epoch.expected {
+        return Err(EddyError::Recovery(format!(
+            "{}: snapshot {} has {found} parts, {} expected: the store was changed outside eddy \
+             (nothing was resumed or truncated)",
+            store.path().display(),
+            epoch.epoch,
+            epoch.expected
+        )));
+    }
+    Ok(())
+}
+
+/// Compares the inputs recorded when the run started (`then`) with the
+/// inputs now: `Err` says which changed and how. Every change refuses,
+/// growth at the end (an append) and a modification time alone included: a
+/// file rewritten in place with the same size shows only there.
+pub(crate) fn check_inputs(then: &[InputIdentity], now: &[InputIdentity]) -> std::result::Result<(), String> {
+    let mut problems = Vec::new();
+    for old in then {
+        match now.iter().find(|n| n.path == old.path) {
+            None => problems.push(format!("input {} is no longer among the inputs", old.path)),
+            Some(new) => {
+                let changes = old.changes(new);
+                if changes.is_empty() {
+                    continue;
+                }
+                let mut text = format!(
+                    "input {} changed since the snapshot ({})",
+                    old.path,
+                    changes.join("; ")
+                );
+                if changes.len() == 1 && old.modified_ns != new.modified_ns {
+                    text.push_str(&format!(
+                        "; if its contents are unchanged, restore its time with `touch -m -d @{} {}` \
+                         and resume",
+                        show_time(old.modified_ns),
+                        old.path
+                    ));
+                }
+                problems.push(text);
+            }
+        }
+    }
+    for new in now {
+        if !then.iter().any(|o| o.path == new.path) {
+            problems.push(format!(
+                "input {} was not among the inputs of the snapshot",
+                new.path
+            ));
+        }
+    }
+    if problems.is_empty() {
+        let order = |ids: &[InputIdentity]| ids.iter().map(|i| i.path.clone()).collect::<Vec<_>>();
+        if order(then) != order(now) {
+            problems.push(format!(
+                "the inputs are in another order (then {:?}, now {:?})",
+                order(then),
+                order(now)
+            ));
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1..=3 => Err(problems.join("; ")),
+        n => Err(format!("{}; and {} more", problems[..3].join("; "), n - 3)),
+    }
 }
 
 /// Takes this process's lock in the recovery directory for the run (the
@@ -352,5 +506,125 @@ impl WorkerRecovery {
             Ok(mine)
         })?;
         Ok(parts.into_iter().flat_map(|(_, states)| states).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(path: &str, size: u64) -> InputIdentity {
+        InputIdentity {
+            path: path.into(),
+            size,
+            modified_ns: 1_700_000_000_000_000_000,
+            head: 1,
+            tail: 2,
+            boundaries: vec![(16, 3)],
+        }
+    }
+
+    #[test]
+    fn the_same_inputs_pass() {
+        let then = vec![id("a.log", 10), id("b.log", 20)];
+        assert_eq!(check_inputs(&then, &then.clone()), Ok(()));
+        assert_eq!(check_inputs(&[], &[]), Ok(()));
+    }
+
+    #[test]
+    fn every_change_is_refused_naming_the_file() {
+        let then = vec![id("a.log", 10), id("logs.jsonl", 1234)];
+        let grown = vec![id("a.log", 10), id("logs.jsonl", 1300)];
+        let e = check_inputs(&then, &grown).unwrap_err();
+        assert_eq!(
+            e,
+            "input logs.jsonl changed since the snapshot (size 1234 → 1300 bytes: it grew)"
+        );
+        let mut same_size = then.clone();
+        same_size[1].head = 9;
+        let e = check_inputs(&then, &same_size).unwrap_err();
+        assert!(
+            e.contains("input logs.jsonl changed") && e.contains("first 1234 bytes differ"),
+            "{e}"
+        );
+        let mut middle = then.clone();
+        middle[0].boundaries[0].1 = 7;
+        let e = check_inputs(&then, &middle).unwrap_err();
+        assert!(
+            e.contains("input a.log changed") && e.contains("chunk start(s) 16"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_touched_file_is_refused_with_the_time_to_restore() {
+        let then = vec![id("a.log", 10)];
+        let mut touched = then.clone();
+        touched[0].modified_ns += 5_000_000_000;
+        let e = check_inputs(&then, &touched).unwrap_err();
+        assert!(
+            e.starts_with("input a.log changed since the snapshot (modification time "),
+            "{e}"
+        );
+        assert!(e.contains("`touch -m -d @1700000000.000000000 a.log`"), "{e}");
+    }
+
+    #[test]
+    fn files_added_removed_or_reordered_are_refused() {
+        let then = vec![id("a.log", 10), id("b.log", 20)];
+        let e = check_inputs(&then, &then[..1]).unwrap_err();
+        assert_eq!(e, "input b.log is no longer among the inputs");
+        let e = check_inputs(&then[..1], &then).unwrap_err();
+        assert_eq!(e, "input b.log was not among the inputs of the snapshot");
+        let swapped = vec![then[1].clone(), then[0].clone()];
+        let e = check_inputs(&then, &swapped).unwrap_err();
+        assert!(e.starts_with("the inputs are in another order"), "{e}");
+        let many: Vec<_> = (0..5).map(|i| id(&format!("f{i}"), 1)).collect();
+        let e = check_inputs(&many, &[]).unwrap_err();
+        assert!(e.ends_with("and 2 more"), "{e}");
+    }
+
+    #[test]
+    fn a_store_keeps_input_identities_and_names_an_empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = init_store(dir.path()).unwrap();
+        let store = Store::open(dir.path(), true).unwrap();
+        let ids = vec![
+            id("a.log", 10),
+            InputIdentity {
+                boundaries: vec![],
+                ..id("b.log", 0)
+            },
+        ];
+        store.set_inputs(&ids).unwrap();
+        assert_eq!(store.inputs().unwrap(), ids);
+        store.set_inputs(&ids[1..]).unwrap();
+        assert_eq!(store.inputs().unwrap(), ids[1..]);
+        drop(store);
+
+        std::fs::write(&path, b"").unwrap();
+        let e = Store::open(dir.path(), true).err().unwrap().to_string();
+        assert!(
+            e.contains("recovery.sqlite3 is empty (0 bytes): it was never initialised or was truncated"),
+            "{e}"
+        );
+        // `init` replaces an empty store.
+        init_store(dir.path()).unwrap();
+        assert!(Store::open(dir.path(), true).is_ok());
+        assert!(init_store(dir.path()).is_err(), "a real store is never replaced");
+    }
+
+    #[test]
+    fn an_older_store_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = init_store(dir.path()).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        drop(conn);
+        let e = Store::open(dir.path(), true).err().unwrap().to_string();
+        assert!(
+            e.contains("format version 1; this build reads version 2; it was made by an older build"),
+            "{e}"
+        );
     }
 }

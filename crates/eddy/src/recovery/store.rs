@@ -2,9 +2,11 @@
 //! directory, shared by every worker of every process (each worker has its
 //! own connection).
 //!
-//! Tables: `meta` (format, dataflow id, run fingerprint), `epochs` (one row
-//! per announced snapshot: its progress mark and how many parts make it
-//! complete) and `parts` (one checksummed blob per epoch, step and worker).
+//! Tables: `meta` (format, dataflow id, run fingerprint), `inputs` (the
+//! identity of every input file when the run started afresh, compared at
+//! every resume), `epochs` (one row per announced snapshot: its progress
+//! mark and how many parts make it complete) and `parts` (one checksummed
+//! blob per epoch, step and worker).
 //! A snapshot is complete when all its parts are there; resuming uses the
 //! latest complete one.
 
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use crate::connectors::files::InputIdentity;
 use crate::error::{EddyError, Result};
 
 /// The file name of the store inside the recovery directory.
@@ -20,8 +23,9 @@ pub const STORE_FILE: &str = "recovery.sqlite3";
 
 /// Marks an eddy store (SQLite `application_id`: "EDDY").
 const APPLICATION_ID: i64 = 0x4544_4459;
-/// The store's schema version (SQLite `user_version`).
-pub const STORE_VERSION: i64 = 1;
+/// The store's schema version (SQLite `user_version`). Version 2 added the
+/// `inputs` table.
+pub const STORE_VERSION: i64 = 2;
 
 /// How long a writer waits for another worker's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -58,6 +62,20 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// Whether the store file exists and is empty (0 bytes, no write-ahead
+/// log that could hold its pages).
+fn is_empty_store(path: &Path) -> bool {
+    let empty = |p: &Path| std::fs::metadata(p).map_or(true, |m| m.len() == 0);
+    path.is_file() && empty(path) && empty(&wal_file(path, "-wal"))
+}
+
+/// SQLite's `-wal` or `-shm` file next to the store.
+fn wal_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 fn damaged(path: &Path, e: impl std::fmt::Display) -> EddyError {
     EddyError::Recovery(format!(
         "{}: the recovery store cannot be read or written: {e}",
@@ -72,9 +90,19 @@ impl Store {
     }
 
     /// Creates a new, empty store in `dir` (creating `dir`). An existing
-    /// store is an error: it may hold a run's state.
+    /// store is an error: it may hold a run's state. An empty (0-byte) file
+    /// holds none: it is replaced.
     pub fn init(dir: &Path) -> Result<PathBuf> {
         let path = Self::file(dir);
+        if is_empty_store(&path) {
+            for stale in [path.clone(), wal_file(&path, "-wal"), wal_file(&path, "-shm")] {
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(EddyError::io(&stale, e)),
+                }
+            }
+        }
         if path.exists() {
             return Err(EddyError::Recovery(format!(
                 "{}: a recovery store already exists; delete it to start over",
@@ -90,6 +118,9 @@ impl Store {
              PRAGMA journal_mode = WAL;
              BEGIN;
              CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE inputs (idx INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,
+                 modified_ns INTEGER NOT NULL, head INTEGER NOT NULL, tail INTEGER NOT NULL,
+                 boundaries BLOB NOT NULL);
              CREATE TABLE epochs (epoch INTEGER PRIMARY KEY, mark INTEGER NOT NULL,
                  expected INTEGER NOT NULL, workers INTEGER NOT NULL, created_ms INTEGER NOT NULL);
              CREATE TABLE parts (epoch INTEGER NOT NULL, step TEXT NOT NULL, worker INTEGER NOT NULL,
@@ -109,6 +140,14 @@ impl Store {
                 "no recovery store in {} (expected {}); create one with `search-ctr recovery init {}` \
                  (eddy::recovery::init_store)",
                 dir.display(),
+                path.display(),
+                dir.display()
+            )));
+        }
+        if is_empty_store(&path) {
+            return Err(EddyError::Recovery(format!(
+                "the recovery store {} is empty (0 bytes): it was never initialised or was truncated; \
+                 run `search-ctr recovery init {}` (eddy::recovery::init_store) to start over",
                 path.display(),
                 dir.display()
             )));
@@ -138,8 +177,15 @@ impl Store {
         }
         let version: i64 = self.pragma("user_version")?;
         if version != STORE_VERSION {
+            let advice = if version < STORE_VERSION {
+                "it was made by an older build: finish or discard its run with that build, or delete \
+                 the store and create a new one (`search-ctr recovery init`) to start over"
+            } else {
+                "it was made by a newer build: use that build"
+            };
             return Err(EddyError::Recovery(format!(
-                "{}: recovery store format version {version}; this build reads version {STORE_VERSION}",
+                "{}: recovery store format version {version}; this build reads version {STORE_VERSION}; \
+                 {advice}",
                 self.path.display()
             )));
         }
@@ -182,6 +228,119 @@ impl Store {
             )
             .map(drop)
             .map_err(|e| self.err(e))
+    }
+
+    /// Records the identities of the run's inputs (replacing any recorded
+    /// before): what a resume compares.
+    pub fn set_inputs(&self, inputs: &[InputIdentity]) -> Result<()> {
+        self.transaction(|| {
+            self.conn
+                .execute("DELETE FROM inputs", [])
+                .map_err(|e| self.err(e))?;
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "INSERT INTO inputs (idx, path, size, modified_ns, head, tail, boundaries)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(|e| self.err(e))?;
+            for (i, id) in inputs.iter().enumerate() {
+                let boundaries: Vec<u8> = id
+                    .boundaries
+                    .iter()
+                    .flat_map(|(start, hash)| start.to_le_bytes().into_iter().chain(hash.to_le_bytes()))
+                    .collect();
+                stmt.execute(params![
+                    i as i64,
+                    id.path,
+                    id.size as i64,
+                    id.modified_ns,
+                    id.head as i64,
+                    id.tail as i64,
+                    boundaries
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The input identities recorded by [`set_inputs`](Self::set_inputs),
+    /// in input order.
+    pub fn inputs(&self) -> Result<Vec<InputIdentity>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, size, modified_ns, head, tail, boundaries FROM inputs ORDER BY idx")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let raw: Vec<u8> = r.get(5)?;
+                Ok((
+                    InputIdentity {
+                        path: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        modified_ns: r.get(2)?,
+                        head: r.get::<_, i64>(3)? as u64,
+                        tail: r.get::<_, i64>(4)? as u64,
+                        boundaries: Vec::new(),
+                    },
+                    raw,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut id, raw) = row.map_err(|e| self.err(e))?;
+            if raw.len() % 16 != 0 {
+                return Err(damaged(
+                    &self.path,
+                    format!("the recorded identity of input {} is damaged", id.path),
+                ));
+            }
+            id.boundaries = raw
+                .chunks_exact(16)
+                .map(|c| {
+                    let (start, hash) = c.split_at(8);
+                    let word = |b: &[u8]| {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(b);
+                        u64::from_le_bytes(w)
+                    };
+                    (word(start), word(hash))
+                })
+                .collect();
+            out.push(id);
+        }
+        Ok(out)
+    }
+
+    /// Reads every part of `epoch` and checks each with `check` (its step,
+    /// worker and bytes); the first error is returned, naming the part.
+    pub fn check_parts(
+        &self,
+        epoch: u64,
+        mut check: impl FnMut(&str, usize, &[u8]) -> std::result::Result<(), String>,
+    ) -> Result<u64> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT step, worker, data FROM parts WHERE epoch = ?1 ORDER BY step, worker")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([epoch as i64]).map_err(|e| self.err(e))?;
+        let mut count = 0;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let step: String = row.get(0).map_err(|e| self.err(e))?;
+            let worker = row.get::<_, i64>(1).map_err(|e| self.err(e))? as usize;
+            let data = row.get_ref(2).map_err(|e| self.err(e))?;
+            let bytes = data.as_blob().map_err(|e| self.err(e.into()))?;
+            check(&step, worker, bytes).map_err(|m| {
+                EddyError::Recovery(format!(
+                    "{}: snapshot {epoch}, step {step}, worker {worker}: {m}",
+                    self.path.display()
+                ))
+            })?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Every epoch, oldest first, with its parts counted.

@@ -140,6 +140,14 @@ impl<T> FileSource<T> {
         self
     }
 
+    /// The identity of every input file (see [`InputIdentity`](super::InputIdentity)),
+    /// for a recovery store to compare when the run resumes (eddy's
+    /// `RecoveryConfig::inputs`).
+    /// Stdin and special files are an error: they cannot be read again.
+    pub fn identities(&self) -> Result<Vec<super::InputIdentity>> {
+        super::input_identities(&self.inputs, self.chunk_bytes)
+    }
+
     /// What the inputs stand for, without reading them: how many files, how
     /// many hidden entries were skipped in directories, and the total size
     /// when every input is a plain regular file. Walks the inputs as
