@@ -87,7 +87,10 @@ impl<T: 'static> Part<T> {
         let before = self.log.as_ref().map(|l| l.borrow().now.clone());
         let reader = match &mut self.reader {
             Some(r) => r,
-            slot @ None => slot.insert(source.build_part(&self.key, Some(&self.reopen_at))?),
+            slot @ None => {
+                let at = (!self.reopen_at.is_empty()).then_some(self.reopen_at.as_slice());
+                slot.insert(source.build_part(&self.key, at)?)
+            }
         };
         let poll = reader.next_batch(buf, max)?;
         let position = reader.position();
