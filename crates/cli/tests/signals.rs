@@ -135,39 +135,82 @@ fn latest_complete(store: &Path) -> (u64, bool) {
         .unwrap_or((0, false))
 }
 
+/// A generated log, its uninterrupted output, an initialised store, and
+/// a recovering run of it started with snapshots every `interval`.
+struct Recovering {
+    _dir: tempfile::TempDir,
+    args: Vec<String>,
+    store: std::path::PathBuf,
+    out: std::path::PathBuf,
+    expected: Vec<u8>,
+}
+
+impl Recovering {
+    fn new(events: &str, interval: &str) -> Recovering {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("log.jsonl");
+        let o = run(&["generate", "--events", events, "--out", s(&log)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let expected_out = dir.path().join("expected.jsonl");
+        let o = run(&["run", "-q", "-I", s(&log), "-o", s(&expected_out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let store = dir.path().join("state");
+        let o = run(&["recovery", "init", s(&store)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = dir.path().join("out.jsonl");
+        let args = [
+            "run",
+            "-q",
+            "-I",
+            s(&log),
+            "-o",
+            s(&out),
+            "-r",
+            s(&store),
+            "-s",
+            interval,
+        ];
+        Recovering {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            expected: std::fs::read(&expected_out).expect("expected"),
+            _dir: dir,
+            store,
+            out,
+        }
+    }
+
+    fn spawn(&self) -> Child {
+        Command::new(bin())
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    }
+
+    /// Runs the same command again and checks the output is the
+    /// uninterrupted one.
+    fn resume_gives_the_uninterrupted_output(&self) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let got = std::fs::read(&self.out).expect("output");
+        assert!(self.expected.len() > 1000);
+        assert!(
+            got == self.expected,
+            "{} bytes resumed, {} uninterrupted",
+            got.len(),
+            self.expected.len()
+        );
+    }
+}
+
 #[test]
 fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("log.jsonl");
-    let o = run(&["generate", "--events", "300000", "--out", s(&log)]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let expected_out = dir.path().join("expected.jsonl");
-    let o = run(&["run", "-q", "-I", s(&log), "-o", s(&expected_out)]);
-    assert!(o.status.success(), "{}", stderr(&o));
-
-    let store = dir.path().join("state");
-    let o = run(&["recovery", "init", s(&store)]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = dir.path().join("out.jsonl");
-    let args = [
-        "run",
-        "-q",
-        "-I",
-        s(&log),
-        "-o",
-        s(&out),
-        "-r",
-        s(&store),
-        "-s",
-        "10ms",
-    ];
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let r = Recovering::new("300000", "10ms");
+    let store = &r.store;
+    let mut child = r.spawn();
     // Mid-run: a snapshot is complete, and it is not the final one.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -176,7 +219,7 @@ fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() 
             "the run ended before a snapshot was seen; generate more events"
         );
         assert!(Instant::now() < deadline, "no snapshot within a minute");
-        let (epoch, last) = latest_complete(&store);
+        let (epoch, last) = latest_complete(store);
         assert!(!last, "the run finished before the signal; generate more events");
         if epoch > 0 {
             break;
@@ -191,21 +234,8 @@ fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() 
         err.starts_with("search-ctr: interrupted (SIGTERM); ") && err.lines().count() == 1,
         "{err}"
     );
-    assert!(!latest_complete(&store).1, "the interrupted run did not finish");
-
-    let o = run(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (got, expected) = (
-        std::fs::read(&out).expect("output"),
-        std::fs::read(&expected_out).expect("expected"),
-    );
-    assert!(expected.len() > 1000);
-    assert!(
-        got == expected,
-        "{} bytes resumed, {} uninterrupted",
-        got.len(),
-        expected.len()
-    );
+    assert!(!latest_complete(store).1, "the interrupted run did not finish");
+    r.resume_gives_the_uninterrupted_output();
 }
 
 /// With recovery on, an interrupted run takes a last snapshot before it
@@ -214,40 +244,12 @@ fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() 
 /// gives the uninterrupted output.
 #[test]
 fn sigterm_with_recovery_takes_a_last_snapshot() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("log.jsonl");
-    let o = run(&["generate", "--events", "1000000", "--out", s(&log)]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let expected_out = dir.path().join("expected.jsonl");
-    let o = run(&["run", "-q", "-I", s(&log), "-o", s(&expected_out)]);
-    assert!(o.status.success(), "{}", stderr(&o));
-
-    let store = dir.path().join("state");
-    let o = run(&["recovery", "init", s(&store)]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = dir.path().join("out.jsonl");
-    let args = [
-        "run",
-        "-q",
-        "-I",
-        s(&log),
-        "-o",
-        s(&out),
-        "-r",
-        s(&store),
-        "-s",
-        "1h",
-    ];
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let r = Recovering::new("1000000", "1h");
+    let (store, out) = (&r.store, &r.out);
+    let mut child = r.spawn();
     // Mid-run: rows are being written (in place, with recovery).
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::metadata(&out).map_or(0, |m| m.len()) == 0 {
+    while std::fs::metadata(out).map_or(0, |m| m.len()) == 0 {
         assert!(
             child.try_wait().expect("try_wait").is_none(),
             "the run ended before it was signalled; generate more events"
@@ -255,25 +257,13 @@ fn sigterm_with_recovery_takes_a_last_snapshot() {
         assert!(Instant::now() < deadline, "no row within a minute");
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(latest_complete(&store).0, 0, "no snapshot yet at a 1 h interval");
+    assert_eq!(latest_complete(store).0, 0, "no snapshot yet at a 1 h interval");
     signal(&child, "TERM");
     let status = exits_within(&mut child, Duration::from_secs(10));
     let err = stderr_of(&mut child);
     assert_eq!(status.code(), Some(143), "{err}");
-    let (epoch, last) = latest_complete(&store);
+    let (epoch, last) = latest_complete(store);
     assert!(epoch > 0, "the interrupted run took no last snapshot: {err}");
     assert!(!last, "the interrupted run did not finish");
-
-    let o = run(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (got, expected) = (
-        std::fs::read(&out).expect("output"),
-        std::fs::read(&expected_out).expect("expected"),
-    );
-    assert!(
-        got == expected,
-        "{} bytes resumed, {} uninterrupted",
-        got.len(),
-        expected.len()
-    );
+    r.resume_gives_the_uninterrupted_output();
 }
