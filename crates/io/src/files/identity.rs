@@ -58,8 +58,9 @@ impl InputIdentity {
                 "path is not valid UTF-8",
             ))
         })?;
-        let mut file = File::open(path).map_err(err)?;
-        let meta = file.metadata().map_err(err)?;
+        // Looked at before it is opened: opening a FIFO would wait for a
+        // writer.
+        let meta = std::fs::metadata(path).map_err(err)?;
         if !meta.is_file() {
             return Err(err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -69,6 +70,8 @@ impl InputIdentity {
                 ),
             )));
         }
+        let mut file = File::open(path).map_err(err)?;
+        let meta = file.metadata().map_err(err)?;
         let size = meta.len();
         let modified_ns = match meta
             .modified()
@@ -303,5 +306,17 @@ mod tests {
         assert!(err.to_string().contains("stdin cannot be read again"), "{err}");
         let err = InputIdentity::of(Path::new("/dev/null"), &[]).unwrap_err();
         assert!(err.to_string().contains("/dev/null: a character device"), "{err}");
+        // A FIFO is refused without being opened (that would wait for a
+        // writer).
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("live.log");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let err = input_identities(std::slice::from_ref(&fifo), 0).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a FIFO (named pipe) cannot be read again"),
+            "{err}"
+        );
     }
 }
