@@ -224,11 +224,7 @@ fn a_panic_in_one_process_stops_the_other_with_a_peer_failure() {
     let process = |id: usize| {
         let config = RunConfig {
             workers: 1,
-            cluster: Some(ClusterConfig {
-                process_id: id,
-                addresses: addresses.clone(),
-                connect_timeout: Duration::from_secs(10),
-            }),
+            cluster: Some(ClusterConfig::new(id, addresses.clone())),
             recovery: None,
             stop: None,
         };

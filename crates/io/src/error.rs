@@ -61,6 +61,27 @@ pub enum EddyError {
     /// before its inputs ended.
     #[error("interrupted")]
     Interrupted,
+    /// Two processes of a cluster were started differently (another
+    /// dataflow, input, option or worker count): they compared their run
+    /// parameters when they connected, and none of them ran anything.
+    /// `process` is the higher of the two ids, so both report the same text.
+    #[error(
+        "process {process} disagrees with process {other} on {item}: {value} (process {process}) vs \
+         {other_value} (process {other}); every process of a cluster must be started with the same \
+         inputs and options"
+    )]
+    ClusterMismatch {
+        /// What differs (`--gap`, `input file 2`, `dataflow`, ...).
+        item: String,
+        /// One process (the higher id).
+        process: usize,
+        /// Its value.
+        value: String,
+        /// The other process.
+        other: usize,
+        /// The other's value.
+        other_value: String,
+    },
 }
 
 /// `Panic`'s text: "step flow.calc panicked on worker 1: boom".

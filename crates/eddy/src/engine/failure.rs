@@ -40,6 +40,8 @@ enum Role {
         peer: usize,
         address: String,
     },
+    /// A thread taking down a finished run's network ([`quietly`]).
+    Teardown,
 }
 
 thread_local! {
@@ -96,6 +98,7 @@ fn expected_panic(info: &PanicHookInfo<'_>) -> bool {
                 });
                 false
             }
+            Some(Role::Teardown) => true,
             Some(Role::Network {
                 shared,
                 peer,
@@ -126,6 +129,19 @@ pub(crate) fn mark_network_thread(shared: Weak<RunShared>, peer: usize, address:
             address,
         })
     });
+}
+
+/// Runs `f` (taking down a finished run's network: timely re-raises its
+/// network threads' panics when joining them) with its panics caught and
+/// not printed.
+pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let before = ROLE
+        .try_with(|r| r.borrow_mut().replace(Role::Teardown))
+        .ok()
+        .flatten();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let _ = ROLE.try_with(|r| *r.borrow_mut() = before);
+    result
 }
 
 /// Runs worker `index`'s body: a panic in it becomes the run's

@@ -19,7 +19,7 @@ use timely::worker::Worker;
 use timely::WorkerConfig;
 
 use crate::dataflow::{Flow, FlowCtx};
-use crate::engine::cluster;
+use crate::engine::cluster::{self, Heartbeat, Relays};
 use crate::engine::failure::{self, StopHandle};
 use crate::error::{EddyError, Result};
 use crate::recovery::writer::StoreWriter;
@@ -48,8 +48,33 @@ pub struct ClusterConfig {
     /// `host:port` of every process, in process-id order (`-a`). This
     /// process listens on its own entry only.
     pub addresses: Vec<String>,
-    /// How long to wait for every other process to connect.
+    /// How long to wait for every other process to connect (and then to
+    /// send its identity).
     pub connect_timeout: Duration,
+    /// How long another process may stay silent on its heartbeat
+    /// connection (stopped, hung, cut off) before the run fails with
+    /// "process N stopped answering"; zero: never. Beats go every 250 ms.
+    pub peer_timeout: Duration,
+    /// The caller's run parameters, item by item (`("--gap", "30m")`),
+    /// that every process must share: each process compares them, with
+    /// the dataflow id, its worker count and whether recovery is on, with
+    /// every peer's before anything runs, and a difference stops every
+    /// process with [`EddyError::ClusterMismatch`] naming the item.
+    pub fingerprint: Vec<(String, String)>,
+}
+
+impl ClusterConfig {
+    /// Process `process_id` of the processes at `addresses`: 10 s to
+    /// connect, a 10 s peer timeout, no run parameters of the caller's.
+    pub fn new(process_id: usize, addresses: Vec<String>) -> Self {
+        ClusterConfig {
+            process_id,
+            addresses,
+            connect_timeout: Duration::from_secs(10),
+            peer_timeout: Duration::from_secs(10),
+            fingerprint: Vec::new(),
+        }
+    }
 }
 
 impl RunConfig {
@@ -76,11 +101,17 @@ impl RunConfig {
         self
     }
 
-    /// The communication builders (one per local worker) and what must
-    /// live as long as they do. With several processes, the connections
-    /// are also handed to `shared`, which closes them when the run fails,
-    /// and timely's network threads are marked as `shared`'s.
-    fn allocators(&self, shared: &Arc<RunShared>) -> Result<(Vec<GenericBuilder>, Box<dyn Any + Send>)> {
+    /// The communication builders (one per local worker), what must live
+    /// as long as they do, and (with several processes) the network: the
+    /// connections are made and agreed upon (`engine::cluster`), handed to
+    /// `shared`, which closes them when the run fails, relayed to timely,
+    /// whose network threads are marked as `shared`'s, and watched by a
+    /// heartbeat.
+    fn allocators(
+        &self,
+        flow_id: &str,
+        shared: &Arc<RunShared>,
+    ) -> Result<(Vec<GenericBuilder>, Box<dyn Any + Send>, Option<Network>)> {
         let workers = self.workers.max(1);
         match &self.cluster {
             Some(c) if c.addresses.len() > 1 => {
@@ -91,8 +122,23 @@ impl RunConfig {
                         c.addresses.len()
                     )));
                 }
-                let sockets = cluster::connect(c, c.connect_timeout)?;
-                shared.watch_links(&sockets);
+                let mut identity = vec![
+                    ("dataflow".to_owned(), flow_id.to_owned()),
+                    ("eddy version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+                ];
+                identity.extend(c.fingerprint.iter().cloned());
+                identity.push(("workers per process".to_owned(), workers.to_string()));
+                let recovery = if self.recovery.is_some() { "on" } else { "off" };
+                identity.push(("recovery".to_owned(), recovery.to_owned()));
+                let conns = cluster::connect(c, &identity)?;
+                shared.watch_links(conns.all());
+                let heartbeat = Heartbeat::start(
+                    conns.heartbeat,
+                    &c.addresses,
+                    c.peer_timeout,
+                    Arc::downgrade(shared),
+                )?;
+                let (sockets, relays) = cluster::relay(conns.data, &c.addresses, shared)?;
                 let (weak, addresses) = (Arc::downgrade(shared), c.addresses.clone());
                 // Timely calls this on each network thread as it starts.
                 let mark = move |setup: timely::communication::logging::CommunicationSetup| {
@@ -102,11 +148,16 @@ impl RunConfig {
                     }
                     None
                 };
-                let (builders, guard) =
+                let (builders, comms) =
                     initialize_networking_from_sockets(sockets, c.process_id, workers, Box::new(mark))
                         .map_err(|e| EddyError::Engine(format!("cannot start networking: {e}")))?;
                 let builders = builders.into_iter().map(GenericBuilder::ZeroCopy).collect();
-                Ok((builders, Box::new(guard)))
+                let network = Network {
+                    comms: Box::new(comms),
+                    relays,
+                    heartbeat,
+                };
+                Ok((builders, Box::new(()), Some(network)))
             }
             _ => {
                 let config = if workers == 1 {
@@ -114,9 +165,44 @@ impl RunConfig {
                 } else {
                     CommConfig::Process(workers)
                 };
-                config.try_build().map_err(EddyError::Engine)
+                let (builders, others) = config.try_build().map_err(EddyError::Engine)?;
+                Ok((builders, others, None))
             }
         }
+    }
+}
+
+/// A clustered run's network, kept apart from timely's worker guards so
+/// that the end of the run decides how it is taken down.
+struct Network {
+    /// Timely's network threads (joined when dropped).
+    comms: Box<dyn Any + Send>,
+    relays: Relays,
+    /// Dropped last: it says goodbye to the peers.
+    heartbeat: Heartbeat,
+}
+
+impl Network {
+    /// After the workers of a successful run returned: waits for timely's
+    /// network threads (everything sent, every peer's end received) and
+    /// the relays. A peer lost only now does not fail a run whose workers
+    /// all finished; its network thread's panic, re-raised by timely's
+    /// join, is caught here, quietly.
+    fn finish(self) {
+        self.relays.release();
+        let comms = self.comms;
+        let _ = failure::quietly(move || drop(comms));
+        self.relays.join();
+        drop(self.heartbeat);
+    }
+
+    /// After a failed run: timely's network threads learn of every broken
+    /// connection and end by themselves (joining them would re-raise
+    /// their panics), as do the relays.
+    fn abandon(self) {
+        self.relays.release();
+        std::mem::forget(self.comms);
+        drop(self.heartbeat);
     }
 }
 
@@ -196,9 +282,9 @@ impl RunShared {
     }
 
     /// Keeps a handle on each connection to another process, for `fail`.
-    fn watch_links(&self, sockets: &[Option<TcpStream>]) {
+    fn watch_links<'a>(&self, sockets: impl Iterator<Item = &'a TcpStream>) {
         if let Ok(mut links) = self.links.lock() {
-            links.extend(sockets.iter().flatten().filter_map(|s| s.try_clone().ok()));
+            links.extend(sockets.filter_map(|s| s.try_clone().ok()));
         }
     }
 
@@ -270,16 +356,15 @@ where
         None => None,
     };
     let writer_tx = writer.as_ref().map(StoreWriter::sender);
-    let clustered = config.cluster.as_ref().filter(|c| c.addresses.len() > 1);
     failure::install_hook();
-    let (builders, others) = config.allocators(&shared)?;
+    let (builders, others, network) = config.allocators(flow_id, &shared)?;
     let local_workers = builders.len();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let done_tx = Mutex::new(done_tx);
     let worker_shared = shared.clone();
     let flow_id: Arc<str> = Arc::from(flow_id);
     let stop = config.stop.clone();
-    let last_snapshot = config.recovery.is_some() && clustered.is_none();
+    let last_snapshot = config.recovery.is_some() && network.is_none();
     let guards = timely::communication::initialize_from(builders, others, move |allocator| {
         // Tells `run` this worker is finished, even if it panics.
         let _done = done_tx.lock().ok().map(|tx| Done(tx.clone()));
@@ -353,18 +438,22 @@ where
         writer.finish();
     }
     if let Some(e) = shared.take_error() {
-        if clustered.is_some() {
-            // The workers have returned. Timely's network threads end (by
-            // panicking) once their connections are closed, which `fail`
-            // did; joining them through the guard would re-raise those
-            // panics, so only the handles are left behind.
-            std::mem::forget(guards);
-        } else {
-            drop(guards.join());
+        match network {
+            Some(network) => {
+                // The workers have returned; timely's threads are left to
+                // end by themselves.
+                network.abandon();
+                std::mem::forget(guards);
+            }
+            None => drop(guards.join()),
         }
         return Err(e);
     }
-    for (worker, joined) in guards.join().into_iter().enumerate() {
+    let joined = guards.join();
+    if let Some(network) = network {
+        network.finish();
+    }
+    for (worker, joined) in joined.into_iter().enumerate() {
         if let Err(p) = joined {
             // Not reached: `run_worker` catches a worker's panics.
             return Err(EddyError::Panic {
