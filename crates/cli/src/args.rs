@@ -223,6 +223,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
+    /// In a cluster: a process silent this long (stopped, hung, cut off)
+    /// stops the run (0s = never).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub peer_timeout: Duration,
+
     /// Summary format on stderr.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub summary: SummaryFormat,

@@ -60,6 +60,11 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         chunk_bytes: args.chunk_bytes,
         time_unit: args.time_unit.into(),
     };
+    // What every process of a cluster must share (checked as they connect).
+    let cluster = cluster.map(|c| ClusterConfig {
+        fingerprint: plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some()),
+        ..c
+    });
     let config = RunConfig {
         workers: args.workers,
         cluster,
@@ -279,9 +284,9 @@ fn cluster(args: &RunArgs) -> anyhow::Result<Option<ClusterConfig>> {
         ))
         .into()),
         (Some(i), false) => Ok(Some(ClusterConfig {
-            process_id: i,
-            addresses,
             connect_timeout: args.connect_timeout,
+            peer_timeout: args.peer_timeout,
+            ..ClusterConfig::new(i, addresses)
         })),
     }
 }

@@ -104,7 +104,8 @@ pub fn stdout_error(e: EddyError) -> anyhow::Error {
 
 /// The exit status of a command's outcome, after reporting a failure on
 /// stderr: 0 success (or stdout closed by its reader), 1 a failed run or a
-/// failed write, 2 a usage error, 130/143 a run stopped by SIGINT/SIGTERM
+/// failed write, 2 a usage error (or processes of a cluster started
+/// differently), 130/143 a run stopped by SIGINT/SIGTERM
 /// (one line, with the note).
 pub fn exit_status(result: Result<(), Failure>) -> ExitCode {
     let Err(failure) = result else {
@@ -121,7 +122,16 @@ pub fn exit_status(result: Result<(), Failure>) -> ExitCode {
         let _ = err(format_args!("{line}"));
         return code;
     }
-    let code = if failure.error.is::<UsageError>() { 2 } else { 1 };
+    // Processes of a cluster started with different options: a usage error.
+    let mismatch = matches!(
+        failure.error.downcast_ref::<EddyError>(),
+        Some(EddyError::ClusterMismatch { .. })
+    );
+    let code = if failure.error.is::<UsageError>() || mismatch {
+        2
+    } else {
+        1
+    };
     // Stderr may be what failed: then there is nobody to tell.
     let _ = err(format_args!("search-ctr: error: {}", message(&failure.error))).and_then(|()| match &failure
         .note

@@ -27,6 +27,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("duration {text:?} is too large"))
 }
 
+/// `d` as [`parse_duration`] reads it, in the largest unit that divides
+/// it: `30m`, `10s`, `1500ms`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    let (n, unit) = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")]
+        .into_iter()
+        .find(|(per, _)| ms > 0 && ms % per == 0)
+        .map_or((ms, "ms"), |(per, unit)| (ms / per, unit));
+    format!("{n}{unit}")
+}
+
 /// Whole milliseconds of `d`, saturating at `i64::MAX`.
 pub fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -44,6 +55,15 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7_200)));
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn formats_what_it_reads() {
+        for text in ["30m", "10s", "1500ms", "2h", "1d", "0ms", "90s"] {
+            let d = parse_duration(text).unwrap();
+            assert_eq!(format_duration(d), text);
+            assert_eq!(parse_duration(&format_duration(d)), Ok(d));
+        }
     }
 
     #[test]

@@ -175,3 +175,186 @@ fn cluster_flags_are_checked() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// Waits until process `pid` has connected to its cluster and agreed with
+/// it: its heartbeat thread, started only then, exists.
+fn wait_connected(pid: u32) {
+    let started = Instant::now();
+    loop {
+        let found = std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+            tasks.flatten().any(|t| {
+                std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "eddy-heartbeat")
+            })
+        });
+        if found {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "process {pid} never connected"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`, `-KILL`) to `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// Waits for `child`, killing it (and failing) if it runs past `limit`.
+fn wait_within(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+    let started = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "still running after {limit:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn processes_started_differently_all_stop_and_name_what_differs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = write(dir.path(), "a.jsonl", TUTORIAL.as_bytes());
+    let b = write(dir.path(), "b.jsonl", format!("{TUTORIAL}{TUTORIAL}").as_bytes());
+    let dead = dir.path().join("dead.jsonl");
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        ("input file 1", vec!["-I", s(&a)], vec!["-I", s(&b)]),
+        ("--gap", vec!["--gap", "30m"], vec!["--gap", "10m"]),
+        ("--wait", vec!["--wait", "10s"], vec!["--wait", "5s"]),
+        ("--chunk-bytes", vec!["--chunk-bytes", "100"], vec![]),
+        ("--workers", vec!["-w", "2"], vec!["-w", "1"]),
+        (
+            "--dead-letter",
+            vec!["--on-invalid", "skip", "--dead-letter", s(&dead)],
+            vec!["--on-invalid", "skip"],
+        ),
+    ];
+    for (item, zero, one) in cases {
+        let addrs = free_ports(2).join(",");
+        let children: Vec<_> = [zero, one]
+            .into_iter()
+            .enumerate()
+            .map(|(i, extra)| {
+                let out = dir.path().join(format!("out-{i}.jsonl"));
+                let mut cmd = Command::new(bin());
+                cmd.args(["run", "-q", "-i", &i.to_string(), "-a", &addrs, "-o", s(&out)]);
+                if !extra.contains(&"-I") {
+                    cmd.args(["-I", s(&a)]);
+                }
+                cmd.args(&extra)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for (i, child) in children.into_iter().enumerate() {
+            let out = wait_within(child, Duration::from_secs(20));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{item}, process {i}: {err}");
+            assert!(
+                err.contains(&format!("process 1 disagrees with process 0 on {item}: ")),
+                "{item}, process {i}: {err}"
+            );
+        }
+        assert!(!dead.exists(), "nothing ran");
+    }
+}
+
+#[test]
+fn a_frozen_process_is_named_by_the_other_after_the_peer_timeout() {
+    let addrs = free_ports(2);
+    let joined = addrs.join(",");
+    // Stdin held open: neither run ends by itself.
+    let mut children: Vec<_> = (0..2)
+        .map(|i| {
+            Command::new(bin())
+                .args(["run", "-q", "-o", "-", "--peer-timeout", "3s"])
+                .args(["-i", &i.to_string(), "-a", &joined])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for c in &children {
+        wait_connected(c.id());
+    }
+    let frozen = children.pop().expect("process 1");
+    signal(frozen.id(), "-STOP");
+    let survivor = children.pop().expect("process 0");
+    let out = wait_within(survivor, Duration::from_secs(3 + 10));
+    signal(frozen.id(), "-CONT");
+    signal(frozen.id(), "-KILL");
+    let _ = frozen.wait_with_output();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("process 1 ({}) stopped answering for 3s", addrs[1])),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_killed_process_leaves_only_rows_on_the_survivors_stdout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("big.jsonl");
+    let o = run(&["generate", "--events", "800000", "--out", s(&log)]);
+    assert!(o.status.success());
+    let addrs = free_ports(2);
+    let joined = addrs.join(",");
+    let spawn = |i: usize, stdout: Stdio| {
+        Command::new(bin())
+            .args(["run", "-I", s(&log), "-q", "-o", "-", "--peer-timeout", "60s"])
+            .args(["-i", &i.to_string(), "-a", &joined])
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut survivor = spawn(0, Stdio::piped());
+    let victim = spawn(1, Stdio::null());
+    let mut rows = survivor.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut rows, &mut text).expect("read stdout");
+        text
+    });
+    wait_connected(survivor.id());
+    wait_connected(victim.id());
+    // Stopped first, the victim leaves what the survivor sends it unread,
+    // so its death resets the connection (a read error, not an end).
+    signal(victim.id(), "-STOP");
+    std::thread::sleep(Duration::from_secs(1));
+    signal(victim.id(), "-KILL");
+    let _ = victim.wait_with_output();
+    let out = wait_within(survivor, Duration::from_secs(20));
+    let text = reader.join().expect("reader");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for line in text.lines() {
+        let row: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a row ({e}): {line}"));
+        assert!(row.get("user").is_some() && row.get("ctr").is_some(), "{line}");
+    }
+    assert!(
+        err.contains(&format!("lost connection to process 1 ({})", addrs[1])),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}

@@ -83,6 +83,79 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// What every process of a cluster must share, item by item, named as
+    /// the user knows them (`--gap` = `30m`): every option that shapes the
+    /// dataflow or its output, `workers` (`-w`), whether `recovery` is on,
+    /// and every input file (path as given, size). Output paths may differ
+    /// (only process 0 writes), but whether each output is there may not.
+    pub fn cluster_fingerprint(&self, workers: usize, recovery: bool) -> Vec<(String, String)> {
+        use clap::ValueEnum;
+        let name = |v: Option<clap::builder::PossibleValue>| {
+            v.map_or_else(|| "?".to_owned(), |v| v.get_name().to_owned())
+        };
+        let given = |p: &Option<PathBuf>| if p.is_some() { "given" } else { "none" }.to_owned();
+        let mut items: Vec<(String, String)> =
+            vec![("search-ctr version".into(), env!("CARGO_PKG_VERSION").into())];
+        match input_files(&self.inputs) {
+            Ok(files) => {
+                items.push(("the number of input files".into(), files.len().to_string()));
+                for (i, (path, size)) in files.into_iter().enumerate() {
+                    let size = size.map_or_else(|| "stdin".to_owned(), |n| format!("{n} bytes"));
+                    items.push((format!("input file {}", i + 1), format!("{path} ({size})")));
+                }
+            }
+            // The run reports it; the processes still compare it.
+            Err(e) => items.push(("the input files".into(), format!("cannot be listed: {e}"))),
+        }
+        let duration = crate::duration::format_duration;
+        items.extend([
+            ("--gap".into(), duration(self.gap)),
+            ("--wait".into(), duration(self.wait)),
+            (
+                "--idle-timeout".into(),
+                self.idle_timeout.map_or_else(|| "off".into(), duration),
+            ),
+            ("--format".into(), name(self.format.to_possible_value())),
+            ("--on-invalid".into(), name(self.on_invalid.to_possible_value())),
+            ("--late-output".into(), given(&self.late_output)),
+            ("--dead-letter".into(), given(&self.dead_letter)),
+            ("--max-line-bytes".into(), self.max_line_bytes.to_string()),
+            ("--chunk-bytes".into(), self.chunk_bytes.to_string()),
+            (
+                "--time-unit".into(),
+                format!("{:?}", self.time_unit).to_lowercase(),
+            ),
+            (
+                "--recovery-dir".into(),
+                if recovery { "given" } else { "none" }.into(),
+            ),
+            ("--workers".into(), workers.to_string()),
+        ]);
+        items
+    }
+}
+
+/// Every input file (directories expanded as the run reads them), as
+/// given, with its size (`None` for stdin).
+fn input_files(inputs: &[PathBuf]) -> eddy::Result<Vec<(String, Option<u64>)>> {
+    use eddy::connectors::Source;
+    let keys = FileSource::new(inputs.to_vec(), |_: &LineRef<'_>| ())
+        .chunk_bytes(0)
+        .list_parts()?;
+    keys.iter()
+        .map(|key| {
+            let path = key.strip_prefix("file:").or_else(|| key.strip_prefix("gz:"));
+            match path {
+                Some(path) => std::fs::metadata(path)
+                    .map(|m| (path.to_owned(), Some(m.len())))
+                    .map_err(|e| eddy::EddyError::io(path, e)),
+                None => Ok((key.clone(), None)),
+            }
+        })
+        .collect()
+}
+
 /// `recovery inspect`'s report.
 pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
     use std::fmt::Write as _;
@@ -346,5 +419,49 @@ mod tests {
         };
         assert_ne!(plan.fingerprint(), seconds.fingerprint());
         assert!(seconds.fingerprint().contains("time_unit=Seconds"));
+    }
+
+    #[test]
+    fn the_cluster_fingerprint_names_options_and_lists_input_files_with_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        std::fs::write(dir.path().join("logs/b.jsonl"), "12345").unwrap();
+        std::fs::write(dir.path().join("logs/a.jsonl"), "1").unwrap();
+        let plan = Plan {
+            inputs: vec![dir.path().join("logs")],
+            gap: Duration::from_secs(1800),
+            wait: Duration::from_secs(10),
+            idle_timeout: None,
+            format: Format::Jsonl,
+            output: "out-on-process-0.jsonl".into(),
+            late_output: None,
+            on_invalid: OnInvalid::Skip,
+            dead_letter: Some("dead.jsonl".into()),
+            max_line_bytes: 1 << 20,
+            chunk_bytes: 16 << 20,
+            time_unit: TimeUnit::Millis,
+        };
+        let items = plan.cluster_fingerprint(2, false);
+        let get = |name: &str| items.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(get("--gap"), Some("30m"));
+        assert_eq!(get("--wait"), Some("10s"));
+        assert_eq!(get("--workers"), Some("2"));
+        assert_eq!(get("--dead-letter"), Some("given"));
+        assert_eq!(get("--late-output"), Some("none"));
+        assert_eq!(get("--on-invalid"), Some("skip"));
+        assert_eq!(get("the number of input files"), Some("2"));
+        let a = dir.path().join("logs/a.jsonl");
+        assert_eq!(
+            get("input file 1"),
+            Some(format!("{} (1 bytes)", a.display()).as_str())
+        );
+        // Where process 0 writes is its own business.
+        let elsewhere = Plan {
+            output: "other.jsonl".into(),
+            dead_letter: Some("other-dead.jsonl".into()),
+            ..plan.clone()
+        };
+        assert_eq!(elsewhere.cluster_fingerprint(2, false), items);
+        assert_ne!(plan.cluster_fingerprint(2, true), items);
     }
 }
