@@ -33,7 +33,7 @@ pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     let (n, unit) = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")]
         .into_iter()
-        .find(|(per, _)| ms > 0 && ms % per == 0)
+        .find(|(per, _)| ms > 0 && ms.is_multiple_of(*per))
         .map_or((ms, "ms"), |(per, unit)| (ms / per, unit));
     format!("{n}{unit}")
 }

@@ -111,7 +111,7 @@ impl RunConfig {
         &self,
         flow_id: &str,
         shared: &Arc<RunShared>,
-    ) -> Result<(Vec<GenericBuilder>, Box<dyn Any + Send>, Option<Network>)> {
+    ) -> Result<Allocators> {
         let workers = self.workers.max(1);
         match &self.cluster {
             Some(c) if c.addresses.len() > 1 => {
@@ -171,6 +171,10 @@ impl RunConfig {
         }
     }
 }
+
+/// The communication builders (one per local worker), what must live as
+/// long as they do, and a clustered run's network.
+type Allocators = (Vec<GenericBuilder>, Box<dyn Any + Send>, Option<Network>);
 
 /// A clustered run's network, kept apart from timely's worker guards so
 /// that the end of the run decides how it is taken down.
