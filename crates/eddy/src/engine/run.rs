@@ -107,11 +107,7 @@ impl RunConfig {
     /// `shared`, which closes them when the run fails, relayed to timely,
     /// whose network threads are marked as `shared`'s, and watched by a
     /// heartbeat.
-    fn allocators(
-        &self,
-        flow_id: &str,
-        shared: &Arc<RunShared>,
-    ) -> Result<Allocators> {
+    fn allocators(&self, flow_id: &str, shared: &Arc<RunShared>) -> Result<Allocators> {
         let workers = self.workers.max(1);
         match &self.cluster {
             Some(c) if c.addresses.len() > 1 => {
