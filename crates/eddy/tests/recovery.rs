@@ -71,15 +71,15 @@ impl SinkPartition<String> for CrashingWriter {
     }
 }
 
-/// Session windows (gap 100 ms, wait 50 ms) of a keyed stream, as text:
-/// `(sessions, late events, the window output)`.
-fn session_lines<'a>(
-    by_user: &eddy::Stream<'a, (String, Event)>,
-) -> (
+/// Sessions as text, late events as text, and the window output.
+type SessionLines<'a> = (
     eddy::Stream<'a, String>,
     eddy::Stream<'a, String>,
     eddy::WindowOut<'a, String, Event, Vec<Event>>,
-) {
+);
+
+/// Session windows (gap 100 ms, wait 50 ms) of a keyed stream, as text.
+fn session_lines<'a>(by_user: &eddy::Stream<'a, (String, Event)>) -> SessionLines<'a> {
     let sessions = by_user.collect_window(
         "sessions",
         EventClock::new(|e: &Event| e.1, Duration::from_millis(50)),
