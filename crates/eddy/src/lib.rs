@@ -50,8 +50,8 @@ pub use eddy_io::{EddyError, Result};
 
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
-pub use engine::routing::Key;
 pub use engine::failure::StopHandle;
+pub use engine::routing::Key;
 pub use engine::run::{run, ClusterConfig, RunConfig};
 pub use recovery::RecoveryConfig;
 pub use window::WindowOut;
