@@ -128,9 +128,30 @@ impl ChunkMarks {
         !self.groups().is_empty()
     }
 
-    /// Partition `part` ended with final mark `mark` (its own tags).
+    /// Partition `part` ended with final mark `mark` (its own tags). The
+    /// prefixes this completes are computed at once (chunks may end in any
+    /// order), so that [`ChunkMarks::prefix`] is a lookup.
     pub fn ended(&mut self, part: u32, mark: u64) {
         self.ends.insert(part, mark);
+        let mut j = part;
+        loop {
+            let next = j + 1;
+            if self.groups().get(&next).is_none() {
+                break; // `next` does not continue `j`'s file
+            }
+            // The final marks of every chunk before `j` in its file.
+            let before = if self.groups().contains_key(&j) {
+                match self.prefixes.get(&j) {
+                    Some(&p) => p,
+                    None => break,
+                }
+            } else {
+                0 // `j` is its file's first chunk
+            };
+            let Some(&end) = self.ends.get(&j) else { break };
+            self.prefixes.insert(next, before.max(end));
+            j = next;
+        }
     }
 
     /// The prefix of partition `part`.
@@ -138,18 +159,11 @@ impl ChunkMarks {
         if let Some(&p) = self.prefixes.get(&part) {
             return Prefix::Known(p);
         }
-        let Some(&first) = self.groups().get(&part) else {
-            return Prefix::Own;
-        };
-        let mut prefix = 0;
-        for earlier in first..part {
-            match self.ends.get(&earlier) {
-                Some(&m) => prefix = prefix.max(m),
-                None => return Prefix::Unknown,
-            }
+        if self.groups().contains_key(&part) {
+            Prefix::Unknown
+        } else {
+            Prefix::Own
         }
-        self.prefixes.insert(part, prefix);
-        Prefix::Known(prefix)
     }
 }
 
@@ -197,11 +211,20 @@ impl<T> Resolver<T> {
         if !unknown {
             return;
         }
-        // Rare: keep arrival order on both sides.
+        // Keep arrival order on both sides.
         let all = std::mem::take(recs);
+        let mut last: Option<(u32, Prefix)> = None;
         for r in all {
             let part = part_of(r.pos);
-            if let Prefix::Unknown = self.marks.prefix(part) {
+            let prefix = match last {
+                Some((p, prefix)) if p == part => prefix,
+                _ => {
+                    let prefix = self.marks.prefix(part);
+                    last = Some((part, prefix));
+                    prefix
+                }
+            };
+            if let Prefix::Unknown = prefix {
                 self.waiting.entry(part).or_default().push(r);
             } else {
                 recs.push(r);
