@@ -1,9 +1,11 @@
 //! Stateless operators: each value is handled alone, on the worker that
 //! holds it (no exchange), and keeps its canonical position.
 
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
-use timely::dataflow::operators::{Concatenate, Partition};
+use timely::dataflow::operators::vec::Partition;
+use timely::dataflow::operators::Concatenate;
 
 use crate::dataflow::{Data, Stream};
 use crate::engine::failure::StepScope;
@@ -27,23 +29,29 @@ impl<'a, T: Data> Stream<'a, T> {
         mut logic: impl FnMut(Rec<T>, &mut Vec<Rec<U>>) + 'static,
     ) -> Stream<'a, U> {
         let step_id = self.ctx.step_id(step);
-        let mut buf = Vec::new();
         let mut out = Vec::new();
         let step = step_id.clone();
-        let inner = self.inner.unary(Pipeline, &step_id, move |_cap, _info| {
-            move |input, output| {
-                let _scope = StepScope(&step);
-                input.for_each(|time, data| {
-                    data.swap(&mut buf);
-                    for rec in buf.drain(..) {
-                        logic(rec, &mut out);
+        let inner = self
+            .inner
+            .clone()
+            .unary::<CapacityContainerBuilder<Vec<Rec<U>>>, _, _, _>(
+                Pipeline,
+                &step_id,
+                move |_cap, _info| {
+                    move |input, output| {
+                        let _scope = StepScope(&step);
+                        input.for_each(|time, data| {
+                            for rec in data.drain(..) {
+                                logic(rec, &mut out);
+                            }
+                            if !out.is_empty() {
+                                output.session(&time).give_container(&mut out);
+                                out.clear();
+                            }
+                        });
                     }
-                    if !out.is_empty() {
-                        output.session(&time).give_vec(&mut out);
-                    }
-                });
-            }
-        });
+                },
+            );
         self.wrap(inner)
     }
 
@@ -145,6 +153,7 @@ impl<'a, T: Data> Stream<'a, T> {
         let step = self.ctx.step_id(step);
         let mut parts = self
             .inner
+            .clone()
             .partition(2, move |r: Rec<T>| {
                 let _scope = StepScope(&step);
                 (u64::from(!f(&r.val)), r)

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use timely::dataflow::operators::Partition;
+use timely::dataflow::operators::vec::Partition;
 
 use super::clock::{Clock, ClockLogic};
 use super::windower::{Windower, WindowerLogic};
