@@ -3,13 +3,13 @@
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::core::Partition;
 use timely::dataflow::operators::generic::operator::Operator;
-use timely::dataflow::operators::vec::Partition;
 use timely::dataflow::operators::Concatenate;
 
 use crate::dataflow::{Data, Stream};
 use crate::engine::failure::StepScope;
-use crate::engine::record::Rec;
+use crate::engine::record::{Batcher, Rec};
 use crate::engine::routing::Key;
 
 /// The two streams of [`Stream::branch`].
@@ -154,7 +154,7 @@ impl<'a, T: Data> Stream<'a, T> {
         let mut parts = self
             .inner
             .clone()
-            .partition(2, move |r: Rec<T>| {
+            .partition::<Batcher<Rec<T>>, _, _>(2, move |r: Rec<T>| {
                 let _scope = StepScope(&step);
                 (u64::from(!f(&r.val)), r)
             })

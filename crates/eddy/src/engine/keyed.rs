@@ -20,15 +20,14 @@ use std::hash::BuildHasherDefault;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHasher;
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::{ExchangeCore, Pipeline};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
 use crate::dataflow::{Data, FlowCtx, Scope};
 use crate::engine::failure::StepScope;
-use crate::engine::record::{Rec, EOF_TAG};
+use crate::engine::record::{Batcher, Rec, EOF_TAG};
 use crate::engine::routing::Key;
 use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
 use crate::error::EddyError;
@@ -103,11 +102,11 @@ where
     let (worker, shared) = (ctx.worker(), ctx.shared().clone());
     let step = name.to_owned();
     let groups = ctx.chunk_groups().clone();
-    let pact = Exchange::new(|r: &Rec<(K, V)>| r.val.0.route_hash());
+    let pact = ExchangeCore::<Batcher<Rec<(K, V)>>, _>::new_core(|r: &Rec<(K, V)>| r.val.0.route_hash());
     let scope: Scope<'a> = stream.scope();
     let out = stream
         .clone()
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<Rec<(K, O)>>>, _, _, _, _>(
+        .binary_frontier::<_, Batcher<Rec<(K, O)>>, _, _, _, _>(
             control.clone(),
             pact,
             Pipeline,
@@ -130,7 +129,7 @@ where
                     loop {
                         let snap = gate.release(frontier, &mut ready);
                         if let Some(cap) = cap.as_ref().filter(|_| !ready.is_empty()) {
-                            let mut session = output.session(cap);
+                            let mut session = output.session_with_builder(cap);
                             apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
                                 session.give(r)
                             });
@@ -152,7 +151,7 @@ where
                         let now = Instant::now();
                         if now.duration_since(last_tick) >= every {
                             last_tick = now;
-                            let mut session = output.session(c);
+                            let mut session = output.session_with_builder(c);
                             states.retain(|key, slot| {
                                 logic.on_tick(key, slot, now, &mut emitted);
                                 for o in emitted.drain(..) {
@@ -183,7 +182,7 @@ where
                             if let Some(c) = cap.take() {
                                 let mut keys: Vec<K> = states.keys().cloned().collect();
                                 keys.sort();
-                                let mut session = output.session(&c);
+                                let mut session = output.session_with_builder(&c);
                                 for key in keys {
                                     if let Some(Some(state)) = states.remove(&key) {
                                         logic.on_eof(&key, state, &mut emitted);

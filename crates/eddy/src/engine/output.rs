@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
+use timely::dataflow::channels::pact::{ExchangeCore, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Probe;
 
@@ -24,7 +24,7 @@ use std::rc::Rc;
 use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::dataflow::{Data, Stream};
 use crate::engine::failure::StepScope;
-use crate::engine::record::Rec;
+use crate::engine::record::{Batcher, Rec};
 use crate::engine::run::RunShared;
 
 struct Writer<T> {
@@ -107,7 +107,12 @@ impl<T: Data> Stream<'_, T> {
             }
         }
         match routing {
-            SinkRouting::Single => self.write_with(Exchange::new(|_: &Rec<T>| 0), &step_id, writer, rec),
+            SinkRouting::Single => self.write_with(
+                ExchangeCore::<Batcher<Rec<T>>, _>::new_core(|_: &Rec<T>| 0),
+                &step_id,
+                writer,
+                rec,
+            ),
             SinkRouting::PerWorker => self.write_with(Pipeline, &step_id, writer, rec),
         }
     }
