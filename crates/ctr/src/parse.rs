@@ -40,6 +40,7 @@
 //!   skipped fields; one too large for an `f64` (`1e400`) in a checked field
 //!   is a JSON error.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -47,7 +48,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use compact_str::CompactString;
 
-use crate::event::{Event, EventKind, UserKey};
+use crate::event::{Detail, Event, EventKind, UserKey};
 use crate::timestamp::{self, TimeError, TimeUnit};
 
 mod flat;
@@ -223,6 +224,76 @@ pub fn parse_line_with(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
         return fields.into_parsed(unit);
     }
     full_parse(text, unit)
+}
+
+/// [`parse_line_with`], also keeping the values search analytics needs in
+/// [`Event::detail`]: a `search`'s `query`, a `results`' `items`, a
+/// `click_result`'s `item` (`docs/analytics.md`). The line is checked
+/// exactly as by [`parse_line_with`] (same verdicts, same reasons); the
+/// values are then read in a second pass over the line, paid only by runs
+/// that ask for them.
+///
+/// ```
+/// use ctr::event::Detail;
+/// use ctr::parse::{parse_line_detailed, Parsed};
+/// use ctr::timestamp::TimeUnit;
+/// let line = br#"{"type":"results","user":1,"items":["a","b"],"time":5}"#;
+/// let Ok(Parsed::Event(e)) = parse_line_detailed(line, TimeUnit::Millis) else { panic!() };
+/// assert_eq!(e.detail.as_deref(), Some(&Detail::Items(vec!["a".into(), "b".into()])));
+/// ```
+pub fn parse_line_detailed(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
+    let mut parsed = parse_line_with(line, unit)?;
+    if let Parsed::Event(event) = &mut parsed {
+        if matches!(
+            event.kind,
+            EventKind::Search | EventKind::Results | EventKind::ClickResult
+        ) {
+            // `parse_line_with` accepted the line, so it is UTF-8 and one
+            // JSON object whose field for this kind has the right type.
+            let text = prepare(line)?.unwrap_or_default();
+            let json = |e: serde_json::Error| json_error(&e);
+            event.detail = Some(Box::new(match event.kind {
+                EventKind::Search => {
+                    let v: QueryValue<'_> = serde_json::from_str(text).map_err(json)?;
+                    Detail::Query(CompactString::new(&v.query))
+                }
+                EventKind::Results => {
+                    let v: ItemsValue<'_> = serde_json::from_str(text).map_err(json)?;
+                    Detail::Items(v.items.iter().map(|s| CompactString::new(s)).collect())
+                }
+                _ => {
+                    let v: ItemValue<'_> = serde_json::from_str(text).map_err(json)?;
+                    Detail::Click {
+                        item: CompactString::new(&v.item),
+                        position: None,
+                    }
+                }
+            }));
+        }
+    }
+    Ok(parsed)
+}
+
+/// A `search`'s value for [`parse_line_detailed`]; other fields are skipped
+/// (only the kind's own field is read, as only it was checked).
+#[derive(serde::Deserialize)]
+struct QueryValue<'a> {
+    #[serde(borrow)]
+    query: Cow<'a, str>,
+}
+
+/// A `results`' value for [`parse_line_detailed`].
+#[derive(serde::Deserialize)]
+struct ItemsValue<'a> {
+    #[serde(borrow)]
+    items: Vec<Cow<'a, str>>,
+}
+
+/// A `click_result`'s value for [`parse_line_detailed`].
+#[derive(serde::Deserialize)]
+struct ItemValue<'a> {
+    #[serde(borrow)]
+    item: Cow<'a, str>,
 }
 
 /// Strips a BOM and a trailing `\r`, then: `None` for a blank line, the
@@ -415,6 +486,7 @@ impl Fields {
             time_ms,
             kind,
             integer_time,
+            detail: None,
         }))
     }
 }

@@ -397,6 +397,7 @@ mod tests {
             time_ms,
             kind: ctr::event::EventKind::Search,
             integer_time,
+            detail: None,
         }
     }
 
