@@ -30,7 +30,7 @@ fn events(log: &str) -> Vec<Event> {
 
 /// The incremental path: sessions cut by gap (events in arrival order
 /// within each), one SessionSearches each, records into Aggregates.
-fn incremental(events: &[Event], window: Window, min_impressions: u64) -> Vec<WindowRows> {
+fn incremental(events: &[Event], window: Window) -> Aggregates {
     let mut users: Vec<&str> = events.iter().map(|e| e.user.as_str()).collect();
     users.sort_unstable();
     users.dedup();
@@ -55,24 +55,23 @@ fn incremental(events: &[Event], window: Window, min_impressions: u64) -> Vec<Wi
             aggs.add_session(&s.finish());
         }
     }
-    aggs.finish(min_impressions)
+    aggs
 }
 
 /// Both paths; asserts they agree and returns the rows.
 fn rows(log: &str, window: Window, min_impressions: u64) -> Vec<WindowRows> {
-    let evs = events(log);
-    let got = incremental(&evs, window, min_impressions);
+    rows_of(&events(log), window, min_impressions)
+}
+
+fn rows_of(evs: &[Event], window: Window, min_impressions: u64) -> Vec<WindowRows> {
+    let got = incremental(evs, window).finish(min_impressions);
     let cfg = ReferenceConfig {
         gap_ms: GAP,
         wait_ms: WAIT,
         window,
         min_impressions,
     };
-    assert_eq!(
-        got,
-        reference_rows(&evs, &cfg),
-        "incremental and reference differ"
-    );
+    assert_eq!(got, reference_rows(evs, &cfg), "incremental and reference differ");
     got
 }
 
@@ -431,4 +430,99 @@ fn parse_keeps_details_only_when_asked_and_checks_the_same() {
             parse_line_with(bad, TimeUnit::Millis).map_err(|e| e.to_string())
         );
     }
+}
+
+#[test]
+fn the_search_profile_exercises_every_analytic() {
+    use ctr::analytics::topk::TopQueries;
+    use ctr::generate::{generate, GenerateConfig, Profile};
+    let cfg = GenerateConfig {
+        events: 40_000,
+        users: 800,
+        late_rate: 0.0,
+        profile: Profile::Search,
+        ..GenerateConfig::default()
+    };
+    let mut out = Vec::new();
+    generate(&cfg, &mut out).unwrap_or_else(|e| panic!("{e}"));
+    let evs: Vec<Event> = out
+        .split(|&b| b == b'\n')
+        .filter_map(|l| match parse_line_detailed(l, TimeUnit::Millis) {
+            Ok(Parsed::Event(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let windows = rows_of(&evs, Window::DAY, 10);
+    let all = |f: &dyn Fn(&WindowRows) -> usize| windows.iter().map(f).sum::<usize>();
+    let queries: Vec<&QueryRow> = windows.iter().flat_map(|w| &w.queries).collect();
+    let mut distinct: Vec<&str> = queries.iter().map(|q| q.query.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(
+        distinct.len() <= ctr::generate::QUERY_VOCABULARY as usize,
+        "{} queries",
+        distinct.len()
+    );
+    let searches: u64 = queries.iter().map(|q| q.searches).sum();
+    assert!(
+        searches > 3 * queries.len() as u64,
+        "{searches} searches in {} rows",
+        queries.len()
+    );
+    assert!(queries.iter().any(|q| q.searches >= 50), "a popular query");
+    assert!(
+        queries.iter().any(|q| q.zero_result_rate > 0.5),
+        "zero-result queries"
+    );
+    assert!(
+        queries.iter().any(|q| q.reformulation_rate > 0.0),
+        "reformulations"
+    );
+    assert!(
+        queries.iter().any(|q| q.query.contains(' ')),
+        "multi-word queries"
+    );
+    assert!(
+        all(&|w| w.judgments.len()) > 20,
+        "judgments with ≥ 10 impressions"
+    );
+    // Rank bias: position 1 is clicked more often than position 5.
+    let day = &windows[0];
+    let ctr = |p: u32| {
+        day.positions
+            .iter()
+            .find(|r| r.position == Ranked(p))
+            .and_then(|r| r.ctr_at_position)
+            .unwrap_or_default()
+    };
+    assert!(ctr(1) > 2.0 * ctr(5), "ctr@1 {} vs ctr@5 {}", ctr(1), ctr(5));
+    assert!(day
+        .positions
+        .iter()
+        .any(|r| r.position == Unranked && r.clicks > 0));
+    // Normalisation folds the upper-case, spaced and full-width variants.
+    assert!(evs.iter().any(|e| matches!(
+        e.detail.as_deref(),
+        Some(ctr::event::Detail::Query(q)) if !q.is_ascii()
+    )));
+    assert!(queries
+        .iter()
+        .all(|q| q.query.is_ascii() && q.query == q.query.to_lowercase()));
+    // The summary's lists fill up.
+    let mut top = TopQueries::default();
+    for w in incremental(&evs, Window::DAY).windows().values() {
+        for (q, a) in &w.queries {
+            top.add(q, a);
+        }
+    }
+    let lists = top.lists();
+    assert_eq!(
+        (
+            lists.by_searches.len(),
+            lists.zero_result.len(),
+            lists.no_click.len()
+        ),
+        (10, 10, 10)
+    );
+    assert!(lists.by_searches[0].1.searches >= lists.by_searches[9].1.searches);
 }
