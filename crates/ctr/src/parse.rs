@@ -114,8 +114,11 @@ pub enum Problem {
     ExpectedStringOrInteger,
     /// The field must be an array of strings.
     ExpectedStringArray,
-    /// An integer outside the `i64`/`u64` range.
+    /// An integer outside the `i64`/`u64` range (or, for a UBI ordinal,
+    /// negative).
     IntegerOutOfRange,
+    /// The field must be an integer (a UBI `position.ordinal`).
+    ExpectedInteger,
     /// The time is neither a string nor an integer.
     ExpectedTime,
     /// The time is a string or integer, but not a valid time.
@@ -178,6 +181,7 @@ impl fmt::Display for Problem {
             Problem::ExpectedStringOrInteger => "expected a string or an integer",
             Problem::ExpectedStringArray => "expected an array of strings",
             Problem::IntegerOutOfRange => "integer out of range",
+            Problem::ExpectedInteger => "expected an integer",
             Problem::ExpectedTime | Problem::Time(TimeError::Syntax) => {
                 "expected RFC 3339 or integer milliseconds"
             }
