@@ -41,6 +41,60 @@ pub enum Command {
     ///
     /// Example: search-ctr recovery init state/
     Recovery(RecoveryArgs),
+    /// Write one self-contained HTML page of charts and tables from session
+    /// rows (and analytics rows, and a run's `--summary json`).
+    ///
+    /// Example: search-ctr report --sessions sessions.jsonl -o report.html
+    Report(ReportArgs),
+}
+
+/// `search-ctr report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Session rows, as `run` writes them (`--format jsonl` or `csv`).
+    #[arg(long, value_name = "PATH")]
+    pub sessions: PathBuf,
+
+    /// Per-query rows (JSON Lines): adds the no-click and zero-result
+    /// rates, MRR, time to first click and the query tables.
+    #[arg(long, value_name = "PATH")]
+    pub queries: Option<PathBuf>,
+
+    /// Per-position rows (JSON Lines): adds clicks and CTR by position.
+    #[arg(long, value_name = "PATH")]
+    pub positions: Option<PathBuf>,
+
+    /// Judgment rows (JSON Lines): adds the top (query, item) pairs by COEC.
+    #[arg(long, value_name = "PATH")]
+    pub judgments: Option<PathBuf>,
+
+    /// What `run --summary json` printed on stderr: adds events read, late,
+    /// invalid and unknown-type counts.
+    ///
+    /// Example: search-ctr run -I logs/ -o s.jsonl --summary json 2> summary.json
+    #[arg(long, value_name = "PATH")]
+    pub summary: Option<PathBuf>,
+
+    /// The HTML file to write.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+
+    /// Fewest searches a query needs to appear among the worst by no-click
+    /// rate.
+    #[arg(long, value_name = "N", default_value_t = ReportArgs::MIN_SEARCHES)]
+    pub min_searches: u64,
+
+    /// Fewest impressions a (query, item) pair needs to appear among the top
+    /// judgments.
+    #[arg(long, value_name = "N", default_value_t = ReportArgs::MIN_IMPRESSIONS)]
+    pub min_impressions: u64,
+}
+
+impl ReportArgs {
+    /// Default of `--min-searches`.
+    pub const MIN_SEARCHES: u64 = 20;
+    /// Default of `--min-impressions`.
+    pub const MIN_IMPRESSIONS: u64 = 20;
 }
 
 /// `search-ctr recovery`.
@@ -231,6 +285,14 @@ pub struct RunArgs {
     /// Summary format on stderr.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub summary: SummaryFormat,
+
+    /// When the run succeeds, also write an HTML report of its rows here
+    /// (as `search-ctr report` does; needs -o FILE and --format jsonl or
+    /// csv: the rows are read back from that file).
+    ///
+    /// Example: search-ctr run -I logs/ -o sessions.jsonl --report report.html
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
 
     /// No summary and no progress bar.
     #[arg(short, long)]

@@ -45,7 +45,14 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     .into_iter()
     .flatten()
     .collect();
-    safety::check_paths(&args.inputs, &outputs, args.recovery.recovery_dir.as_deref())?;
+    let mut checked = outputs.clone();
+    if let Some(report) = &args.report {
+        if let Some(why) = crate::report::run_report_usage(&args.output, args.format, cluster.is_some()) {
+            return Err(UsageError(why).into());
+        }
+        checked.push(("--report", report.as_path()));
+    }
+    safety::check_paths(&args.inputs, &checked, args.recovery.recovery_dir.as_deref())?;
     let mut plan = Plan {
         inputs: args.inputs.clone(),
         gap: args.gap,
@@ -84,6 +91,14 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             plan.dead_letter = Some(staging.stage("--dead-letter", &p)?);
         }
     }
+    // The report is written last, under a temporary name until it is
+    // complete (with or without --recovery-dir).
+    let mut report_staging = Staging::default();
+    let report_to = match &args.report {
+        Some(p) => Some(report_staging.stage("--report", p)?),
+        None => None,
+    };
+    let rows_at = plan.output.clone();
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
     let progress = Progress::start(&plan.inputs, stats.clone(), args.quiet);
@@ -128,9 +143,15 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             note,
         });
     }
+    let summary = stats.summary(started.elapsed());
+    if let (Some(to), Some(shown_as)) = (&report_to, &args.report) {
+        // From the rows as written, before they are put in place: a
+        // report that fails leaves every output as before the run.
+        crate::report::write_after_run(&rows_at, &args.output, &summary, &args.inputs, to, shown_as)?;
+    }
     staging.commit()?;
+    report_staging.commit()?;
     if !args.quiet {
-        let summary = stats.summary(started.elapsed());
         match args.summary {
             SummaryFormat::Text if config.cluster.is_some() => {
                 console::err(format_args!(
