@@ -75,7 +75,7 @@ pub fn escape(s: &str) -> String {
 /// A round top for the y axis: the smallest of 1, 2, 2.5, 5 × 10ᵏ at or
 /// above `max`.
 fn nice_max(max: f64) -> f64 {
-    if !(max > 0.0) {
+    if max.is_nan() || max <= 0.0 {
         return 1.0;
     }
     let p = 10f64.powf(max.log10().floor());

@@ -35,7 +35,7 @@ svg{display:block;height:auto;max-width:100%}
 svg .hover rect:hover{fill-opacity:.08}
 table{border-collapse:collapse;width:100%;font-size:.9em;margin-bottom:8px}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right;font-variant-numeric:tabular-nums}
-th:first-child,td:first-child,td.text{text-align:left;overflow-wrap:anywhere}
+th:first-child,td:first-child,th.text,td.text{text-align:left;overflow-wrap:anywhere}
 th{background:#f5f5f5;cursor:pointer;user-select:none;white-space:nowrap}
 th[aria-sort=ascending]::after{content:" \25B2"}
 th[aria-sort=descending]::after{content:" \25BC"}
@@ -74,7 +74,7 @@ pub fn int(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -183,7 +183,12 @@ fn table(out: &mut String, title: &str, note: &str, headers: &[&str], rows: &[St
         escape(note)
     );
     for h in headers {
-        let _ = write!(out, "<th scope=\"col\">{}</th>", escape(h));
+        let class = if matches!(*h, "query" | "item") {
+            " class=\"text\""
+        } else {
+            ""
+        };
+        let _ = write!(out, "<th scope=\"col\"{class}>{}</th>", escape(h));
     }
     out.push_str("</tr></thead><tbody>");
     for r in rows {
@@ -263,9 +268,9 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         }
         _ => out.push_str("No sessions. "),
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "Made by search-ctr {}.</p></header>\n",
+        "Made by search-ctr {}.</p></header>",
         env!("CARGO_PKG_VERSION")
     );
 
@@ -341,7 +346,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
 
     if s.rows > 0 {
         over_time(&mut out, r)?;
-        out.push_str("<section><h2>Sessions</h2>");
+        out.push_str("<section id=\"sessions\"><h2>Sessions</h2>");
         let ctr_labels: Vec<String> = (0..CTR_BINS)
             .map(|i| format!("{}–{}", trim(i as f64 / 10.0), trim((i + 1) as f64 / 10.0)))
             .collect();
@@ -387,7 +392,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         queries(&mut out, r, q)?;
     }
     if let Some(j) = &r.judgments {
-        out.push_str("<section><h2>Judgments</h2>");
+        out.push_str("<section id=\"judgments\"><h2>Judgments</h2>");
         let rows: Vec<String> = j
             .top_by_coec(TABLE_ROWS, r.min_impressions)
             .iter()
@@ -419,7 +424,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         out.push_str("</section>\n");
     }
 
-    out.push_str("<section><h2>Sources</h2><ul class=\"files\">");
+    out.push_str("<section id=\"sources\"><h2>Sources</h2><ul class=\"files\">");
     for (what, path) in &r.sources {
         let _ = write!(out, "<li>{}: {}</li>", escape(what), escape(path));
     }
@@ -461,7 +466,7 @@ fn over_time(out: &mut String, r: &Report) -> anyhow::Result<()> {
             t
         }
     };
-    out.push_str("<section><h2>Over event time</h2>");
+    out.push_str("<section id=\"over-time\"><h2>Over event time</h2>");
     let _ = write!(
         out,
         "<p class=\"note\">Sessions by the time they started, in buckets of {bucket} ({} buckets).</p>",
@@ -519,7 +524,7 @@ fn over_time(out: &mut String, r: &Report) -> anyhow::Result<()> {
 
 /// The position-bias curve.
 fn positions(out: &mut String, p: &super::aggregate::Positions) -> anyhow::Result<()> {
-    out.push_str("<section><h2>Positions</h2>");
+    out.push_str("<section id=\"positions\"><h2>Positions</h2>");
     // Ranks up to MAX_POSITIONS one by one, the rest together, then unranked.
     let mut shown: Vec<(String, super::aggregate::PositionTotals)> = Vec::new();
     let mut beyond: Option<super::aggregate::PositionTotals> = None;
@@ -611,7 +616,7 @@ fn nice_rate_max(rates: impl Iterator<Item = f64>) -> f64 {
 
 /// Query tables and the time-to-first-click chart.
 fn queries(out: &mut String, r: &Report, q: &super::aggregate::Queries) -> anyhow::Result<()> {
-    out.push_str("<section><h2>Queries</h2>");
+    out.push_str("<section id=\"queries\"><h2>Queries</h2>");
     let with_click: u64 = q.first_click_bins.iter().sum();
     if with_click > 0 {
         let labels: Vec<&str> = FIRST_CLICK_BINS.iter().map(|b| b.1).collect();
