@@ -165,7 +165,7 @@ pub fn parse_ubi_line(line: &[u8], cfg: &UbiConfig) -> Result<UbiParsed, Invalid
             Some(Value::Number(n)) if n.is_u64() => n
                 .as_u64()
                 .and_then(|o| u32::try_from(o).ok())
-                .and_then(|o| (o + 1).checked_sub(cfg.ordinal_base))
+                .and_then(|o| o.checked_add(1)?.checked_sub(cfg.ordinal_base))
                 .filter(|&p| p >= 1),
             Some(Value::Number(n)) if n.is_i64() => {
                 return Err(invalid(

@@ -8,7 +8,7 @@
 //! same to the last bit. Floating-point sums are taken over positions in
 //! ascending order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -203,25 +203,25 @@ impl JudgmentAgg {
 }
 
 /// Everything one window accumulates: per query, per position, per
-/// (query, item).
+/// (query, item). Hash maps (looked up without building keys); the rows
+/// are sorted when made.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowAggs {
     /// Per normalised query.
-    #[serde(with = "pairs")]
-    pub queries: BTreeMap<CompactString, QueryAgg>,
+    pub queries: HashMap<CompactString, QueryAgg>,
     /// Per position (ranked, then unranked).
     #[serde(with = "pairs")]
     pub positions: BTreeMap<Position, PositionAgg>,
-    /// Per (normalised query, item).
-    #[serde(with = "pairs")]
-    pub judgments: BTreeMap<(CompactString, CompactString), JudgmentAgg>,
+    /// Per normalised query, then per item.
+    pub judgments: HashMap<CompactString, HashMap<CompactString, JudgmentAgg>>,
 }
 
 impl WindowAggs {
     /// Counts one search (of this window).
     pub fn add(&mut self, r: &SearchRecord) {
-        self.queries.entry(r.query.clone()).or_default().add(r);
+        entry(&mut self.queries, &r.query).add(r);
         if let Some(list) = &r.results {
+            let items = entry(&mut self.judgments, &r.query);
             for p in 1..=list.len() {
                 let p = u32::try_from(p).unwrap_or(u32::MAX);
                 self.positions.entry(Position::Ranked(p)).or_default().impressions += 1;
@@ -231,7 +231,7 @@ impl WindowAggs {
                     continue; // an item listed twice is shown at its first place
                 }
                 let p = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                let agg = self.judgments.entry((r.query.clone(), item.clone())).or_default();
+                let agg = entry(items, item);
                 *agg.impressions.entry(p).or_default() += 1;
                 agg.clicks += r.clicks.iter().filter(|c| c.item == *item).count() as u64;
             }
@@ -246,13 +246,16 @@ impl WindowAggs {
     /// Adds `other`'s counts.
     pub fn merge(&mut self, other: &WindowAggs) {
         for (q, a) in &other.queries {
-            self.queries.entry(q.clone()).or_default().merge(a);
+            entry(&mut self.queries, q).merge(a);
         }
         for (p, a) in &other.positions {
             self.positions.entry(*p).or_default().merge(a);
         }
-        for (k, a) in &other.judgments {
-            self.judgments.entry(k.clone()).or_default().merge(a);
+        for (q, items) in &other.judgments {
+            let mine = entry(&mut self.judgments, q);
+            for (i, a) in items {
+                entry(mine, i).merge(a);
+            }
         }
     }
 
@@ -270,18 +273,25 @@ impl WindowAggs {
     /// The window's rows, sorted by query, position, (query, item).
     pub fn rows(&self, window_start: i64, min_impressions: u64) -> WindowRows {
         let ctr_at = self.position_ctrs();
+        let mut queries: Vec<_> = self.queries.iter().collect();
+        queries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut judgments: Vec<_> = self
+            .judgments
+            .iter()
+            .flat_map(|(q, items)| items.iter().map(move |(i, a)| (q, i, a)))
+            .collect();
+        judgments.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         WindowRows {
             window_start,
-            queries: self.queries.iter().map(|(q, a)| a.row(window_start, q)).collect(),
+            queries: queries.into_iter().map(|(q, a)| a.row(window_start, q)).collect(),
             positions: self
                 .positions
                 .iter()
                 .map(|(p, a)| a.row(window_start, *p))
                 .collect(),
-            judgments: self
-                .judgments
-                .iter()
-                .filter_map(|((q, i), a)| a.row(window_start, q, i, &ctr_at, min_impressions))
+            judgments: judgments
+                .into_iter()
+                .filter_map(|(q, i, a)| a.row(window_start, q, i, &ctr_at, min_impressions))
                 .collect(),
         }
     }
@@ -356,6 +366,18 @@ fn ratio(n: u64, d: u64) -> f64 {
         0.0
     } else {
         n as f64 / d as f64
+    }
+}
+
+/// The value under `key`, inserted (default) if absent; the key is copied
+/// only then.
+fn entry<'m, V: Default>(map: &'m mut HashMap<CompactString, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.into(), V::default());
+    }
+    match map.get_mut(key) {
+        Some(v) => v,
+        None => unreachable!("inserted above"),
     }
 }
 
