@@ -526,3 +526,42 @@ fn the_search_profile_exercises_every_analytic() {
     );
     assert!(lists.by_searches[0].1.searches >= lists.by_searches[9].1.searches);
 }
+
+/// The fenced block after `<!-- analytics-test: NAME -->` in
+/// docs/analytics.md, fences removed.
+fn doc_block(doc: &str, name: &str) -> String {
+    let marker = format!("<!-- analytics-test: {name} -->");
+    let after = doc.split(&marker).nth(1).unwrap_or_else(|| panic!("no {marker}"));
+    let body = after
+        .split_once("\n```")
+        .and_then(|(_, b)| b.split_once('\n'))
+        .map(|(_, b)| b);
+    let body = body.unwrap_or_else(|| panic!("no block after {marker}"));
+    let end = body
+        .find("```")
+        .unwrap_or_else(|| panic!("unclosed block after {marker}"));
+    body[..end].to_owned()
+}
+
+#[test]
+fn the_worked_example_of_the_docs() {
+    use ctr::analytics::rows::{
+        write_judgment_jsonl, write_position_csv, write_query_jsonl, POSITION_CSV_HEADER,
+    };
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/analytics.md");
+    let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let w = rows(&doc_block(&doc, "input"), Window::DAY, 1).remove(0);
+    let mut queries = Vec::new();
+    w.queries.iter().for_each(|r| write_query_jsonl(r, &mut queries));
+    let mut positions = POSITION_CSV_HEADER.as_bytes().to_vec();
+    w.positions
+        .iter()
+        .for_each(|r| write_position_csv(r, &mut positions));
+    let mut judgments = Vec::new();
+    w.judgments
+        .iter()
+        .for_each(|r| write_judgment_jsonl(r, &mut judgments));
+    assert_eq!(String::from_utf8_lossy(&queries), doc_block(&doc, "queries"));
+    assert_eq!(String::from_utf8_lossy(&positions), doc_block(&doc, "positions"));
+    assert_eq!(String::from_utf8_lossy(&judgments), doc_block(&doc, "judgments"));
+}

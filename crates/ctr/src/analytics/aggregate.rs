@@ -81,7 +81,7 @@ impl QueryAgg {
             .first_click_positions
             .iter()
             .map(|(&p, &n)| n as f64 / f64::from(p))
-            .sum();
+            .fold(0.0, |sum, x| sum + x); // not `sum()`: its empty sum is -0.0
         QueryRow {
             window_start,
             query: query.into(),
@@ -188,7 +188,7 @@ impl JudgmentAgg {
             .impressions
             .iter()
             .map(|(p, &n)| n as f64 * ctr_at.get(p).copied().unwrap_or(0.0))
-            .sum();
+            .fold(0.0, |sum, x| sum + x);
         Some(JudgmentRow {
             window_start,
             query: query.into(),

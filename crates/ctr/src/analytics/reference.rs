@@ -161,7 +161,10 @@ pub fn reference_rows(events: &[Event], cfg: &ReferenceConfig) -> Vec<WindowRows
         for p in &q.first_ranked {
             *hist.entry(*p).or_default() += 1;
         }
-        let rr: f64 = hist.iter().map(|(p, c)| *c as f64 / f64::from(*p)).sum();
+        let rr: f64 = hist
+            .iter()
+            .map(|(p, c)| *c as f64 / f64::from(*p))
+            .fold(0.0, |s, x| s + x);
         let psum: u128 = q.first_ranked.iter().map(|p| u128::from(*p)).sum();
         let row = QueryRow {
             window_start: *w,
@@ -218,7 +221,7 @@ pub fn reference_rows(events: &[Event], cfg: &ReferenceConfig) -> Vec<WindowRows
         let expected: f64 = hist
             .iter()
             .map(|(p, c)| *c as f64 * ctr_at.get(&(*w, *p)).copied().unwrap_or(0.0))
-            .sum();
+            .fold(0.0, |s, x| s + x);
         let psum: u128 = j.shown_at.iter().map(|p| u128::from(*p)).sum();
         window_rows(&mut out, *w).judgments.push(JudgmentRow {
             window_start: *w,
