@@ -352,4 +352,10 @@ pub struct RecoveryFlags {
     /// --recovery-dir): time to back the store up.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub backup_interval: Duration,
+
+    /// With --recovery-dir: how long a run stopped by SIGINT/SIGTERM waits for
+    /// its last snapshot before it exits without it (the previous snapshot
+    /// then stays the one a resume starts from).
+    #[arg(long, value_name = "DURATION", default_value = "800ms", value_parser = parse_duration)]
+    pub stop_timeout: Duration,
 }

@@ -214,6 +214,7 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
         dir: dir.clone(),
         snapshot_interval: args.snapshot_interval,
         backup_interval: args.backup_interval,
+        stop_timeout: args.stop_timeout,
         fingerprint: plan.fingerprint(),
         ..RecoveryConfig::new(dir)
     }
