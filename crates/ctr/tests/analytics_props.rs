@@ -134,7 +134,11 @@ fn session_records(events: &[&Event], rng: &mut Mix) -> Vec<SearchRecord> {
     }
     let mut merged = parts.remove(0);
     for (n, e) in events[merge_at..].iter().enumerate() {
-        merged.push_event(e);
+        if n % 2 == 0 {
+            merged.push_event(e);
+        } else {
+            merged.push_event_owned((*e).clone());
+        }
         if n == 0 {
             merged = snapshot(&merged);
         }

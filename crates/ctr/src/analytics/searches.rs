@@ -171,6 +171,33 @@ impl Step {
     }
 }
 
+impl Step {
+    /// [`Step::of`] an owned event, moving its values.
+    pub fn from_event(event: Event) -> Step {
+        match (event.kind, event.detail) {
+            (EventKind::Results, Some(detail)) => match *detail {
+                Detail::Items(items) => Step::Results(Some(items)),
+                _ => Step::Results(None),
+            },
+            (EventKind::ClickResult, Some(detail)) => match *detail {
+                Detail::Click { item, position } => Step::Click {
+                    item,
+                    reported: position,
+                },
+                _ => Step::Click {
+                    item: CompactString::default(),
+                    reported: None,
+                },
+            },
+            (kind, detail) => Step::of(&Event {
+                kind,
+                detail,
+                ..event
+            }),
+        }
+    }
+}
+
 /// What the session's next event after a search (ignoring `results`) is,
 /// as far as known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,6 +380,13 @@ impl SessionSearches {
     /// [`push`](Self::push) of a parsed event ([`Step::of`]).
     pub fn push_event(&mut self, event: &Event) {
         self.push(event.time_ms, Step::of(event));
+    }
+
+    /// [`push_event`](Self::push_event) of an owned event: its result list
+    /// and item move into the accumulator instead of being copied.
+    pub fn push_event_owned(&mut self, event: Event) {
+        let time_ms = event.time_ms;
+        self.push(time_ms, Step::from_event(event));
     }
 
     /// Joins two sessions of one user: every event of `earlier` has a time
