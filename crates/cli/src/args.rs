@@ -132,6 +132,16 @@ pub enum Format {
     Csv,
 }
 
+/// `generate --profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// Random queries and items (the default; same bytes as always).
+    Classic,
+    /// Repeated queries, stable result lists, zero-result searches,
+    /// rank-biased clicks, reformulations.
+    Search,
+}
+
 /// What to do with an invalid input line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnInvalid {
@@ -325,6 +335,11 @@ pub struct GenerateArgs {
     /// Fraction of lines made invalid.
     #[arg(long, default_value_t = 0.0)]
     pub invalid_rate: f64,
+
+    /// What searches look like (`search`: for search analytics, see
+    /// docs/analytics.md).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Classic)]
+    pub profile: ProfileArg,
 
     /// Where to write (`-` = stdout). A file appears only once complete
     /// (written under a temporary name, then renamed).

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context};
-use ctr::generate::{generate, GenerateConfig};
+use ctr::generate::{generate, GenerateConfig, Profile};
 use eddy::recovery::{self, RecoveryConfig};
 use eddy::{run, ClusterConfig, RunConfig};
 
 use crate::args::{
-    GenerateArgs, OnInvalid, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
+    GenerateArgs, OnInvalid, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
 };
 use crate::console::{self, Failure, Stream, StreamError};
 use crate::duration::millis;
@@ -331,6 +331,10 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
         disorder_ms: millis(args.disorder),
         late_rate: args.late_rate,
         invalid_rate: args.invalid_rate,
+        profile: match args.profile {
+            ProfileArg::Classic => Profile::Classic,
+            ProfileArg::Search => Profile::Search,
+        },
         ..GenerateConfig::default()
     };
     let to_stdout = args.out.as_os_str() == "-";
