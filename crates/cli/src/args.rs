@@ -132,6 +132,20 @@ pub enum Format {
     Csv,
 }
 
+/// `run --schema`: how input lines are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaArg {
+    /// The search-log format of docs/input-format.md.
+    Tutorial,
+    /// OpenSearch User Behavior Insights (UBI 1.x) query and event records.
+    Ubi,
+}
+
+/// `--analytics-window`: `1d`, `1h`, `30m`, `10s`, `500ms`.
+fn parse_window(text: &str) -> Result<ctr::analytics::window::Window, String> {
+    ctr::analytics::window::Window::parse(text).map_err(|e| e.to_string())
+}
+
 /// `generate --profile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProfileArg {
@@ -226,6 +240,44 @@ pub struct RunArgs {
     /// Write late events here, each as its original line.
     #[arg(long, value_name = "PATH")]
     pub late_output: Option<PathBuf>,
+
+    /// Search analytics (docs/analytics.md): write one row per (window,
+    /// query) here, in the --format (jsonl or csv). Any of the three
+    /// analytics outputs turns analytics on.
+    ///
+    /// Example: --query-output queries.jsonl
+    #[arg(long, value_name = "PATH")]
+    pub query_output: Option<PathBuf>,
+
+    /// Search analytics: write one row per (window, result position) here.
+    #[arg(long, value_name = "PATH")]
+    pub position_output: Option<PathBuf>,
+
+    /// Search analytics: write implicit relevance judgments (CTR, COEC) per
+    /// (window, query, item) here.
+    #[arg(long, value_name = "PATH")]
+    pub judgment_output: Option<PathBuf>,
+
+    /// Search analytics: the length of the event-time windows (UTC-aligned).
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_window)]
+    pub analytics_window: ctr::analytics::window::Window,
+
+    /// Search analytics: least impressions a (query, item) needs in a
+    /// window for a judgment row.
+    #[arg(long, value_name = "N", default_value_t = ctr::analytics::aggregate::MIN_IMPRESSIONS)]
+    pub min_impressions: u64,
+
+    /// The input lines' schema: `tutorial` (docs/input-format.md) or `ubi`
+    /// (OpenSearch User Behavior Insights records, docs/analytics.md).
+    #[arg(long, value_enum, default_value_t = SchemaArg::Tutorial)]
+    pub schema: SchemaArg,
+
+    /// With --schema ubi: the `action_name`s that are clicks on a result,
+    /// comma-separated.
+    ///
+    /// Example: --ubi-click-actions click,product_click
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "click")]
+    pub ubi_click_actions: Vec<String>,
 
     /// What an invalid line does.
     #[arg(long, value_enum, default_value_t = OnInvalid::Fail)]

@@ -13,7 +13,8 @@ use eddy::recovery::{self, RecoveryConfig};
 use eddy::{run, ClusterConfig, RunConfig};
 
 use crate::args::{
-    GenerateArgs, OnInvalid, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
+    GenerateArgs, OnInvalid, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SchemaArg,
+    SummaryFormat,
 };
 use crate::console::{self, Failure, Stream, StreamError};
 use crate::duration::millis;
@@ -36,11 +37,15 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     if args.workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
     }
+    let analytics = analytics_plan(&args)?;
     let cluster = cluster(&args)?;
     let outputs: Vec<safety::Named<'_>> = [
         Some(("--output", args.output.as_path())),
         args.late_output.as_deref().map(|p| ("--late-output", p)),
         args.dead_letter.as_deref().map(|p| ("--dead-letter", p)),
+        args.query_output.as_deref().map(|p| ("--query-output", p)),
+        args.position_output.as_deref().map(|p| ("--position-output", p)),
+        args.judgment_output.as_deref().map(|p| ("--judgment-output", p)),
     ]
     .into_iter()
     .flatten()
@@ -66,6 +71,9 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         max_line_bytes: args.max_line_bytes,
         chunk_bytes: args.chunk_bytes,
         time_unit: args.time_unit.into(),
+        schema: args.schema,
+        ubi_click_actions: args.ubi_click_actions.clone(),
+        analytics,
     };
     // What every process of a cluster must share (checked as they connect).
     let cluster = cluster.map(|c| ClusterConfig {
@@ -89,6 +97,17 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         }
         if let Some(p) = plan.dead_letter.take() {
             plan.dead_letter = Some(staging.stage("--dead-letter", &p)?);
+        }
+        if let Some(a) = plan.analytics.as_mut() {
+            for (option, path) in [
+                ("--query-output", &mut a.query_output),
+                ("--position-output", &mut a.position_output),
+                ("--judgment-output", &mut a.judgment_output),
+            ] {
+                if let Some(p) = path.take() {
+                    *path = Some(staging.stage(option, &p)?);
+                }
+            }
         }
     }
     // The report is written last, under a temporary name until it is
@@ -167,6 +186,42 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The analytics part of the plan: `None` unless an analytics output is
+/// given; its options without one, or `--format text`, are usage errors.
+fn analytics_plan(args: &RunArgs) -> Result<Option<pipeline::analytics::Analytics>, UsageError> {
+    let given: Vec<&str> = [
+        ("--query-output", &args.query_output),
+        ("--position-output", &args.position_output),
+        ("--judgment-output", &args.judgment_output),
+    ]
+    .into_iter()
+    .filter_map(|(o, p)| p.as_ref().map(|_| o))
+    .collect();
+    if args.schema != SchemaArg::Ubi && args.ubi_click_actions != ["click"] {
+        return Err(UsageError("--ubi-click-actions needs --schema ubi".into()));
+    }
+    if args.ubi_click_actions.iter().any(|a| a.trim().is_empty()) {
+        return Err(UsageError(
+            "--ubi-click-actions: expected a comma-separated list of action names, without empty ones".into(),
+        ));
+    }
+    let Some(first) = given.first() else {
+        return Ok(None);
+    };
+    if args.format == crate::args::Format::Text {
+        return Err(UsageError(format!(
+            "{first} needs --format jsonl or csv (analytics rows have no text form)"
+        )));
+    }
+    Ok(Some(pipeline::analytics::Analytics {
+        window: args.analytics_window,
+        min_impressions: args.min_impressions,
+        query_output: args.query_output.clone(),
+        position_output: args.position_output.clone(),
+        judgment_output: args.judgment_output.clone(),
+    }))
+}
+
 /// Snapshots from `-r`, `-s`, `--backup-interval`.
 fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Result<Option<RecoveryConfig>> {
     let Some(dir) = &args.recovery_dir else {
@@ -193,10 +248,14 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
             .into());
         }
     }
+    let a = plan.analytics.as_ref();
     let to_stdout = [
         Some(&plan.output),
         plan.late_output.as_ref(),
         plan.dead_letter.as_ref(),
+        a.and_then(|a| a.query_output.as_ref()),
+        a.and_then(|a| a.position_output.as_ref()),
+        a.and_then(|a| a.judgment_output.as_ref()),
     ]
     .into_iter()
     .flatten()
