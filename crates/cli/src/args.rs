@@ -23,7 +23,8 @@ pub struct Cli {
 /// in the source repository; `crates/cli/tests/docs.rs` checks they exist).
 const RUN_DOCS: &str = "Input lines (which fields each event type needs, accepted time forms, the \
 reasons invalid lines are given): docs/input-format.md. Sessions, lateness, metrics and the row, \
-late-event and dead-letter formats: docs/sessions.md. Both are in the source repository.";
+late-event and dead-letter formats: docs/sessions.md. Search analytics (--query-output, \
+--position-output, --judgment-output, --schema ubi): docs/analytics.md. All are in the source repository.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]

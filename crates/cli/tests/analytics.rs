@@ -514,3 +514,22 @@ fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_analytics
         );
     }
 }
+
+#[test]
+fn run_help_lists_the_analytics_options_and_cites_the_contract() {
+    let o = run(&["run", "--help"]);
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for option in [
+        "--query-output",
+        "--position-output",
+        "--judgment-output",
+        "--analytics-window",
+        "--min-impressions",
+        "--schema",
+        "--ubi-click-actions",
+        "docs/analytics.md",
+    ] {
+        assert!(help.contains(option), "`run --help` lacks {option}");
+    }
+}

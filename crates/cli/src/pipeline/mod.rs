@@ -156,7 +156,10 @@ impl Plan {
             ("--judgment-output".into(), out(a.map(|a| &a.judgment_output))),
             (
                 "--analytics-window".into(),
-                a.map_or_else(|| "off".into(), |a| format!("{}ms", a.window.size_ms())),
+                a.map_or_else(
+                    || "off".into(),
+                    |a| duration(Duration::from_millis(a.window.size_ms().unsigned_abs())),
+                ),
             ),
             (
                 "--min-impressions".into(),
@@ -589,7 +592,7 @@ mod tests {
         assert_eq!(get(&plan, "--query-output").as_deref(), Some("none"));
         assert_eq!(get(&on, "--query-output").as_deref(), Some("given"));
         assert_eq!(get(&on, "--position-output").as_deref(), Some("none"));
-        assert_eq!(get(&hourly, "--analytics-window").as_deref(), Some("3600000ms"));
+        assert_eq!(get(&hourly, "--analytics-window").as_deref(), Some("1h"));
         assert_eq!(get(&fewer, "--min-impressions").as_deref(), Some("5"));
         assert_eq!(get(&ubi, "--schema").as_deref(), Some("ubi"));
     }
