@@ -23,7 +23,8 @@ pub struct Cli {
 /// in the source repository; `crates/cli/tests/docs.rs` checks they exist).
 const RUN_DOCS: &str = "Input lines (which fields each event type needs, accepted time forms, the \
 reasons invalid lines are given): docs/input-format.md. Sessions, lateness, metrics and the row, \
-late-event and dead-letter formats: docs/sessions.md. Both are in the source repository.";
+late-event and dead-letter formats: docs/sessions.md. Search analytics (--query-output, \
+--position-output, --judgment-output, --schema ubi): docs/analytics.md. All are in the source repository.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -41,6 +42,60 @@ pub enum Command {
     ///
     /// Example: search-ctr recovery init state/
     Recovery(RecoveryArgs),
+    /// Write one self-contained HTML page of charts and tables from session
+    /// rows (and analytics rows, and a run's `--summary json`).
+    ///
+    /// Example: search-ctr report --sessions sessions.jsonl -o report.html
+    Report(ReportArgs),
+}
+
+/// `search-ctr report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Session rows, as `run` writes them (`--format jsonl` or `csv`).
+    #[arg(long, value_name = "PATH")]
+    pub sessions: PathBuf,
+
+    /// Per-query rows (JSON Lines): adds the no-click and zero-result
+    /// rates, MRR, time to first click and the query tables.
+    #[arg(long, value_name = "PATH")]
+    pub queries: Option<PathBuf>,
+
+    /// Per-position rows (JSON Lines): adds clicks and CTR by position.
+    #[arg(long, value_name = "PATH")]
+    pub positions: Option<PathBuf>,
+
+    /// Judgment rows (JSON Lines): adds the top (query, item) pairs by COEC.
+    #[arg(long, value_name = "PATH")]
+    pub judgments: Option<PathBuf>,
+
+    /// What `run --summary json` printed on stderr: adds events read, late,
+    /// invalid and unknown-type counts.
+    ///
+    /// Example: search-ctr run -I logs/ -o s.jsonl --summary json 2> summary.json
+    #[arg(long, value_name = "PATH")]
+    pub summary: Option<PathBuf>,
+
+    /// The HTML file to write.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+
+    /// Fewest searches a query needs to appear among the worst by no-click
+    /// rate.
+    #[arg(long, value_name = "N", default_value_t = ReportArgs::MIN_SEARCHES)]
+    pub min_searches: u64,
+
+    /// Fewest impressions a (query, item) pair needs to appear among the top
+    /// judgments.
+    #[arg(long, value_name = "N", default_value_t = ReportArgs::MIN_IMPRESSIONS)]
+    pub min_impressions: u64,
+}
+
+impl ReportArgs {
+    /// Default of `--min-searches`.
+    pub const MIN_SEARCHES: u64 = 20;
+    /// Default of `--min-impressions`.
+    pub const MIN_IMPRESSIONS: u64 = 20;
 }
 
 /// `search-ctr recovery`.
@@ -76,6 +131,30 @@ pub enum Format {
     Jsonl,
     /// The same fields as CSV, with a header.
     Csv,
+}
+
+/// `run --schema`: how input lines are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaArg {
+    /// The search-log format of docs/input-format.md.
+    Tutorial,
+    /// OpenSearch User Behavior Insights (UBI 1.x) query and event records.
+    Ubi,
+}
+
+/// `--analytics-window`: `1d`, `1h`, `30m`, `10s`, `500ms`.
+fn parse_window(text: &str) -> Result<ctr::analytics::window::Window, String> {
+    ctr::analytics::window::Window::parse(text).map_err(|e| e.to_string())
+}
+
+/// `generate --profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// Random queries and items (the default; same bytes as always).
+    Classic,
+    /// Repeated queries, stable result lists, zero-result searches,
+    /// rank-biased clicks, reformulations.
+    Search,
 }
 
 /// What to do with an invalid input line.
@@ -163,6 +242,44 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub late_output: Option<PathBuf>,
 
+    /// Search analytics (docs/analytics.md): write one row per (window,
+    /// query) here, in the --format (jsonl or csv). Any of the three
+    /// analytics outputs turns analytics on.
+    ///
+    /// Example: --query-output queries.jsonl
+    #[arg(long, value_name = "PATH")]
+    pub query_output: Option<PathBuf>,
+
+    /// Search analytics: write one row per (window, result position) here.
+    #[arg(long, value_name = "PATH")]
+    pub position_output: Option<PathBuf>,
+
+    /// Search analytics: write implicit relevance judgments (CTR, COEC) per
+    /// (window, query, item) here.
+    #[arg(long, value_name = "PATH")]
+    pub judgment_output: Option<PathBuf>,
+
+    /// Search analytics: the length of the event-time windows (UTC-aligned).
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_window)]
+    pub analytics_window: ctr::analytics::window::Window,
+
+    /// Search analytics: least impressions a (query, item) needs in a
+    /// window for a judgment row.
+    #[arg(long, value_name = "N", default_value_t = ctr::analytics::aggregate::MIN_IMPRESSIONS)]
+    pub min_impressions: u64,
+
+    /// The input lines' schema: `tutorial` (docs/input-format.md) or `ubi`
+    /// (OpenSearch User Behavior Insights records, docs/analytics.md).
+    #[arg(long, value_enum, default_value_t = SchemaArg::Tutorial)]
+    pub schema: SchemaArg,
+
+    /// With --schema ubi: the `action_name`s that are clicks on a result,
+    /// comma-separated.
+    ///
+    /// Example: --ubi-click-actions click,product_click
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "click")]
+    pub ubi_click_actions: Vec<String>,
+
     /// What an invalid line does.
     #[arg(long, value_enum, default_value_t = OnInvalid::Fail)]
     pub on_invalid: OnInvalid,
@@ -232,6 +349,14 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub summary: SummaryFormat,
 
+    /// When the run succeeds, also write an HTML report of its rows here
+    /// (as `search-ctr report` does; needs -o FILE and --format jsonl or
+    /// csv: the rows are read back from that file).
+    ///
+    /// Example: search-ctr run -I logs/ -o sessions.jsonl --report report.html
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+
     /// No summary and no progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -264,6 +389,11 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0.0)]
     pub invalid_rate: f64,
 
+    /// What searches look like (`search`: for search analytics, see
+    /// docs/analytics.md).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Classic)]
+    pub profile: ProfileArg,
+
     /// Where to write (`-` = stdout). A file appears only once complete
     /// (written under a temporary name, then renamed).
     #[arg(short, long, value_name = "PATH", default_value = "-")]
@@ -290,4 +420,10 @@ pub struct RecoveryFlags {
     /// --recovery-dir): time to back the store up.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub backup_interval: Duration,
+
+    /// With --recovery-dir: how long a run stopped by SIGINT/SIGTERM waits for
+    /// its last snapshot before it exits without it (the previous snapshot
+    /// then stays the one a resume starts from).
+    #[arg(long, value_name = "DURATION", default_value = "800ms", value_parser = parse_duration)]
+    pub stop_timeout: Duration,
 }

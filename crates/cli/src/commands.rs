@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context};
-use ctr::generate::{generate, GenerateConfig};
+use ctr::generate::{generate, GenerateConfig, Profile};
 use eddy::recovery::{self, RecoveryConfig};
 use eddy::{run, ClusterConfig, RunConfig};
 
 use crate::args::{
-    GenerateArgs, OnInvalid, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
+    GenerateArgs, OnInvalid, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SchemaArg,
+    SummaryFormat,
 };
 use crate::console::{self, Failure, Stream, StreamError};
 use crate::duration::millis;
@@ -36,16 +37,27 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     if args.workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
     }
+    let analytics = analytics_plan(&args)?;
     let cluster = cluster(&args)?;
     let outputs: Vec<safety::Named<'_>> = [
         Some(("--output", args.output.as_path())),
         args.late_output.as_deref().map(|p| ("--late-output", p)),
         args.dead_letter.as_deref().map(|p| ("--dead-letter", p)),
+        args.query_output.as_deref().map(|p| ("--query-output", p)),
+        args.position_output.as_deref().map(|p| ("--position-output", p)),
+        args.judgment_output.as_deref().map(|p| ("--judgment-output", p)),
     ]
     .into_iter()
     .flatten()
     .collect();
-    safety::check_paths(&args.inputs, &outputs, args.recovery.recovery_dir.as_deref())?;
+    let mut checked = outputs.clone();
+    if let Some(report) = &args.report {
+        if let Some(why) = crate::report::run_report_usage(&args.output, args.format, cluster.is_some()) {
+            return Err(UsageError(why).into());
+        }
+        checked.push(("--report", report.as_path()));
+    }
+    safety::check_paths(&args.inputs, &checked, args.recovery.recovery_dir.as_deref())?;
     let mut plan = Plan {
         inputs: args.inputs.clone(),
         gap: args.gap,
@@ -59,6 +71,9 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         max_line_bytes: args.max_line_bytes,
         chunk_bytes: args.chunk_bytes,
         time_unit: args.time_unit.into(),
+        schema: args.schema,
+        ubi_click_actions: args.ubi_click_actions.clone(),
+        analytics,
     };
     // What every process of a cluster must share (checked as they connect).
     let cluster = cluster.map(|c| ClusterConfig {
@@ -83,7 +98,26 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         if let Some(p) = plan.dead_letter.take() {
             plan.dead_letter = Some(staging.stage("--dead-letter", &p)?);
         }
+        if let Some(a) = plan.analytics.as_mut() {
+            for (option, path) in [
+                ("--query-output", &mut a.query_output),
+                ("--position-output", &mut a.position_output),
+                ("--judgment-output", &mut a.judgment_output),
+            ] {
+                if let Some(p) = path.take() {
+                    *path = Some(staging.stage(option, &p)?);
+                }
+            }
+        }
     }
+    // The report is written last, under a temporary name until it is
+    // complete (with or without --recovery-dir).
+    let mut report_staging = Staging::default();
+    let report_to = match &args.report {
+        Some(p) => Some(report_staging.stage("--report", p)?),
+        None => None,
+    };
+    let rows_at = plan.output.clone();
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
     let progress = Progress::start(&plan.inputs, stats.clone(), args.quiet);
@@ -128,9 +162,15 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             note,
         });
     }
+    let summary = stats.summary(started.elapsed());
+    if let (Some(to), Some(shown_as)) = (&report_to, &args.report) {
+        // From the rows as written, before they are put in place: a
+        // report that fails leaves every output as before the run.
+        crate::report::write_after_run(&rows_at, &args.output, &summary, &args.inputs, to, shown_as)?;
+    }
     staging.commit()?;
+    report_staging.commit()?;
     if !args.quiet {
-        let summary = stats.summary(started.elapsed());
         match args.summary {
             SummaryFormat::Text if config.cluster.is_some() => {
                 console::err(format_args!(
@@ -144,6 +184,42 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The analytics part of the plan: `None` unless an analytics output is
+/// given; its options without one, or `--format text`, are usage errors.
+fn analytics_plan(args: &RunArgs) -> Result<Option<pipeline::analytics::Analytics>, UsageError> {
+    let given: Vec<&str> = [
+        ("--query-output", &args.query_output),
+        ("--position-output", &args.position_output),
+        ("--judgment-output", &args.judgment_output),
+    ]
+    .into_iter()
+    .filter_map(|(o, p)| p.as_ref().map(|_| o))
+    .collect();
+    if args.schema != SchemaArg::Ubi && args.ubi_click_actions != ["click"] {
+        return Err(UsageError("--ubi-click-actions needs --schema ubi".into()));
+    }
+    if args.ubi_click_actions.iter().any(|a| a.trim().is_empty()) {
+        return Err(UsageError(
+            "--ubi-click-actions: expected a comma-separated list of action names, without empty ones".into(),
+        ));
+    }
+    let Some(first) = given.first() else {
+        return Ok(None);
+    };
+    if args.format == crate::args::Format::Text {
+        return Err(UsageError(format!(
+            "{first} needs --format jsonl or csv (analytics rows have no text form)"
+        )));
+    }
+    Ok(Some(pipeline::analytics::Analytics {
+        window: args.analytics_window,
+        min_impressions: args.min_impressions,
+        query_output: args.query_output.clone(),
+        position_output: args.position_output.clone(),
+        judgment_output: args.judgment_output.clone(),
+    }))
 }
 
 /// Snapshots from `-r`, `-s`, `--backup-interval`.
@@ -172,10 +248,14 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
             .into());
         }
     }
+    let a = plan.analytics.as_ref();
     let to_stdout = [
         Some(&plan.output),
         plan.late_output.as_ref(),
         plan.dead_letter.as_ref(),
+        a.and_then(|a| a.query_output.as_ref()),
+        a.and_then(|a| a.position_output.as_ref()),
+        a.and_then(|a| a.judgment_output.as_ref()),
     ]
     .into_iter()
     .flatten()
@@ -193,6 +273,7 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
         dir: dir.clone(),
         snapshot_interval: args.snapshot_interval,
         backup_interval: args.backup_interval,
+        stop_timeout: args.stop_timeout,
         fingerprint: plan.fingerprint(),
         ..RecoveryConfig::new(dir)
     }
@@ -309,6 +390,10 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
         disorder_ms: millis(args.disorder),
         late_rate: args.late_rate,
         invalid_rate: args.invalid_rate,
+        profile: match args.profile {
+            ProfileArg::Classic => Profile::Classic,
+            ProfileArg::Search => Profile::Search,
+        },
         ..GenerateConfig::default()
     };
     let to_stdout = args.out.as_os_str() == "-";

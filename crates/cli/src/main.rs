@@ -12,6 +12,7 @@ mod console;
 mod duration;
 mod pipeline;
 mod progress;
+mod report;
 mod safety;
 mod signals;
 mod tutorial;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => commands::run_logs(*args),
         Some(Command::Generate(args)) => commands::generate_logs(args),
         Some(Command::Recovery(args)) => commands::recovery(args).map_err(Failure::from),
+        Some(Command::Report(args)) => report::report_command(args),
     };
     console::exit_status(result)
 }

@@ -146,7 +146,7 @@ struct Recovering {
 }
 
 impl Recovering {
-    fn new(events: &str, interval: &str) -> Recovering {
+    fn new(events: &str, interval: &str, extra: &[&str]) -> Recovering {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("log.jsonl");
         let o = run(&["generate", "--events", events, "--out", s(&log)]);
@@ -171,7 +171,7 @@ impl Recovering {
             interval,
         ];
         Recovering {
-            args: args.iter().map(|a| a.to_string()).collect(),
+            args: args.iter().chain(extra).map(|a| a.to_string()).collect(),
             expected: std::fs::read(&expected_out).expect("expected"),
             _dir: dir,
             store,
@@ -208,7 +208,7 @@ impl Recovering {
 
 #[test]
 fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() {
-    let r = Recovering::new("300000", "10ms");
+    let r = Recovering::new("300000", "10ms", &[]);
     let store = &r.store;
     let mut child = r.spawn();
     // Mid-run: a snapshot is complete, and it is not the final one.
@@ -244,7 +244,9 @@ fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_output() 
 /// gives the uninterrupted output.
 #[test]
 fn sigterm_with_recovery_takes_a_last_snapshot() {
-    let r = Recovering::new("1000000", "1h");
+    // No deadline on the last snapshot (a loaded machine may take more than
+    // the default 0.8 s): the test does not depend on speed.
+    let r = Recovering::new("1000000", "1h", &["--stop-timeout", "1h"]);
     let (store, out) = (&r.store, &r.out);
     let mut child = r.spawn();
     // Mid-run: rows are being written (in place, with recovery).

@@ -42,4 +42,29 @@ pub struct Event {
     /// expected. Not part of the serialized form.
     #[serde(skip)]
     pub integer_time: bool,
+    /// What the event says beyond its kind (query, result list, clicked
+    /// item), kept only by the parses that ask for it
+    /// ([`crate::parse::parse_line_detailed`], [`crate::ubi`]); `None`
+    /// otherwise, so the session metrics pay nothing for it. Boxed: rare
+    /// outside search analytics, and it keeps `Event` small.
+    pub detail: Option<Box<Detail>>,
+}
+
+/// The kind-specific values of a `search`, `results` or `click_result`
+/// event (search analytics, `docs/analytics.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Detail {
+    /// A `search`'s `query`, as given (not yet normalised).
+    Query(CompactString),
+    /// A `results` event's `items`, in order (may be empty).
+    Items(Vec<CompactString>),
+    /// A `click_result`'s `item`, and the 1-based position the client
+    /// reported it at, if it did (UBI's `position.ordinal`); a reported
+    /// position wins over the item's place in the result list.
+    Click {
+        /// The clicked item.
+        item: CompactString,
+        /// The position the client reported, 1-based.
+        position: Option<u32>,
+    },
 }

@@ -111,13 +111,13 @@ pub fn write_text_tuple(row: &Row, out: &mut Vec<u8>) {
     out.extend_from_slice(b")\n");
 }
 
-fn write_u64(n: u64, out: &mut Vec<u8>) {
+pub(crate) fn write_u64(n: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// A float exactly as `serde_json` writes it (with its own formatter):
 /// shortest round trip (`1.0`, `0.5`, `1e+16`), `null` when not finite.
-fn write_json_f64(x: f64, out: &mut Vec<u8>) {
+pub(crate) fn write_json_f64(x: f64, out: &mut Vec<u8>) {
     if x.is_finite() {
         // Writing to a `Vec` cannot fail.
         let _ = CompactFormatter.write_f64(out, x);
@@ -129,7 +129,7 @@ fn write_json_f64(x: f64, out: &mut Vec<u8>) {
 /// A JSON string literal, escaped as `serde_json` does: `\"`, `\\`, the
 /// short escapes for `\b \f \n \r \t`, `\u00XX` for other control
 /// characters, everything else as is.
-fn write_json_str(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;

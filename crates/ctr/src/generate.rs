@@ -26,6 +26,18 @@
 //! milliseconds or with a non-UTC offset, or the type in CamelCase; some carry
 //! fields the contract ignores.
 //!
+//! With [`Profile::Search`] (`search-ctr generate --profile search`) the
+//! logs also exercise the search analytics (`docs/analytics.md`): queries
+//! come from a vocabulary of [`QUERY_VOCABULARY`] queries with Zipf-like
+//! popularity, a few written with other case, spacing or full-width
+//! letters; each query shows the same result list every time (two
+//! neighbours sometimes swapped), some queries show none (zero-result
+//! searches); clicks favour the top positions (position `p` with weight
+//! `1/p`), a few go to unlisted items; an unclicked search is often
+//! followed by a related one (a reformulation). The default
+//! [`Profile::Classic`] writes the same bytes as before the profile
+//! existed.
+//!
 //! **Deterministic:** the same config gives byte-identical output on every
 //! machine. Randomness comes from an explicit xoshiro256** generator seeded
 //! through SplitMix64, and only integer arithmetic (plus correctly rounded
@@ -71,7 +83,24 @@ pub struct GenerateConfig {
     pub invalid_rate: f64,
     /// Event time of the first session, milliseconds since the Unix epoch.
     pub start_ms: i64,
+    /// What the queries, result lists and clicks look like.
+    pub profile: Profile,
 }
+
+/// Generator profiles: how searches, results and clicks are drawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Random queries, random item ids in results and clicks (the default;
+    /// its bytes are pinned by the tests).
+    #[default]
+    Classic,
+    /// Repeated queries, stable result lists, zero-result searches,
+    /// rank-biased clicks and reformulations, for search analytics.
+    Search,
+}
+
+/// Distinct queries of [`Profile::Search`].
+pub const QUERY_VOCABULARY: u64 = 500;
 
 impl Default for GenerateConfig {
     fn default() -> Self {
@@ -83,6 +112,7 @@ impl Default for GenerateConfig {
             late_rate: 0.001,
             invalid_rate: 0.0,
             start_ms: START_2024_MS,
+            profile: Profile::Classic,
         }
     }
 }
@@ -237,6 +267,14 @@ struct Session {
     clicks_left: u8,
     in_search: bool,
     end: End,
+    /// [`Profile::Search`] only: the current search's query id
+    /// (`u64::MAX`: none yet), whether its list is empty, whether two
+    /// neighbours of its list are swapped (at this index), and whether it
+    /// has a click.
+    query: u64,
+    zero_result: bool,
+    swap: Option<u64>,
+    clicked: bool,
 }
 
 impl PartialEq for Session {
@@ -288,7 +326,10 @@ impl Session {
                 }
             }
             Kind::Results => {
-                if rng.permille(500) {
+                if self.zero_result {
+                    // Nothing to click (only in the search profile).
+                    self.next_search_or_end(rng)
+                } else if rng.permille(500) {
                     self.clicks_left = 1;
                     while self.clicks_left < 4 && rng.permille(400) {
                         self.clicks_left += 1;
@@ -357,6 +398,7 @@ struct Generator {
     disorder_ms: i64,
     late_rate: f64,
     invalid_rate: f64,
+    profile: Profile,
     times: TimeFormatter,
     stats: GenerateStats,
 }
@@ -393,6 +435,7 @@ impl Generator {
             disorder_ms: cfg.disorder_ms.max(0),
             late_rate: cfg.late_rate,
             invalid_rate: cfg.invalid_rate,
+            profile: cfg.profile,
             times: TimeFormatter::new(),
             stats: GenerateStats::default(),
         }
@@ -456,6 +499,10 @@ impl Generator {
             clicks_left: 0,
             in_search: false,
             end,
+            query: u64::MAX,
+            zero_result: false,
+            swap: None,
+            clicked: false,
         };
         self.next_seq += 1;
         if !rng.permille(950) {
@@ -527,9 +574,15 @@ impl Generator {
             }
         }
         let camel = rng.permille(30);
-        write_line(buf, rng, times, kind.name(camel), s.user, written, |buf, rng| {
-            write_payload(buf, rng, kind)
-        });
+        let user = s.user;
+        match self.profile {
+            Profile::Classic => write_line(buf, rng, times, kind.name(camel), user, written, |buf, rng| {
+                write_payload(buf, rng, kind)
+            }),
+            Profile::Search => write_line(buf, rng, times, kind.name(camel), user, written, |buf, rng| {
+                write_search_payload(buf, rng, kind, s)
+            }),
+        }
         if invalid {
             self.stats.invalid += 1;
             make_invalid(buf, start, rng, times, kind.name(false), s.user, written);
@@ -646,6 +699,122 @@ fn write_payload(buf: &mut Vec<u8>, rng: &mut Rng, kind: Kind) {
             buf.push(b',');
         }
         Kind::AppClose | Kind::Timeout => {}
+    }
+}
+
+/// [`Profile::Search`]'s kind-specific fields, each followed by a comma;
+/// keeps the session's current query, list and click state.
+fn write_search_payload(buf: &mut Vec<u8>, rng: &mut Rng, kind: Kind, s: &mut Session) {
+    let mut num = itoa::Buffer::new();
+    match kind {
+        Kind::Search => {
+            // After an unclicked search, often a related query (the next
+            // id); otherwise a Zipf-like pick (id `k` has weight ~ 1/(k+1)).
+            s.query = if s.query != u64::MAX && !s.clicked && rng.permille(600) {
+                (s.query + 1) % QUERY_VOCABULARY
+            } else {
+                let top_bit = 63 - u64::leading_zeros(QUERY_VOCABULARY) as u64;
+                let lo = 1u64 << rng.below(top_bit + 1);
+                let hi = (lo << 1).min(QUERY_VOCABULARY + 1);
+                lo + rng.below(hi - lo) - 1
+            };
+            s.clicked = false;
+            s.zero_result = s.query % 23 == 22 || rng.permille(10);
+            s.swap = rng.permille(100).then(|| rng.below(4));
+            buf.extend_from_slice(b"\"query\":\"");
+            write_query_text(buf, rng, s.query);
+            buf.extend_from_slice(b"\",");
+        }
+        Kind::Results => {
+            buf.extend_from_slice(b"\"items\":[");
+            if !s.zero_result {
+                for p in 1..=list_len(s.query) {
+                    if p > 1 {
+                        buf.push(b',');
+                    }
+                    write_listed_item(buf, s, p);
+                }
+            }
+            buf.extend_from_slice(b"],");
+        }
+        Kind::Click => {
+            s.clicked = true;
+            let len = list_len(s.query);
+            if s.zero_result || s.query == u64::MAX || rng.permille(30) {
+                // A recommendation, or an item from outside the list.
+                buf.extend_from_slice(b"\"item\":\"x");
+                buf.extend_from_slice(num.format(rng.below(100_000)).as_bytes());
+                buf.extend_from_slice(b"\",");
+                return;
+            }
+            // Position p with weight 2520 / p (2520 is divisible by 1..=10).
+            let total: u64 = (1..=len).map(|p| 2520 / p).sum();
+            let mut r = rng.below(total);
+            let mut p = 1;
+            while r >= 2520 / p {
+                r -= 2520 / p;
+                p += 1;
+            }
+            buf.extend_from_slice(b"\"item\":");
+            write_listed_item(buf, s, p);
+            buf.extend_from_slice(b",\"rank\":");
+            buf.extend_from_slice(num.format(p).as_bytes());
+            buf.push(b',');
+        }
+        Kind::AppOpen | Kind::AppClose | Kind::Timeout => write_payload(buf, rng, kind),
+    }
+}
+
+/// Length of query `q`'s result list (5 to 10).
+fn list_len(q: u64) -> u64 {
+    5 + q % 6
+}
+
+/// The item at 1-based position `p` of the current search's list, quoted.
+fn write_listed_item(buf: &mut Vec<u8>, s: &Session, p: u64) {
+    let slot = match s.swap {
+        Some(i) if p == i + 1 => p + 1,
+        Some(i) if p == i + 2 => p - 1,
+        _ => p,
+    };
+    let id = (s.query * 7_919 + slot * 104_729) % 100_000;
+    buf.extend_from_slice(b"\"d");
+    buf.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    buf.push(b'"');
+}
+
+/// Query `q`'s words (one to three of [`WORDS`]); now and then in upper
+/// case, with extra spaces, or in full-width letters — the same query once
+/// normalised.
+fn write_query_text(buf: &mut Vec<u8>, rng: &mut Rng, q: u64) {
+    let n = WORDS.len() as u64;
+    let mut words = vec![WORDS[(q % n) as usize]];
+    if q >= n {
+        words.push(WORDS[((q / n + q) % n) as usize]);
+    }
+    if q >= 4 * n {
+        words.push(WORDS[((q / 7) % n) as usize]);
+    }
+    let variant = rng.below(100);
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            buf.extend_from_slice(if variant == 0 { b"  " } else { b" " });
+        }
+        match variant {
+            1..=3 => buf.extend_from_slice(w.to_ascii_uppercase().as_bytes()),
+            4 => {
+                for c in w.chars() {
+                    // Full-width forms: U+FF41 is 'a'.
+                    let wide = char::from_u32(c as u32 - 'a' as u32 + 0xFF41).unwrap_or(c);
+                    let mut tmp = [0u8; 4];
+                    buf.extend_from_slice(wide.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
+            _ => buf.extend_from_slice(w.as_bytes()),
+        }
+    }
+    if variant == 0 {
+        buf.push(b' ');
     }
 }
 

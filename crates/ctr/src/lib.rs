@@ -8,10 +8,14 @@
 //! - [`metrics`]: the per-session accumulator (incremental, mergeable) and its [`metrics::Row`].
 //! - [`mod@format`]: rows as text (the tutorial's style), JSON Lines and CSV.
 //! - [`generate`]: deterministic synthetic search logs.
+//! - [`ubi`]: OpenSearch UBI query and event records as events.
+//! - [`analytics`]: search analytics per query, position and (query, item) (`docs/analytics.md`).
 
+pub mod analytics;
 pub mod event;
 pub mod format;
 pub mod generate;
 pub mod metrics;
 pub mod parse;
 pub mod timestamp;
+pub mod ubi;

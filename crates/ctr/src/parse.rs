@@ -40,6 +40,7 @@
 //!   skipped fields; one too large for an `f64` (`1e400`) in a checked field
 //!   is a JSON error.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -47,7 +48,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use compact_str::CompactString;
 
-use crate::event::{Event, EventKind, UserKey};
+use crate::event::{Detail, Event, EventKind, UserKey};
 use crate::timestamp::{self, TimeError, TimeUnit};
 
 mod flat;
@@ -113,8 +114,11 @@ pub enum Problem {
     ExpectedStringOrInteger,
     /// The field must be an array of strings.
     ExpectedStringArray,
-    /// An integer outside the `i64`/`u64` range.
+    /// An integer outside the `i64`/`u64` range (or, for a UBI ordinal,
+    /// negative).
     IntegerOutOfRange,
+    /// The field must be an integer (a UBI `position.ordinal`).
+    ExpectedInteger,
     /// The time is neither a string nor an integer.
     ExpectedTime,
     /// The time is a string or integer, but not a valid time.
@@ -177,6 +181,7 @@ impl fmt::Display for Problem {
             Problem::ExpectedStringOrInteger => "expected a string or an integer",
             Problem::ExpectedStringArray => "expected an array of strings",
             Problem::IntegerOutOfRange => "integer out of range",
+            Problem::ExpectedInteger => "expected an integer",
             Problem::ExpectedTime | Problem::Time(TimeError::Syntax) => {
                 "expected RFC 3339 or integer milliseconds"
             }
@@ -223,6 +228,114 @@ pub fn parse_line_with(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
         return fields.into_parsed(unit);
     }
     full_parse(text, unit)
+}
+
+/// [`parse_line_with`], also keeping the values search analytics needs in
+/// [`Event::detail`]: a `search`'s `query`, a `results`' `items`, a
+/// `click_result`'s `item` (`docs/analytics.md`). The line is checked
+/// exactly as by [`parse_line_with`] (same verdicts, same reasons); the
+/// values are then read in a second pass over the line (by the flat
+/// tokenizer, or serde_json for lines outside its subset), paid only by
+/// runs that ask for them.
+///
+/// ```
+/// use ctr::event::Detail;
+/// use ctr::parse::{parse_line_detailed, Parsed};
+/// use ctr::timestamp::TimeUnit;
+/// let line = br#"{"type":"results","user":1,"items":["a","b"],"time":5}"#;
+/// let Ok(Parsed::Event(e)) = parse_line_detailed(line, TimeUnit::Millis) else { panic!() };
+/// assert_eq!(e.detail.as_deref(), Some(&Detail::Items(vec!["a".into(), "b".into()])));
+/// ```
+pub fn parse_line_detailed(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
+    let mut parsed = parse_line_with(line, unit)?;
+    if let Parsed::Event(event) = &mut parsed {
+        if matches!(
+            event.kind,
+            EventKind::Search | EventKind::Results | EventKind::ClickResult
+        ) {
+            // `parse_line_with` accepted the line, so it is UTF-8 and one
+            // JSON object whose field for this kind has the right type.
+            let text = prepare(line)?.unwrap_or_default();
+            // The flat tokenizer first (nearly every line), then serde_json.
+            let detail = match flat_detail(text, event.kind) {
+                Some(detail) => detail,
+                None => serde_detail(text, event.kind)?,
+            };
+            event.detail = Some(Box::new(detail));
+        }
+    }
+    Ok(parsed)
+}
+
+/// The detail of a checked `search`, `results` or `click_result` line, by
+/// the flat tokenizer; `None` when it cannot tell.
+fn flat_detail(text: &str, kind: EventKind) -> Option<Detail> {
+    use flat::Found;
+    match (kind, flat::find(text, detail_field(kind))?) {
+        (EventKind::Search, Found::Str(q)) => Some(Detail::Query(CompactString::new(q))),
+        (EventKind::Results, Found::Strs(items)) => {
+            Some(Detail::Items(items.into_iter().map(CompactString::new).collect()))
+        }
+        (EventKind::ClickResult, Found::Str(item)) => Some(Detail::Click {
+            item: CompactString::new(item),
+            position: None,
+        }),
+        _ => None,
+    }
+}
+
+/// The field that holds a kind's detail.
+fn detail_field(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Search => "query",
+        EventKind::Results => "items",
+        _ => "item",
+    }
+}
+
+/// The detail of a checked `search`, `results` or `click_result` line, by
+/// serde_json (any JSON).
+fn serde_detail(text: &str, kind: EventKind) -> Result<Detail, Invalid> {
+    let json = |e: serde_json::Error| json_error(&e);
+    Ok(match kind {
+        EventKind::Search => {
+            let v: QueryValue<'_> = serde_json::from_str(text).map_err(json)?;
+            Detail::Query(CompactString::new(&v.query))
+        }
+        EventKind::Results => {
+            let v: ItemsValue<'_> = serde_json::from_str(text).map_err(json)?;
+            Detail::Items(v.items.iter().map(|s| CompactString::new(s)).collect())
+        }
+        _ => {
+            let v: ItemValue<'_> = serde_json::from_str(text).map_err(json)?;
+            Detail::Click {
+                item: CompactString::new(&v.item),
+                position: None,
+            }
+        }
+    })
+}
+
+/// A `search`'s value for [`parse_line_detailed`]; other fields are skipped
+/// (only the kind's own field is read, as only it was checked).
+#[derive(serde::Deserialize)]
+struct QueryValue<'a> {
+    #[serde(borrow)]
+    query: Cow<'a, str>,
+}
+
+/// A `results`' value for [`parse_line_detailed`].
+#[derive(serde::Deserialize)]
+struct ItemsValue<'a> {
+    #[serde(borrow)]
+    items: Vec<Cow<'a, str>>,
+}
+
+/// A `click_result`'s value for [`parse_line_detailed`].
+#[derive(serde::Deserialize)]
+struct ItemValue<'a> {
+    #[serde(borrow)]
+    item: Cow<'a, str>,
 }
 
 /// Strips a BOM and a trailing `\r`, then: `None` for a blank line, the
@@ -415,6 +528,7 @@ impl Fields {
             time_ms,
             kind,
             integer_time,
+            detail: None,
         }))
     }
 }
@@ -849,6 +963,45 @@ mod tests {
         fn fast_path_agrees_with_full_path(line in json_line()) {
             prop_assert_eq!(parse_line(&line), parse_line_full(&line));
         }
+
+        #[test]
+        fn the_flat_detail_agrees_with_serde(line in json_line()) {
+            if let Ok(Parsed::Event(e)) = parse_line_detailed(&line, TimeUnit::Millis) {
+                let detailed = matches!(e.kind, EventKind::Search | EventKind::Results | EventKind::ClickResult);
+                prop_assert_eq!(e.detail.is_some(), detailed);
+                if let Some(text) = prepare(&line).ok().flatten().filter(|_| detailed) {
+                    let by_serde = serde_detail(text, e.kind).ok();
+                    prop_assert_eq!(e.detail.map(|d| *d), by_serde);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_detail_is_the_same_by_either_reader() {
+        let lines: &[&str] = &[
+            r#"{"type":"search","user":1,"query":"Hot Dogs","time":5}"#,
+            r#"{"query":"  ＨＯＴ　dogs ", "type":"search","user":"u","time":5}"#,
+            r#"{"type":"search","user":1,"query":"a\"b\u00e9","time":5}"#,
+            r#"{"type":"search","user":1,"x":1.5,"query":"q","time":5}"#,
+            r#"{"type":"results","user":1,"items":[],"time":5}"#,
+            r#"{"type":"results","user":1,"items":[ "a" , "b","é" ],"time":5}"#,
+            r#"{"type":"results","user":1,"items":["a","b\n"],"time":5}"#,
+            r#"{"type":"results","user":1,"x":{"items":["no"]},"items":["yes"],"time":5}"#,
+            r#"{"type":"click_result","user":1,"item":"rover","time":5}"#,
+            r#"{"type":"click_result","user":1,"item":"","time":5,"x":[1]}"#,
+        ];
+        for line in lines {
+            let Ok(Parsed::Event(e)) = parse_line_detailed(line.as_bytes(), TimeUnit::Millis) else {
+                panic!("{line}")
+            };
+            let by_serde = serde_detail(line, e.kind).unwrap_or_else(|err| panic!("{line}: {err}"));
+            assert_eq!(e.detail.as_deref(), Some(&by_serde), "{line}");
+        }
+        // Where the tokenizer can tell, it does.
+        assert!(flat_detail(lines[1], EventKind::Search).is_some());
+        assert!(flat_detail(lines[5], EventKind::Results).is_some());
+        assert!(flat_detail(lines[2], EventKind::Search).is_none());
     }
 
     #[test]

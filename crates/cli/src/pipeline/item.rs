@@ -3,8 +3,9 @@
 
 use bytes::Bytes;
 use ctr::event::Event;
-use ctr::parse::{parse_line_with, Invalid, Parsed, TypeName};
+use ctr::parse::{parse_line_detailed, parse_line_with, Invalid, Parsed, TypeName};
 use ctr::timestamp::TimeUnit;
+use ctr::ubi::{parse_ubi_line, UbiConfig, UbiParsed};
 use eddy::connectors::files::LineRef;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,10 @@ use super::stats::Tally;
 pub enum Item {
     /// A valid event of a known kind.
     Event(LogEvent),
+    /// Two events of one line (a UBI query record with its hit list: its
+    /// `search`, then its `results`; the second keeps no line bytes, so a
+    /// late line is written once).
+    Events(Box<(LogEvent, LogEvent)>),
     /// A valid object of an unknown type: counted as "other" by type name,
     /// and dropped.
     Other {
@@ -55,15 +60,57 @@ pub struct BadLine {
     pub raw: Bytes,
 }
 
+/// How lines are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoder {
+    /// The search-log format, without the values only analytics needs.
+    Plain(TimeUnit),
+    /// The search-log format, keeping queries, lists and items
+    /// ([`parse_line_detailed`]).
+    Detailed(TimeUnit),
+    /// UBI records ([`ctr::ubi`]).
+    Ubi(UbiConfig),
+}
+
 impl Item {
-    /// Decodes one line, reading integer times in `unit`.
-    pub fn decode(line: &LineRef<'_>, unit: TimeUnit) -> Item {
-        let parsed = if line.too_long() {
-            // A too-long line's kept head is exactly the limit.
-            Err(Invalid::line_too_long(line.line_len(), line.bytes().len() as u64))
-        } else {
-            parse_line_with(line.bytes(), unit)
-        };
+    /// Decodes one line as `decoder` says.
+    pub fn decode_with(line: &LineRef<'_>, decoder: &Decoder) -> Item {
+        if line.too_long() {
+            let why = Invalid::line_too_long(line.line_len(), line.bytes().len() as u64);
+            return Self::of_parsed(line, Err(why));
+        }
+        match decoder {
+            Decoder::Plain(unit) => Self::of_parsed(line, parse_line_with(line.bytes(), *unit)),
+            Decoder::Detailed(unit) => Self::of_parsed(line, parse_line_detailed(line.bytes(), *unit)),
+            Decoder::Ubi(cfg) => match parse_ubi_line(line.bytes(), cfg) {
+                Ok(UbiParsed::Query {
+                    search,
+                    results: Some(results),
+                }) => Item::Events(Box::new((
+                    LogEvent {
+                        event: search,
+                        raw: line.bytes().clone(),
+                    },
+                    LogEvent {
+                        event: results,
+                        raw: Bytes::new(),
+                    },
+                ))),
+                Ok(UbiParsed::Query {
+                    search: event,
+                    results: None,
+                })
+                | Ok(UbiParsed::Click(event)) => Self::of_parsed(line, Ok(Parsed::Event(event))),
+                Ok(UbiParsed::Other { action }) => {
+                    Self::of_parsed(line, Ok(Parsed::Other { type_name: action }))
+                }
+                Ok(UbiParsed::Blank) => Self::of_parsed(line, Ok(Parsed::Blank)),
+                Err(why) => Self::of_parsed(line, Err(why)),
+            },
+        }
+    }
+
+    fn of_parsed(line: &LineRef<'_>, parsed: Result<Parsed, Invalid>) -> Item {
         match parsed {
             Ok(Parsed::Event(event)) => Item::Event(LogEvent {
                 event,
@@ -87,6 +134,7 @@ impl Item {
     pub fn time(&self) -> Option<i64> {
         match self {
             Item::Event(e) => Some(e.event.time_ms),
+            Item::Events(two) => Some(two.0.event.time_ms),
             _ => None,
         }
     }
@@ -95,6 +143,7 @@ impl Item {
     pub fn bytes(&self) -> u64 {
         let line = match self {
             Item::Event(e) => e.raw.len() as u64,
+            Item::Events(two) => two.0.raw.len() as u64,
             Item::Other { len, .. } | Item::Blank { len } => u64::from(*len),
             Item::Invalid(bad) => bad.raw.len() as u64,
         };
@@ -106,6 +155,10 @@ impl Item {
         tally.add(Tally::BYTES, self.bytes());
         match self {
             Item::Event(e) => tally.event(&e.event),
+            Item::Events(two) => {
+                tally.event(&two.0.event);
+                tally.event(&two.1.event);
+            }
             Item::Other { type_name, .. } => tally.other(type_name),
             Item::Invalid(_) => tally.add(Tally::INVALID, 1),
             Item::Blank { .. } => {}

@@ -5,9 +5,13 @@
 //!  ├─ invalid ─→ fail the run | dead letters | dropped (counted)
 //!  └─ events ─→ key by user ─→ sessions (session windows, per-user lateness)
 //!                               ├─ down ─→ rows (metrics) ─→ write
+//!                               │   └─ with analytics: search records ─→ analytics
 //!                               └─ late ─→ late lines
 //! ```
+//!
+//! The analytics stages are in [`analytics`].
 
+pub mod analytics;
 pub mod item;
 pub mod sinks;
 pub mod stats;
@@ -24,9 +28,10 @@ use eddy::window::{EventClock, SessionWindower};
 use eddy::Flow;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{Format, OnInvalid};
+use crate::args::{Format, OnInvalid, SchemaArg};
 use crate::duration::millis;
-use item::{Item, LogEvent};
+use ctr::analytics::searches::{SearchRecord, SessionSearches};
+use item::{Decoder, Item, LogEvent};
 use stats::{Stats, Tally};
 
 /// Everything the dataflow needs to know, from the command line.
@@ -56,6 +61,12 @@ pub struct Plan {
     pub chunk_bytes: u64,
     /// The unit of integer `time` values.
     pub time_unit: TimeUnit,
+    /// The input lines' schema.
+    pub schema: SchemaArg,
+    /// With the UBI schema: the click actions.
+    pub ubi_click_actions: Vec<String>,
+    /// Search analytics, when any of its outputs is given.
+    pub analytics: Option<analytics::Analytics>,
 }
 
 impl Plan {
@@ -65,7 +76,7 @@ impl Plan {
         format!(
             "search-ctr {}: inputs={:?} gap={:?} wait={:?} idle_timeout={:?} format={:?} output={:?} \
              late_output={:?} on_invalid={:?} dead_letter={:?} max_line_bytes={} chunk_bytes={} \
-             time_unit={:?}",
+             time_unit={:?} schema={:?} ubi_click_actions={:?} analytics={:?}",
             env!("CARGO_PKG_VERSION"),
             self.inputs,
             self.gap,
@@ -78,7 +89,10 @@ impl Plan {
             self.dead_letter,
             self.max_line_bytes,
             self.chunk_bytes,
-            self.time_unit
+            self.time_unit,
+            self.schema,
+            self.ubi_click_actions,
+            self.analytics
         )
     }
 }
@@ -131,6 +145,26 @@ impl Plan {
                 if recovery { "given" } else { "none" }.into(),
             ),
             ("--workers".into(), workers.to_string()),
+            ("--schema".into(), name(self.schema.to_possible_value())),
+            ("--ubi-click-actions".into(), self.ubi_click_actions.join(",")),
+        ]);
+        let a = self.analytics.as_ref();
+        let out = |p: Option<&Option<PathBuf>>| given(p.unwrap_or(&None));
+        items.extend([
+            ("--query-output".into(), out(a.map(|a| &a.query_output))),
+            ("--position-output".into(), out(a.map(|a| &a.position_output))),
+            ("--judgment-output".into(), out(a.map(|a| &a.judgment_output))),
+            (
+                "--analytics-window".into(),
+                a.map_or_else(
+                    || "off".into(),
+                    |a| duration(Duration::from_millis(a.window.size_ms().unsigned_abs())),
+                ),
+            ),
+            (
+                "--min-impressions".into(),
+                a.map_or_else(|| "off".into(), |a| a.min_impressions.to_string()),
+            ),
         ]);
         items
     }
@@ -219,20 +253,23 @@ pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
     out
 }
 
-/// A session's accumulator: its metrics and its extent.
+/// A session's accumulator: its metrics and its extent, and with search
+/// analytics its searches.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionAcc {
     metrics: SessionMetrics,
     start: i64,
     end: i64,
+    searches: Option<SessionSearches>,
 }
 
 impl SessionAcc {
-    fn new(wait_ms: i64) -> Self {
+    fn new(wait_ms: i64, analytics: bool) -> Self {
         SessionAcc {
             metrics: SessionMetrics::new(wait_ms),
             start: i64::MAX,
             end: i64::MIN,
+            searches: analytics.then(|| SessionSearches::new(wait_ms)),
         }
     }
 
@@ -241,6 +278,9 @@ impl SessionAcc {
         self.start = self.start.min(t);
         self.end = self.end.max(t);
         self.metrics.push(t, e.event.kind);
+        if let Some(searches) = &mut self.searches {
+            searches.push_event_owned(e.event);
+        }
     }
 
     /// Merges `later` (a session after this one) into this one.
@@ -249,14 +289,53 @@ impl SessionAcc {
         self.metrics = SessionMetrics::merge(earlier, later.metrics);
         self.start = self.start.min(later.start);
         self.end = self.end.max(later.end);
+        self.searches = match (self.searches.take(), later.searches) {
+            (Some(a), Some(b)) => Some(SessionSearches::merge(a, b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// What a closed session gives with search analytics on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Closed {
+    /// Its row.
+    Row(Row),
+    /// One of its searches.
+    Search(SearchRecord),
+}
+
+/// The row of a closed session (`None` without a search), counted.
+fn session_row(stats: &Stats, user: ctr::event::UserKey, acc: SessionAcc) -> Option<Row> {
+    stats.sessions.inc();
+    let summary = acc.metrics.finish();
+    match Row::from_session(user, acc.start, acc.end, summary) {
+        Some(row) => {
+            stats.searches.add(row.searches);
+            stats.searches_with_click.add(row.searches_with_click);
+            Some(row)
+        }
+        None => {
+            stats.sessions_without_search.inc();
+            None
+        }
     }
 }
 
 /// Adds the search-CTR steps to `flow`.
 pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Result<()> {
     let unit = plan.time_unit;
+    // Queries, lists and items are kept only when analytics needs them.
+    let decoder = match (plan.schema, plan.analytics.is_some()) {
+        (SchemaArg::Ubi, _) => Decoder::Ubi(ctr::ubi::UbiConfig {
+            click_actions: plan.ubi_click_actions.clone(),
+            ..ctr::ubi::UbiConfig::default()
+        }),
+        (SchemaArg::Tutorial, true) => Decoder::Detailed(unit),
+        (SchemaArg::Tutorial, false) => Decoder::Plain(unit),
+    };
     let source = FileSource::new(plan.inputs.clone(), move |line: &LineRef<'_>| {
-        Item::decode(line, unit)
+        Item::decode_with(line, &decoder)
     })
     .chunk_bytes(plan.chunk_bytes)
     .max_line_bytes(plan.max_line_bytes);
@@ -264,7 +343,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     stats.set_inputs(|| source.plan_report().ok());
     stats.set_time_unit(unit);
     let items = flow.input_timed("read", source, Item::time);
-    let split = items.branch("is_event", |i| matches!(i, Item::Event(_)));
+    let split = items.branch("is_event", |i| matches!(i, Item::Event(_) | Item::Events(_)));
 
     // Each worker counts what passes its steps in a local tally.
     let mut tally = Tally::new(stats.clone());
@@ -282,13 +361,26 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     }
 
     let mut tally = Tally::new(stats.clone());
-    let by_user = split.trues.filter_map("by_user", move |i| {
-        i.count(&mut tally);
-        match i {
-            Item::Event(e) => Some((e.event.user.clone(), e)),
-            _ => None,
-        }
-    });
+    let by_user = if plan.schema == SchemaArg::Ubi {
+        // A UBI query record may be two events.
+        split.trues.flat_map("by_user", move |i| {
+            i.count(&mut tally);
+            let (first, second) = match i {
+                Item::Event(e) => (Some(e), None),
+                Item::Events(two) => (Some(two.0), Some(two.1)),
+                _ => (None, None),
+            };
+            first.into_iter().chain(second).map(|e| (e.event.user.clone(), e))
+        })
+    } else {
+        split.trues.filter_map("by_user", move |i| {
+            i.count(&mut tally);
+            match i {
+                Item::Event(e) => Some((e.event.user.clone(), e)),
+                _ => None,
+            }
+        })
+    };
     let wait_ms = millis(plan.wait);
     let mut clock = EventClock::new(|e: &LogEvent| e.event.time_ms, plan.wait);
     if let Some(idle) = plan.idle_timeout {
@@ -298,28 +390,40 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         "sessions",
         clock,
         SessionWindower::new(plan.gap),
-        move || SessionAcc::new(wait_ms),
+        {
+            let analytics = plan.analytics.is_some();
+            move || SessionAcc::new(wait_ms, analytics)
+        },
         SessionAcc::push,
         SessionAcc::merge,
         false,
     );
 
     let row_stats = stats.clone();
-    let rows = windows.down.filter_map("rows", move |(user, (_id, acc))| {
-        row_stats.sessions.inc();
-        let summary = acc.metrics.finish();
-        match Row::from_session(user, acc.start, acc.end, summary) {
-            Some(row) => {
-                row_stats.searches.add(row.searches);
-                row_stats.searches_with_click.add(row.searches_with_click);
-                Some(row)
-            }
-            None => {
-                row_stats.sessions_without_search.inc();
-                None
-            }
+    let rows = match &plan.analytics {
+        None => windows.down.filter_map("rows", move |(user, (_id, acc))| {
+            session_row(&row_stats, user, acc)
+        }),
+        Some(a) => {
+            // The session row stays as it is; its searches flow on.
+            let closed = windows.down.flat_map("rows", move |(user, (_id, mut acc))| {
+                let searches = acc.searches.take().map(SessionSearches::finish);
+                let row = session_row(&row_stats, user, acc).map(Closed::Row);
+                row.into_iter()
+                    .chain(searches.into_iter().flatten().map(Closed::Search))
+            });
+            let split = closed.branch("is_row", |c| matches!(c, Closed::Row(_)));
+            let records = split.falses.filter_map("search_records", |c| match c {
+                Closed::Search(r) => Some(r),
+                Closed::Row(_) => None,
+            });
+            analytics::build(&records, a, plan.format, stats);
+            split.trues.filter_map("session_rows", |c| match c {
+                Closed::Row(r) => Some(r),
+                Closed::Search(_) => None,
+            })
         }
-    });
+    };
     rows.output(
         "write",
         Counted {
@@ -412,6 +516,9 @@ mod tests {
             max_line_bytes: 1 << 20,
             chunk_bytes: 16 << 20,
             time_unit: TimeUnit::Millis,
+            schema: SchemaArg::Tutorial,
+            ubi_click_actions: vec!["click".into()],
+            analytics: None,
         };
         let seconds = Plan {
             time_unit: TimeUnit::Seconds,
@@ -419,6 +526,75 @@ mod tests {
         };
         assert_ne!(plan.fingerprint(), seconds.fingerprint());
         assert!(seconds.fingerprint().contains("time_unit=Seconds"));
+    }
+
+    #[test]
+    fn analytics_options_are_part_of_both_fingerprints() {
+        let plan = Plan {
+            inputs: vec!["logs".into()],
+            gap: Duration::from_secs(1800),
+            wait: Duration::from_secs(10),
+            idle_timeout: None,
+            format: Format::Jsonl,
+            output: "-".into(),
+            late_output: None,
+            on_invalid: OnInvalid::Fail,
+            dead_letter: None,
+            max_line_bytes: 1 << 20,
+            chunk_bytes: 16 << 20,
+            time_unit: TimeUnit::Millis,
+            schema: SchemaArg::Tutorial,
+            ubi_click_actions: vec!["click".into()],
+            analytics: None,
+        };
+        let a = analytics::Analytics {
+            window: ctr::analytics::window::Window::DAY,
+            min_impressions: 10,
+            query_output: Some("q.jsonl".into()),
+            position_output: None,
+            judgment_output: None,
+        };
+        let on = Plan {
+            analytics: Some(a.clone()),
+            ..plan.clone()
+        };
+        let hourly = Plan {
+            analytics: Some(analytics::Analytics {
+                window: ctr::analytics::window::Window::parse("1h").unwrap(),
+                ..a.clone()
+            }),
+            ..plan.clone()
+        };
+        let fewer = Plan {
+            analytics: Some(analytics::Analytics {
+                min_impressions: 5,
+                ..a
+            }),
+            ..plan.clone()
+        };
+        let ubi = Plan {
+            schema: SchemaArg::Ubi,
+            ..plan.clone()
+        };
+        let prints: Vec<String> = [&plan, &on, &hourly, &fewer, &ubi]
+            .iter()
+            .map(|p| p.fingerprint())
+            .collect();
+        for (i, a) in prints.iter().enumerate() {
+            for b in &prints[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let get = |p: &Plan, name: &str| {
+            let items = p.cluster_fingerprint(1, false);
+            items.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        };
+        assert_eq!(get(&plan, "--query-output").as_deref(), Some("none"));
+        assert_eq!(get(&on, "--query-output").as_deref(), Some("given"));
+        assert_eq!(get(&on, "--position-output").as_deref(), Some("none"));
+        assert_eq!(get(&hourly, "--analytics-window").as_deref(), Some("1h"));
+        assert_eq!(get(&fewer, "--min-impressions").as_deref(), Some("5"));
+        assert_eq!(get(&ubi, "--schema").as_deref(), Some("ubi"));
     }
 
     #[test]
@@ -440,6 +616,9 @@ mod tests {
             max_line_bytes: 1 << 20,
             chunk_bytes: 16 << 20,
             time_unit: TimeUnit::Millis,
+            schema: SchemaArg::Tutorial,
+            ubi_click_actions: vec!["click".into()],
+            analytics: None,
         };
         let items = plan.cluster_fingerprint(2, false);
         let get = |name: &str| items.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());

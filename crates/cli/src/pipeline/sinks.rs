@@ -97,6 +97,10 @@ pub fn row_sink(path: &Path, format: Format) -> Box<dyn Sink<Row>> {
 /// Late events: each original line, byte for byte.
 pub fn late_sink(path: &Path) -> Box<dyn Sink<Bytes>> {
     bytes_sink(path, None, |raw: &Bytes, out: &mut Vec<u8>| {
+        if raw.is_empty() {
+            // The second event of a UBI line: the line went with the first.
+            return;
+        }
         out.extend_from_slice(raw);
         out.push(b'\n');
     })

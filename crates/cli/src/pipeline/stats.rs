@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use ctr::analytics::aggregate::QueryAgg;
+use ctr::analytics::rows::QueryRow;
+use ctr::analytics::topk::{QueryTotals, TopQueries, NO_CLICK_MIN_SEARCHES};
 use ctr::event::Event;
 use ctr::parse::TypeName;
 use ctr::timestamp::TimeUnit;
@@ -177,6 +180,9 @@ pub struct Stats {
     inputs: OnceLock<Option<PlanReport>>,
     /// The unit integer times were read in.
     time_unit: OnceLock<TimeUnit>,
+    /// Per-query totals of the query rows written (`None` without
+    /// `--query-output`).
+    top_queries: Mutex<Option<TopQueries>>,
 }
 
 impl Stats {
@@ -201,6 +207,31 @@ impl Stats {
     /// they could not be listed, which the run itself reports).
     pub fn set_inputs(&self, report: impl FnOnce() -> Option<PlanReport>) {
         self.inputs.get_or_init(report);
+    }
+
+    /// Turns the summary's top queries on (the query-row writer does, as it
+    /// opens).
+    pub fn enable_top_queries(&self) {
+        let mut top = self.top_queries.lock().unwrap_or_else(|e| e.into_inner());
+        top.get_or_insert_with(TopQueries::default);
+    }
+
+    /// Counts query rows as they are written, for the top queries.
+    pub fn add_query_rows<'r>(&self, rows: impl Iterator<Item = &'r QueryRow>) {
+        let mut top = self.top_queries.lock().unwrap_or_else(|e| e.into_inner());
+        let top = top.get_or_insert_with(TopQueries::default);
+        for row in rows {
+            // The row's rate is zero_result / searches: multiplied back and
+            // rounded, it is that count exactly (below 2^52 searches).
+            let zero_result = (row.zero_result_rate * row.searches as f64).round() as u64;
+            let agg = QueryAgg {
+                searches: row.searches,
+                searches_with_click: row.searches_with_click,
+                zero_result,
+                ..QueryAgg::default()
+            };
+            top.add(&row.query, &agg);
+        }
     }
 
     /// Records the unit integer times are read in (the first call wins).
@@ -252,6 +283,65 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// Events (valid, known type) per wall second.
     pub events_per_second: f64,
+    /// The top queries of the query rows written (with `--query-output`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_queries: Option<TopQueryLists>,
+}
+
+/// A top list as the text summary shows it: title, entries, each entry's
+/// value.
+type TopListLine<'a> = (&'a str, &'a [TopQuery], fn(&TopQuery) -> String);
+
+/// One query of a top list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopQuery {
+    /// The normalised query.
+    pub query: String,
+    /// Searches, over all windows.
+    pub searches: u64,
+    /// Searches with a click.
+    pub searches_with_click: u64,
+    /// Searches with an empty result list.
+    pub zero_result_searches: u64,
+    /// Searches without a click ÷ searches.
+    pub no_click_rate: f64,
+}
+
+/// The summary's top queries (`docs/analytics.md`, "Top queries").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopQueryLists {
+    /// The most searched queries.
+    pub by_searches: Vec<TopQuery>,
+    /// The queries with the most zero-result searches.
+    pub by_zero_results: Vec<TopQuery>,
+    /// The highest no-click rates among queries of at least 20 searches.
+    pub by_no_click_rate: Vec<TopQuery>,
+}
+
+impl TopQueryLists {
+    fn of(top: &TopQueries) -> Self {
+        let list = |v: Vec<(compact_str::CompactString, QueryTotals)>| {
+            v.into_iter()
+                .map(|(q, t)| TopQuery {
+                    query: q.to_string(),
+                    searches: t.searches,
+                    searches_with_click: t.searches_with_click,
+                    zero_result_searches: t.zero_result,
+                    no_click_rate: if t.searches == 0 {
+                        0.0
+                    } else {
+                        t.no_click() as f64 / t.searches as f64
+                    },
+                })
+                .collect()
+        };
+        let lists = top.lists();
+        TopQueryLists {
+            by_searches: list(lists.by_searches),
+            by_zero_results: list(lists.zero_result),
+            by_no_click_rate: list(lists.no_click),
+        }
+    }
 }
 
 impl Stats {
@@ -314,6 +404,12 @@ impl Stats {
             } else {
                 0.0
             },
+            top_queries: self
+                .top_queries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map(TopQueryLists::of),
         }
     }
 }
@@ -365,6 +461,32 @@ impl std::fmt::Display for Summary {
         for w in &self.warnings {
             writeln!(f, "search-ctr: warning: {w}")?;
         }
+        if let Some(top) = &self.top_queries {
+            let no_click_title =
+                format!("top queries by no-click rate (at least {NO_CLICK_MIN_SEARCHES} searches)");
+            let lists: [TopListLine<'_>; 3] = [
+                ("top queries by searches", &top.by_searches, |q| {
+                    q.searches.to_string()
+                }),
+                ("top zero-result queries", &top.by_zero_results, |q| {
+                    format!("{} of {}", q.zero_result_searches, q.searches)
+                }),
+                (&no_click_title, &top.by_no_click_rate, |q| {
+                    format!("{:.3} of {}", q.no_click_rate, q.searches)
+                }),
+            ];
+            for (title, list, value) in lists {
+                write!(f, "search-ctr: {title}")?;
+                if list.is_empty() {
+                    write!(f, ": none")?;
+                }
+                for (i, q) in list.iter().enumerate() {
+                    let sep = if i == 0 { ": " } else { ", " };
+                    write!(f, "{sep}{:?} {}", q.query, value(q))?;
+                }
+                writeln!(f)?;
+            }
+        }
         write!(
             f,
             "search-ctr: {:.2} s, {:.0} events/s",
@@ -397,6 +519,7 @@ mod tests {
             time_ms,
             kind: ctr::event::EventKind::Search,
             integer_time,
+            detail: None,
         }
     }
 

@@ -67,6 +67,42 @@ pub(super) fn parse_flat(text: &str) -> Option<Fields> {
     (c.i == text.len()).then_some(f)
 }
 
+/// A value [`find`] found.
+pub(super) enum Found<'a> {
+    /// A string (without escapes: its text is its value).
+    Str(&'a str),
+    /// An array of such strings.
+    Strs(Vec<&'a str>),
+}
+
+/// The value of the first member named `name` of the object `text`, read
+/// with the flat subset's tokenizer; `None` when the tokenizer cannot tell
+/// (an escape, a float, a nested value, … before or in that member), for
+/// the full parser to decide. For [`super::parse_line_detailed`], on a line
+/// already checked (so the member is there once, with the right type).
+pub(super) fn find<'a>(text: &'a str, name: &str) -> Option<Found<'a>> {
+    let mut c = Cursor { text, i: 0 };
+    c.ws();
+    c.eat(b'{')?;
+    loop {
+        c.ws();
+        let key = c.string()?;
+        c.ws();
+        c.eat(b':')?;
+        c.ws();
+        if key == name {
+            return match c.peek()? {
+                b'"' => c.string().map(Found::Str),
+                b'[' => c.strings().map(Found::Strs),
+                _ => None,
+            };
+        }
+        c.value()?;
+        c.ws();
+        c.eat(b',')?;
+    }
+}
+
 /// Does `b` end the flat subset's strings: a quote, a backslash (an escape,
 /// left to the full parser) or a control character (invalid in JSON)?
 fn ends_string(b: u8) -> bool {
@@ -140,6 +176,27 @@ impl<'a> Cursor<'a> {
         self.i = start + len + 1;
         // Both ends sit next to an ASCII `"`, so this is a char boundary.
         self.text.get(start..start + len)
+    }
+
+    /// An array of strings without escapes, at its `[`.
+    fn strings(&mut self) -> Option<Vec<&'a str>> {
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        self.ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(out);
+        }
+        loop {
+            self.ws();
+            out.push(self.string()?);
+            self.ws();
+            match self.next()? {
+                b',' => {}
+                b']' => return Some(out),
+                _ => return None,
+            }
+        }
     }
 
     fn value(&mut self) -> Option<Value<'a>> {

@@ -230,7 +230,7 @@ pub struct RunShared {
 /// The last snapshot of an interrupted run (recovery on, one process): the
 /// workers ask for it, the coordinator announces it at once, the store
 /// writer says when it is complete, and only then (or after
-/// [`LAST_SNAPSHOT_WAIT`]) do the workers stop.
+/// `RecoveryConfig::stop_timeout`) do the workers stop.
 #[derive(Debug, Default)]
 pub(crate) struct LastSnapshot {
     requested: AtomicBool,
@@ -267,9 +267,6 @@ impl LastSnapshot {
         announced > 0 && self.complete.load(Ordering::SeqCst) >= announced
     }
 }
-
-/// How long an interrupted run waits for its last snapshot.
-const LAST_SNAPSHOT_WAIT: Duration = Duration::from_millis(800);
 
 impl RunShared {
     /// Records an error (the first one wins) and asks every worker to stop.
@@ -373,6 +370,10 @@ where
     let flow_id: Arc<str> = Arc::from(flow_id);
     let stop = config.stop.clone();
     let last_snapshot = config.recovery.is_some() && network.is_none();
+    let stop_timeout = config
+        .recovery
+        .as_ref()
+        .map_or(Duration::ZERO, |r| r.stop_timeout);
     let guards = timely::communication::initialize_from(builders, others, move |allocator| {
         // Tells `run` this worker is finished, even if it panics.
         let _done = done_tx.lock().ok().map(|tx| Done(tx.clone()));
@@ -422,10 +423,7 @@ where
                         }
                         Instant::now()
                     });
-                    if !last_snapshot
-                        || shared.last_snapshot.done()
-                        || started.elapsed() >= LAST_SNAPSHOT_WAIT
-                    {
+                    if !last_snapshot || shared.last_snapshot.done() || started.elapsed() >= stop_timeout {
                         shared.fail(EddyError::Interrupted);
                         break;
                     }

@@ -66,6 +66,10 @@ pub struct RecoveryConfig {
     /// How long a snapshot is kept after a newer one is complete (Bytewax's
     /// `backup_interval`): time to copy the store elsewhere.
     pub backup_interval: Duration,
+    /// How long a run stopped from outside ([`crate::StopHandle`]) waits for
+    /// its last snapshot before it stops without it (one process only; the
+    /// previous complete snapshot then stays the one to resume from).
+    pub stop_timeout: Duration,
     /// What must not change between a run and its resume: the run's
     /// parameters (inputs, options). A resume with another fingerprint is
     /// refused.
@@ -115,6 +119,7 @@ impl RecoveryConfig {
             dir: dir.into(),
             snapshot_interval: Duration::from_secs(10),
             backup_interval: Duration::ZERO,
+            stop_timeout: Duration::from_millis(800),
             fingerprint: String::new(),
             inputs: Vec::new(),
             on_resume: None,
@@ -449,7 +454,9 @@ impl WorkerRecovery {
         value: &T,
     ) -> Result<()> {
         let data = codec::encode(value).map_err(|m| EddyError::Recovery(format!("step {step}: {m}")))?;
-        self.store.put_part(epoch, step, worker, &data)
+        // Through the writer thread like every part: it alone writes the
+        // store, and it knows when an epoch is complete.
+        self.save_sealed(epoch, step, worker, data)
     }
 
     /// Every worker's part of `step` in the snapshot resumed from (empty

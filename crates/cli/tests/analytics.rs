@@ -1,0 +1,535 @@
+//! Search analytics through the real binary (`docs/analytics.md`): the
+//! three outputs equal `ctr::analytics::reference` byte for byte, whatever
+//! the worker count or chunk size; the docs' worked example; UBI input;
+//! usage errors; the summary's top queries; a resume after SIGTERM.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, run, s, stderr, stdout, write};
+use ctr::analytics::reference::{reference_rows, ReferenceConfig};
+use ctr::analytics::rows::{self, WindowRows};
+use ctr::analytics::window::Window;
+use ctr::event::Event;
+use ctr::parse::{parse_line_detailed, Parsed};
+use ctr::timestamp::TimeUnit;
+use ctr::ubi::{parse_ubi_line, UbiConfig, UbiParsed};
+
+/// The three outputs of the reference rows, as the binary writes them.
+fn expected(rows: &[WindowRows], csv: bool) -> [Vec<u8>; 3] {
+    let (mut q, mut p, mut j) = (Vec::new(), Vec::new(), Vec::new());
+    if csv {
+        q.extend_from_slice(rows::QUERY_CSV_HEADER.as_bytes());
+        p.extend_from_slice(rows::POSITION_CSV_HEADER.as_bytes());
+        j.extend_from_slice(rows::JUDGMENT_CSV_HEADER.as_bytes());
+    }
+    for w in rows {
+        for r in &w.queries {
+            if csv {
+                rows::write_query_csv(r, &mut q)
+            } else {
+                rows::write_query_jsonl(r, &mut q)
+            }
+        }
+        for r in &w.positions {
+            if csv {
+                rows::write_position_csv(r, &mut p)
+            } else {
+                rows::write_position_jsonl(r, &mut p)
+            }
+        }
+        for r in &w.judgments {
+            if csv {
+                rows::write_judgment_csv(r, &mut j)
+            } else {
+                rows::write_judgment_jsonl(r, &mut j)
+            }
+        }
+    }
+    [q, p, j]
+}
+
+/// Events of a search log, parsed as the binary parses them with
+/// analytics on.
+fn events_of(log: &[u8]) -> Vec<Event> {
+    log.split(|&b| b == b'\n')
+        .filter_map(|line| match parse_line_detailed(line, TimeUnit::Millis) {
+            Ok(Parsed::Event(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reference(events: &[Event], window: &str, min_impressions: u64, wait_ms: i64) -> Vec<WindowRows> {
+    let cfg = ReferenceConfig {
+        gap_ms: 30 * 60_000,
+        wait_ms,
+        window: Window::parse(window).expect("window"),
+        min_impressions,
+    };
+    reference_rows(events, &cfg)
+}
+
+/// Runs `search-ctr run` on `input` with the three analytics outputs in
+/// `dir` (named after `tag`), plus `extra`; returns their bytes.
+fn analytics_run(dir: &Path, input: &Path, tag: &str, extra: &[&str]) -> [Vec<u8>; 3] {
+    let paths: Vec<PathBuf> = ["queries", "positions", "judgments"]
+        .iter()
+        .map(|k| dir.join(format!("{tag}-{k}")))
+        .collect();
+    let sessions = dir.join(format!("{tag}-sessions"));
+    let mut args = vec![
+        "run",
+        "-q",
+        "-I",
+        s(input),
+        "-o",
+        s(&sessions),
+        "--query-output",
+        s(&paths[0]),
+        "--position-output",
+        s(&paths[1]),
+        "--judgment-output",
+        s(&paths[2]),
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    let read = |p: &PathBuf| std::fs::read(p).expect("output");
+    [read(&paths[0]), read(&paths[1]), read(&paths[2])]
+}
+
+fn generated(dir: &Path, events: &str) -> PathBuf {
+    let log = dir.join("log.jsonl");
+    let o = run(&[
+        "generate",
+        "--profile",
+        "search",
+        "--events",
+        events,
+        "--out",
+        s(&log),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    log
+}
+
+#[test]
+fn generated_logs_give_the_reference_rows_for_any_worker_count_and_chunk_size() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = generated(dir.path(), "30000");
+    let events = events_of(&std::fs::read(&log).expect("log"));
+    let rows = reference(&events, "1h", 3, 10_000);
+    assert!(rows.len() > 1, "several windows: {}", rows.len());
+    assert!(rows.iter().any(|w| !w.judgments.is_empty()));
+    let want = expected(&rows, false);
+    let base = ["--analytics-window", "1h", "--min-impressions", "3"];
+    for (tag, extra) in [
+        ("w1", vec!["-w", "1"]),
+        ("w2", vec!["-w", "2"]),
+        ("w4", vec!["-w", "4"]),
+        ("chunks", vec!["-w", "3", "--chunk-bytes", "4096"]),
+    ] {
+        let args: Vec<&str> = base.iter().copied().chain(extra).collect();
+        let got = analytics_run(dir.path(), &log, tag, &args);
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                g == w,
+                "{tag}: output {k} differs ({} bytes vs {})",
+                g.len(),
+                w.len()
+            );
+        }
+    }
+    // CSV: the same rows, with headers.
+    let args = [&base[..], &["--format", "csv", "-w", "2"]].concat();
+    let got = analytics_run(dir.path(), &log, "csv", &args);
+    assert_eq!(got, expected(&rows, true));
+    // The session rows are those of a run without analytics.
+    let plain = dir.path().join("plain-sessions");
+    let o = run(&["run", "-q", "-I", s(&log), "-o", s(&plain), "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&plain).expect("plain"),
+        std::fs::read(dir.path().join("csv-sessions")).expect("csv sessions")
+    );
+}
+
+/// The fenced block after `<!-- analytics-test: NAME -->` in
+/// docs/analytics.md.
+fn docs_block(docs: &str, name: &str) -> String {
+    let marker = format!("<!-- analytics-test: {name} -->");
+    let at = docs.find(&marker).unwrap_or_else(|| panic!("{marker}"));
+    let rest = &docs[at..];
+    let open = rest.find("```").expect("fence");
+    let body = &rest[open..];
+    let body = &body[body.find('\n').expect("fence line") + 1..];
+    body[..body.find("```").expect("closing fence")].to_owned()
+}
+
+#[test]
+fn the_worked_example_of_the_docs_comes_out_of_the_binary() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/analytics.md"))
+        .expect("docs/analytics.md");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write(dir.path(), "example.jsonl", docs_block(&docs, "input").as_bytes());
+    let [q, _, j] = analytics_run(dir.path(), &input, "jsonl", &["--min-impressions", "1"]);
+    assert_eq!(String::from_utf8_lossy(&q), docs_block(&docs, "queries"));
+    assert_eq!(String::from_utf8_lossy(&j), docs_block(&docs, "judgments"));
+    let [_, p, _] = analytics_run(
+        dir.path(),
+        &input,
+        "csv",
+        &["--min-impressions", "1", "--format", "csv", "-w", "2"],
+    );
+    assert_eq!(String::from_utf8_lossy(&p), docs_block(&docs, "positions"));
+}
+
+#[test]
+fn the_ubi_sample_gives_the_defined_rows() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../ctr/tests/data/ubi-sample.jsonl");
+    let text = std::fs::read(sample).expect("sample");
+    let cfg = UbiConfig {
+        click_actions: vec!["click".into(), "product_click".into()],
+        ..UbiConfig::default()
+    };
+    let events: Vec<Event> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .flat_map(|l| {
+            parse_ubi_line(l, &cfg)
+                .map(UbiParsed::into_events)
+                .unwrap_or_default()
+        })
+        .collect();
+    // Records out of order by hours: none is late with --wait 1d.
+    let rows = reference(&events, "1d", 1, 86_400_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = [
+        "--schema",
+        "ubi",
+        "--ubi-click-actions",
+        "click,product_click",
+        "--min-impressions",
+        "1",
+        "--wait",
+        "1d",
+        "-w",
+        "2",
+    ];
+    let got = analytics_run(dir.path(), Path::new(sample), "ubi", &extra);
+    assert_eq!(got, expected(&rows, false));
+    // What crates/ctr/tests/ubi.rs defines for this sample.
+    let q = String::from_utf8_lossy(&got[0]).into_owned();
+    assert!(q.contains(
+        r#""query":"laptop","searches":3,"searches_with_click":3,"ctr":1.0,"no_click_rate":0.0,"zero_result_rate":0.0,"clicks":3,"mean_first_click_position":1.6666666666666667,"mrr":0.6666666666666666"#
+    ), "{q}");
+    assert!(q.contains(r#""query":"tablet","#) && q.contains(r#""mean_first_click_position":5.0,"mrr":0.2"#));
+    assert_eq!(q.lines().count(), 9);
+    // Without product_click as a click action, that click is skipped.
+    let plain = analytics_run(
+        dir.path(),
+        Path::new(sample),
+        "ubi-default",
+        &["--schema", "ubi", "--wait", "1d"],
+    );
+    assert_ne!(plain[0], got[0]);
+    // A UBI line read as the search-log format is invalid.
+    let o = run(&[
+        "run",
+        "-q",
+        "-I",
+        sample,
+        "--query-output",
+        s(&dir.path().join("x")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn analytics_outputs_are_checked_like_the_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write(dir.path(), "in.jsonl", common::TUTORIAL.as_bytes());
+    let q = dir.path().join("q.jsonl");
+    let usage = |args: &[&str], want: &str| {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    };
+    usage(
+        &[
+            "run",
+            "-I",
+            s(&input),
+            "--format",
+            "text",
+            "--query-output",
+            s(&q),
+        ],
+        "--query-output needs --format jsonl or csv",
+    );
+    usage(
+        &[
+            "run",
+            "-I",
+            s(&input),
+            "--analytics-window",
+            "1w",
+            "--query-output",
+            s(&q),
+        ],
+        "--analytics-window",
+    );
+    usage(
+        &["run", "-I", s(&input), "--ubi-click-actions", "tap"],
+        "--ubi-click-actions needs --schema ubi",
+    );
+    // Clashes: with an input, with another output.
+    let clash = |args: &[&str], want: &str| {
+        let o = run(args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert_eq!(std::fs::read(&input).expect("input"), common::TUTORIAL.as_bytes());
+    };
+    clash(
+        &["run", "-I", s(&input), "--judgment-output", s(&input)],
+        "--judgment-output",
+    );
+    let out = dir.path().join("out.jsonl");
+    clash(
+        &[
+            "run",
+            "-I",
+            s(&input),
+            "-o",
+            s(&out),
+            "--position-output",
+            s(&out),
+        ],
+        "--position-output",
+    );
+    clash(
+        &[
+            "run",
+            "-I",
+            s(&input),
+            "--query-output",
+            s(&q),
+            "--judgment-output",
+            s(&q),
+        ],
+        "--judgment-output",
+    );
+    assert!(!q.exists() && !out.exists());
+    // A failed run leaves no analytics output behind (staged without -r).
+    let bad = write(dir.path(), "bad.jsonl", b"{\"type\":\"search\"}\n");
+    let o = run(&["run", "-q", "-I", s(&bad), "-o", s(&out), "--query-output", s(&q)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!q.exists() && !out.exists());
+    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(names.len(), 2, "temporary files left: {names:?}");
+}
+
+#[test]
+fn the_summary_lists_the_top_queries_in_text_and_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::new();
+    // "dogs": 25 searches, 5 clicked; "cats": 21, none clicked, 3 with no
+    // results; "rare": 1, zero results. One user per search.
+    let mut n = 0;
+    let mut search = |q: &str, items: &str, click: bool| {
+        n += 1;
+        let t = 1_700_000_000_000i64 + n * 1000;
+        log += &format!("{{\"type\":\"search\",\"user\":\"u{n}\",\"query\":\"{q}\",\"time\":{t}}}\n");
+        log += &format!(
+            "{{\"type\":\"results\",\"user\":\"u{n}\",\"items\":[{items}],\"time\":{}}}\n",
+            t + 1
+        );
+        if click {
+            log += &format!(
+                "{{\"type\":\"click_result\",\"user\":\"u{n}\",\"item\":\"a\",\"time\":{}}}\n",
+                t + 2
+            );
+        }
+    };
+    for i in 0..25 {
+        search("dogs", "\"a\"", i < 5);
+    }
+    for i in 0..21 {
+        search("Cats", if i < 3 { "" } else { "\"a\"" }, false);
+    }
+    search("rare", "", false);
+    let input = write(dir.path(), "in.jsonl", log.as_bytes());
+    let q = dir.path().join("q.jsonl");
+    let o = run(&["run", "-I", s(&input), "-o", "/dev/null", "--query-output", s(&q)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("search-ctr: top queries by searches: \"dogs\" 25, \"cats\" 21, \"rare\" 1\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("search-ctr: top zero-result queries: \"cats\" 3 of 21, \"rare\" 1 of 1\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "search-ctr: top queries by no-click rate (at least 20 searches): \"cats\" 1.000 of 21, \"dogs\" 0.800 of 25\n"
+        ),
+        "{err}"
+    );
+    let o = run(&[
+        "run",
+        "-I",
+        s(&input),
+        "-o",
+        "/dev/null",
+        "--query-output",
+        s(&q),
+        "--summary",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(stderr(&o).trim()).expect("json summary");
+    let top = &json["top_queries"];
+    assert_eq!(top["by_searches"][0]["query"], "dogs");
+    assert_eq!(top["by_searches"][0]["searches"], 25);
+    assert_eq!(top["by_zero_results"][1]["query"], "rare");
+    assert_eq!(top["by_no_click_rate"][0]["query"], "cats");
+    assert_eq!(top["by_no_click_rate"][1]["no_click_rate"], 0.8);
+    assert_eq!(top["by_no_click_rate"].as_array().map(Vec::len), Some(2));
+    // Without --query-output there are no top lists.
+    let o = run(&["run", "-I", s(&input), "-o", "/dev/null", "--summary", "json"]);
+    let json: serde_json::Value = serde_json::from_str(stderr(&o).trim()).expect("json summary");
+    assert!(json.get("top_queries").is_none());
+    assert!(stdout(&o).is_empty());
+}
+
+/// The latest complete snapshot's epoch in `store` (0: none), and whether
+/// it is the final one.
+fn latest_complete(store: &Path) -> (u64, bool) {
+    let out = run(&["recovery", "inspect", s(store)]);
+    assert!(out.status.success(), "inspect: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter(|l| l.contains("complete  ") && !l.contains("incomplete"))
+        .filter_map(|l| {
+            Some((
+                l.split_whitespace().nth(1)?.parse().ok()?,
+                l.contains("end of input"),
+            ))
+        })
+        .max()
+        .unwrap_or((0, false))
+}
+
+#[test]
+fn sigterm_with_recovery_then_the_same_command_gives_the_uninterrupted_analytics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = generated(dir.path(), "300000");
+    let extra = ["--analytics-window", "6h", "--min-impressions", "2", "-w", "2"];
+    let want = analytics_run(dir.path(), &log, "want", &extra);
+    assert!(want.iter().all(|o| o.len() > 1000));
+    let store = dir.path().join("state");
+    let o = run(&["recovery", "init", s(&store)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names = ["queries", "positions", "judgments"].map(|k| dir.path().join(format!("got-{k}")));
+    let args: Vec<String> = [
+        "run",
+        "-q",
+        "-I",
+        s(&log),
+        "-o",
+        s(&dir.path().join("got-sessions")),
+        "--query-output",
+        s(&names[0]),
+        "--position-output",
+        s(&names[1]),
+        "--judgment-output",
+        s(&names[2]),
+        "-r",
+        s(&store),
+        "-s",
+        "10ms",
+    ]
+    .iter()
+    .chain(&extra)
+    .map(|a| a.to_string())
+    .collect();
+    let mut child = Command::new(bin())
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Mid-run: a snapshot is complete, and it is not the final one.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the run ended before a snapshot was seen; generate more events"
+        );
+        assert!(Instant::now() < deadline, "no snapshot within a minute");
+        let (epoch, last) = latest_complete(&store);
+        assert!(!last, "the run finished before the signal; generate more events");
+        if epoch > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let limit = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status.code();
+        }
+        if Instant::now() > limit {
+            let _ = child.kill();
+            panic!("the run did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(143));
+    assert!(!latest_complete(&store).1, "the interrupted run did not finish");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (name, want) in names.iter().zip(&want) {
+        let got = std::fs::read(name).expect("output");
+        assert!(
+            &got == want,
+            "{}: {} bytes, {} wanted",
+            name.display(),
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+#[test]
+fn run_help_lists_the_analytics_options_and_cites_the_contract() {
+    let o = run(&["run", "--help"]);
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for option in [
+        "--query-output",
+        "--position-output",
+        "--judgment-output",
+        "--analytics-window",
+        "--min-impressions",
+        "--schema",
+        "--ubi-click-actions",
+        "docs/analytics.md",
+    ] {
+        assert!(help.contains(option), "`run --help` lacks {option}");
+    }
+}

@@ -1,0 +1,412 @@
+//! Mergeable accumulators of search records, per window and query,
+//! position, or (query, item), and the rows they give when their window
+//! closes (`docs/analytics.md`, "Rows").
+//!
+//! Every accumulator holds exact counts only (integers, and histograms of
+//! positions), so any grouping and any merge order give the same state,
+//! and the rows, computed from it at the end in a fixed order, are the
+//! same to the last bit. Floating-point sums are taken over positions in
+//! ascending order.
+
+use std::collections::{BTreeMap, HashMap};
+
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+use super::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
+use super::searches::{Position, SearchRecord};
+use super::window::Window;
+
+/// Default least number of impressions a (query, item) needs for an
+/// implicit-judgment row.
+pub const MIN_IMPRESSIONS: u64 = 10;
+
+/// Totals of one query's searches in one window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryAgg {
+    /// Searches.
+    pub searches: u64,
+    /// Searches with at least one click.
+    pub searches_with_click: u64,
+    /// Searches whose result list is empty.
+    pub zero_result: u64,
+    /// Clicks of these searches (ranked or not).
+    pub clicks: u64,
+    /// Searches that were reformulated.
+    pub reformulated: u64,
+    /// Searches whose first click is ranked, by that position.
+    #[serde(with = "pairs")]
+    pub first_click_positions: BTreeMap<u32, u64>,
+    /// Sum of the times from search to first click, ms.
+    pub time_to_first_click_sum_ms: i128,
+}
+
+impl QueryAgg {
+    /// Counts one search of this query.
+    pub fn add(&mut self, r: &SearchRecord) {
+        self.searches += 1;
+        self.searches_with_click += u64::from(r.clicked());
+        self.zero_result += u64::from(r.zero_result());
+        self.clicks += r.clicks.len() as u64;
+        self.reformulated += u64::from(r.reformulated());
+        if let Some(Position::Ranked(p)) = r.first_click_position() {
+            *self.first_click_positions.entry(p).or_default() += 1;
+        }
+        if let Some(ms) = r.time_to_first_click_ms() {
+            self.time_to_first_click_sum_ms += i128::from(ms);
+        }
+    }
+
+    /// Adds `other`'s searches.
+    pub fn merge(&mut self, other: &QueryAgg) {
+        self.searches += other.searches;
+        self.searches_with_click += other.searches_with_click;
+        self.zero_result += other.zero_result;
+        self.clicks += other.clicks;
+        self.reformulated += other.reformulated;
+        merge_counts(&mut self.first_click_positions, &other.first_click_positions);
+        self.time_to_first_click_sum_ms += other.time_to_first_click_sum_ms;
+    }
+
+    /// The row of `query` in the window starting at `window_start`.
+    pub fn row(&self, window_start: i64, query: &str) -> QueryRow {
+        let searches = self.searches as f64;
+        let ranked: u64 = self.first_click_positions.values().sum();
+        let position_sum: u128 = self
+            .first_click_positions
+            .iter()
+            .map(|(&p, &n)| u128::from(p) * u128::from(n))
+            .sum();
+        let rr_sum: f64 = self
+            .first_click_positions
+            .iter()
+            .map(|(&p, &n)| n as f64 / f64::from(p))
+            .fold(0.0, |sum, x| sum + x); // not `sum()`: its empty sum is -0.0
+        QueryRow {
+            window_start,
+            query: query.into(),
+            searches: self.searches,
+            searches_with_click: self.searches_with_click,
+            ctr: ratio(self.searches_with_click, self.searches),
+            no_click_rate: ratio(self.searches - self.searches_with_click, self.searches),
+            zero_result_rate: ratio(self.zero_result, self.searches),
+            clicks: self.clicks,
+            mean_first_click_position: (ranked > 0).then(|| position_sum as f64 / ranked as f64),
+            mrr: if self.searches == 0 {
+                0.0
+            } else {
+                rr_sum / searches
+            },
+            mean_time_to_first_click_ms: (self.searches_with_click > 0)
+                .then(|| self.time_to_first_click_sum_ms as f64 / self.searches_with_click as f64),
+            reformulation_rate: ratio(self.reformulated, self.searches),
+        }
+    }
+}
+
+/// Totals of one position in one window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionAgg {
+    /// Clicks at this position.
+    pub clicks: u64,
+    /// Searches whose first click is at this position.
+    pub first_clicks: u64,
+    /// Searches whose result list has this position (impressions).
+    pub impressions: u64,
+}
+
+impl PositionAgg {
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &PositionAgg) {
+        self.clicks += other.clicks;
+        self.first_clicks += other.first_clicks;
+        self.impressions += other.impressions;
+    }
+
+    /// `clicks / impressions`, `None` without impressions.
+    pub fn ctr(&self) -> Option<f64> {
+        (self.impressions > 0).then(|| self.clicks as f64 / self.impressions as f64)
+    }
+
+    /// The row of `position` in the window starting at `window_start`.
+    pub fn row(&self, window_start: i64, position: Position) -> PositionRow {
+        PositionRow {
+            window_start,
+            position,
+            clicks: self.clicks,
+            first_clicks: self.first_clicks,
+            searches_with_results_at_position: self.impressions,
+            ctr_at_position: self.ctr(),
+        }
+    }
+}
+
+/// Totals of one item shown for one query in one window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JudgmentAgg {
+    /// Impressions (searches whose list holds the item), by the item's
+    /// position in the list.
+    #[serde(with = "pairs")]
+    pub impressions: BTreeMap<u32, u64>,
+    /// Clicks on the item by those searches.
+    pub clicks: u64,
+}
+
+impl JudgmentAgg {
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &JudgmentAgg) {
+        merge_counts(&mut self.impressions, &other.impressions);
+        self.clicks += other.clicks;
+    }
+
+    /// Total impressions.
+    pub fn impression_count(&self) -> u64 {
+        self.impressions.values().sum()
+    }
+
+    /// The row, given the window's click-through rate per position
+    /// (`ctr_at`, for COEC); `None` with fewer than `min_impressions`
+    /// impressions (or none).
+    pub fn row(
+        &self,
+        window_start: i64,
+        query: &str,
+        item: &str,
+        ctr_at: &BTreeMap<u32, f64>,
+        min_impressions: u64,
+    ) -> Option<JudgmentRow> {
+        let impressions = self.impression_count();
+        if impressions == 0 || impressions < min_impressions {
+            return None;
+        }
+        let position_sum: u128 = self
+            .impressions
+            .iter()
+            .map(|(&p, &n)| u128::from(p) * u128::from(n))
+            .sum();
+        let expected: f64 = self
+            .impressions
+            .iter()
+            .map(|(p, &n)| n as f64 * ctr_at.get(p).copied().unwrap_or(0.0))
+            .fold(0.0, |sum, x| sum + x);
+        Some(JudgmentRow {
+            window_start,
+            query: query.into(),
+            item: item.into(),
+            impressions,
+            clicks: self.clicks,
+            mean_position: position_sum as f64 / impressions as f64,
+            ctr: self.clicks as f64 / impressions as f64,
+            coec: (expected > 0.0).then(|| self.clicks as f64 / expected),
+        })
+    }
+}
+
+/// Everything one window accumulates: per query, per position, per
+/// (query, item). Hash maps (looked up without building keys); the rows
+/// are sorted when made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowAggs {
+    /// Per normalised query.
+    pub queries: HashMap<CompactString, QueryAgg>,
+    /// Per position (ranked, then unranked).
+    #[serde(with = "pairs")]
+    pub positions: BTreeMap<Position, PositionAgg>,
+    /// Per normalised query, then per item.
+    pub judgments: HashMap<CompactString, HashMap<CompactString, JudgmentAgg>>,
+}
+
+impl WindowAggs {
+    /// Counts one search (of this window).
+    pub fn add(&mut self, r: &SearchRecord) {
+        entry(&mut self.queries, &r.query).add(r);
+        if let Some(list) = &r.results {
+            let items = entry(&mut self.judgments, &r.query);
+            for p in 1..=list.len() {
+                let p = u32::try_from(p).unwrap_or(u32::MAX);
+                self.positions.entry(Position::Ranked(p)).or_default().impressions += 1;
+            }
+            for (i, item) in list.iter().enumerate() {
+                if list[..i].contains(item) {
+                    continue; // an item listed twice is shown at its first place
+                }
+                let p = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let agg = entry(items, item);
+                *agg.impressions.entry(p).or_default() += 1;
+                agg.clicks += r.clicks.iter().filter(|c| c.item == *item).count() as u64;
+            }
+        }
+        for (i, click) in r.clicks.iter().enumerate() {
+            let agg = self.positions.entry(r.position(click)).or_default();
+            agg.clicks += 1;
+            agg.first_clicks += u64::from(i == 0);
+        }
+    }
+
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &WindowAggs) {
+        for (q, a) in &other.queries {
+            entry(&mut self.queries, q).merge(a);
+        }
+        for (p, a) in &other.positions {
+            self.positions.entry(*p).or_default().merge(a);
+        }
+        for (q, items) in &other.judgments {
+            let mine = entry(&mut self.judgments, q);
+            for (i, a) in items {
+                entry(mine, i).merge(a);
+            }
+        }
+    }
+
+    /// The window's click-through rate per ranked position.
+    pub fn position_ctrs(&self) -> BTreeMap<u32, f64> {
+        self.positions
+            .iter()
+            .filter_map(|(p, a)| match p {
+                Position::Ranked(p) => a.ctr().map(|c| (*p, c)),
+                Position::Unranked => None,
+            })
+            .collect()
+    }
+
+    /// The window's rows, sorted by query, position, (query, item).
+    pub fn rows(&self, window_start: i64, min_impressions: u64) -> WindowRows {
+        let ctr_at = self.position_ctrs();
+        let mut queries: Vec<_> = self.queries.iter().collect();
+        queries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut judgments: Vec<_> = self
+            .judgments
+            .iter()
+            .flat_map(|(q, items)| items.iter().map(move |(i, a)| (q, i, a)))
+            .collect();
+        judgments.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        WindowRows {
+            window_start,
+            queries: queries.into_iter().map(|(q, a)| a.row(window_start, q)).collect(),
+            positions: self
+                .positions
+                .iter()
+                .map(|(p, a)| a.row(window_start, *p))
+                .collect(),
+            judgments: judgments
+                .into_iter()
+                .filter_map(|(q, i, a)| a.row(window_start, q, i, &ctr_at, min_impressions))
+                .collect(),
+        }
+    }
+}
+
+/// The accumulators of every window of a run (or of a worker's part).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aggregates {
+    window: Window,
+    #[serde(with = "pairs")]
+    windows: BTreeMap<i64, WindowAggs>,
+}
+
+impl Aggregates {
+    /// Empty, with windows of `window`.
+    pub fn new(window: Window) -> Self {
+        Aggregates {
+            window,
+            windows: BTreeMap::new(),
+        }
+    }
+
+    /// Counts one search, in the window of its time.
+    pub fn add(&mut self, r: &SearchRecord) {
+        let start = self.window.start_of(r.time_ms);
+        self.windows.entry(start).or_default().add(r);
+    }
+
+    /// Counts a finished session's searches.
+    pub fn add_session(&mut self, records: &[SearchRecord]) {
+        records.iter().for_each(|r| self.add(r));
+    }
+
+    /// Adds `other`'s counts (same window size).
+    pub fn merge(&mut self, other: &Aggregates) {
+        for (start, w) in &other.windows {
+            self.windows.entry(*start).or_default().merge(w);
+        }
+    }
+
+    /// The accumulators by window start.
+    pub fn windows(&self) -> &BTreeMap<i64, WindowAggs> {
+        &self.windows
+    }
+
+    /// Removes and rows every window that ends at or before `time_ms`, in
+    /// window order: call it once no search before `time_ms` can still
+    /// come (no open session starts before it and none can open there).
+    pub fn close_before(&mut self, time_ms: i64, min_impressions: u64) -> Vec<WindowRows> {
+        let mut closed = Vec::new();
+        while let Some(entry) = self.windows.first_entry() {
+            if self.window.end_of(*entry.key()) > time_ms {
+                break;
+            }
+            let (start, w) = entry.remove_entry();
+            closed.push(w.rows(start, min_impressions));
+        }
+        closed
+    }
+
+    /// Rows of every window, in window order (at the end of input).
+    pub fn finish(self, min_impressions: u64) -> Vec<WindowRows> {
+        self.windows
+            .iter()
+            .map(|(start, w)| w.rows(*start, min_impressions))
+            .collect()
+    }
+}
+
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+/// The value under `key`, inserted (default) if absent; the key is copied
+/// only then.
+fn entry<'m, V: Default>(map: &'m mut HashMap<CompactString, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.into(), V::default());
+    }
+    match map.get_mut(key) {
+        Some(v) => v,
+        None => unreachable!("inserted above"),
+    }
+}
+
+fn merge_counts<K: Ord + Copy>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+    for (k, n) in from {
+        *into.entry(*k).or_default() += n;
+    }
+}
+
+/// Maps serialized as sequences of `(key, value)` pairs, so that keys that
+/// are not strings (positions, (query, item)) also go into JSON.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}

@@ -1,0 +1,67 @@
+//! The query of a search, normalised (`docs/analytics.md`, "Queries").
+
+use compact_str::CompactString;
+use unicode_normalization::UnicodeNormalization;
+
+/// A search's query as analytics groups it: Unicode NFKC, then lower case,
+/// then whitespace trimmed and every run of whitespace made one space.
+///
+/// ```
+/// use ctr::analytics::query::normalize_query;
+/// assert_eq!(normalize_query("  Rust\t STREAMS "), "rust streams");
+/// assert_eq!(normalize_query("ＲＵＳＴ"), "rust"); // full-width letters
+/// ```
+pub fn normalize_query(query: &str) -> CompactString {
+    let mut out = CompactString::default();
+    if query.is_ascii() {
+        // ASCII is already NFKC, and its lower case is ASCII.
+        push_words(query.split_ascii_whitespace(), &mut out, |w, out| {
+            out.extend(w.chars().map(|c| c.to_ascii_lowercase()))
+        });
+    } else {
+        let lower = query.nfkc().collect::<String>().to_lowercase();
+        push_words(lower.split_whitespace(), &mut out, |w, out| out.push_str(w));
+    }
+    out
+}
+
+fn push_words<'a>(
+    words: impl Iterator<Item = &'a str>,
+    out: &mut CompactString,
+    push: impl Fn(&str, &mut CompactString),
+) {
+    for (i, word) in words.enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        push(word, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_whitespace_and_compatibility_forms_are_one_query() {
+        for q in [
+            "dogs",
+            "DOGS",
+            " dogs ",
+            "Dogs\n",
+            "ｄｏｇｓ",
+            "ＤＯＧＳ",
+            "\u{3000}dogs\u{3000}",
+        ] {
+            assert_eq!(normalize_query(q), "dogs", "{q:?}");
+        }
+        assert_eq!(normalize_query("hot  \t dogs"), "hot dogs");
+        assert_eq!(normalize_query("hot\u{3000}dogs"), "hot dogs");
+        // The ligature ﬁ (U+FB01) is "fi" under NFKC; é composed either way.
+        assert_eq!(normalize_query("ﬁle"), "file");
+        assert_eq!(normalize_query("Cafe\u{301}"), "café");
+        assert_eq!(normalize_query("CAFÉ"), "café");
+        assert_eq!(normalize_query(""), "");
+        assert_eq!(normalize_query(" \t "), "");
+    }
+}

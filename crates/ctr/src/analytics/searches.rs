@@ -1,0 +1,528 @@
+//! A session's events → one [`SearchRecord`] per search
+//! (`docs/analytics.md`, "Searches").
+//!
+//! [`SessionSearches`] is the per-session accumulator, built like
+//! [`crate::metrics::SessionMetrics`] and fed the same way (arrival order,
+//! at most `wait` of disorder; sessions merge): it keeps
+//!
+//! - a `Run`: the searches of a time-ordered prefix of the session, each
+//!   with its result list and clicks, plus what came before the prefix's
+//!   first search (clicks, a result list, whether any other event did).
+//!   Two adjacent runs join with `Run::then`, an associative operation
+//!   with the empty run as identity;
+//! - `pending`: the events within `wait` of the session's latest time, in
+//!   (time, arrival) order, folded into the run once no later event can
+//!   precede them.
+//!
+//! Memory per open session is its searches (their result lists and
+//! clicks) plus the events of one `wait`; `app_open`, `app_close`,
+//! `timeout` and superseded result lists are not kept once folded.
+
+use std::collections::VecDeque;
+
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+use super::query::normalize_query;
+use crate::event::{Detail, Event, EventKind};
+
+/// Where a click's item was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Position {
+    /// 1-based index in the search's result list (or the position the
+    /// client reported). Sorts before [`Position::Unranked`].
+    Ranked(u32),
+    /// Not in the result list, or the search has no list.
+    Unranked,
+}
+
+/// One click of a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Click {
+    /// The clicked item.
+    pub item: CompactString,
+    /// Event time of the click, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// The 1-based position the client reported (UBI), if any: it wins
+    /// over the item's place in the list.
+    pub reported: Option<u32>,
+}
+
+/// One search of a finished session, with everything the analytics rows
+/// need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRecord {
+    /// Event time of the `search`, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// The query, normalised ([`normalize_query`]).
+    pub query: CompactString,
+    /// The `items` of the last `results` event after the search and before
+    /// the next one; `None` when there was no `results` event.
+    pub results: Option<Vec<CompactString>>,
+    /// The clicks after the search and before the next one, in session
+    /// order.
+    pub clicks: Vec<Click>,
+    /// Whether the session's next event after this search, `results`
+    /// ignored, is another `search`.
+    pub next_is_search: bool,
+}
+
+impl SearchRecord {
+    /// 1-based index of the first occurrence of `item` in the result list.
+    pub fn list_position(&self, item: &str) -> Option<u32> {
+        let list = self.results.as_deref()?;
+        let at = list.iter().position(|i| i == item)?;
+        u32::try_from(at + 1).ok()
+    }
+
+    /// Where `click` was shown: its reported position if any, else its
+    /// item's place in the list, else unranked.
+    pub fn position(&self, click: &Click) -> Position {
+        match click.reported.or_else(|| self.list_position(&click.item)) {
+            Some(p) => Position::Ranked(p),
+            None => Position::Unranked,
+        }
+    }
+
+    /// At least one click.
+    pub fn clicked(&self) -> bool {
+        !self.clicks.is_empty()
+    }
+
+    /// The search got a result list, and it is empty.
+    pub fn zero_result(&self) -> bool {
+        self.results.as_ref().is_some_and(Vec::is_empty)
+    }
+
+    /// Position of the search's first click (the earliest); `None` without
+    /// a click.
+    pub fn first_click_position(&self) -> Option<Position> {
+        self.clicks.first().map(|c| self.position(c))
+    }
+
+    /// `1 / p` when the first click is ranked at `p`; 0 when it is
+    /// unranked or there is no click.
+    pub fn reciprocal_rank(&self) -> f64 {
+        match self.first_click_position() {
+            Some(Position::Ranked(p)) => 1.0 / f64::from(p),
+            _ => 0.0,
+        }
+    }
+
+    /// Milliseconds from the search to its first click.
+    pub fn time_to_first_click_ms(&self) -> Option<i64> {
+        self.clicks
+            .first()
+            .map(|c| c.time_ms.saturating_sub(self.time_ms))
+    }
+
+    /// No click, and the next event (ignoring `results`) is a search.
+    pub fn reformulated(&self) -> bool {
+        self.next_is_search && !self.clicked()
+    }
+}
+
+/// One event as the accumulator needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// A `search`, its query normalised.
+    Search(CompactString),
+    /// A `results`; `None` when its items were not kept (an event parsed
+    /// without [`Event::detail`]): it then changes no list.
+    Results(Option<Vec<CompactString>>),
+    /// A `click_result`.
+    Click {
+        /// The clicked item.
+        item: CompactString,
+        /// The position the client reported, if any.
+        reported: Option<u32>,
+    },
+    /// `app_open`, `app_close` or `timeout`.
+    Other,
+}
+
+impl Step {
+    /// The step of a parsed event. An event without
+    /// [`detail`](Event::detail) gives an empty query or item (parse with
+    /// [`crate::parse::parse_line_detailed`] to keep them).
+    pub fn of(event: &Event) -> Step {
+        let detail = event.detail.as_deref();
+        match event.kind {
+            EventKind::Search => Step::Search(match detail {
+                Some(Detail::Query(q)) => normalize_query(q),
+                _ => CompactString::default(),
+            }),
+            EventKind::Results => Step::Results(match detail {
+                Some(Detail::Items(items)) => Some(items.clone()),
+                _ => None,
+            }),
+            EventKind::ClickResult => match detail {
+                Some(Detail::Click { item, position }) => Step::Click {
+                    item: item.clone(),
+                    reported: *position,
+                },
+                _ => Step::Click {
+                    item: CompactString::default(),
+                    reported: None,
+                },
+            },
+            EventKind::AppOpen | EventKind::AppClose | EventKind::Timeout => Step::Other,
+        }
+    }
+}
+
+impl Step {
+    /// [`Step::of`] an owned event, moving its values.
+    pub fn from_event(event: Event) -> Step {
+        match (event.kind, event.detail) {
+            (EventKind::Results, Some(detail)) => match *detail {
+                Detail::Items(items) => Step::Results(Some(items)),
+                _ => Step::Results(None),
+            },
+            (EventKind::ClickResult, Some(detail)) => match *detail {
+                Detail::Click { item, position } => Step::Click {
+                    item,
+                    reported: position,
+                },
+                _ => Step::Click {
+                    item: CompactString::default(),
+                    reported: None,
+                },
+            },
+            (kind, detail) => Step::of(&Event {
+                kind,
+                detail,
+                ..event
+            }),
+        }
+    }
+}
+
+/// What the session's next event after a search (ignoring `results`) is,
+/// as far as known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Next {
+    Undecided,
+    Search,
+    Other,
+}
+
+/// A search still being filled, and what followed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Open {
+    record: SearchRecord,
+    next: Next,
+}
+
+/// The searches of a time-ordered run of events; [`Run::then`] joins two
+/// adjacent runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Run {
+    /// Clicks before the run's first search (an earlier run's last search
+    /// gets them).
+    lead_clicks: Vec<Click>,
+    /// The last result list before the run's first search.
+    lead_results: Option<Vec<CompactString>>,
+    /// Whether an event other than `results` came before the first search.
+    lead_other: bool,
+    searches: Vec<Open>,
+}
+
+impl Run {
+    fn push(&mut self, time_ms: i64, step: Step) {
+        let last = self.searches.last_mut();
+        match (step, last) {
+            (Step::Search(query), last) => {
+                if let Some(last) = last {
+                    if last.next == Next::Undecided {
+                        last.next = Next::Search;
+                    }
+                }
+                self.searches.push(Open {
+                    record: SearchRecord {
+                        time_ms,
+                        query,
+                        results: None,
+                        clicks: Vec::new(),
+                        next_is_search: false,
+                    },
+                    next: Next::Undecided,
+                });
+            }
+            (Step::Results(None), _) => {}
+            (Step::Results(Some(items)), Some(last)) => last.record.results = Some(items),
+            (Step::Results(Some(items)), None) => self.lead_results = Some(items),
+            (Step::Click { item, reported }, last) => {
+                let click = Click {
+                    item,
+                    time_ms,
+                    reported,
+                };
+                match last {
+                    Some(last) => {
+                        last.record.clicks.push(click);
+                        last.decide_other();
+                    }
+                    None => {
+                        self.lead_clicks.push(click);
+                        self.lead_other = true;
+                    }
+                }
+            }
+            (Step::Other, Some(last)) => last.decide_other(),
+            (Step::Other, None) => self.lead_other = true,
+        }
+    }
+
+    /// `self`'s run followed by `later`'s.
+    fn then(mut self, later: Run) -> Run {
+        let Some(last) = self.searches.last_mut() else {
+            let mut lead_clicks = self.lead_clicks;
+            lead_clicks.extend(later.lead_clicks);
+            return Run {
+                lead_clicks,
+                lead_results: later.lead_results.or(self.lead_results),
+                lead_other: self.lead_other || later.lead_other,
+                searches: later.searches,
+            };
+        };
+        last.record.clicks.extend(later.lead_clicks);
+        if let Some(items) = later.lead_results {
+            last.record.results = Some(items);
+        }
+        if last.next == Next::Undecided {
+            if later.lead_other {
+                last.next = Next::Other;
+            } else if !later.searches.is_empty() {
+                last.next = Next::Search;
+            }
+        }
+        self.searches.extend(later.searches);
+        self
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lead_clicks.is_empty()
+            && self.lead_results.is_none()
+            && !self.lead_other
+            && self.searches.is_empty()
+    }
+
+    fn into_records(self) -> Vec<SearchRecord> {
+        self.searches
+            .into_iter()
+            .map(|open| SearchRecord {
+                next_is_search: open.next == Next::Search,
+                ..open.record
+            })
+            .collect()
+    }
+}
+
+impl Open {
+    fn decide_other(&mut self) {
+        if self.next == Next::Undecided {
+            self.next = Next::Other;
+        }
+    }
+}
+
+/// The incremental, mergeable accumulator of one session's searches.
+///
+/// Feed it with [`push`](Self::push) (or [`push_event`](Self::push_event))
+/// in arrival order, as [`crate::metrics::SessionMetrics`] is fed; join two
+/// sessions of one user with [`merge`](Self::merge); take the searches
+/// with [`finish`](Self::finish) when the session closes.
+///
+/// ```
+/// use ctr::analytics::searches::{Position, SessionSearches, Step};
+/// let mut s = SessionSearches::new(1_000);
+/// s.push(7_000, Step::Click { item: "b".into(), reported: None }); // arrives early
+/// s.push(5_000, Step::Search("dogs".into()));
+/// s.push(6_000, Step::Results(Some(vec!["a".into(), "b".into()])));
+/// let records = s.finish();
+/// assert_eq!(records[0].first_click_position(), Some(Position::Ranked(2)));
+/// assert_eq!(records[0].reciprocal_rank(), 0.5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSearches {
+    wait_ms: i64,
+    folded: Run,
+    /// Events not yet folded, in (time, arrival) order; every one is at
+    /// least `max_time - wait_ms`.
+    pending: VecDeque<(i64, Step)>,
+    max_time: i64,
+}
+
+impl SessionSearches {
+    /// An empty session whose events may arrive up to `wait_ms` behind
+    /// their user's latest time. A negative `wait_ms` counts as 0; with 0,
+    /// events must arrive in time order (ties in arrival order).
+    pub fn new(wait_ms: i64) -> Self {
+        SessionSearches {
+            wait_ms: wait_ms.max(0),
+            folded: Run::default(),
+            pending: VecDeque::new(),
+            max_time: i64::MIN,
+        }
+    }
+
+    /// Adds one event, in arrival order (see
+    /// [`SessionMetrics::push`](crate::metrics::SessionMetrics::push) for
+    /// the ordering rule).
+    pub fn push(&mut self, time_ms: i64, step: Step) {
+        let at = self.pending.partition_point(|&(t, _)| t <= time_ms);
+        self.pending.insert(at, (time_ms, step));
+        self.max_time = self.max_time.max(time_ms);
+        self.compact();
+    }
+
+    /// [`push`](Self::push) of a parsed event ([`Step::of`]).
+    pub fn push_event(&mut self, event: &Event) {
+        self.push(event.time_ms, Step::of(event));
+    }
+
+    /// [`push_event`](Self::push_event) of an owned event: its result list
+    /// and item move into the accumulator instead of being copied.
+    pub fn push_event_owned(&mut self, event: Event) {
+        let time_ms = event.time_ms;
+        self.push(time_ms, Step::from_event(event));
+    }
+
+    /// Joins two sessions of one user: every event of `earlier` has a time
+    /// before every event of `later`.
+    pub fn merge(earlier: Self, later: Self) -> Self {
+        let mut earlier = earlier;
+        let wait_ms = earlier.wait_ms.max(later.wait_ms);
+        let max_time = earlier.max_time.max(later.max_time);
+        let mut merged = if later.folded.is_empty() {
+            earlier.pending.extend(later.pending);
+            SessionSearches {
+                wait_ms,
+                folded: earlier.folded,
+                pending: earlier.pending,
+                max_time,
+            }
+        } else {
+            let folded = earlier.fold_all();
+            SessionSearches {
+                wait_ms,
+                folded: folded.then(later.folded),
+                pending: later.pending,
+                max_time,
+            }
+        };
+        merged.compact();
+        merged
+    }
+
+    /// The session's searches, in time order.
+    pub fn finish(self) -> Vec<SearchRecord> {
+        let mut this = self;
+        this.fold_all().into_records()
+    }
+
+    /// Events not yet folded (those within `wait` of the latest time).
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Searches folded so far (pending events not counted).
+    pub fn folded_searches(&self) -> usize {
+        self.folded.searches.len()
+    }
+
+    fn compact(&mut self) {
+        let horizon = self.max_time.saturating_sub(self.wait_ms);
+        while self.pending.front().is_some_and(|&(t, _)| t < horizon) {
+            if let Some((t, step)) = self.pending.pop_front() {
+                self.folded.push(t, step);
+            }
+        }
+    }
+
+    fn fold_all(&mut self) -> Run {
+        for (t, step) in self.pending.drain(..) {
+            self.folded.push(t, step);
+        }
+        std::mem::take(&mut self.folded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search(q: &str) -> Step {
+        Step::Search(q.into())
+    }
+    fn results(items: &[&str]) -> Step {
+        Step::Results(Some(items.iter().map(|&i| i.into()).collect()))
+    }
+    fn click(item: &str) -> Step {
+        Step::Click {
+            item: item.into(),
+            reported: None,
+        }
+    }
+
+    fn records(wait: i64, events: &[(i64, Step)]) -> Vec<SearchRecord> {
+        let mut s = SessionSearches::new(wait);
+        for (t, step) in events {
+            s.push(*t, step.clone());
+        }
+        s.finish()
+    }
+
+    #[test]
+    fn memory_is_searches_not_events() {
+        let mut s = SessionSearches::new(10);
+        for i in 0..1000 {
+            s.push(i * 100, if i % 100 == 0 { search("q") } else { Step::Other });
+        }
+        assert!(s.pending_len() <= 1);
+        assert_eq!(s.folded_searches(), 10);
+        // Only the searches (and no event list) are kept.
+        assert!(s.folded.searches.iter().all(|o| o.record.clicks.is_empty()));
+    }
+
+    #[test]
+    fn a_merge_gives_the_earlier_search_the_later_leading_events() {
+        let mut a = SessionSearches::new(0);
+        a.push(0, search("q"));
+        let mut b = SessionSearches::new(0);
+        for (t, step) in [
+            (5, results(&["x", "y"])),
+            (6, click("y")),
+            (9, search("r")),
+            (10, Step::Other),
+        ] {
+            b.push(t, step);
+        }
+        let r = SessionSearches::merge(a, b).finish();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].first_click_position(), Some(Position::Ranked(2)));
+        assert!(!r[0].reformulated() && !r[0].next_is_search);
+        // A later part that starts with a search makes an unclicked earlier
+        // search a reformulation.
+        let mut a = SessionSearches::new(0);
+        a.push(0, search("q"));
+        let mut b = SessionSearches::new(0);
+        b.push(3, results(&[]));
+        b.push(4, search("r"));
+        b.push(50, Step::Other);
+        let r = SessionSearches::merge(a, b).finish();
+        assert!(r[0].reformulated() && r[0].zero_result());
+    }
+
+    #[test]
+    fn out_of_order_events_are_sorted_ties_in_arrival_order() {
+        let r = records(10, &[(5, search("q")), (9, click("a")), (5, results(&["a"]))]);
+        assert_eq!(r[0].first_click_position(), Some(Position::Ranked(1)));
+        // The results event has the search's time but arrives first: it
+        // comes before the search, so the search has no list.
+        let r = records(10, &[(5, results(&["a"])), (5, search("q")), (9, click("a"))]);
+        assert_eq!(r[0].results, None);
+        assert_eq!(r[0].first_click_position(), Some(Position::Unranked));
+    }
+}
