@@ -19,12 +19,10 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use timely::communication::Allocator;
 use timely::dataflow::operators::feedback::Handle;
-use timely::dataflow::operators::{Broadcast, Concatenate, ConnectLoop, Feedback, Map};
-use timely::dataflow::scopes::Child;
-use timely::dataflow::ProbeHandle;
-use timely::worker::Worker;
+use timely::dataflow::operators::vec::{Broadcast, Map};
+use timely::dataflow::operators::{Concatenate, ConnectLoop, Feedback};
+use timely::dataflow::{ProbeHandle, StreamVec};
 
 use crate::engine::chunk_order::ChunkGroups;
 use crate::engine::record::Rec;
@@ -35,12 +33,12 @@ use crate::recovery::WorkerRecovery;
 
 /// What a stream may carry: cloneable, sendable between threads and
 /// serializable between processes.
-pub trait Data: timely::ExchangeData {}
-impl<T: timely::ExchangeData> Data for T {}
+pub trait Data: timely::ExchangeData + Clone + Sync {}
+impl<T: timely::ExchangeData + Clone + Sync> Data for T {}
 
 /// The timely scope every eddy dataflow is built in (timestamps are
 /// progress marks, see `ARCHITECTURE.md`).
-pub type Scope<'a> = Child<'a, Worker<Allocator>, u64>;
+pub type Scope<'a> = timely::dataflow::Scope<'a, u64>;
 
 /// Per-worker build context, shared by every stream of one flow.
 pub struct FlowCtx {
@@ -157,14 +155,14 @@ pub(crate) struct Scoped<'a> {
     /// Control signals (a closed stream when the run neither snapshots nor
     /// reads chunked files).
     pub control: Control<'a>,
-    handle: RefCell<Option<Handle<Scope<'a>, Signal>>>,
-    progress: RefCell<Vec<timely::dataflow::Stream<Scope<'a>, ChunkEnd>>>,
+    handle: RefCell<Option<Handle<'a, u64, Vec<Signal>>>>,
+    progress: RefCell<Vec<StreamVec<'a, u64, ChunkEnd>>>,
 }
 
 impl<'a> Scoped<'a> {
     /// Registers an input's progress stream (its frontier is the input's;
     /// its data, the ends of its partitions).
-    pub fn add_progress(&self, stream: timely::dataflow::Stream<Scope<'a>, ChunkEnd>) {
+    pub fn add_progress(&self, stream: StreamVec<'a, u64, ChunkEnd>) {
         self.progress.borrow_mut().push(stream);
     }
 }
@@ -177,10 +175,10 @@ pub struct Flow<'a> {
 }
 
 impl<'a> Flow<'a> {
-    pub(crate) fn new(mut scope: Scope<'a>, ctx: Rc<FlowCtx>) -> Self {
+    pub(crate) fn new(scope: Scope<'a>, ctx: Rc<FlowCtx>) -> Self {
         // What feeds the control stream is known once every input is
         // (`finish`).
-        let (handle, control) = scope.feedback::<Signal>(0);
+        let (handle, control) = scope.feedback::<Vec<Signal>>(0);
         let scoped = Rc::new(Scoped {
             control,
             handle: RefCell::new(Some(handle)),
@@ -204,6 +202,7 @@ impl<'a> Flow<'a> {
         if groups.any() {
             signals.push(
                 progress
+                    .clone()
                     .broadcast()
                     .map(|(part, mark)| Signal::ChunkEnd { part, mark }),
             );
@@ -240,7 +239,7 @@ impl<'a> Flow<'a> {
 
 /// A typed stream of values; keyed streams are `Stream<(K, V)>`.
 pub struct Stream<'a, T: Data> {
-    pub(crate) inner: timely::dataflow::Stream<Scope<'a>, Rec<T>>,
+    pub(crate) inner: StreamVec<'a, u64, Rec<T>>,
     pub(crate) ctx: Rc<FlowCtx>,
     pub(crate) scoped: Rc<Scoped<'a>>,
 }
@@ -256,7 +255,7 @@ impl<T: Data> Clone for Stream<'_, T> {
 }
 
 impl<'a, T: Data> Stream<'a, T> {
-    pub(crate) fn wrap<U: Data>(&self, inner: timely::dataflow::Stream<Scope<'a>, Rec<U>>) -> Stream<'a, U> {
+    pub(crate) fn wrap<U: Data>(&self, inner: StreamVec<'a, u64, Rec<U>>) -> Stream<'a, U> {
         Stream {
             inner,
             ctx: self.ctx.clone(),

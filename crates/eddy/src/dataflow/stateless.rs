@@ -1,13 +1,15 @@
 //! Stateless operators: each value is handled alone, on the worker that
 //! holds it (no exchange), and keeps its canonical position.
 
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::core::Partition;
 use timely::dataflow::operators::generic::operator::Operator;
-use timely::dataflow::operators::{Concatenate, Partition};
+use timely::dataflow::operators::Concatenate;
 
 use crate::dataflow::{Data, Stream};
 use crate::engine::failure::StepScope;
-use crate::engine::record::Rec;
+use crate::engine::record::{Batcher, Rec};
 use crate::engine::routing::Key;
 
 /// The two streams of [`Stream::branch`].
@@ -27,23 +29,29 @@ impl<'a, T: Data> Stream<'a, T> {
         mut logic: impl FnMut(Rec<T>, &mut Vec<Rec<U>>) + 'static,
     ) -> Stream<'a, U> {
         let step_id = self.ctx.step_id(step);
-        let mut buf = Vec::new();
         let mut out = Vec::new();
         let step = step_id.clone();
-        let inner = self.inner.unary(Pipeline, &step_id, move |_cap, _info| {
-            move |input, output| {
-                let _scope = StepScope(&step);
-                input.for_each(|time, data| {
-                    data.swap(&mut buf);
-                    for rec in buf.drain(..) {
-                        logic(rec, &mut out);
+        let inner = self
+            .inner
+            .clone()
+            .unary::<CapacityContainerBuilder<Vec<Rec<U>>>, _, _, _>(
+                Pipeline,
+                &step_id,
+                move |_cap, _info| {
+                    move |input, output| {
+                        let _scope = StepScope(&step);
+                        input.for_each(|time, data| {
+                            for rec in data.drain(..) {
+                                logic(rec, &mut out);
+                            }
+                            if !out.is_empty() {
+                                output.session(&time).give_container(&mut out);
+                                out.clear();
+                            }
+                        });
                     }
-                    if !out.is_empty() {
-                        output.session(&time).give_vec(&mut out);
-                    }
-                });
-            }
-        });
+                },
+            );
         self.wrap(inner)
     }
 
@@ -145,7 +153,8 @@ impl<'a, T: Data> Stream<'a, T> {
         let step = self.ctx.step_id(step);
         let mut parts = self
             .inner
-            .partition(2, move |r: Rec<T>| {
+            .clone()
+            .partition::<Batcher<Rec<T>>, _, _>(2, move |r: Rec<T>| {
                 let _scope = StepScope(&step);
                 (u64::from(!f(&r.val)), r)
             })

@@ -518,33 +518,64 @@ fn beat(mut peers: Vec<Watched>, timeout: Duration, shared: &Weak<RunShared>, st
 /// Where timely's framing keeps a message's length: see [`Frames`].
 #[derive(Debug, Clone, Copy)]
 struct Layout {
+    /// The header's size in bytes.
     header: usize,
+    /// Where the length (a `u64`) starts in the header.
     length_at: usize,
+    /// Whether the length is big-endian (timely 0.32 writes every header
+    /// field as a big-endian `u64`; older versions wrote native words).
+    big_endian: bool,
 }
 
 impl Layout {
-    /// Found by encoding a header with distinct fields (its layout is
-    /// timely's and the compiler's, the same in every process of one
-    /// build).
+    /// Found by encoding a header with distinct fields, so that a change
+    /// of timely's framing is an error at the start of a clustered run
+    /// rather than a relay that misreads the stream.
     fn of_timely() -> io::Result<Layout> {
+        const LENGTH: u64 = 0x0102_0304_0506_0708;
         let probe = MessageHeader {
-            channel: 1,
-            source: 2,
-            target: 3,
-            length: 4,
-            seqno: 5,
+            channel: 11,
+            source: 12,
+            target_lower: 13,
+            target_upper: 14,
+            length: LENGTH as usize,
+            seqno: 15,
         };
         let mut bytes = Vec::new();
         probe.write_to(&mut bytes)?;
-        let word = std::mem::size_of::<usize>();
-        let length_at = bytes
-            .chunks(word)
-            .position(|w| w == 4usize.to_ne_bytes())
-            .ok_or_else(|| io::Error::other("cannot find the length in timely's message header"))?;
+        if bytes.len() != probe.header_bytes() {
+            return Err(io::Error::other(format!(
+                "timely's message header is {} bytes, not the {} it reports",
+                bytes.len(),
+                probe.header_bytes()
+            )));
+        }
+        let found = |encoded: [u8; 8]| bytes.windows(8).position(|w| w == encoded);
+        let (length_at, big_endian) = match (found(LENGTH.to_be_bytes()), found(LENGTH.to_le_bytes())) {
+            (Some(at), _) => (at, true),
+            (None, Some(at)) => (at, false),
+            (None, None) => {
+                return Err(io::Error::other(
+                    "cannot find the length in timely's message header",
+                ));
+            }
+        };
         Ok(Layout {
             header: bytes.len(),
-            length_at: length_at * word,
+            length_at,
+            big_endian,
         })
+    }
+
+    /// The length field of a whole header.
+    fn length(&self, header: &[u8]) -> u64 {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&header[self.length_at..self.length_at + 8]);
+        if self.big_endian {
+            u64::from_be_bytes(word)
+        } else {
+            u64::from_le_bytes(word)
+        }
     }
 }
 
@@ -589,14 +620,16 @@ impl Frames {
             self.partial.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
             if self.partial.len() == self.layout.header {
-                let at = self.layout.length_at;
-                const WORD: usize = std::mem::size_of::<usize>();
-                let mut word = [0u8; WORD];
-                word.copy_from_slice(&self.partial[at..at + WORD]);
+                let length = self.layout.length(&self.partial);
                 self.partial.clear();
-                match usize::from_ne_bytes(word) {
-                    0 => self.ended = true,
-                    n => self.left = n,
+                match usize::try_from(length) {
+                    Ok(0) => self.ended = true,
+                    Ok(n) => self.left = n,
+                    // Not timely's framing: never a clean end.
+                    Err(_) => {
+                        self.spoiled = true;
+                        return;
+                    }
                 }
             }
         }
@@ -858,7 +891,8 @@ mod tests {
         MessageHeader {
             channel: 7,
             source: 1,
-            target: 2,
+            target_lower: 2,
+            target_upper: 3,
             length,
             seqno: 9,
         }

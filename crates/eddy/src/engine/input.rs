@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
-use timely::scheduling::Scheduler;
 
 use crate::connectors::{Poll, Source, SourcePartition};
 use crate::dataflow::{Data, Flow, FlowCtx, Stream};
@@ -191,15 +190,15 @@ fn build_input<'a, T: Data, S: Source<T>>(
     let input_index = ctx.next_input();
     let (parts, restored_ends) = open_parts(&ctx, &step_id, input_index, &source);
     let source: Rc<dyn Source<T>> = Rc::new(source);
-    let scope = flow.scope().clone();
+    let scope = *flow.scope();
     let shared = ctx.shared().clone();
     let probe = ctx.probe().clone();
-    let mut builder = OperatorBuilder::new(step_id.clone(), scope.clone());
-    let activator = scope.activator_for(&builder.operator_info().address[..]);
-    let (mut data_out, stream) = builder.new_output::<Rec<T>>();
+    let mut builder = OperatorBuilder::new(step_id.clone(), scope);
+    let activator = scope.activator_for(builder.operator_info().address.clone());
+    let (mut data_out, stream) = builder.new_output::<Vec<Rec<T>>>();
     // Its frontier is this input's, for the snapshot coordinator; its data,
     // the final marks of ended partitions (for the chunks after them).
-    let (mut progress_out, progress) = builder.new_output::<ChunkEnd>();
+    let (mut progress_out, progress) = builder.new_output::<Vec<ChunkEnd>>();
     builder.build(move |caps| {
         let mut caps = caps.into_iter();
         let mut default_cap = caps.next();
@@ -278,7 +277,8 @@ fn build_input<'a, T: Data, S: Source<T>>(
                     let Some(cap) = part.cap.as_mut() else { break };
                     if !part.staged.is_empty() {
                         in_flight.push(Reverse(*cap.time()));
-                        output.session(cap).give_vec(&mut part.staged);
+                        output.give(&*cap, &mut part.staged);
+                        part.staged.clear();
                         budget -= 1;
                     }
                     if part.done {
@@ -305,7 +305,8 @@ fn build_input<'a, T: Data, S: Source<T>>(
                 }
             }
             if let Some(pc) = progress_cap.as_ref().filter(|_| !ended.is_empty()) {
-                progress_out.activate().session(pc).give_vec(&mut ended);
+                progress_out.activate().give(pc, &mut ended);
+                ended.clear();
             }
             match parts
                 .iter()

@@ -20,14 +20,14 @@ use std::hash::BuildHasherDefault;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHasher;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::{ExchangeCore, Pipeline};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
-use timely::scheduling::Scheduler;
+use timely::dataflow::StreamVec;
 
 use crate::dataflow::{Data, FlowCtx, Scope};
 use crate::engine::failure::StepScope;
-use crate::engine::record::{Rec, EOF_TAG};
+use crate::engine::record::{Batcher, Rec, EOF_TAG};
 use crate::engine::routing::Key;
 use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
 use crate::error::EddyError;
@@ -68,12 +68,12 @@ pub trait KeyedLogic<K, V, O>: 'static {
 
 /// Builds the keyed operator named `name` over `stream`.
 pub fn keyed<'a, K, V, O, L>(
-    stream: &timely::dataflow::Stream<Scope<'a>, Rec<(K, V)>>,
+    stream: &StreamVec<'a, u64, Rec<(K, V)>>,
     control: &Control<'a>,
     ctx: &FlowCtx,
     name: &str,
     mut logic: L,
-) -> timely::dataflow::Stream<Scope<'a>, Rec<(K, O)>>
+) -> StreamVec<'a, u64, Rec<(K, O)>>
 where
     K: Key,
     V: Data,
@@ -102,101 +102,107 @@ where
     let (worker, shared) = (ctx.worker(), ctx.shared().clone());
     let step = name.to_owned();
     let groups = ctx.chunk_groups().clone();
-    let pact = Exchange::new(|r: &Rec<(K, V)>| r.val.0.route_hash());
-    let scope = stream.scope();
-    stream.binary_frontier(control, pact, Pipeline, name, move |init_cap, info| {
-        let tick = logic.tick_every();
-        let activator = tick.map(|_| scope.activator_for(&info.address[..]));
-        let mut last_tick = Instant::now();
-        let mut cap: Option<Capability<u64>> = Some(init_cap);
-        let mut gate: Gate<(K, V)> = Gate::new(groups);
-        let mut ready: Vec<Rec<(K, V)>> = Vec::new();
-        let mut buf = Vec::new();
-        let mut emitted: Vec<O> = Vec::new();
-        move |input, control, output| {
-            let _scope = StepScope(&step);
-            input.for_each(|_time, data| {
-                data.swap(&mut buf);
-                gate.push(&mut buf);
-            });
-            control.for_each(|_time, snaps| gate.announce(&snaps));
-            let frontier = least(low(input.frontier()), low(control.frontier()));
-            // Up to each due snapshot, then up to the frontier: the state at
-            // a mark holds exactly the records below it.
-            loop {
-                let snap = gate.release(frontier, &mut ready);
-                if let Some(cap) = cap.as_ref().filter(|_| !ready.is_empty()) {
-                    let mut session = output.session(cap);
-                    apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
-                        session.give(r)
-                    });
-                }
-                ready.clear();
-                let Some((epoch, _)) = snap else { break };
-                if let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) {
-                    let saved = save_states(&logic, &states)
-                        .and_then(|part| rec.save_sealed(epoch, &step, worker, part))
-                        .map_err(|e| snapshot_error(&step, e));
-                    if let Err(e) = saved {
-                        shared.fail(e);
-                        return;
-                    }
-                }
-            }
-            if let (Some(every), Some(c), Some(activator)) = (tick, cap.as_ref(), activator.as_ref()) {
-                let now = Instant::now();
-                if now.duration_since(last_tick) >= every {
-                    last_tick = now;
-                    let mut session = output.session(c);
-                    states.retain(|key, slot| {
-                        logic.on_tick(key, slot, now, &mut emitted);
-                        for o in emitted.drain(..) {
-                            // Wall-clock results have no canonical place:
-                            // tag 0 lets every later step release them at
-                            // once instead of waiting for a live input's
-                            // frontier to move.
-                            session.give(Rec {
-                                tag: 0,
-                                pos: key.route_hash(),
-                                val: (key.clone(), o),
+    let pact = ExchangeCore::<Batcher<Rec<(K, V)>>, _>::new_core(|r: &Rec<(K, V)>| r.val.0.route_hash());
+    let scope: Scope<'a> = stream.scope();
+    let out = stream
+        .clone()
+        .binary_frontier::<_, Batcher<Rec<(K, O)>>, _, _, _, _>(
+            control.clone(),
+            pact,
+            Pipeline,
+            name,
+            move |init_cap, info| {
+                let tick = logic.tick_every();
+                let activator = tick.map(|_| scope.activator_for(info.address.clone()));
+                let mut last_tick = Instant::now();
+                let mut cap: Option<Capability<u64>> = Some(init_cap);
+                let mut gate: Gate<(K, V)> = Gate::new(groups);
+                let mut ready: Vec<Rec<(K, V)>> = Vec::new();
+                let mut emitted: Vec<O> = Vec::new();
+                move |(input, input_frontier), (control, control_frontier), output| {
+                    let _scope = StepScope(&step);
+                    input.for_each(|_time, data| gate.push(data));
+                    control.for_each(|_time, snaps| gate.announce(snaps));
+                    let frontier = least(low(input_frontier), low(control_frontier));
+                    // Up to each due snapshot, then up to the frontier: the state at
+                    // a mark holds exactly the records below it.
+                    loop {
+                        let snap = gate.release(frontier, &mut ready);
+                        if let Some(cap) = cap.as_ref().filter(|_| !ready.is_empty()) {
+                            let mut session = output.session_with_builder(cap);
+                            apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
+                                session.give(r)
                             });
                         }
-                        slot.is_some()
-                    });
-                }
-                activator.activate_after(every);
-            }
-            match frontier {
-                Some(f) => {
-                    if let Some(c) = cap.as_mut() {
-                        if *c.time() < f {
-                            c.downgrade(&f);
+                        ready.clear();
+                        let Some((epoch, _)) = snap else { break };
+                        if let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) {
+                            let saved = save_states(&logic, &states)
+                                .and_then(|part| rec.save_sealed(epoch, &step, worker, part))
+                                .map_err(|e| snapshot_error(&step, e));
+                            if let Err(e) = saved {
+                                shared.fail(e);
+                                return;
+                            }
                         }
                     }
-                }
-                None => {
-                    if let Some(c) = cap.take() {
-                        let mut keys: Vec<K> = states.keys().cloned().collect();
-                        keys.sort();
-                        let mut session = output.session(&c);
-                        for key in keys {
-                            if let Some(Some(state)) = states.remove(&key) {
-                                logic.on_eof(&key, state, &mut emitted);
-                                let pos = key.route_hash();
+                    if let (Some(every), Some(c), Some(activator)) = (tick, cap.as_ref(), activator.as_ref())
+                    {
+                        let now = Instant::now();
+                        if now.duration_since(last_tick) >= every {
+                            last_tick = now;
+                            let mut session = output.session_with_builder(c);
+                            states.retain(|key, slot| {
+                                logic.on_tick(key, slot, now, &mut emitted);
                                 for o in emitted.drain(..) {
+                                    // Wall-clock results have no canonical place:
+                                    // tag 0 lets every later step release them at
+                                    // once instead of waiting for a live input's
+                                    // frontier to move.
                                     session.give(Rec {
-                                        tag: EOF_TAG,
-                                        pos,
+                                        tag: 0,
+                                        pos: key.route_hash(),
                                         val: (key.clone(), o),
                                     });
+                                }
+                                slot.is_some()
+                            });
+                        }
+                        activator.activate_after(every);
+                    }
+                    match frontier {
+                        Some(f) => {
+                            if let Some(c) = cap.as_mut() {
+                                if *c.time() < f {
+                                    c.downgrade(&f);
+                                }
+                            }
+                        }
+                        None => {
+                            if let Some(c) = cap.take() {
+                                let mut keys: Vec<K> = states.keys().cloned().collect();
+                                keys.sort();
+                                let mut session = output.session_with_builder(&c);
+                                for key in keys {
+                                    if let Some(Some(state)) = states.remove(&key) {
+                                        logic.on_eof(&key, state, &mut emitted);
+                                        let pos = key.route_hash();
+                                        for o in emitted.drain(..) {
+                                            session.give(Rec {
+                                                tag: EOF_TAG,
+                                                pos,
+                                                val: (key.clone(), o),
+                                            });
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
                 }
-            }
-        }
-    })
+            },
+        );
+    out
 }
 
 /// Feeds ready records, in canonical order, to their keys' logic.

@@ -12,7 +12,8 @@
 
 use std::sync::Arc;
 
-use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{ExchangeCore, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Probe;
 
@@ -23,7 +24,7 @@ use std::rc::Rc;
 use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::dataflow::{Data, Stream};
 use crate::engine::failure::StepScope;
-use crate::engine::record::Rec;
+use crate::engine::record::{Batcher, Rec};
 use crate::engine::run::RunShared;
 
 struct Writer<T> {
@@ -106,59 +107,64 @@ impl<T: Data> Stream<'_, T> {
             }
         }
         match routing {
-            SinkRouting::Single => self.write_with(Exchange::new(|_: &Rec<T>| 0), &step_id, writer, rec),
+            SinkRouting::Single => self.write_with(
+                ExchangeCore::<Batcher<Rec<T>>, _>::new_core(|_: &Rec<T>| 0),
+                &step_id,
+                writer,
+                rec,
+            ),
             SinkRouting::PerWorker => self.write_with(Pipeline, &step_id, writer, rec),
         }
     }
 
     fn write_with<P>(&self, pact: P, step_id: &str, mut writer: Writer<T>, rec: Option<Rc<WorkerRecovery>>)
     where
-        P: ParallelizationContract<u64, Rec<T>>,
+        P: ParallelizationContract<u64, Vec<Rec<T>>>,
     {
-        let mut probe = self.ctx.probe().clone();
+        let probe = self.ctx.probe().clone();
         let mut gate: Gate<T> = Gate::new(self.ctx.chunk_groups().clone());
         let mut ready: Vec<Rec<T>> = Vec::new();
-        let mut buf: Vec<Rec<T>> = Vec::new();
         let worker = self.ctx.worker();
         let step = step_id.to_owned();
-        let _: timely::dataflow::Stream<_, ()> = self.inner.probe_with(&mut probe).binary_frontier(
-            &self.scoped.control,
-            pact,
-            Pipeline,
-            step_id,
-            move |_cap, _info| {
-                move |input, control, _output| {
-                    let _scope = StepScope(&step);
-                    input.for_each(|_t, data| {
-                        data.swap(&mut buf);
-                        gate.push(&mut buf);
-                    });
-                    control.for_each(|_t, snaps| gate.announce(&snaps));
-                    let frontier = least(low(input.frontier()), low(control.frontier()));
-                    loop {
-                        let snap = gate.release(frontier, &mut ready);
-                        if !ready.is_empty() {
-                            writer.write(&mut ready);
-                        }
-                        let Some((epoch, _)) = snap else { break };
-                        if let Some(rec) = rec.as_ref() {
-                            let saved = writer
-                                .snapshot()
-                                .and_then(|state| rec.save(epoch, &step, worker, &state))
-                                .map_err(|e| snapshot_error(&step, e));
-                            if let Err(e) = saved {
-                                writer.shared.fail(e);
-                                writer.sink = None;
-                                return;
+        let _ = self
+            .inner
+            .clone()
+            .probe_with(&probe)
+            .binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
+                self.scoped.control.clone(),
+                pact,
+                Pipeline,
+                step_id,
+                move |_cap, _info| {
+                    move |(input, input_frontier), (control, control_frontier), _output| {
+                        let _scope = StepScope(&step);
+                        input.for_each(|_t, data| gate.push(data));
+                        control.for_each(|_t, snaps| gate.announce(snaps));
+                        let frontier = least(low(input_frontier), low(control_frontier));
+                        loop {
+                            let snap = gate.release(frontier, &mut ready);
+                            if !ready.is_empty() {
+                                writer.write(&mut ready);
+                            }
+                            let Some((epoch, _)) = snap else { break };
+                            if let Some(rec) = rec.as_ref() {
+                                let saved = writer
+                                    .snapshot()
+                                    .and_then(|state| rec.save(epoch, &step, worker, &state))
+                                    .map_err(|e| snapshot_error(&step, e));
+                                if let Err(e) = saved {
+                                    writer.shared.fail(e);
+                                    writer.sink = None;
+                                    return;
+                                }
                             }
                         }
+                        if frontier.is_none() {
+                            writer.close();
+                        }
                     }
-                    if frontier.is_none() {
-                        writer.close();
-                    }
-                }
-            },
-        );
+                },
+            );
     }
 }
 

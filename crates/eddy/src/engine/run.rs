@@ -12,8 +12,8 @@ use std::any::Any;
 use std::sync::mpsc;
 
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
-use timely::communication::allocator::GenericBuilder;
-use timely::communication::Config as CommConfig;
+use timely::communication::allocator::ProcessBuilder;
+use timely::communication::{AllocatorBuilder, Config as CommConfig, Hooks};
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 use timely::WorkerConfig;
@@ -144,10 +144,18 @@ impl RunConfig {
                     }
                     None
                 };
+                let hooks = Hooks {
+                    log_fn: Arc::new(mark),
+                    ..Hooks::default()
+                };
+                // Workers of one process pass typed data (no serialization),
+                // as `CommConfig::Process` does.
+                let local =
+                    ProcessBuilder::new_typed_vector(workers, hooks.refill.clone(), hooks.spill.clone());
                 let (builders, comms) =
-                    initialize_networking_from_sockets(sockets, c.process_id, workers, Box::new(mark))
+                    initialize_networking_from_sockets(local, sockets, c.process_id, workers, hooks)
                         .map_err(|e| EddyError::Engine(format!("cannot start networking: {e}")))?;
-                let builders = builders.into_iter().map(GenericBuilder::ZeroCopy).collect();
+                let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
                 let network = Network {
                     comms: Box::new(comms),
                     relays,
@@ -170,7 +178,7 @@ impl RunConfig {
 
 /// The communication builders (one per local worker), what must live as
 /// long as they do, and a clustered run's network.
-type Allocators = (Vec<GenericBuilder>, Box<dyn Any + Send>, Option<Network>);
+type Allocators = (Vec<AllocatorBuilder>, Box<dyn Any + Send>, Option<Network>);
 
 /// A clustered run's network, kept apart from timely's worker guards so
 /// that the end of the run decides how it is taken down.
@@ -370,9 +378,11 @@ where
         // Tells `run` this worker is finished, even if it panics.
         let _done = done_tx.lock().ok().map(|tx| Done(tx.clone()));
         let shared = worker_shared.clone();
-        let index = timely::communication::Allocate::index(&allocator);
+        let index = allocator.index();
         failure::run_worker(&shared, index, || {
-            let mut worker = Worker::new(WorkerConfig::default(), allocator);
+            // A timer, so that `activate_after` waits (without one, timely
+            // activates at once).
+            let mut worker = Worker::new(WorkerConfig::default(), allocator, Some(Instant::now()));
             let probe = ProbeHandle::new();
             let rec = match (&recovery_config, resume, &writer_tx) {
                 (Some(rc), Some(from), Some(tx)) => match WorkerRecovery::open(rc, from, tx.clone()) {
@@ -393,7 +403,7 @@ where
                 rec,
             );
             let built = worker.dataflow::<u64, _, _>(|scope| {
-                let mut flow = Flow::new(scope.clone(), ctx.clone());
+                let mut flow = Flow::new(scope, ctx.clone());
                 build(&mut flow)?;
                 flow.finish();
                 ctx.build_result()

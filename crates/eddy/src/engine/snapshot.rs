@@ -18,10 +18,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
-use timely::dataflow::operators::Broadcast;
-use timely::scheduling::Scheduler;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::StreamVec;
 
 use crate::dataflow::{FlowCtx, Scope};
 use crate::engine::chunk_order::{ChunkGroups, ChunkMarks, Prefix, Resolver};
@@ -49,7 +50,7 @@ pub enum Signal {
 }
 
 /// The timely stream of signals.
-pub(crate) type Control<'a> = timely::dataflow::Stream<Scope<'a>, Signal>;
+pub(crate) type Control<'a> = StreamVec<'a, u64, Signal>;
 
 /// The least of two input frontiers (`None`: that input is finished).
 pub(crate) fn least(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -260,7 +261,7 @@ pub(crate) fn build_control<'a>(
     scope: &Scope<'a>,
     ctx: &Rc<FlowCtx>,
     rec: &Rc<WorkerRecovery>,
-    progress: &timely::dataflow::Stream<Scope<'a>, ChunkEnd>,
+    progress: &StreamVec<'a, u64, ChunkEnd>,
 ) -> Control<'a> {
     let announcer = ctx.worker() == 0;
     let workers = ctx.workers() as u64;
@@ -268,71 +269,82 @@ pub(crate) fn build_control<'a>(
     let backup_ms = i64::try_from(rec.config.backup_interval.as_millis()).unwrap_or(i64::MAX);
     let shared = ctx.shared().clone();
     let coord_rec = rec.clone();
-    let activator_scope = scope.clone();
-    let control = progress.unary_frontier(Pipeline, "snapshots", move |cap, info| {
-        let activator = activator_scope.activator_for(&info.address[..]);
-        let mut cap = announcer.then_some(cap);
-        let rec = coord_rec;
-        let expected = rec.participants() * workers;
-        let mut epoch = rec.next_epoch();
-        let mut last_mark = rec.resume_mark();
-        let mut last = Instant::now();
-        let mut timer: Option<Instant> = None;
-        move |input, output| {
-            input.for_each(|_, _| {});
-            let frontier = low(input.frontier());
-            let Some(c) = cap.as_mut() else { return };
-            if shared.aborted() {
-                cap = None;
-                return;
-            }
-            if let Some(f) = frontier {
-                if *c.time() < f {
-                    c.downgrade(&f);
-                }
-            }
-            let mark = frontier.unwrap_or(EOF_TAG);
-            // An interrupted run's last snapshot is due at once.
-            let last_wanted = shared.last_snapshot.wanted();
-            let due = frontier.is_none() || last_wanted || last.elapsed() >= interval;
-            if due {
-                last = Instant::now();
-                if last_wanted && last_mark == Some(mark) {
-                    // Nothing moved since the previous snapshot: it is the last.
-                    shared.last_snapshot.announced(epoch.saturating_sub(1));
-                }
-                if last_mark.is_none_or(|m| mark > m) {
-                    if last_wanted {
-                        shared.last_snapshot.announced(epoch);
-                    }
-                    let announced =
-                        rec.announce(epoch, mark, expected, workers, now_ms().saturating_sub(backup_ms));
-                    if let Err(e) = announced {
-                        shared.fail(e);
+    let activator_scope = *scope;
+    let control = progress
+        .clone()
+        .unary_frontier::<CapacityContainerBuilder<Vec<Signal>>, _, _, _>(
+            Pipeline,
+            "snapshots",
+            move |cap, info| {
+                let activator = activator_scope.activator_for(info.address.clone());
+                let mut cap = announcer.then_some(cap);
+                let rec = coord_rec;
+                let expected = rec.participants() * workers;
+                let mut epoch = rec.next_epoch();
+                let mut last_mark = rec.resume_mark();
+                let mut last = Instant::now();
+                let mut timer: Option<Instant> = None;
+                move |(input, input_frontier), output| {
+                    input.for_each(|_, _| {});
+                    let frontier = low(input_frontier);
+                    let Some(c) = cap.as_mut() else { return };
+                    if shared.aborted() {
                         cap = None;
                         return;
                     }
-                    output.session(c).give(Signal::Snapshot((epoch, mark)));
-                    epoch += 1;
-                    last_mark = Some(mark);
+                    if let Some(f) = frontier {
+                        if *c.time() < f {
+                            c.downgrade(&f);
+                        }
+                    }
+                    let mark = frontier.unwrap_or(EOF_TAG);
+                    // An interrupted run's last snapshot is due at once.
+                    let last_wanted = shared.last_snapshot.wanted();
+                    let due = frontier.is_none() || last_wanted || last.elapsed() >= interval;
+                    if due {
+                        last = Instant::now();
+                        if last_wanted && last_mark == Some(mark) {
+                            // Nothing moved since the previous snapshot: it is the last.
+                            shared.last_snapshot.announced(epoch.saturating_sub(1));
+                        }
+                        if last_mark.is_none_or(|m| mark > m) {
+                            if last_wanted {
+                                shared.last_snapshot.announced(epoch);
+                            }
+                            let announced = rec.announce(
+                                epoch,
+                                mark,
+                                expected,
+                                workers,
+                                now_ms().saturating_sub(backup_ms),
+                            );
+                            if let Err(e) = announced {
+                                shared.fail(e);
+                                cap = None;
+                                return;
+                            }
+                            output.session(c).give(Signal::Snapshot((epoch, mark)));
+                            epoch += 1;
+                            last_mark = Some(mark);
+                        }
+                    }
+                    if frontier.is_none() {
+                        cap = None;
+                        return;
+                    }
+                    // Looks again at least every 100 ms (an interrupted run may ask
+                    // for its last snapshot).
+                    let next = (last + interval).min(Instant::now() + Duration::from_millis(100));
+                    if timer.is_none_or(|t| t <= Instant::now()) {
+                        timer = Some(next);
+                        activator.activate_after(
+                            next.saturating_duration_since(Instant::now())
+                                .max(Duration::from_millis(1)),
+                        );
+                    }
                 }
-            }
-            if frontier.is_none() {
-                cap = None;
-                return;
-            }
-            // Looks again at least every 100 ms (an interrupted run may ask
-            // for its last snapshot).
-            let next = (last + interval).min(Instant::now() + Duration::from_millis(100));
-            if timer.is_none_or(|t| t <= Instant::now()) {
-                timer = Some(next);
-                activator.activate_after(
-                    next.saturating_duration_since(Instant::now())
-                        .max(Duration::from_millis(1)),
-                );
-            }
-        }
-    });
+            },
+        );
     control.broadcast()
 }
 
@@ -354,50 +366,52 @@ pub(crate) fn build_input_snapshots(
     let rec = rec.clone();
     let mut marks = ChunkMarks::new(groups);
     let mut pending: Vec<Snap> = Vec::new();
-    control.sink(Pipeline, "snapshot_inputs", move |input| {
-        input.for_each(|_, data| {
-            for s in data.iter() {
-                match *s {
-                    Signal::Snapshot(snap) => pending.push(snap),
-                    Signal::ChunkEnd { part, mark } => marks.ended(part, mark),
+    control
+        .clone()
+        .sink(Pipeline, "snapshot_inputs", move |(input, input_frontier)| {
+            input.for_each(|_, data| {
+                for s in data.iter() {
+                    match *s {
+                        Signal::Snapshot(snap) => pending.push(snap),
+                        Signal::ChunkEnd { part, mark } => marks.ended(part, mark),
+                    }
+                }
+            });
+            pending.sort_by_key(|&(epoch, mark)| (mark, epoch));
+            // A cut is written once the control frontier has reached it: every
+            // chunk end sent below it has then been heard of, so a chunk whose
+            // prefix is still unknown has nothing below the cut.
+            let frontier = low(input_frontier);
+            let due = pending.partition_point(|&(_, mark)| frontier.is_none_or(|f| f >= mark));
+            for (epoch, mark) in pending.drain(..due) {
+                for (step, log) in &logs {
+                    let parts: Vec<SavedPart> = log
+                        .borrow()
+                        .iter()
+                        .map(|p| {
+                            let p = p.borrow();
+                            p.at(mark, marks.prefix(p.part))
+                        })
+                        .collect();
+                    if let Err(e) = rec.save(epoch, step, worker, &parts) {
+                        shared.fail(e);
+                        return;
+                    }
+                }
+            }
+            // Later cuts are at or above the control frontier and every cut
+            // still pending.
+            let floor = least(frontier, pending.first().map(|&(_, mark)| mark));
+            if let Some(f) = floor {
+                for (_, log) in &logs {
+                    for p in log.borrow().iter() {
+                        let mut p = p.borrow_mut();
+                        let prefix = marks.prefix(p.part);
+                        p.prune(f, prefix);
+                    }
                 }
             }
         });
-        pending.sort_by_key(|&(epoch, mark)| (mark, epoch));
-        // A cut is written once the control frontier has reached it: every
-        // chunk end sent below it has then been heard of, so a chunk whose
-        // prefix is still unknown has nothing below the cut.
-        let frontier = low(input.frontier());
-        let due = pending.partition_point(|&(_, mark)| frontier.is_none_or(|f| f >= mark));
-        for (epoch, mark) in pending.drain(..due) {
-            for (step, log) in &logs {
-                let parts: Vec<SavedPart> = log
-                    .borrow()
-                    .iter()
-                    .map(|p| {
-                        let p = p.borrow();
-                        p.at(mark, marks.prefix(p.part))
-                    })
-                    .collect();
-                if let Err(e) = rec.save(epoch, step, worker, &parts) {
-                    shared.fail(e);
-                    return;
-                }
-            }
-        }
-        // Later cuts are at or above the control frontier and every cut
-        // still pending.
-        let floor = least(frontier, pending.first().map(|&(_, mark)| mark));
-        if let Some(f) = floor {
-            for (_, log) in &logs {
-                for p in log.borrow().iter() {
-                    let mut p = p.borrow_mut();
-                    let prefix = marks.prefix(p.part);
-                    p.prune(f, prefix);
-                }
-            }
-        }
-    });
 }
 
 /// Reports a failed snapshot write as the run's error.

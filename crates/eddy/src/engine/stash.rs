@@ -57,14 +57,15 @@ impl<T> Stash<T> {
     pub fn take(&mut self, frontier: Option<u64>, ready: &mut Vec<Rec<T>>) {
         let f = frontier.unwrap_or(u64::MAX);
         let everything = frontier.is_none();
-        let mut i = 0;
-        while i < self.batches.len() {
-            let b = &mut self.batches[i];
+        let spare = &mut self.spare;
+        // In arrival order: the sort below is stable, so records with equal
+        // `(tag, pos)` (several values emitted for one record) keep the
+        // order they arrived in.
+        self.batches.retain_mut(|b| {
             if everything || b.max < f {
-                let mut done = self.batches.swap_remove(i);
-                ready.append(&mut done.recs);
-                self.spare.push(done.recs);
-                continue;
+                ready.append(&mut b.recs);
+                spare.push(std::mem::take(&mut b.recs));
+                return false;
             }
             if b.min < f {
                 let mut kept = Vec::with_capacity(b.recs.len());
@@ -80,8 +81,8 @@ impl<T> Stash<T> {
                 b.recs = kept;
                 b.min = min;
             }
-            i += 1;
-        }
+            true
+        });
         self.spare.truncate(4);
         if !ready.is_sorted_by_key(Rec::order) {
             // Stable, and moves each record once (sorts indices).
@@ -123,5 +124,28 @@ mod tests {
         let mut ready = Vec::new();
         s.take(None, &mut ready);
         assert_eq!(ready.iter().map(|r| r.val).collect::<Vec<_>>(), vec![2, 0, 1, 3]);
+    }
+
+    #[test]
+    fn equal_positions_keep_arrival_order_across_many_batches() {
+        // One record's values split over several batches (containers are
+        // small for large values): taken together, they stay in order.
+        let mut s = Stash::default();
+        for val in 0..5 {
+            s.push(&mut vec![rec(7, 1, val)]);
+        }
+        s.push(&mut vec![rec(9, 0, 5)]);
+        let mut ready = Vec::new();
+        s.take(Some(8), &mut ready);
+        assert_eq!(
+            ready.iter().map(|r| r.val).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
+        for val in 6..9 {
+            s.push(&mut vec![rec(9, 0, val)]);
+        }
+        ready.clear();
+        s.take(None, &mut ready);
+        assert_eq!(ready.iter().map(|r| r.val).collect::<Vec<_>>(), vec![5, 6, 7, 8]);
     }
 }

@@ -14,14 +14,14 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use timely::dataflow::operators::Partition;
+use timely::dataflow::operators::core::Partition;
 
 use super::clock::{Clock, ClockLogic};
 use super::windower::{Windower, WindowerLogic};
 use super::WindowMetadata;
 use crate::dataflow::{Data, Stream};
 use crate::engine::keyed::KeyedLogic;
-use crate::engine::record::Rec;
+use crate::engine::record::{Batcher, Rec};
 use crate::engine::routing::Key;
 use crate::recovery::codec::{decode_value, encode_value};
 
@@ -288,7 +288,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         let mut parts = self
             .keyed_step(step, logic)
             .inner
-            .partition(3, |r: Rec<(K, WindowEvent<V, A>)>| {
+            .partition::<Batcher<Rec<(K, WindowEvent<V, A>)>>, _, _>(3, |r: Rec<(K, WindowEvent<V, A>)>| {
                 let port = match r.val.1 {
                     WindowEvent::Down(..) => 0,
                     WindowEvent::Late(..) => 1,
