@@ -260,7 +260,8 @@ pub struct SessionAcc {
     metrics: SessionMetrics,
     start: i64,
     end: i64,
-    searches: Option<SessionSearches>,
+    /// Boxed: a sessions-only run pays one pointer per open session.
+    searches: Option<Box<SessionSearches>>,
 }
 
 impl SessionAcc {
@@ -269,7 +270,7 @@ impl SessionAcc {
             metrics: SessionMetrics::new(wait_ms),
             start: i64::MAX,
             end: i64::MIN,
-            searches: analytics.then(|| SessionSearches::new(wait_ms)),
+            searches: analytics.then(|| Box::new(SessionSearches::new(wait_ms))),
         }
     }
 
@@ -290,7 +291,7 @@ impl SessionAcc {
         self.start = self.start.min(later.start);
         self.end = self.end.max(later.end);
         self.searches = match (self.searches.take(), later.searches) {
-            (Some(a), Some(b)) => Some(SessionSearches::merge(a, b)),
+            (Some(a), Some(b)) => Some(Box::new(SessionSearches::merge(*a, *b))),
             (a, b) => a.or(b),
         };
     }
@@ -407,7 +408,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         Some(a) => {
             // The session row stays as it is; its searches flow on.
             let closed = windows.down.flat_map("rows", move |(user, (_id, mut acc))| {
-                let searches = acc.searches.take().map(SessionSearches::finish);
+                let searches = acc.searches.take().map(|s| s.finish());
                 let row = session_row(&row_stats, user, acc).map(Closed::Row);
                 row.into_iter()
                     .chain(searches.into_iter().flatten().map(Closed::Search))
