@@ -502,9 +502,9 @@ impl SinkPartition<Row> for CountedWriter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_time_unit_is_part_of_the_fingerprint() {
-        let plan = Plan {
+    /// A plan with the defaults of `search-ctr run -I logs`.
+    fn plan() -> Plan {
+        Plan {
             inputs: vec!["logs".into()],
             gap: Duration::from_secs(1800),
             wait: Duration::from_secs(10),
@@ -520,7 +520,12 @@ mod tests {
             schema: SchemaArg::Tutorial,
             ubi_click_actions: vec!["click".into()],
             analytics: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_time_unit_is_part_of_the_fingerprint() {
+        let plan = plan();
         let seconds = Plan {
             time_unit: TimeUnit::Seconds,
             ..plan.clone()
@@ -531,23 +536,7 @@ mod tests {
 
     #[test]
     fn analytics_options_are_part_of_both_fingerprints() {
-        let plan = Plan {
-            inputs: vec!["logs".into()],
-            gap: Duration::from_secs(1800),
-            wait: Duration::from_secs(10),
-            idle_timeout: None,
-            format: Format::Jsonl,
-            output: "-".into(),
-            late_output: None,
-            on_invalid: OnInvalid::Fail,
-            dead_letter: None,
-            max_line_bytes: 1 << 20,
-            chunk_bytes: 16 << 20,
-            time_unit: TimeUnit::Millis,
-            schema: SchemaArg::Tutorial,
-            ubi_click_actions: vec!["click".into()],
-            analytics: None,
-        };
+        let plan = plan();
         let a = analytics::Analytics {
             window: ctr::analytics::window::Window::DAY,
             min_impressions: 10,
