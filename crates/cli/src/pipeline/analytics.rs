@@ -26,11 +26,11 @@ use ctr::analytics::rows::{
 };
 use ctr::analytics::searches::SearchRecord;
 use ctr::analytics::window::Window;
-use eddy::connectors::{Sink, SinkPartition, SinkRouting};
+use eddy::connectors::Sink;
 use eddy::{Key, Stream};
 use serde::{Deserialize, Serialize};
 
-use super::sinks::bytes_sink;
+use super::sinks::{self, bytes_sink};
 use super::stats::Stats;
 use crate::args::Format;
 
@@ -132,13 +132,14 @@ pub fn build<'a>(records: &Stream<'a, SearchRecord>, plan: &Analytics, format: F
             rows::write_query_jsonl,
             rows::write_query_csv,
         );
-        rows.output(
-            "query_output",
-            TopQueriesSink {
+        rows.output("query_output", {
+            // The summary's top queries, from the rows as written.
+            let stats = stats.clone();
+            sinks::Tapped {
                 sink,
-                stats: stats.clone(),
-            },
-        );
+                tap: Arc::new(move |rows: &[Vec<QueryRow>]| stats.add_query_rows(rows.iter().flatten())),
+            }
+        });
     }
     if let Some(path) = &plan.position_output {
         let rows = all.map("position_rows", |all: AllRows| {
@@ -189,60 +190,5 @@ fn rows_sink<R: 'static>(
         Format::Csv => bytes_sink(path, Some(header), encode),
         // `text` is refused before the run.
         Format::Jsonl | Format::Text => bytes_sink(path, None, encode),
-    }
-}
-
-/// The query-row sink, counting the summary's top queries from the rows
-/// its writer takes.
-struct TopQueriesSink {
-    sink: Box<dyn Sink<Vec<QueryRow>>>,
-    stats: Arc<Stats>,
-}
-
-/// The writer of a [`TopQueriesSink`].
-struct TopQueriesWriter {
-    inner: Box<dyn SinkPartition<Vec<QueryRow>>>,
-    stats: Arc<Stats>,
-}
-
-impl Sink<Vec<QueryRow>> for TopQueriesSink {
-    fn routing(&self) -> SinkRouting {
-        self.sink.routing()
-    }
-
-    fn build(&self, worker: usize, workers: usize) -> eddy::Result<Box<dyn SinkPartition<Vec<QueryRow>>>> {
-        self.stats.enable_top_queries();
-        Ok(Box::new(TopQueriesWriter {
-            inner: self.sink.build(worker, workers)?,
-            stats: self.stats.clone(),
-        }))
-    }
-
-    fn resume(
-        &self,
-        worker: usize,
-        workers: usize,
-        state: &[u8],
-    ) -> eddy::Result<Box<dyn SinkPartition<Vec<QueryRow>>>> {
-        self.stats.enable_top_queries();
-        Ok(Box::new(TopQueriesWriter {
-            inner: self.sink.resume(worker, workers, state)?,
-            stats: self.stats.clone(),
-        }))
-    }
-}
-
-impl SinkPartition<Vec<QueryRow>> for TopQueriesWriter {
-    fn write_batch(&mut self, items: &mut Vec<Vec<QueryRow>>) -> eddy::Result<()> {
-        self.stats.add_query_rows(items.iter().flatten());
-        self.inner.write_batch(items)
-    }
-
-    fn close(&mut self) -> eddy::Result<()> {
-        self.inner.close()
-    }
-
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
-        self.inner.snapshot()
     }
 }

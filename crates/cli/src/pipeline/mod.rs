@@ -23,7 +23,6 @@ use std::time::Duration;
 use ctr::metrics::{Row, SessionMetrics};
 use ctr::timestamp::TimeUnit;
 use eddy::connectors::files::{FileSource, LineRef};
-use eddy::connectors::{Sink, SinkPartition, SinkRouting};
 use eddy::window::{EventClock, SessionWindower};
 use eddy::Flow;
 use serde::{Deserialize, Serialize};
@@ -425,13 +424,14 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
             })
         }
     };
-    rows.output(
-        "write",
-        Counted {
+    rows.output("write", {
+        // The summary's "rows written": what reached the output.
+        let stats = stats.clone();
+        sinks::Tapped {
             sink: sinks::row_sink(&plan.output, plan.format),
-            stats: stats.clone(),
-        },
-    );
+            tap: Arc::new(move |rows: &[Row]| stats.rows.add(rows.len() as u64)),
+        }
+    });
 
     let late_stats = stats.clone();
     let late = windows.late.map("late", move |(_user, (_id, e))| {
@@ -442,60 +442,6 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         late.output("late_output", sinks::late_sink(path));
     }
     Ok(())
-}
-
-/// The row sink, counting in [`Stats::rows`] the rows its writer took.
-struct Counted {
-    sink: Box<dyn Sink<Row>>,
-    stats: Arc<Stats>,
-}
-
-/// The writer of a [`Counted`] sink.
-struct CountedWriter {
-    inner: Box<dyn SinkPartition<Row>>,
-    stats: Arc<Stats>,
-}
-
-impl Sink<Row> for Counted {
-    fn routing(&self) -> SinkRouting {
-        self.sink.routing()
-    }
-
-    fn build(&self, worker: usize, workers: usize) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
-        Ok(Box::new(CountedWriter {
-            inner: self.sink.build(worker, workers)?,
-            stats: self.stats.clone(),
-        }))
-    }
-
-    fn resume(
-        &self,
-        worker: usize,
-        workers: usize,
-        state: &[u8],
-    ) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
-        Ok(Box::new(CountedWriter {
-            inner: self.sink.resume(worker, workers, state)?,
-            stats: self.stats.clone(),
-        }))
-    }
-}
-
-impl SinkPartition<Row> for CountedWriter {
-    fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::Result<()> {
-        let n = items.len() as u64;
-        self.inner.write_batch(items)?;
-        self.stats.rows.add(n);
-        Ok(())
-    }
-
-    fn close(&mut self) -> eddy::Result<()> {
-        self.inner.close()
-    }
-
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
-        self.inner.snapshot()
-    }
 }
 
 #[cfg(test)]

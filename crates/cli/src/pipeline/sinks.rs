@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ctr::format;
@@ -80,6 +81,65 @@ impl<T> SinkPartition<T> for NamedStdoutWriter<T> {
 
     fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
         self.0.snapshot().map_err(name_stdout)
+    }
+}
+
+/// Told each batch a tapped sink's writer is about to write.
+pub type Tap<T> = Arc<dyn Fn(&[T]) + Send + Sync>;
+
+/// A sink that shows `tap` every batch its writer writes, and an empty one
+/// when a writer is opened (built or resumed, so the tap knows the output
+/// exists even if nothing reaches it): how the summary counts what reached
+/// an output. (A failed write fails the run, and a failed run prints no
+/// summary, so what the tap saw is what was written.)
+pub struct Tapped<T> {
+    /// The sink written to.
+    pub sink: Box<dyn Sink<T>>,
+    /// Shown each batch.
+    pub tap: Tap<T>,
+}
+
+struct TappedWriter<T> {
+    inner: Box<dyn SinkPartition<T>>,
+    tap: Tap<T>,
+}
+
+impl<T: 'static> Tapped<T> {
+    fn tapping(&self, inner: Box<dyn SinkPartition<T>>) -> Box<dyn SinkPartition<T>> {
+        (self.tap)(&[]);
+        Box::new(TappedWriter {
+            inner,
+            tap: self.tap.clone(),
+        })
+    }
+}
+
+impl<T: 'static> Sink<T> for Tapped<T> {
+    fn routing(&self) -> SinkRouting {
+        self.sink.routing()
+    }
+
+    fn build(&self, worker: usize, workers: usize) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+        Ok(self.tapping(self.sink.build(worker, workers)?))
+    }
+
+    fn resume(&self, worker: usize, workers: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+        Ok(self.tapping(self.sink.resume(worker, workers, state)?))
+    }
+}
+
+impl<T> SinkPartition<T> for TappedWriter<T> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::Result<()> {
+        (self.tap)(items);
+        self.inner.write_batch(items)
+    }
+
+    fn close(&mut self) -> eddy::Result<()> {
+        self.inner.close()
+    }
+
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+        self.inner.snapshot()
     }
 }
 

@@ -209,14 +209,8 @@ impl Stats {
         self.inputs.get_or_init(report);
     }
 
-    /// Turns the summary's top queries on (the query-row writer does, as it
-    /// opens).
-    pub fn enable_top_queries(&self) {
-        let mut top = self.top_queries.lock().unwrap_or_else(|e| e.into_inner());
-        top.get_or_insert_with(TopQueries::default);
-    }
-
-    /// Counts query rows as they are written, for the top queries.
+    /// Counts query rows as they are written, for the top queries (which
+    /// the summary shows once this was called, even with no row).
     pub fn add_query_rows<'r>(&self, rows: impl Iterator<Item = &'r QueryRow>) {
         let mut top = self.top_queries.lock().unwrap_or_else(|e| e.into_inner());
         let top = top.get_or_insert_with(TopQueries::default);
