@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, run, s, stderr, stdout, write};
+use common::{bin, latest_complete, run, s, stderr, stdout, write};
 use ctr::analytics::reference::{reference_rows, ReferenceConfig};
 use ctr::analytics::rows::{self, WindowRows};
 use ctr::analytics::window::Window;
@@ -406,24 +406,6 @@ fn the_summary_lists_the_top_queries_in_text_and_json() {
     let json: serde_json::Value = serde_json::from_str(stderr(&o).trim()).expect("json summary");
     assert!(json.get("top_queries").is_none());
     assert!(stdout(&o).is_empty());
-}
-
-/// The latest complete snapshot's epoch in `store` (0: none), and whether
-/// it is the final one.
-fn latest_complete(store: &Path) -> (u64, bool) {
-    let out = run(&["recovery", "inspect", s(store)]);
-    assert!(out.status.success(), "inspect: {}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .filter(|l| l.contains("complete  ") && !l.contains("incomplete"))
-        .filter_map(|l| {
-            Some((
-                l.split_whitespace().nth(1)?.parse().ok()?,
-                l.contains("end of input"),
-            ))
-        })
-        .max()
-        .unwrap_or((0, false))
 }
 
 #[test]

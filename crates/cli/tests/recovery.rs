@@ -318,7 +318,7 @@ fn resume_at_1_2_4_1_workers_gives_the_same_rows() {
         args,
     } = Scene::new(200_000, "rescaled");
     for workers in [1, 2, 4] {
-        let before = latest_complete(&store);
+        let before = latest_complete(&store).0;
         let mut child = [spawn(&args, workers, &store, "10ms")];
         assert!(
             kill_after_a_new_snapshot(&mut child, &store, before),
@@ -327,16 +327,6 @@ fn resume_at_1_2_4_1_workers_gives_the_same_rows() {
     }
     finish(spawn(&args, 1, &store, "10ms"));
     assert_eq!(outputs(&dir), expected);
-}
-
-/// The latest complete epoch in the store (0: none).
-fn latest_complete(store: &Path) -> u64 {
-    inspect(store)
-        .lines()
-        .filter(|l| l.contains("complete  ") && !l.contains("incomplete"))
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .max()
-        .unwrap_or(0)
 }
 
 /// Waits until a snapshot newer than `before` is complete, then kills every
@@ -352,7 +342,7 @@ fn kill_after_a_new_snapshot(children: &mut [Child], store: &Path, before: u64) 
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
-        newer = latest_complete(store) > before;
+        newer = latest_complete(store).0 > before;
     }
     for c in children.iter_mut() {
         let _ = c.kill();

@@ -210,11 +210,15 @@ fn a_failed_run_leaves_the_previous_outputs_untouched_and_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let input = log_failing_at_the_end(dir.path(), 20_000);
     let out = dir.path().join("sessions");
-    for format in ["jsonl", "csv", "text"] {
+    // Each format, with one worker and with three (the failure must stop
+    // every worker and still leave nothing behind).
+    for (format, workers) in [("jsonl", "1"), ("csv", "3"), ("text", "1"), ("jsonl", "3")] {
         fs::write(&out, b"the previous run's rows\n").unwrap();
         let late = dir.path().join("late.jsonl");
         let o = run(&[
             "run",
+            "-w",
+            workers,
             "-I",
             s(&input),
             "--gap",
@@ -397,7 +401,7 @@ fn an_interrupted_run_leaves_the_previous_output_and_no_temporary_file() {
     // are out, the run is under way with its late output staged.
     let mut child = Command::new(bin())
         .args(["run", "--gap", "10s", "--wait", "1s", "--idle-timeout", "100ms"])
-        .args(["--late-output", s(&late)])
+        .args(["-w", "2", "--late-output", s(&late)])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -64,7 +64,8 @@ fn mid_run(late: &Path) -> (Child, ChildStdin) {
             "--idle-timeout",
             "100ms",
         ])
-        .args(["--late-output", s(late)])
+        // Several workers: every one of them must stop.
+        .args(["-w", "3", "--late-output", s(late)])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -117,24 +118,6 @@ fn sigint_stops_a_run_with_130() {
     );
 }
 
-/// The latest complete snapshot's epoch in `store` (0: none), and whether
-/// it is the final one (taken at the end of input).
-fn latest_complete(store: &Path) -> (u64, bool) {
-    let out = run(&["recovery", "inspect", s(store)]);
-    assert!(out.status.success(), "inspect: {}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .filter(|l| l.contains("complete  ") && !l.contains("incomplete"))
-        .filter_map(|l| {
-            Some((
-                l.split_whitespace().nth(1)?.parse().ok()?,
-                l.contains("end of input"),
-            ))
-        })
-        .max()
-        .unwrap_or((0, false))
-}
-
 /// A generated log, its uninterrupted output, an initialised store, and
 /// a recovering run of it started with snapshots every `interval`.
 struct Recovering {
@@ -169,6 +152,9 @@ impl Recovering {
             s(&store),
             "-s",
             interval,
+            // Two workers: the last snapshot must gather both workers' parts.
+            "-w",
+            "2",
         ];
         Recovering {
             args: args.iter().chain(extra).map(|a| a.to_string()).collect(),

@@ -76,3 +76,22 @@ pub fn free_ports(n: usize) -> Vec<String> {
         .map(|l| format!("127.0.0.1:{}", l.local_addr().expect("addr").port()))
         .collect()
 }
+
+/// The latest complete snapshot's epoch in `store` (0: none), and whether
+/// it is the final one (taken at the end of input), as `recovery inspect`
+/// lists them.
+pub fn latest_complete(store: &Path) -> (u64, bool) {
+    let out = run(&["recovery", "inspect", s(store)]);
+    assert!(out.status.success(), "inspect: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter(|l| l.contains("complete  ") && !l.contains("incomplete"))
+        .filter_map(|l| {
+            Some((
+                l.split_whitespace().nth(1)?.parse().ok()?,
+                l.contains("end of input"),
+            ))
+        })
+        .max()
+        .unwrap_or((0, false))
+}
