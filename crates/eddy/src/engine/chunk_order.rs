@@ -29,7 +29,7 @@
 //! safe to resolve again.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::engine::record::{Rec, SEQ_BITS};
@@ -47,29 +47,28 @@ pub(crate) fn part_id(input: u32, j: usize) -> u32 {
 }
 
 /// Which partitions continue the one before them (the chunks of one file
-/// after its first): partition id → the id of its file's first chunk.
-/// Filled by the input steps while the flow is built, read by every gate
-/// once running.
+/// after its first; a file's chunks are consecutive partitions). Filled by
+/// the input steps while the flow is built, read by every gate once
+/// running.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkGroups {
-    first_of: RefCell<HashMap<u32, u32>>,
+    continuations: RefCell<HashSet<u32>>,
 }
 
 impl ChunkGroups {
-    /// Records that partition `part` continues `part − 1`, whose file
-    /// starts at partition `first`.
-    pub fn add(&self, part: u32, first: u32) {
-        self.first_of.borrow_mut().insert(part, first);
+    /// Records that partition `part` continues `part − 1`.
+    pub fn add(&self, part: u32) {
+        self.continuations.borrow_mut().insert(part);
     }
 
     /// Whether any partition continues another.
     pub fn any(&self) -> bool {
-        !self.first_of.borrow().is_empty()
+        !self.continuations.borrow().is_empty()
     }
 
     /// A copy of the table.
-    fn snapshot(&self) -> HashMap<u32, u32> {
-        self.first_of.borrow().clone()
+    fn snapshot(&self) -> HashSet<u32> {
+        self.continuations.borrow().clone()
     }
 }
 
@@ -79,7 +78,7 @@ impl ChunkGroups {
 pub(crate) struct ChunkMarks {
     source: Rc<ChunkGroups>,
     /// Frozen at first use (every input is built by then).
-    first_of: Option<HashMap<u32, u32>>,
+    continuations: Option<HashSet<u32>>,
     ends: HashMap<u32, u64>,
     prefixes: HashMap<u32, u64>,
 }
@@ -112,15 +111,15 @@ impl ChunkMarks {
     pub fn new(source: Rc<ChunkGroups>) -> Self {
         ChunkMarks {
             source,
-            first_of: None,
+            continuations: None,
             ends: HashMap::new(),
             prefixes: HashMap::new(),
         }
     }
 
-    fn groups(&mut self) -> &HashMap<u32, u32> {
+    fn groups(&mut self) -> &HashSet<u32> {
         let source = &self.source;
-        self.first_of.get_or_insert_with(|| source.snapshot())
+        self.continuations.get_or_insert_with(|| source.snapshot())
     }
 
     /// Whether any partition of the flow is a continuation.
@@ -136,11 +135,11 @@ impl ChunkMarks {
         let mut j = part;
         loop {
             let next = j + 1;
-            if self.groups().get(&next).is_none() {
+            if !self.groups().contains(&next) {
                 break; // `next` does not continue `j`'s file
             }
             // The final marks of every chunk before `j` in its file.
-            let before = if self.groups().contains_key(&j) {
+            let before = if self.groups().contains(&j) {
                 match self.prefixes.get(&j) {
                     Some(&p) => p,
                     None => break,
@@ -159,7 +158,7 @@ impl ChunkMarks {
         if let Some(&p) = self.prefixes.get(&part) {
             return Prefix::Known(p);
         }
-        if self.groups().contains_key(&part) {
+        if self.groups().contains(&part) {
             Prefix::Unknown
         } else {
             Prefix::Own
@@ -272,8 +271,8 @@ mod tests {
     /// One file in three chunks (partitions 1, 2, 3) after a whole file (0).
     fn groups() -> Rc<ChunkGroups> {
         let g = ChunkGroups::default();
-        g.add(2, 1);
-        g.add(3, 1);
+        g.add(2);
+        g.add(3);
         Rc::new(g)
     }
 

@@ -389,13 +389,9 @@ fn try_open_parts<T, S: Source<T>>(
     let mut parts = Vec::new();
     let mut ended = Vec::new();
     // Every worker knows every chunk group (its gates resolve them all).
-    let mut first = 0;
     for (j, key) in keys.iter().enumerate() {
         if j > 0 && source.continues_previous(key) {
-            ctx.chunk_groups()
-                .add(part_id(input_index, j), part_id(input_index, first));
-        } else {
-            first = j;
+            ctx.chunk_groups().add(part_id(input_index, j));
         }
     }
     for (j, key) in keys.into_iter().enumerate() {

@@ -98,8 +98,6 @@ pub(crate) struct Gate<T> {
     stash: Stash<T>,
     pending: Pending,
     chunks: Resolver<T>,
-    /// Whether some input has chunks (known at the first record).
-    resolving: Option<bool>,
     resolved: Vec<Rec<T>>,
 }
 
@@ -110,7 +108,6 @@ impl<T> Gate<T> {
             stash: Stash::default(),
             pending: Pending::default(),
             chunks: Resolver::new(groups),
-            resolving: None,
             resolved: Vec::new(),
         }
     }
@@ -118,8 +115,7 @@ impl<T> Gate<T> {
     /// Holds a batch of records (see [`Stash::push`]), first giving the
     /// records of chunked files their true tags.
     pub fn push(&mut self, recs: &mut Vec<Rec<T>>) {
-        let chunks = &mut self.chunks;
-        if *self.resolving.get_or_insert_with(|| chunks.active()) {
+        if self.chunks.active() {
             self.chunks.resolve(recs);
         }
         self.stash.push(recs);
