@@ -1,0 +1,499 @@
+//! [`KafkaSink`]: rows as messages, exactly-once across crashes by
+//! deterministic positions in a header (no broker transactions).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{partition_count, KafkaUri};
+use crate::{Result, Sink, SinkPartition, SinkRouting};
+
+/// The header every message of an exactly-once [`KafkaSink`] carries:
+/// `ID:PARTITION:SEQUENCE` (decimal), the sink's dedup id, the output
+/// partition and the message's place among the sink's messages in it
+/// (from 0).
+pub const POSITION_HEADER: &str = "eddy-pos";
+
+/// Appends an item's key (left empty for none) and value.
+type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>, &mut Vec<u8>) + Send + Sync>;
+
+/// Writes items to a Kafka topic from one writer (worker 0), with an
+/// idempotent producer. The output partition of an item is Kafka's default
+/// for its key (murmur2, as the Java client), or of its value when it has
+/// no key, so that it depends on the item alone.
+///
+/// Without a dedup id: at-least-once (a resumed run writes again what the
+/// crashed one wrote after its last snapshot). With one
+/// ([`KafkaSink::exactly_once`]): every message carries
+/// [`POSITION_HEADER`]; a snapshot records how many messages went to each
+/// partition; a resume (and a first start, which may follow a crash before
+/// any snapshot) reads the last message of each partition and skips the
+/// regenerated items up to it. Messages without this sink's header at the
+/// end of a partition (someone else wrote the topic) are an error unless
+/// [`KafkaSink::allow_foreign`].
+pub struct KafkaSink<T> {
+    uri: KafkaUri,
+    encode: Encode<T>,
+    dedup: Option<String>,
+    allow_foreign: bool,
+}
+
+impl<T> std::fmt::Debug for KafkaSink<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSink")
+            .field("uri", &self.uri)
+            .field("dedup", &self.dedup)
+            .field("allow_foreign", &self.allow_foreign)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> KafkaSink<T> {
+    /// A sink to `uri`'s topic (which must exist); `encode` appends an
+    /// item's key (nothing for a message without key) and its value.
+    pub fn new(
+        uri: KafkaUri,
+        encode: impl Fn(&T, &mut Vec<u8>, &mut Vec<u8>) + Send + Sync + 'static,
+    ) -> Self {
+        KafkaSink {
+            uri,
+            encode: Arc::new(encode),
+            dedup: None,
+            allow_foreign: false,
+        }
+    }
+
+    /// Exactly-once across resumes: `id` names this job's messages (the
+    /// same for every run of one job, different for different jobs writing
+    /// one topic; no `:`).
+    pub fn exactly_once(mut self, id: impl Into<String>) -> Self {
+        self.dedup = Some(id.into().replace(':', "_"));
+        self
+    }
+
+    /// With [`KafkaSink::exactly_once`]: messages of others (without this
+    /// sink's header or with another id) may follow this sink's in the
+    /// topic; the read-back then looks further back for this sink's last
+    /// message instead of failing.
+    pub fn allow_foreign(mut self, allow: bool) -> Self {
+        self.allow_foreign = allow;
+        self
+    }
+
+    fn producer(&self) -> Result<BaseProducer<Delivery>> {
+        let ms = self
+            .uri
+            .timeout
+            .as_millis()
+            .clamp(1000, i32::MAX as u128)
+            .to_string();
+        self.uri
+            .client_config(&[
+                ("enable.idempotence", "true"),
+                ("linger.ms", "5"),
+                ("message.timeout.ms", &ms),
+            ])
+            .create_with_context(Delivery::default())
+            .map_err(|e| self.uri.error(format!("cannot create a producer: {e}")))
+    }
+
+    fn consumer(&self) -> Result<BaseConsumer> {
+        self.uri
+            .client_config(&[
+                ("group.id", "eddy-sink-readback"),
+                ("enable.auto.commit", "false"),
+                ("enable.partition.eof", "true"),
+                ("auto.offset.reset", "earliest"),
+                ("allow.auto.create.topics", "false"),
+            ])
+            .create()
+            .map_err(|e| self.uri.error(format!("cannot create a consumer: {e}")))
+    }
+
+    /// Opens the writer: `written[p]` = messages this sink wrote to `p`
+    /// according to the snapshot (all 0 for a first start).
+    fn open(&self, written: Option<Vec<u64>>) -> Result<Box<dyn SinkPartition<T>>> {
+        let producer = self.producer()?;
+        let consumer = self.consumer()?;
+        let n = partition_count(&consumer, &self.uri)?;
+        let n_usize = n as usize;
+        let written = match written {
+            Some(w) if w.len() != n_usize => {
+                return Err(self.uri.error(format!(
+                    "the snapshot was taken with {} output partitions, the topic has {n} now: output \
+                     positions would differ (restore the partition count or start a new job)",
+                    w.len()
+                )))
+            }
+            Some(w) => w,
+            None => vec![0; n_usize],
+        };
+        let mut skip = vec![0u64; n_usize];
+        if let Some(id) = &self.dedup {
+            for p in 0..n {
+                let on_topic = readback::last_sequence(&consumer, &self.uri, p, id, self.allow_foreign)?;
+                let i = p as usize;
+                let on_topic = on_topic.map_or(0, |s| s + 1);
+                if on_topic < written[i] {
+                    return Err(self.uri.part_error(
+                        p,
+                        format!(
+                            "the snapshot says this job wrote {} messages here, the topic holds only {on_topic} of \
+                             them: messages were deleted (retention?) or the topic was recreated",
+                            written[i]
+                        ),
+                    ));
+                }
+                skip[i] = on_topic;
+            }
+        }
+        Ok(Box::new(KafkaWriter {
+            uri: self.uri.clone(),
+            producer,
+            encode: self.encode.clone(),
+            dedup: self.dedup.clone(),
+            next: written,
+            skip,
+            key: Vec::new(),
+            value: Vec::new(),
+        }))
+    }
+}
+
+impl<T: 'static> Sink<T> for KafkaSink<T> {
+    fn routing(&self) -> SinkRouting {
+        SinkRouting::Single
+    }
+
+    fn build(&self, _worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
+        self.open(None)
+    }
+
+    fn resume(&self, _worker: usize, _workers: usize, state: &[u8]) -> Result<Box<dyn SinkPartition<T>>> {
+        let written = decode_state(state)
+            .ok_or_else(|| self.uri.error("the snapshot's sink state is not a Kafka sink's"))?;
+        self.open(Some(written))
+    }
+}
+
+/// A snapshot's state: messages written per partition (`u64` LE each).
+fn encode_state(next: &[u64]) -> Vec<u8> {
+    next.iter().flat_map(|n| n.to_le_bytes()).collect()
+}
+
+fn decode_state(bytes: &[u8]) -> Option<Vec<u64>> {
+    if !bytes.len().is_multiple_of(8) {
+        return None;
+    }
+    bytes
+        .chunks_exact(8)
+        .map(|c| c.try_into().ok().map(u64::from_le_bytes))
+        .collect()
+}
+
+/// Collects the first delivery failure.
+#[derive(Default)]
+struct Delivery {
+    failed: Mutex<Option<String>>,
+}
+
+impl ClientContext for Delivery {}
+
+impl ProducerContext for Delivery {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        if let Err((e, msg)) = result {
+            let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+            failed.get_or_insert_with(|| format!("partition {}: delivery failed: {e}", msg.partition()));
+        }
+    }
+}
+
+/// The open writer.
+struct KafkaWriter<T> {
+    uri: KafkaUri,
+    producer: BaseProducer<Delivery>,
+    encode: Encode<T>,
+    dedup: Option<String>,
+    /// Per partition: this sink's messages so far (written or skipped).
+    next: Vec<u64>,
+    /// Per partition: messages already on the topic (skipped when
+    /// regenerated).
+    skip: Vec<u64>,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl<T> KafkaWriter<T> {
+    fn check_delivery(&self) -> Result<()> {
+        let failed = self
+            .producer
+            .context()
+            .failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match failed.as_ref() {
+            Some(why) => Err(self.uri.error(why)),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.producer
+            .flush(self.uri.timeout)
+            .map_err(|e| self.uri.unreachable("cannot flush the output", e))?;
+        self.check_delivery()
+    }
+}
+
+impl<T> SinkPartition<T> for KafkaWriter<T> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> Result<()> {
+        let n = self.next.len() as u32;
+        for item in items.drain(..) {
+            self.key.clear();
+            self.value.clear();
+            (self.encode)(&item, &mut self.key, &mut self.value);
+            let by = if self.key.is_empty() {
+                &self.value
+            } else {
+                &self.key
+            };
+            let p = (murmur2(by) & 0x7fff_ffff) % n;
+            let i = p as usize;
+            let seq = self.next[i];
+            self.next[i] += 1;
+            if seq < self.skip[i] {
+                continue;
+            }
+            let mut record = BaseRecord::to(&self.uri.topic)
+                .partition(p as i32)
+                .payload(self.value.as_slice());
+            if !self.key.is_empty() {
+                record = record.key(self.key.as_slice());
+            }
+            if let Some(id) = &self.dedup {
+                let pos = format!("{id}:{p}:{seq}");
+                record = record.headers(OwnedHeaders::new().insert(Header {
+                    key: POSITION_HEADER,
+                    value: Some(pos.as_bytes()),
+                }));
+            }
+            let started = Instant::now();
+            loop {
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        if started.elapsed() > self.uri.timeout {
+                            return Err(self
+                                .uri
+                                .unreachable("the producer's queue stayed full", "queue full"));
+                        }
+                        record = back;
+                        self.producer.poll(Duration::from_millis(20));
+                    }
+                    Err((e, _)) => return Err(self.uri.part_error(p as i32, format!("cannot produce: {e}"))),
+                }
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+        self.check_delivery()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.flush()
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<u8>> {
+        self.flush()?;
+        Ok(encode_state(&self.next))
+    }
+}
+
+mod readback {
+    //! Finding this sink's last message in a partition.
+
+    use super::*;
+
+    /// Where a message came from, by its header.
+    enum Whose {
+        Ours(u64),
+        Foreign,
+    }
+
+    fn whose<M: Message>(msg: &M, id: &str, partition: i32) -> Whose {
+        let Some(value) = msg
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == POSITION_HEADER).and_then(|h| h.value))
+        else {
+            return Whose::Foreign;
+        };
+        let text = std::str::from_utf8(value).unwrap_or("");
+        let mut fields = text.rsplitn(3, ':');
+        let (seq, p, who) = (fields.next(), fields.next(), fields.next());
+        match (
+            who,
+            p.and_then(|p| p.parse::<i32>().ok()),
+            seq.and_then(|s| s.parse().ok()),
+        ) {
+            (Some(who), Some(p), Some(seq)) if who == id && p == partition => Whose::Ours(seq),
+            _ => Whose::Foreign,
+        }
+    }
+
+    /// The sequence of this sink's last message in `partition` (`None`:
+    /// none there). Reads back from the end, a few messages first.
+    pub(super) fn last_sequence(
+        consumer: &BaseConsumer,
+        uri: &KafkaUri,
+        partition: i32,
+        id: &str,
+        allow_foreign: bool,
+    ) -> Result<Option<u64>> {
+        let (low, high) = consumer
+            .fetch_watermarks(&uri.topic, partition, uri.timeout)
+            .map_err(|e| uri.unreachable(&format!("partition {partition}: cannot read its offsets"), e))?;
+        let mut window: i64 = 1;
+        loop {
+            let from = (high - window).max(low);
+            if from >= high {
+                return Ok(None);
+            }
+            let (last_ours, foreign_after) = scan(consumer, uri, partition, from, high, id)?;
+            if let Some(offset) = foreign_after {
+                if !allow_foreign {
+                    return Err(uri.part_error(
+                        partition,
+                        format!(
+                            "the message at offset {offset} was not written by this job (no {POSITION_HEADER} \
+                             header with id {id:?}): exactly-once needs a topic that only this job writes; \
+                             use another output topic, or allow others' messages (--kafka-allow-foreign)"
+                        ),
+                    ));
+                }
+            }
+            if last_ours.is_some() || from == low {
+                return Ok(last_ours);
+            }
+            window = window.saturating_mul(16);
+        }
+    }
+
+    /// Reads `[from, high)`: the last sequence of ours, and the offset of
+    /// the first foreign message after it.
+    fn scan(
+        consumer: &BaseConsumer,
+        uri: &KafkaUri,
+        partition: i32,
+        from: i64,
+        high: i64,
+        id: &str,
+    ) -> Result<(Option<u64>, Option<i64>)> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&uri.topic, partition, Offset::Offset(from))
+            .map_err(|e| uri.part_error(partition, e))?;
+        consumer
+            .assign(&tpl)
+            .map_err(|e| uri.part_error(partition, format!("cannot assign: {e}")))?;
+        let mut ours = None;
+        let mut foreign_after = None;
+        let started = Instant::now();
+        loop {
+            if started.elapsed() > uri.timeout {
+                return Err(uri.unreachable(
+                    &format!("partition {partition}: cannot read back offsets {from}..{high}"),
+                    "timed out",
+                ));
+            }
+            match consumer.poll(Duration::from_millis(100)) {
+                None => continue,
+                Some(Ok(msg)) if msg.partition() != partition => continue,
+                Some(Ok(msg)) => {
+                    if msg.offset() >= high {
+                        break;
+                    }
+                    match whose(&msg, id, partition) {
+                        Whose::Ours(seq) => {
+                            ours = Some(seq);
+                            foreign_after = None;
+                        }
+                        Whose::Foreign => {
+                            foreign_after.get_or_insert(msg.offset());
+                        }
+                    }
+                    if msg.offset() + 1 >= high {
+                        break;
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => break,
+                Some(Err(_)) => continue,
+            }
+        }
+        Ok((ours, foreign_after))
+    }
+}
+
+/// Kafka's murmur2 (the Java client's `Utils.murmur2`), for its default
+/// partitioning: partition = `(murmur2(key) & 0x7fffffff) % partitions`.
+pub fn murmur2(data: &[u8]) -> u32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let mut h: u32 = SEED ^ (data.len() as u32);
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let rest = chunks.remainder();
+    if rest.len() >= 3 {
+        h ^= u32::from(rest[2]) << 16;
+    }
+    if rest.len() >= 2 {
+        h ^= u32::from(rest[1]) << 8;
+    }
+    if !rest.is_empty() {
+        h ^= u32::from(rest[0]);
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn murmur2_is_the_java_clients() {
+        // Kafka's UtilsTest.testMurmur2.
+        for (text, want) in [
+            ("21", -973932308i32),
+            ("foobar", -790332482),
+            ("a-little-bit-long-string", -985981536),
+            ("a-little-bit-longer-string", -1486304829),
+            ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+            ("abc", 479470107),
+        ] {
+            assert_eq!(murmur2(text.as_bytes()) as i32, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn sink_state_round_trips() {
+        assert_eq!(decode_state(&encode_state(&[3, 0, 7])), Some(vec![3, 0, 7]));
+        assert_eq!(decode_state(&[1, 2, 3]), None);
+    }
+}
