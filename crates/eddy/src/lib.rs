@@ -40,6 +40,7 @@
 
 pub mod dataflow;
 pub mod engine;
+pub mod metrics;
 pub mod recovery;
 pub mod testing;
 pub mod window;

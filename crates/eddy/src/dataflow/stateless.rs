@@ -31,6 +31,7 @@ impl<'a, T: Data> Stream<'a, T> {
         let step_id = self.ctx.step_id(step);
         let mut out = Vec::new();
         let step = step_id.clone();
+        let meter = crate::metrics::global().meter(&step_id);
         let inner = self
             .inner
             .clone()
@@ -41,10 +42,12 @@ impl<'a, T: Data> Stream<'a, T> {
                     move |input, output| {
                         let _scope = StepScope(&step);
                         input.for_each(|time, data| {
+                            meter.received(data.len());
                             for rec in data.drain(..) {
                                 logic(rec, &mut out);
                             }
                             if !out.is_empty() {
+                                meter.emitted(out.len());
                                 output.session(&time).give_container(&mut out);
                                 out.clear();
                             }

@@ -193,6 +193,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
     let scope = *flow.scope();
     let shared = ctx.shared().clone();
     let probe = ctx.probe().clone();
+    let meter = crate::metrics::global().meter(&step_id);
     let mut builder = OperatorBuilder::new(step_id.clone(), scope);
     let activator = scope.activator_for(builder.operator_info().address.clone());
     let (mut data_out, stream) = builder.new_output::<Vec<Rec<T>>>();
@@ -277,6 +278,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
                     let Some(cap) = part.cap.as_mut() else { break };
                     if !part.staged.is_empty() {
                         in_flight.push(Reverse(*cap.time()));
+                        meter.emitted(part.staged.len());
                         output.give(&*cap, &mut part.staged);
                         part.staged.clear();
                         budget -= 1;

@@ -101,6 +101,7 @@ where
     }
     let (worker, shared) = (ctx.worker(), ctx.shared().clone());
     let step = name.to_owned();
+    let mut meter = crate::metrics::global().meter(name);
     let groups = ctx.chunk_groups().clone();
     let pact = ExchangeCore::<Batcher<Rec<(K, V)>>, _>::new_core(|r: &Rec<(K, V)>| r.val.0.route_hash());
     let scope: Scope<'a> = stream.scope();
@@ -121,7 +122,10 @@ where
                 let mut emitted: Vec<O> = Vec::new();
                 move |(input, input_frontier), (control, control_frontier), output| {
                     let _scope = StepScope(&step);
-                    input.for_each(|_time, data| gate.push(data));
+                    input.for_each(|_time, data| {
+                        meter.received(data.len());
+                        gate.push(data)
+                    });
                     control.for_each(|_time, snaps| gate.announce(snaps));
                     let frontier = least(low(input_frontier), low(control_frontier));
                     // Up to each due snapshot, then up to the frontier: the state at
@@ -130,9 +134,10 @@ where
                         let snap = gate.release(frontier, &mut ready);
                         if let Some(cap) = cap.as_ref().filter(|_| !ready.is_empty()) {
                             let mut session = output.session_with_builder(cap);
-                            apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
+                            let n = apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
                                 session.give(r)
                             });
+                            meter.emitted(n);
                         }
                         ready.clear();
                         let Some((epoch, _)) = snap else { break };
@@ -154,6 +159,7 @@ where
                             let mut session = output.session_with_builder(c);
                             states.retain(|key, slot| {
                                 logic.on_tick(key, slot, now, &mut emitted);
+                                meter.emitted(emitted.len());
                                 for o in emitted.drain(..) {
                                     // Wall-clock results have no canonical place:
                                     // tag 0 lets every later step release them at
@@ -170,6 +176,7 @@ where
                         }
                         activator.activate_after(every);
                     }
+                    meter.holding(states.len());
                     match frontier {
                         Some(f) => {
                             if let Some(c) = cap.as_mut() {
@@ -186,6 +193,7 @@ where
                                 for key in keys {
                                     if let Some(Some(state)) = states.remove(&key) {
                                         logic.on_eof(&key, state, &mut emitted);
+                                        meter.emitted(emitted.len());
                                         let pos = key.route_hash();
                                         for o in emitted.drain(..) {
                                             session.give(Rec {
@@ -212,10 +220,12 @@ fn apply<K, V, O, L>(
     ready: &mut Vec<Rec<(K, V)>>,
     emitted: &mut Vec<O>,
     mut give: impl FnMut(Rec<(K, O)>),
-) where
+) -> usize
+where
     K: Key,
     L: KeyedLogic<K, V, O>,
 {
+    let mut n = 0;
     for rec in ready.drain(..) {
         let Rec {
             tag,
@@ -234,6 +244,7 @@ fn apply<K, V, O, L>(
                 states.insert(key.clone(), slot);
             }
         }
+        n += emitted.len();
         for o in emitted.drain(..) {
             give(Rec {
                 tag,
@@ -242,6 +253,7 @@ fn apply<K, V, O, L>(
             });
         }
     }
+    n
 }
 
 /// Every key's state, as a sealed snapshot part: framed `(key, state)`

@@ -126,6 +126,7 @@ impl<T: Data> Stream<'_, T> {
         let mut ready: Vec<Rec<T>> = Vec::new();
         let worker = self.ctx.worker();
         let step = step_id.to_owned();
+        let meter = crate::metrics::global().meter(step_id);
         let _ = self
             .inner
             .clone()
@@ -138,7 +139,10 @@ impl<T: Data> Stream<'_, T> {
                 move |_cap, _info| {
                     move |(input, input_frontier), (control, control_frontier), _output| {
                         let _scope = StepScope(&step);
-                        input.for_each(|_t, data| gate.push(data));
+                        input.for_each(|_t, data| {
+                            meter.received(data.len());
+                            gate.push(data)
+                        });
                         control.for_each(|_t, snaps| gate.announce(snaps));
                         let frontier = least(low(input_frontier), low(control_frontier));
                         loop {

@@ -87,7 +87,7 @@ impl Pause {
     /// Creates the marker and never returns.
     fn stop_forever(&self) -> ! {
         if let Err(e) = std::fs::write(&self.marker, b"paused\n") {
-            eprintln!("{PAUSE_ENV}: cannot create {}: {e}", self.marker.display());
+            tracing::error!("{PAUSE_ENV}: cannot create {}: {e}", self.marker.display());
         }
         loop {
             std::thread::sleep(Duration::from_secs(3600));
@@ -209,16 +209,24 @@ fn write_all(store: &Store, rx: &Receiver<Msg>, mut pause: Option<Pause>, shared
         for msg in &batch {
             match msg {
                 // Announced in this process (the coordinator's): counted.
-                Msg::Epoch { epoch, expected, .. } => {
+                Msg::Epoch {
+                    epoch,
+                    expected,
+                    created_ms,
+                    ..
+                } => {
+                    crate::metrics::global().snapshot_started(*epoch, *created_ms);
                     progress.insert(*epoch, (*expected, 0));
                 }
-                Msg::Part { epoch, .. } => {
+                Msg::Part { epoch, data, .. } => {
+                    crate::metrics::global().snapshot_part(*epoch, data.len());
                     let Some(entry) = progress.get_mut(epoch) else {
                         continue;
                     };
                     entry.1 += 1;
                     if entry.1 >= entry.0 {
                         shared.last_snapshot.completed(*epoch);
+                        crate::metrics::global().snapshot_completed(*epoch);
                         let done = *epoch;
                         progress.retain(|e, _| *e > done);
                     }
