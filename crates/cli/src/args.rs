@@ -205,7 +205,8 @@ pub enum SummaryFormat {
 pub struct RunArgs {
     /// Input: a file (gzip data is decompressed, whatever the name), a
     /// directory (every file under it, sorted by path; hidden ones skipped)
-    /// or `-` for stdin. Repeat for several.
+    /// or `-` for stdin. Repeat for several. Or one Kafka topic,
+    /// kafka://HOST:PORT[,HOST:PORT]/TOPIC (see --kafka-*).
     ///
     /// Example: --input day1.jsonl --input day2.jsonl.gz
     #[arg(short = 'I', long = "input", value_name = "PATH", default_value = "-")]
@@ -232,7 +233,12 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
 
-    /// Where rows go (`-` = stdout).
+    /// Where rows go (`-` = stdout), or kafka://HOST:PORT/TOPIC (one JSON
+    /// message per row, keyed by user; also for --late-output and
+    /// --dead-letter). Kafka outputs are exactly-once with --recovery-dir
+    /// (each message carries its position in an `eddy-pos` header; a resume
+    /// skips what the crashed run wrote), at-least-once without it
+    /// (idempotent producer).
     ///
     /// Example: --output sessions.csv
     #[arg(short, long, value_name = "PATH", default_value = "-")]
@@ -308,6 +314,10 @@ pub struct RunArgs {
     /// Crash recovery.
     #[command(flatten)]
     pub recovery: RecoveryFlags,
+
+    /// Kafka inputs and outputs.
+    #[command(flatten)]
+    pub kafka: crate::pipeline::kafka::KafkaFlags,
 
     /// Worker threads in this process.
     #[arg(short, long, value_name = "N", default_value_t = 1)]
@@ -398,6 +408,25 @@ pub struct GenerateArgs {
     /// (written under a temporary name, then renamed).
     #[arg(short, long, value_name = "PATH", default_value = "-")]
     pub out: PathBuf,
+
+    /// Produce the lines to a Kafka topic instead (it must exist), one
+    /// message per line keyed by its user.
+    ///
+    /// Example: --to kafka://127.0.0.1:9092/search-events --rate 5000/s
+    #[arg(long, value_name = "URI", conflicts_with = "out")]
+    pub to: Option<String>,
+
+    /// With --to: lines per second (default: as fast as the broker takes them).
+    #[arg(long, value_name = "N/s", requires = "to", value_parser = crate::pipeline::kafka::parse_rate)]
+    pub rate: Option<f64>,
+
+    /// With --to: the partitions of the topic when it has to be made.
+    #[arg(long, value_name = "N", requires = "to", default_value_t = 4)]
+    pub partitions: i32,
+
+    /// With --to: a librdkafka setting (KEY=VALUE), repeatable.
+    #[arg(long, value_name = "KEY=VALUE", requires = "to", value_parser = crate::pipeline::kafka::parse_option)]
+    pub kafka_option: Vec<(String, String)>,
 }
 
 /// `run`'s recovery flags.

@@ -39,6 +39,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     }
     let analytics = analytics_plan(&args)?;
     let cluster = cluster(&args)?;
+    let (file_inputs, kafka_input) = pipeline::kafka::check_run(&args).map_err(UsageError)?;
     let outputs: Vec<safety::Named<'_>> = [
         Some(("--output", args.output.as_path())),
         args.late_output.as_deref().map(|p| ("--late-output", p)),
@@ -49,6 +50,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     ]
     .into_iter()
     .flatten()
+    .filter(|(_, p)| !pipeline::kafka::is_kafka(p))
     .collect();
     let mut checked = outputs.clone();
     if let Some(report) = &args.report {
@@ -57,9 +59,9 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         }
         checked.push(("--report", report.as_path()));
     }
-    safety::check_paths(&args.inputs, &checked, args.recovery.recovery_dir.as_deref())?;
+    safety::check_paths(&file_inputs, &checked, args.recovery.recovery_dir.as_deref())?;
     let mut plan = Plan {
-        inputs: args.inputs.clone(),
+        inputs: file_inputs,
         gap: args.gap,
         wait: args.wait,
         idle_timeout: args.idle_timeout,
@@ -74,7 +76,16 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         schema: args.schema,
         ubi_click_actions: args.ubi_click_actions.clone(),
         analytics,
+        kafka: pipeline::kafka::KafkaPlan {
+            input: kafka_input,
+            flags: args.kafka.clone(),
+            dedup: None,
+        },
     };
+    if args.recovery.recovery_dir.is_some() {
+        // Kafka outputs: exactly-once, under an id of this job.
+        plan.kafka.dedup = Some(plan.fingerprint());
+    }
     // What every process of a cluster must share (checked as they connect).
     let cluster = cluster.map(|c| ClusterConfig {
         fingerprint: plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some()),
@@ -91,12 +102,24 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // them back to a snapshot); processes other than 0 write none.
     let mut staging = Staging::default();
     if config.recovery.is_none() && args.process_id.unwrap_or(0) == 0 {
-        plan.output = staging.stage("--output", &plan.output)?;
+        // A Kafka topic is written in place (at-least-once without recovery).
+        let kafka = pipeline::kafka::is_kafka;
+        if !kafka(&plan.output) {
+            plan.output = staging.stage("--output", &plan.output)?;
+        }
         if let Some(p) = plan.late_output.take() {
-            plan.late_output = Some(staging.stage("--late-output", &p)?);
+            plan.late_output = Some(if kafka(&p) {
+                p
+            } else {
+                staging.stage("--late-output", &p)?
+            });
         }
         if let Some(p) = plan.dead_letter.take() {
-            plan.dead_letter = Some(staging.stage("--dead-letter", &p)?);
+            plan.dead_letter = Some(if kafka(&p) {
+                p
+            } else {
+                staging.stage("--dead-letter", &p)?
+            });
         }
         if let Some(a) = plan.analytics.as_mut() {
             for (option, path) in [
@@ -396,6 +419,9 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
         },
         ..GenerateConfig::default()
     };
+    if let Some(to) = &args.to {
+        return generate_to_kafka(&config, to, &args);
+    }
     let to_stdout = args.out.as_os_str() == "-";
     let mut staging = Staging::default();
     let path = staging.stage("--out", &args.out)?;
@@ -421,4 +447,19 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
                 .then(|| format!("no output was written ({} left as before)", staging.describe())),
         }),
     }
+}
+
+/// `search-ctr generate --to kafka://…`: the same lines as a file, one
+/// message each, keyed by user (a missing topic is made with --partitions).
+fn generate_to_kafka(config: &GenerateConfig, to: &str, args: &GenerateArgs) -> Result<(), Failure> {
+    let mut uri =
+        eddy::connectors::kafka::KafkaUri::parse(to).map_err(|e| UsageError(format!("--to {e}")))?;
+    uri.options = args.kafka_option.clone();
+    if args.partitions < 1 {
+        return Err(UsageError("--partitions must be at least 1".into()).into());
+    }
+    let mut producer = pipeline::kafka::LineProducer::open(uri, args.rate, args.partitions)?;
+    generate(config, &mut producer).with_context(|| format!("--to {to}"))?;
+    producer.finish().with_context(|| format!("--to {to}"))?;
+    Ok(())
 }

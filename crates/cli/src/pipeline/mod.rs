@@ -13,6 +13,7 @@
 
 pub mod analytics;
 pub mod item;
+pub mod kafka;
 pub mod sinks;
 pub mod stats;
 
@@ -66,6 +67,8 @@ pub struct Plan {
     pub ubi_click_actions: Vec<String>,
     /// Search analytics, when any of its outputs is given.
     pub analytics: Option<analytics::Analytics>,
+    /// Kafka input and outputs (`kafka://` URIs), and their flags.
+    pub kafka: kafka::KafkaPlan,
 }
 
 impl Plan {
@@ -75,7 +78,7 @@ impl Plan {
         format!(
             "search-ctr {}: inputs={:?} gap={:?} wait={:?} idle_timeout={:?} format={:?} output={:?} \
              late_output={:?} on_invalid={:?} dead_letter={:?} max_line_bytes={} chunk_bytes={} \
-             time_unit={:?} schema={:?} ubi_click_actions={:?} analytics={:?}",
+             time_unit={:?} schema={:?} ubi_click_actions={:?} analytics={:?} {}",
             env!("CARGO_PKG_VERSION"),
             self.inputs,
             self.gap,
@@ -91,7 +94,8 @@ impl Plan {
             self.time_unit,
             self.schema,
             self.ubi_click_actions,
-            self.analytics
+            self.analytics,
+            self.kafka.describe()
         )
     }
 }
@@ -110,7 +114,15 @@ impl Plan {
         let given = |p: &Option<PathBuf>| if p.is_some() { "given" } else { "none" }.to_owned();
         let mut items: Vec<(String, String)> =
             vec![("search-ctr version".into(), env!("CARGO_PKG_VERSION").into())];
+        if let Some(topic) = &self.kafka.input {
+            items.push(("the Kafka input".into(), topic.clone()));
+            items.push((
+                "--kafka-until-end".into(),
+                self.kafka.flags.kafka_until_end.to_string(),
+            ));
+        }
         match input_files(&self.inputs) {
+            Ok(files) if self.kafka.input.is_some() && files.is_empty() => {}
             Ok(files) => {
                 items.push(("the number of input files".into(), files.len().to_string()));
                 for (i, (path, size)) in files.into_iter().enumerate() {
@@ -334,15 +346,19 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         (SchemaArg::Tutorial, true) => Decoder::Detailed(unit),
         (SchemaArg::Tutorial, false) => Decoder::Plain(unit),
     };
-    let source = FileSource::new(plan.inputs.clone(), move |line: &LineRef<'_>| {
-        Item::decode_with(line, &decoder)
-    })
-    .chunk_bytes(plan.chunk_bytes)
-    .max_line_bytes(plan.max_line_bytes);
-    // Listing errors are the run's to report; the summary then has no count.
-    stats.set_inputs(|| source.plan_report().ok());
     stats.set_time_unit(unit);
-    let items = flow.input_timed("read", source, Item::time);
+    let items = if let Some(topic) = &plan.kafka.input {
+        flow.input_timed("read", kafka::source(plan, topic, decoder)?, Item::time)
+    } else {
+        let source = FileSource::new(plan.inputs.clone(), move |line: &LineRef<'_>| {
+            Item::decode_with(line, &decoder)
+        })
+        .chunk_bytes(plan.chunk_bytes)
+        .max_line_bytes(plan.max_line_bytes);
+        // Listing errors are the run's to report; the summary then has no count.
+        stats.set_inputs(|| source.plan_report().ok());
+        flow.input_timed("read", source, Item::time)
+    };
     let split = items.branch("is_event", |i| matches!(i, Item::Event(_) | Item::Events(_)));
 
     // Each worker counts what passes its steps in a local tally.
@@ -356,7 +372,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     });
     match (plan.on_invalid, &plan.dead_letter) {
         (OnInvalid::Fail, _) => invalid.output("fail_on_invalid", sinks::FailOnInvalid),
-        (OnInvalid::Skip, Some(path)) => invalid.output("dead_letter", sinks::dead_letter_sink(path)),
+        (OnInvalid::Skip, Some(path)) => invalid.output("dead_letter", kafka::dead_letter_sink(plan, path)),
         (OnInvalid::Skip, None) => {}
     }
 
@@ -428,7 +444,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         // The summary's "rows written": what reached the output.
         let stats = stats.clone();
         sinks::Tapped {
-            sink: sinks::row_sink(&plan.output, plan.format),
+            sink: kafka::row_sink(plan, &plan.output),
             tap: Arc::new(move |rows: &[Row]| stats.rows.add(rows.len() as u64)),
         }
     });
@@ -439,7 +455,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         e.raw
     });
     if let Some(path) = &plan.late_output {
-        late.output("late_output", sinks::late_sink(path));
+        late.output("late_output", kafka::late_sink(plan, path));
     }
     Ok(())
 }
@@ -466,6 +482,7 @@ mod tests {
             schema: SchemaArg::Tutorial,
             ubi_click_actions: vec!["click".into()],
             analytics: None,
+            kafka: Default::default(),
         }
     }
 
@@ -555,6 +572,7 @@ mod tests {
             schema: SchemaArg::Tutorial,
             ubi_click_actions: vec!["click".into()],
             analytics: None,
+            kafka: Default::default(),
         };
         let items = plan.cluster_fingerprint(2, false);
         let get = |name: &str| items.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());

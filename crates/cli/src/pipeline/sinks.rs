@@ -169,7 +169,10 @@ pub fn late_sink(path: &Path) -> Box<dyn Sink<Bytes>> {
 /// One dead letter, as written.
 #[derive(Serialize)]
 struct DeadLetter<'a> {
+    /// The file, or for a Kafka message `topic/partition@offset`.
     file: &'a str,
+    /// Absent for a Kafka message (its place is in `file`).
+    #[serde(skip_serializing_if = "is_zero")]
     line: u64,
     reason: &'a str,
     /// The line as text (invalid UTF-8 replaced by U+FFFD).
@@ -178,6 +181,10 @@ struct DeadLetter<'a> {
     /// UTF-8 (`text` then cannot hold them).
     #[serde(skip_serializing_if = "Option::is_none")]
     text_base64: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl<'a> DeadLetter<'a> {
@@ -199,12 +206,15 @@ impl<'a> DeadLetter<'a> {
 /// Invalid lines as JSON objects with file, line, reason and text, plus
 /// `text_base64` (the exact bytes) for a line that is not valid UTF-8.
 pub fn dead_letter_sink(path: &Path) -> Box<dyn Sink<BadLine>> {
-    bytes_sink(path, None, |bad: &BadLine, out: &mut Vec<u8>| {
-        let letter = DeadLetter::of(bad);
-        if serde_json::to_writer(&mut *out, &letter).is_ok() {
-            out.push(b'\n');
-        }
-    })
+    bytes_sink(path, None, write_dead_letter)
+}
+
+/// Appends one dead letter's JSON line (with its `\n`).
+pub fn write_dead_letter(bad: &BadLine, out: &mut Vec<u8>) {
+    let letter = DeadLetter::of(bad);
+    if serde_json::to_writer(&mut *out, &letter).is_ok() {
+        out.push(b'\n');
+    }
 }
 
 /// `--on-invalid fail`: the first invalid line (in input order) is the
@@ -220,6 +230,11 @@ impl Sink<BadLine> for FailOnInvalid {
 impl SinkPartition<BadLine> for FailOnInvalid {
     fn write_batch(&mut self, items: &mut Vec<BadLine>) -> eddy::Result<()> {
         match items.drain(..).next() {
+            // A Kafka message: `topic/partition@offset: reason`.
+            Some(bad) if bad.line == 0 => Err(EddyError::io(
+                bad.file,
+                std::io::Error::new(ErrorKind::InvalidData, bad.reason),
+            )),
             Some(bad) => Err(EddyError::Input {
                 path: PathBuf::from(bad.file),
                 line: bad.line,

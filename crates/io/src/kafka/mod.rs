@@ -158,23 +158,78 @@ pub(crate) fn partition_count<C: rdkafka::consumer::Consumer<X>, X: rdkafka::con
     client: &C,
     uri: &KafkaUri,
 ) -> crate::Result<i32> {
+    match find_topic(client, uri)? {
+        Ok(n) => Ok(n),
+        Err(why) => Err(uri.error(why)),
+    }
+}
+
+/// The number of partitions of `uri`'s topic, or why it has none (it does
+/// not exist); an error when the broker does not answer.
+pub(crate) fn find_topic<C: rdkafka::consumer::Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+    client: &C,
+    uri: &KafkaUri,
+) -> crate::Result<Result<i32, String>> {
     let meta = client
         .fetch_metadata(Some(&uri.topic), uri.timeout)
         .map_err(|e| uri.unreachable("cannot read the topic's metadata", e))?;
     let Some(topic) = meta.topics().iter().find(|t| t.name() == uri.topic) else {
-        return Err(uri.error("the broker did not describe the topic"));
+        return Ok(Err("the broker did not describe the topic".into()));
     };
     if let Some(e) = topic.error() {
         let code = rdkafka::types::RDKafkaErrorCode::from(e);
-        return Err(uri.error(format!(
+        return Ok(Err(format!(
             "{code}: the topic must exist before the run (create it with the partitions you want)"
         )));
     }
     let n = topic.partitions().len();
     if n == 0 {
-        return Err(uri.error("the topic has no partitions (create it first)"));
+        return Ok(Err("the topic has no partitions (create it first)".into()));
     }
-    i32::try_from(n).map_err(|_| uri.error("too many partitions"))
+    Ok(i32::try_from(n).map_err(|_| "too many partitions".to_owned()))
+}
+
+/// Creates `uri`'s topic with `partitions` partitions (replication 1) if
+/// the broker does not have it yet; `Ok(false)` when it existed.
+pub fn create_topic(uri: &KafkaUri, partitions: i32) -> crate::Result<bool> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = uri
+        .client_config(&[])
+        .create()
+        .map_err(|e| uri.error(format!("cannot create an admin client: {e}")))?;
+    let topic = NewTopic::new(&uri.topic, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new().request_timeout(Some(uri.timeout));
+    let results = block_on(admin.create_topics([&topic], &options))
+        .map_err(|e| uri.unreachable("cannot create the topic", e))?;
+    match results.into_iter().next() {
+        Some(Ok(_)) => Ok(true),
+        Some(Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
+        Some(Err((_, code))) => Err(uri.error(format!("cannot create the topic: {code}"))),
+        None => Err(uri.error("cannot create the topic: the broker gave no answer")),
+    }
+}
+
+/// Runs a future to completion on this thread (the admin client's futures
+/// are completed by its own thread; no async runtime is needed).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => return out,
+            Poll::Pending => std::thread::park(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use rdkafka::message::{DeliveryResult, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{partition_count, KafkaUri};
+use super::{find_topic, KafkaUri};
 use crate::{Result, Sink, SinkPartition, SinkRouting};
 
 /// The header every message of an exactly-once [`KafkaSink`] carries:
@@ -42,6 +42,7 @@ pub struct KafkaSink<T> {
     encode: Encode<T>,
     dedup: Option<String>,
     allow_foreign: bool,
+    create: Option<i32>,
 }
 
 impl<T> std::fmt::Debug for KafkaSink<T> {
@@ -66,6 +67,35 @@ impl<T: 'static> KafkaSink<T> {
             encode: Arc::new(encode),
             dedup: None,
             allow_foreign: false,
+            create: None,
+        }
+    }
+
+    /// Creates the topic with this many partitions when it does not exist
+    /// (by default a missing topic is an error).
+    pub fn create_missing(mut self, partitions: i32) -> Self {
+        self.create = Some(partitions);
+        self
+    }
+
+    /// The topic's partition count, creating it if asked.
+    fn partitions(&self, consumer: &BaseConsumer) -> Result<i32> {
+        let missing = match find_topic(consumer, &self.uri)? {
+            Ok(n) => return Ok(n),
+            Err(why) => why,
+        };
+        let Some(partitions) = self.create else {
+            return Err(self.uri.error(missing));
+        };
+        super::create_topic(&self.uri, partitions)?;
+        // The new topic's metadata reaches every broker soon after.
+        let started = Instant::now();
+        loop {
+            match find_topic(consumer, &self.uri)? {
+                Ok(n) => return Ok(n),
+                Err(why) if started.elapsed() > self.uri.timeout => return Err(self.uri.error(why)),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
         }
     }
 
@@ -121,7 +151,7 @@ impl<T: 'static> KafkaSink<T> {
     fn open(&self, written: Option<Vec<u64>>) -> Result<Box<dyn SinkPartition<T>>> {
         let producer = self.producer()?;
         let consumer = self.consumer()?;
-        let n = partition_count(&consumer, &self.uri)?;
+        let n = self.partitions(&consumer)?;
         let n_usize = n as usize;
         let written = match written {
             Some(w) if w.len() != n_usize => {
