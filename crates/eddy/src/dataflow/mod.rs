@@ -11,6 +11,8 @@
 //!   reduce_final, count_final.
 //! - input and output steps live on [`Flow::input`] and [`Stream::output`].
 
+pub mod extra;
+pub mod join;
 pub mod stateful;
 pub mod stateless;
 
@@ -92,6 +94,11 @@ impl FlowCtx {
     /// Registers an input step's partition logs (for its snapshots).
     pub(crate) fn add_input_log(&self, step: &str, log: InputLog) {
         self.logs.borrow_mut().push((step.to_owned(), log));
+    }
+
+    /// The flow's id (the prefix of every step id).
+    pub fn flow_id(&self) -> &str {
+        &self.flow_id
     }
 
     /// This worker's index among all workers of all processes.

@@ -14,6 +14,7 @@
 //! Times are milliseconds since the Unix epoch (`i64`).
 
 pub mod clock;
+mod join;
 pub mod operator;
 pub mod session;
 pub mod sliding;

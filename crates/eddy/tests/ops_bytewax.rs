@@ -1,0 +1,363 @@
+//! The rest of Bytewax's operator set (`join`, `join_window`, `collect`,
+//! `max/min_final`, `max/min_window`, `flatten`, `flat_map_value`,
+//! `filter_map_value`, `inspect_debug`, `try_map`, …), each run with 1, 2
+//! and 4 workers over several partitions: the output must be the
+//! expected rows, the same multiset for every worker count, and in the same
+//! order for each key.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eddy::dataflow::join::{JoinEmit, JoinInsert, JoinSide};
+use eddy::testing::{run_collect_with, TestingSource};
+use eddy::window::{EventClock, SessionWindower, TumblingWindower};
+use eddy::{EddyError, Key, RunConfig, Stream};
+
+const WORKERS: [usize; 3] = [1, 2, 4];
+
+/// Runs `build` over `parts` (one partition each) with 1, 2 and 4 workers
+/// and batch sizes 1 and 3; checks that every run gives the same rows per
+/// key, in the same order, and returns them (sorted by key, stable).
+fn all_workers<T, K, U, F>(parts: Vec<Vec<T>>, build: F) -> Vec<(K, U)>
+where
+    T: eddy::Data,
+    K: Key,
+    U: eddy::Data + PartialEq + std::fmt::Debug,
+    F: for<'a> Fn(Stream<'a, T>) -> Stream<'a, (K, U)> + Send + Sync + Clone + 'static,
+{
+    let mut first: Option<BTreeMap<K, Vec<U>>> = None;
+    for workers in WORKERS {
+        for batch in [1, 3] {
+            let source = TestingSource::partitioned(parts.clone()).batch_size(batch);
+            let out = run_collect_with(&RunConfig::workers(workers), source, build.clone())
+                .unwrap_or_else(|e| panic!("{workers} workers: {e}"));
+            let mut by_key: BTreeMap<K, Vec<U>> = BTreeMap::new();
+            for (k, u) in out {
+                by_key.entry(k).or_default().push(u);
+            }
+            match &first {
+                None => first = Some(by_key),
+                Some(f) => assert_eq!(&by_key, f, "{workers} workers, batch {batch}"),
+            }
+        }
+    }
+    first
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(k, us)| us.into_iter().map(move |u| (k.clone(), u)))
+        .collect()
+}
+
+/// `(key, value)` rows from string literals.
+fn rows<V: Clone>(pairs: &[(&str, V)]) -> Vec<(String, V)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+/// Two sides in one input: `Ok` values are the left side, `Err` the right.
+type Either = (String, Result<i64, i64>);
+
+/// Users' left and right values spread over three partitions.
+fn sides() -> Vec<Vec<Either>> {
+    let e = |k: &str, v: Result<i64, i64>| (k.to_string(), v);
+    vec![
+        vec![e("a", Ok(1)), e("b", Err(20)), e("a", Ok(2))],
+        vec![e("c", Ok(5)), e("a", Err(10)), e("b", Ok(3))],
+        vec![e("a", Err(11)), e("b", Err(21)), e("c", Ok(6))],
+    ]
+}
+
+/// Splits the input into its two keyed sides.
+fn split<'a>(s: &Stream<'a, Either>) -> (Stream<'a, (String, i64)>, Stream<'a, (String, i64)>) {
+    (
+        s.filter_map_value("left", |v: Result<i64, i64>| v.ok()),
+        s.filter_map_value("right", |v: Result<i64, i64>| v.err()),
+    )
+}
+
+#[test]
+fn join_complete_emits_once_both_sides_are_there_then_forgets() {
+    // Canonical order of the input: partitions merged by mark (the item
+    // index here), then partition: a1 c5 a11 | b20 a10 b21 | a2 b3 c6.
+    for (mode, want) in [
+        (
+            JoinInsert::Last,
+            rows(&[("a", (1, 11)), ("a", (2, 10)), ("b", (3, 21))]),
+        ),
+        (
+            JoinInsert::First,
+            rows(&[("a", (1, 11)), ("a", (2, 10)), ("b", (3, 20))]),
+        ),
+        (
+            JoinInsert::Product,
+            rows(&[("a", (1, 11)), ("a", (2, 10)), ("b", (3, 20)), ("b", (3, 21))]),
+        ),
+    ] {
+        let out = all_workers(sides(), move |s| {
+            let (l, r) = split(&s);
+            l.join("join", &r, mode)
+        });
+        assert_eq!(out, want, "{mode:?}");
+    }
+}
+
+#[test]
+fn join_final_emits_every_key_once_at_eof_with_missing_sides() {
+    let out = all_workers(sides(), |s| {
+        let (l, r) = split(&s);
+        l.join_final("join", &r, JoinInsert::Last)
+    });
+    assert_eq!(
+        out,
+        rows(&[
+            ("a", (Some(2), Some(10))),
+            ("b", (Some(3), Some(21))),
+            ("c", (Some(6), None)),
+        ])
+    );
+    let out = all_workers(sides(), |s| {
+        let (l, r) = split(&s);
+        l.join_final("join", &r, JoinInsert::Product)
+    });
+    assert_eq!(
+        out,
+        rows(&[
+            ("a", (Some(1), Some(11))),
+            ("a", (Some(1), Some(10))),
+            ("a", (Some(2), Some(11))),
+            ("a", (Some(2), Some(10))),
+            ("b", (Some(3), Some(20))),
+            ("b", (Some(3), Some(21))),
+            ("c", (Some(5), None)),
+            ("c", (Some(6), None)),
+        ])
+    );
+}
+
+#[test]
+fn join_running_emits_at_every_value() {
+    let out = all_workers(sides(), |s| {
+        let (l, r) = split(&s);
+        l.join_running("join", &r, JoinInsert::First)
+    });
+    assert_eq!(
+        out,
+        rows(&[
+            ("a", (Some(1), None)),
+            ("a", (Some(1), Some(11))),
+            ("a", (Some(1), Some(11))),
+            ("a", (Some(1), Some(11))),
+            ("b", (None, Some(20))),
+            ("b", (None, Some(20))),
+            ("b", (Some(3), Some(20))),
+            ("c", (Some(5), None)),
+            ("c", (Some(5), None)),
+        ])
+    );
+}
+
+#[test]
+fn join_all_of_three_sides() {
+    let parts: Vec<Vec<(String, i64)>> = vec![
+        rows(&[("a", 1), ("a", 12), ("b", 2)]),
+        rows(&[("b", 25), ("a", 23), ("b", 14)]),
+    ];
+    for (emit, want) in [
+        (
+            JoinEmit::Complete,
+            rows(&[
+                ("a", vec![Some(1), Some(12), Some(23)]),
+                ("b", vec![Some(2), Some(14), Some(25)]),
+            ]),
+        ),
+        (
+            JoinEmit::Final,
+            rows(&[
+                ("a", vec![Some(1), Some(12), Some(23)]),
+                ("b", vec![Some(2), Some(14), Some(25)]),
+            ]),
+        ),
+    ] {
+        let out = all_workers(parts.clone(), move |s| {
+            let side = |n: i64| s.filter_value(&format!("side{n}"), move |v: &i64| v / 10 == n);
+            side(0).join_all("join", &[side(1), side(2)], JoinInsert::Last, emit)
+        });
+        assert_eq!(out, want, "{emit:?}");
+    }
+}
+
+#[test]
+fn join_window_joins_within_tumbling_windows_and_sessions() {
+    // (user, Ok(click at t) | Err(view at t)), t in ms.
+    let parts: Vec<Vec<Either>> = vec![
+        vec![("u".into(), Err(1)), ("u".into(), Ok(5)), ("v".into(), Ok(30))],
+        vec![("v".into(), Err(2)), ("u".into(), Err(12)), ("u".into(), Ok(13))],
+    ];
+    let out = all_workers(parts.clone(), |s| {
+        let (l, r) = split(&s);
+        let clock = EventClock::new(|s: &JoinSide<i64, i64>| s.either(|c| *c, |v| *v), Duration::ZERO);
+        let windows = TumblingWindower::new(Duration::from_millis(10), 0).expect("valid windower");
+        l.join_window("join", &r, clock, windows, JoinInsert::Last).down
+    });
+    assert_eq!(
+        out,
+        rows(&[
+            ("u", (0, (Some(5), Some(1)))),
+            ("u", (1, (Some(13), Some(12)))),
+            ("v", (0, (None, Some(2)))),
+            ("v", (3, (Some(30), None))),
+        ])
+    );
+    // Sessions with a 5 ms gap: u's values 1, 5 and 12, 13 make two
+    // sessions; with a 10 ms gap, one (the later values win in `Last`).
+    for (gap, want) in [
+        (
+            5,
+            rows(&[("u", (0, (Some(5), Some(1)))), ("u", (1, (Some(13), Some(12))))]),
+        ),
+        (10, rows(&[("u", (0, (Some(13), Some(12))))])),
+    ] {
+        let out = all_workers(parts.clone(), move |s| {
+            let (l, r) = split(&s);
+            let clock = EventClock::new(
+                |s: &JoinSide<i64, i64>| s.either(|c| *c, |v| *v),
+                Duration::from_millis(100),
+            );
+            l.join_window(
+                "join",
+                &r,
+                clock,
+                SessionWindower::new(Duration::from_millis(gap)),
+                JoinInsert::Last,
+            )
+            .down
+            .filter("u", |(k, _)| k == "u")
+        });
+        assert_eq!(out, want, "gap {gap}");
+    }
+}
+
+#[test]
+fn max_and_min_final_and_window() {
+    let parts: Vec<Vec<(String, i64)>> = vec![
+        rows(&[("a", 4), ("b", 9), ("a", 17)]),
+        rows(&[("a", 7), ("b", 2), ("b", 12)]),
+    ];
+    assert_eq!(
+        all_workers(parts.clone(), |s| s.max_final("max")),
+        rows(&[("a", 17), ("b", 12)])
+    );
+    assert_eq!(
+        all_workers(parts.clone(), |s| s.min_final("min")),
+        rows(&[("a", 4), ("b", 2)])
+    );
+    // Ties: the first value in canonical order wins (a4 before a7, by the
+    // last digit: 4 → 4, 7 → 7, 17 → 7).
+    assert_eq!(
+        all_workers(parts.clone(), |s| s.max_final_by("max", |v: &i64| v % 10)),
+        rows(&[("a", 7), ("b", 9)])
+    );
+    let clock = || EventClock::new(|v: &i64| *v, Duration::from_millis(100));
+    let tumbling = || TumblingWindower::new(Duration::from_millis(10), 0).expect("valid windower");
+    assert_eq!(
+        all_workers(parts.clone(), move |s| s
+            .max_window("max", clock(), tumbling())
+            .down),
+        rows(&[("a", (0, 7)), ("a", (1, 17)), ("b", (0, 9)), ("b", (1, 12))])
+    );
+    assert_eq!(
+        all_workers(parts, move |s| s.min_window("min", clock(), tumbling()).down),
+        rows(&[("a", (0, 4)), ("a", (1, 17)), ("b", (0, 2)), ("b", (1, 12))])
+    );
+}
+
+#[test]
+fn flatten_flat_map_value_filter_map_value() {
+    let parts: Vec<Vec<(String, String)>> = vec![
+        rows(&[("a", "1 2 x".to_string()), ("b", "3".to_string())]),
+        rows(&[("a", "4".to_string()), ("b", "y 5".to_string())]),
+    ];
+    let out = all_workers(parts, |s| {
+        s.flat_map_value("words", |v: String| {
+            v.split(' ').map(String::from).collect::<Vec<_>>()
+        })
+        .filter_map_value("ints", |w: String| w.parse::<i64>().ok())
+        .map("pairs", |(k, v)| vec![(k.clone(), v), (k, -v)])
+        .flatten("flat")
+    });
+    assert_eq!(
+        out,
+        rows(&[
+            ("a", 1),
+            ("a", -1),
+            ("a", 2),
+            ("a", -2),
+            ("a", 4),
+            ("a", -4),
+            ("b", 3),
+            ("b", -3),
+            ("b", 5),
+            ("b", -5)
+        ])
+    );
+}
+
+#[test]
+fn inspect_debug_sees_step_mark_and_worker() {
+    for workers in WORKERS {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let source = TestingSource::partitioned(vec![vec![0i64, 1], vec![10, 11], vec![20], vec![30]]);
+        let out = run_collect_with(&RunConfig::workers(workers), source, move |s| {
+            let log = log.clone();
+            s.inspect_debug_with("dbg", move |step: &str, v: &i64, mark: u64, worker: usize| {
+                if let Ok(mut l) = log.lock() {
+                    l.push((step.to_string(), *v, mark, worker));
+                }
+            })
+        })
+        .expect("run");
+        assert_eq!(out.len(), 6);
+        let mut seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
+        seen.sort_by_key(|s| s.1);
+        // Partition j is read by worker j % workers; the mark of an untimed
+        // input is the item's index in its partition.
+        let want: Vec<(String, i64, u64, usize)> = [
+            (0, 0, 0),
+            (1, 1, 0),
+            (10, 0, 1),
+            (11, 1, 1),
+            (20, 0, 2),
+            (30, 0, 3),
+        ]
+        .into_iter()
+        .map(|(v, mark, part)| ("test.dbg".to_string(), v, mark, part % workers))
+        .collect();
+        assert_eq!(seen, want, "{workers} workers");
+    }
+}
+
+#[test]
+fn try_map_err_stops_the_run_naming_the_step() {
+    for workers in WORKERS {
+        let source =
+            TestingSource::partitioned(vec![(0..1000i64).collect(), (0..1000).collect()]).batch_size(7);
+        let err = run_collect_with(&RunConfig::workers(workers), source, |s| {
+            s.try_map("check", |v: i64| {
+                if v == 500 {
+                    Err(format!("bad value {v}"))
+                } else {
+                    Ok(v)
+                }
+            })
+        })
+        .expect_err("an Err stops the run");
+        match &err {
+            EddyError::Step { step, message } => {
+                assert_eq!(step, "test.check");
+                assert!(message.starts_with("bad value 500 (worker "), "{message}");
+            }
+            other => panic!("{workers} workers: expected EddyError::Step, got {other:?}"),
+        }
+    }
+}
