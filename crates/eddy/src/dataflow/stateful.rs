@@ -1,74 +1,220 @@
-//! Stateful keyed operators, each a [`KeyedLogic`] for the keyed core
+//! Stateful keyed operators. The open one is [`Stream::stateful`]: a
+//! [`StatefulLogic`] per key (Bytewax's `stateful` operator), with recovery
+//! and rescaling for free; `stateful_map`, `stateful_flat_map` and the
+//! `_final` folds are built on it. Underneath is the keyed core
 //! (`engine::keyed`): values of one key are taken in canonical order on the
 //! worker that owns the key.
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::rc::Rc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::dataflow::{Data, Stream};
+pub use crate::engine::keyed::Wake;
 use crate::engine::keyed::{keyed, KeyedLogic};
 use crate::engine::routing::Key;
 use crate::recovery::codec::{decode_value, encode_value};
 
-/// `stateful_flat_map`'s logic: a closure over `(state, value)`.
-struct FlatMapLogic<F, S, W> {
-    f: F,
-    _types: PhantomData<fn() -> (S, W)>,
+/// Whether a key's logic is kept after a call (Bytewax's `RETAIN` and
+/// `DISCARD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsComplete {
+    /// Keep the logic: more values, wake-ups or the end of input will come to it.
+    Retain,
+    /// Drop the logic (and its state, and its wake-up) now; the key's next
+    /// value builds a fresh one with `builder(None)`.
+    Discard,
 }
 
-impl<K, V, S, W, I, F> KeyedLogic<K, V, W> for FlatMapLogic<F, S, W>
+/// One key's logic in a [`Stream::stateful`] step (Bytewax's
+/// `StatefulLogic`).
+///
+/// The step builds it with `builder(None)` for a key's first value, or with
+/// `builder(Some(state))` from what [`StatefulLogic::snapshot`] returned when
+/// a run resumes (possibly on another worker: state is routed by key hash,
+/// so a resume may use another worker count). Each call returns the values
+/// to emit (paired with the key downstream) and whether to keep the logic.
+///
+/// Calls come in the canonical order: [`StatefulLogic::on_item`] for each of
+/// the key's values; [`StatefulLogic::on_notify`] once the time asked for with
+/// [`StatefulLogic::notify_at`] has passed (for [`Wake::At`], after every
+/// value with a time up to it and before the first later one: deterministic);
+/// at end of input, every pending [`Wake::At`] (the input is over, so every
+/// time has passed, including times that `on_notify` asks for in turn: stop
+/// asking when there is nothing left to wait for), then
+/// [`StatefulLogic::on_eof`]. After every call that retains the logic, the
+/// step asks [`StatefulLogic::notify_at`] again; there is one pending
+/// wake-up per key. A time that was just notified is not notified again.
+pub trait StatefulLogic<V>: 'static {
+    /// What the logic emits.
+    type Out;
+    /// What a snapshot holds of the logic ([`StatefulLogic::snapshot`]).
+    type State: Serialize + DeserializeOwned;
+
+    /// Takes one value of the key.
+    fn on_item(&mut self, value: V) -> (impl IntoIterator<Item = Self::Out>, IsComplete);
+
+    /// The wake-up asked for with [`StatefulLogic::notify_at`] is due.
+    /// Default: nothing, retain.
+    fn on_notify(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
+        (None, IsComplete::Retain)
+    }
+
+    /// End of input (after the due wake-ups). The logic is dropped after it
+    /// either way (a snapshot at end of input holds the state from before
+    /// it). Default: nothing.
+    fn on_eof(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
+        (None, IsComplete::Retain)
+    }
+
+    /// When to call [`StatefulLogic::on_notify`] next (`None`, the default:
+    /// never). [`Wake::At`] (event time) is deterministic; [`Wake::WallClock`]
+    /// is for live inputs only.
+    fn notify_at(&self) -> Option<Wake> {
+        None
+    }
+
+    /// The state to save in a snapshot; `builder(Some(state))` must rebuild
+    /// an equivalent logic from it.
+    fn snapshot(&self) -> Self::State;
+}
+
+/// Runs a [`StatefulLogic`] per key on the keyed core.
+struct Stateful<B, L> {
+    builder: B,
+    _logic: PhantomData<fn() -> L>,
+}
+
+impl<K, V, B, L> KeyedLogic<K, V, L::Out> for Stateful<B, L>
+where
+    B: FnMut(Option<L::State>) -> L + 'static,
+    L: StatefulLogic<V>,
+{
+    type State = L;
+    const WAKES: bool = true;
+
+    fn save(&self, logic: &L, out: &mut Vec<u8>) -> Result<(), String> {
+        encode_value(&logic.snapshot(), out)
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<L, String> {
+        Ok((self.builder)(Some(decode_value(bytes)?)))
+    }
+
+    #[inline]
+    fn on_value(&mut self, _key: &K, slot: &mut Option<L>, value: V, out: &mut Vec<L::Out>) {
+        let logic = slot.get_or_insert_with(|| (self.builder)(None));
+        let (emits, complete) = logic.on_item(value);
+        out.extend(emits);
+        if complete == IsComplete::Discard {
+            *slot = None;
+        }
+    }
+
+    fn on_eof(&mut self, _key: &K, mut logic: L, out: &mut Vec<L::Out>) {
+        out.extend(logic.on_eof().0);
+    }
+
+    #[inline]
+    fn notify_at(&self, logic: &L) -> Option<Wake> {
+        logic.notify_at()
+    }
+
+    fn on_notify(&mut self, _key: &K, slot: &mut Option<L>, out: &mut Vec<L::Out>) {
+        if let Some(logic) = slot.as_mut() {
+            let (emits, complete) = logic.on_notify();
+            out.extend(emits);
+            if complete == IsComplete::Discard {
+                *slot = None;
+            }
+        }
+    }
+}
+
+/// The snapshot of the closure operators' logic: a state that a retained
+/// logic always has, encoded as the state itself (the part format these
+/// operators have always written).
+struct Present<S>(Option<S>);
+
+impl<S: Serialize> Serialize for Present<S> {
+    fn serialize<Se: Serializer>(&self, ser: Se) -> Result<Se::Ok, Se::Error> {
+        match &self.0 {
+            Some(state) => state.serialize(ser),
+            None => Err(serde::ser::Error::custom(
+                "a discarded key's state cannot be saved",
+            )),
+        }
+    }
+}
+
+impl<'de, S: Deserialize<'de>> Deserialize<'de> for Present<S> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        S::deserialize(de).map(|s| Present(Some(s)))
+    }
+}
+
+/// `stateful_flat_map`'s logic for one key: its state and the shared closure.
+struct FlatMapLogic<F, S> {
+    state: Option<S>,
+    f: Rc<RefCell<F>>,
+}
+
+impl<V, S, W, I, F> StatefulLogic<V> for FlatMapLogic<F, S>
 where
     F: FnMut(&mut Option<S>, V) -> I + 'static,
     I: IntoIterator<Item = W>,
     S: Data,
-    W: 'static,
 {
-    type State = S;
+    type Out = W;
+    type State = Present<S>;
 
-    fn save(&self, state: &S, out: &mut Vec<u8>) -> Result<(), String> {
-        encode_value(state, out)
+    #[inline]
+    fn on_item(&mut self, value: V) -> (impl IntoIterator<Item = W>, IsComplete) {
+        let emits = (self.f.borrow_mut())(&mut self.state, value);
+        let complete = match self.state {
+            Some(_) => IsComplete::Retain,
+            None => IsComplete::Discard,
+        };
+        (emits, complete)
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<S, String> {
-        decode_value(bytes)
+    fn snapshot(&self) -> Present<S> {
+        Present(self.state.clone())
     }
-
-    fn on_value(&mut self, _key: &K, state: &mut Option<S>, value: V, out: &mut Vec<W>) {
-        out.extend((self.f)(state, value));
-    }
-
-    fn on_eof(&mut self, _key: &K, _state: S, _out: &mut Vec<W>) {}
 }
 
-/// The `_final` folds: fold every value, emit once at end of input.
-struct FoldFinalLogic<B, F, A> {
-    builder: B,
-    folder: F,
-    _types: PhantomData<fn() -> A>,
+/// The `_final` folds' logic for one key: fold every value, emit once at
+/// end of input.
+struct FoldFinalLogic<F, A> {
+    acc: Option<A>,
+    folder: Rc<RefCell<F>>,
 }
 
-impl<K, V, A, B, F> KeyedLogic<K, V, A> for FoldFinalLogic<B, F, A>
+impl<V, A, F> StatefulLogic<V> for FoldFinalLogic<F, A>
 where
-    B: FnMut() -> A + 'static,
     F: FnMut(A, V) -> A + 'static,
     A: Data,
 {
-    type State = A;
+    type Out = A;
+    type State = Present<A>;
 
-    fn save(&self, state: &A, out: &mut Vec<u8>) -> Result<(), String> {
-        encode_value(state, out)
+    #[inline]
+    fn on_item(&mut self, value: V) -> (impl IntoIterator<Item = A>, IsComplete) {
+        if let Some(acc) = self.acc.take() {
+            self.acc = Some((self.folder.borrow_mut())(acc, value));
+        }
+        (None, IsComplete::Retain)
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<A, String> {
-        decode_value(bytes)
+    fn on_eof(&mut self) -> (impl IntoIterator<Item = A>, IsComplete) {
+        (self.acc.take(), IsComplete::Discard)
     }
 
-    fn on_value(&mut self, _key: &K, state: &mut Option<A>, value: V, _out: &mut Vec<A>) {
-        let acc = state.take().unwrap_or_else(&mut self.builder);
-        *state = Some((self.folder)(acc, value));
-    }
-
-    fn on_eof(&mut self, _key: &K, state: A, out: &mut Vec<A>) {
-        out.push(state);
+    fn snapshot(&self) -> Present<A> {
+        Present(self.acc.clone())
     }
 }
 
@@ -88,6 +234,98 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             &step_id,
             logic,
         ))
+    }
+
+    /// Runs a [`StatefulLogic`] per key (Bytewax's `stateful`): the open
+    /// stateful operator, the one `stateful_map`, `stateful_flat_map` and the
+    /// `_final` folds are built on. `builder(None)` makes a key's logic at
+    /// its first value, `builder(Some(state))` rebuilds it from a snapshot.
+    /// Recovery and rescaling come for free: each key's
+    /// [`StatefulLogic::snapshot`] is saved and routed by the key's hash.
+    ///
+    /// A custom operator: alert when a user clicks 5 times within 10 s. The
+    /// logic keeps the times of the user's recent clicks and asks to be woken
+    /// when the oldest one is 10 s old, to forget it; a user with no recent
+    /// click is discarded.
+    ///
+    /// ```
+    /// use std::collections::VecDeque;
+    /// use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
+    /// use eddy::testing::{TestingSink, TestingSource};
+    /// use eddy::{run, RunConfig};
+    ///
+    /// const WINDOW_MS: i64 = 10_000;
+    ///
+    /// /// One user's clicks (ms) in the last 10 s.
+    /// struct Burst(VecDeque<i64>);
+    ///
+    /// impl StatefulLogic<i64> for Burst {
+    ///     type Out = i64; // the time of the fifth click
+    ///     type State = VecDeque<i64>;
+    ///
+    ///     fn on_item(&mut self, t: i64) -> (impl IntoIterator<Item = i64>, IsComplete) {
+    ///         self.0.push_back(t);
+    ///         let alert = (self.0.len() >= 5).then(|| {
+    ///             self.0.clear(); // one alert per burst
+    ///             t
+    ///         });
+    ///         (alert, IsComplete::Retain)
+    ///     }
+    ///
+    ///     fn notify_at(&self) -> Option<Wake> {
+    ///         self.0.front().map(|first| Wake::At(first + WINDOW_MS))
+    ///     }
+    ///
+    ///     fn on_notify(&mut self) -> (impl IntoIterator<Item = i64>, IsComplete) {
+    ///         // Event time has passed `first + 10 s`: forget the old clicks.
+    ///         if let Some(&last) = self.0.back() {
+    ///             self.0.retain(|t| *t > last - WINDOW_MS);
+    ///         }
+    ///         let done = if self.0.is_empty() { IsComplete::Discard } else { IsComplete::Retain };
+    ///         (None, done)
+    ///     }
+    ///
+    ///     fn snapshot(&self) -> VecDeque<i64> {
+    ///         self.0.clone()
+    ///     }
+    /// }
+    ///
+    /// // (user, click time in ms): "ann" clicks 5 times within 10 s, "bob" 5
+    /// // times over 40 s.
+    /// let clicks: Vec<(String, i64)> = [
+    ///     ("ann", 1_000), ("bob", 1_000), ("ann", 2_000), ("ann", 3_000), ("bob", 11_000),
+    ///     ("ann", 4_000), ("ann", 9_000), ("bob", 21_000), ("bob", 31_000), ("bob", 41_000),
+    /// ]
+    /// .into_iter()
+    /// .map(|(u, t)| (u.to_string(), t))
+    /// .collect();
+    /// let sink = TestingSink::new();
+    /// let out = sink.clone();
+    /// run("clicks", &RunConfig::workers(2), move |flow| {
+    ///     flow.input_timed("inp", TestingSource::new(clicks.clone()), |c: &(String, i64)| Some(c.1))
+    ///         .stateful("bursts", |resume: Option<VecDeque<i64>>| Burst(resume.unwrap_or_default()))
+    ///         .output("alerts", out.clone());
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(sink.take(), vec![("ann".to_string(), 9_000)]);
+    /// # Ok::<(), eddy::EddyError>(())
+    /// ```
+    pub fn stateful<L>(
+        &self,
+        step: &str,
+        builder: impl FnMut(Option<L::State>) -> L + 'static,
+    ) -> Stream<'a, (K, L::Out)>
+    where
+        L: StatefulLogic<V>,
+        L::Out: Data,
+    {
+        self.keyed_step(
+            step,
+            Stateful {
+                builder,
+                _logic: PhantomData,
+            },
+        )
     }
 
     /// Per-key state machine that emits any number of values per input.
@@ -115,13 +353,11 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         W: Data,
         I: IntoIterator<Item = W>,
     {
-        self.keyed_step(
-            step,
-            FlatMapLogic {
-                f,
-                _types: PhantomData,
-            },
-        )
+        let f = Rc::new(RefCell::new(f));
+        self.stateful(step, move |resume: Option<Present<S>>| FlatMapLogic {
+            state: resume.and_then(|p| p.0),
+            f: f.clone(),
+        })
     }
 
     /// Per-key state machine that emits one value per input (Bytewax's
@@ -162,14 +398,15 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         builder: impl FnMut() -> A + 'static,
         folder: impl FnMut(A, V) -> A + 'static,
     ) -> Stream<'a, (K, A)> {
-        self.keyed_step(
-            step,
-            FoldFinalLogic {
-                builder,
-                folder,
-                _types: PhantomData,
-            },
-        )
+        let mut builder = builder;
+        let folder = Rc::new(RefCell::new(folder));
+        self.stateful(step, move |resume: Option<Present<A>>| FoldFinalLogic {
+            acc: Some(match resume.and_then(|p| p.0) {
+                Some(acc) => acc,
+                None => builder(),
+            }),
+            folder: folder.clone(),
+        })
     }
 
     /// Combines each key's values pairwise, emitted once at end of input.

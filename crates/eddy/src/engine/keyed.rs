@@ -10,12 +10,19 @@
 //! asks for ticks (live inputs: idle timeouts) also gets a wall-clock tick
 //! for every key now and then.
 //!
+//! Logic may also ask to be woken ([`KeyedLogic::notify_at`], the open
+//! `stateful` operator's contract): at an event time (deterministic: the
+//! wake-up takes its place in the canonical order, after the key's records
+//! up to that time), or at a wall-clock instant (live inputs only). Pending
+//! wake-ups sit in ordered sets of `(time, key)`, so finding the due ones is
+//! O(log n), not a scan of every key.
+//!
 //! With recovery on, the operator also reads the control stream: when its
 //! frontier passes a snapshot's mark it takes the records below the mark,
 //! writes every key's state (re-routable by key hash, so a resume may use
 //! another worker count), then goes on.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 use std::time::{Duration, Instant};
 
@@ -27,7 +34,7 @@ use timely::dataflow::StreamVec;
 
 use crate::dataflow::{Data, FlowCtx, Scope};
 use crate::engine::failure::StepScope;
-use crate::engine::record::{Batcher, Rec, EOF_TAG};
+use crate::engine::record::{time_mark, Batcher, Rec, EOF_TAG};
 use crate::engine::routing::Key;
 use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
 use crate::error::EddyError;
@@ -36,10 +43,33 @@ use crate::recovery::codec;
 /// Per-key state map with a fast hasher.
 pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
 
+/// When a stateful logic wants [`KeyedLogic::on_notify`] (the `notify_at`
+/// of `Stream::stateful`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Once the step's input has passed this event time (ms since the Unix
+    /// epoch): every record with a time up to it has been taken, from every
+    /// input partition. Deterministic: the wake-up takes its place in the
+    /// canonical order, after the key's records up to that time and before
+    /// those after it, for any worker count. Times are compared with the
+    /// progress marks of the input (`Flow::input_timed`'s event times; for an
+    /// untimed `Flow::input` the marks are item indices, not times).
+    At(i64),
+    /// Once the wall clock has reached this instant (live inputs, e.g. an
+    /// idle timeout). Not deterministic: what it emits has no canonical
+    /// place (it is released at once) and it is not part of snapshots (ask
+    /// for it again from the restored logic).
+    WallClock(Instant),
+}
+
 /// What a keyed operator does with one key's values.
 pub trait KeyedLogic<K, V, O>: 'static {
     /// The per-key state.
     type State;
+
+    /// Whether the logic ever asks for wake-ups ([`KeyedLogic::notify_at`]);
+    /// `false` (the default) skips their bookkeeping.
+    const WAKES: bool = false;
 
     /// Appends the encoding of a key's state, for a snapshot.
     fn save(&self, state: &Self::State, out: &mut Vec<u8>) -> Result<(), String>;
@@ -64,6 +94,124 @@ pub trait KeyedLogic<K, V, O>: 'static {
     /// A wall-clock tick, for every key with state; leaving it `None` drops
     /// the key's state.
     fn on_tick(&mut self, _key: &K, _state: &mut Option<Self::State>, _now: Instant, _out: &mut Vec<O>) {}
+
+    /// When the key wants [`KeyedLogic::on_notify`] next (asked after every
+    /// call that leaves the key's state in place; only with `WAKES`).
+    fn notify_at(&self, _state: &Self::State) -> Option<Wake> {
+        None
+    }
+
+    /// The wake-up asked for with [`KeyedLogic::notify_at`] is due; leaving
+    /// the state `None` drops the key's state.
+    fn on_notify(&mut self, _key: &K, _state: &mut Option<Self::State>, _out: &mut Vec<O>) {}
+}
+
+/// A scheduled wake-up: an effective progress mark, or a wall-clock instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sched {
+    At(u64),
+    Wall(Instant),
+}
+
+/// The pending wake-ups of one keyed operator, ordered by time then key.
+struct Wakes<K> {
+    by_mark: BTreeSet<(u64, K)>,
+    by_wall: BTreeSet<(Instant, K)>,
+    of_key: StateMap<K, Sched>,
+}
+
+impl<K: Key> Wakes<K> {
+    fn new() -> Self {
+        Wakes {
+            by_mark: BTreeSet::new(),
+            by_wall: BTreeSet::new(),
+            of_key: StateMap::default(),
+        }
+    }
+
+    /// Schedules `key` at `want` (`None`: no wake-up), replacing what it had.
+    fn set(&mut self, key: &K, want: Option<Sched>) {
+        if want.is_none() && self.of_key.is_empty() {
+            return;
+        }
+        let current = self.of_key.get(key).copied();
+        if current == want {
+            return;
+        }
+        match current {
+            Some(Sched::At(m)) => {
+                self.by_mark.remove(&(m, key.clone()));
+            }
+            Some(Sched::Wall(i)) => {
+                self.by_wall.remove(&(i, key.clone()));
+            }
+            None => {}
+        }
+        match want {
+            Some(s) => {
+                match s {
+                    Sched::At(m) => self.by_mark.insert((m, key.clone())),
+                    Sched::Wall(i) => self.by_wall.insert((i, key.clone())),
+                };
+                self.of_key.insert(key.clone(), s);
+            }
+            None => {
+                self.of_key.remove(key);
+            }
+        }
+    }
+
+    /// The earliest event-time wake-up below `bound` (`None`: no bound),
+    /// removed.
+    fn pop_mark_below(&mut self, bound: Option<u64>) -> Option<(u64, K)> {
+        let &(m, _) = self.by_mark.first()?;
+        if bound.is_some_and(|b| m >= b) {
+            return None;
+        }
+        let (m, key) = self.by_mark.pop_first()?;
+        self.of_key.remove(&key);
+        Some((m, key))
+    }
+
+    /// Whether an event-time wake-up is due below `bound`.
+    fn any_mark_below(&self, bound: Option<u64>) -> bool {
+        self.by_mark
+            .first()
+            .is_some_and(|&(m, _)| bound.is_none_or(|b| m < b))
+    }
+
+    /// Every wall-clock wake-up due at `now`, removed.
+    fn pop_wall_due(&mut self, now: Instant, due: &mut Vec<K>) {
+        while self.by_wall.first().is_some_and(|(i, _)| *i <= now) {
+            if let Some((_, key)) = self.by_wall.pop_first() {
+                self.of_key.remove(&key);
+                due.push(key);
+            }
+        }
+    }
+
+    /// The next wall-clock wake-up.
+    fn next_wall(&self) -> Option<Instant> {
+        self.by_wall.first().map(|(i, _)| *i)
+    }
+}
+
+/// Where a key's wake-up goes after a call at progress mark `at`: an event
+/// time takes effect no earlier than `at` (a time already passed wakes the
+/// key right after the records at `at`); after a notification (`strict`),
+/// a time not later than `at` has been notified and is dropped.
+fn sched(want: Option<Wake>, at: u64, strict: bool) -> Option<Sched> {
+    match want? {
+        Wake::At(ms) => {
+            let m = time_mark(ms);
+            if strict {
+                (m > at).then_some(Sched::At(m))
+            } else {
+                Some(Sched::At(m.max(at)))
+            }
+        }
+        Wake::WallClock(i) => Some(Sched::Wall(i)),
+    }
 }
 
 /// Builds the keyed operator named `name` over `stream`.
@@ -99,6 +247,16 @@ where
             ctx.record(e);
         }
     }
+    let mut wakes: Wakes<K> = Wakes::new();
+    if L::WAKES {
+        // Restored keys ask again; what they ask for lies at or after the
+        // snapshot's mark (an earlier one would have fired before it).
+        for (key, slot) in &states {
+            if let Some(state) = slot {
+                wakes.set(key, sched(logic.notify_at(state), 0, false));
+            }
+        }
+    }
     let (worker, shared) = (ctx.worker(), ctx.shared().clone());
     let step = name.to_owned();
     let mut meter = crate::metrics::global().meter(name);
@@ -114,12 +272,14 @@ where
             name,
             move |init_cap, info| {
                 let tick = logic.tick_every();
-                let activator = tick.map(|_| scope.activator_for(info.address.clone()));
+                let activator =
+                    (tick.is_some() || L::WAKES).then(|| scope.activator_for(info.address.clone()));
                 let mut last_tick = Instant::now();
                 let mut cap: Option<Capability<u64>> = Some(init_cap);
                 let mut gate: Gate<(K, V)> = Gate::new(groups);
                 let mut ready: Vec<Rec<(K, V)>> = Vec::new();
                 let mut emitted: Vec<O> = Vec::new();
+                let mut due: Vec<K> = Vec::new();
                 move |(input, input_frontier), (control, control_frontier), output| {
                     let _scope = StepScope(&step);
                     input.for_each(|_time, data| {
@@ -129,15 +289,41 @@ where
                     control.for_each(|_time, snaps| gate.announce(snaps));
                     let frontier = least(low(input_frontier), low(control_frontier));
                     // Up to each due snapshot, then up to the frontier: the state at
-                    // a mark holds exactly the records below it.
+                    // a mark holds exactly the records (and event-time wake-ups)
+                    // below it.
                     loop {
                         let snap = gate.release(frontier, &mut ready);
-                        if let Some(cap) = cap.as_ref().filter(|_| !ready.is_empty()) {
-                            let mut session = output.session_with_builder(cap);
-                            let n = apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
-                                session.give(r)
-                            });
-                            meter.emitted(n);
+                        let bound = match snap {
+                            Some((_, mark)) => Some(mark),
+                            None => frontier,
+                        };
+                        if let Some(cap) = cap.as_ref() {
+                            if !ready.is_empty() || (L::WAKES && wakes.any_mark_below(bound)) {
+                                let floor = *cap.time();
+                                let mut session = output.session_with_builder(cap);
+                                let n = if L::WAKES {
+                                    let mut n = 0;
+                                    apply_waking(
+                                        &mut logic,
+                                        &mut states,
+                                        &mut wakes,
+                                        &mut ready,
+                                        bound,
+                                        floor,
+                                        &mut emitted,
+                                        &mut |r| {
+                                            n += 1;
+                                            session.give(r)
+                                        },
+                                    );
+                                    n
+                                } else {
+                                    apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
+                                        session.give(r)
+                                    })
+                                };
+                                meter.emitted(n);
+                            }
                         }
                         ready.clear();
                         let Some((epoch, _)) = snap else { break };
@@ -175,6 +361,28 @@ where
                             });
                         }
                         activator.activate_after(every);
+                    }
+                    if let (true, Some(c), Some(activator)) = (L::WAKES, cap.as_ref(), activator.as_ref()) {
+                        let now = Instant::now();
+                        wakes.pop_wall_due(now, &mut due);
+                        if !due.is_empty() {
+                            let mut session = output.session_with_builder(c);
+                            for key in due.drain(..) {
+                                // Like ticks: tag 0, released at once downstream.
+                                notify(
+                                    &mut logic,
+                                    &mut states,
+                                    &mut wakes,
+                                    key,
+                                    0,
+                                    &mut emitted,
+                                    &mut |r| session.give(r),
+                                );
+                            }
+                        }
+                        if let Some(next) = wakes.next_wall() {
+                            activator.activate_after(next.saturating_duration_since(now));
+                        }
                     }
                     meter.holding(states.len());
                     match frontier {
@@ -254,6 +462,105 @@ where
         }
     }
     n
+}
+
+/// [`apply`] for logic that asks for wake-ups: event-time wake-ups take
+/// their place in the canonical order — one at mark `m` runs after every
+/// record with a tag up to `m` and before the first one above it — and
+/// those below `bound` (the frontier or a snapshot's mark; `None`: end of
+/// input, every one, including those they ask for in turn) run after the
+/// records. Ties between keys go in key order.
+#[allow(clippy::too_many_arguments)]
+fn apply_waking<K, V, O, L>(
+    logic: &mut L,
+    states: &mut StateMap<K, Option<L::State>>,
+    wakes: &mut Wakes<K>,
+    ready: &mut Vec<Rec<(K, V)>>,
+    bound: Option<u64>,
+    floor: u64,
+    emitted: &mut Vec<O>,
+    give: &mut impl FnMut(Rec<(K, O)>),
+) where
+    K: Key,
+    L: KeyedLogic<K, V, O>,
+{
+    for rec in ready.drain(..) {
+        let Rec {
+            tag,
+            pos,
+            val: (key, value),
+        } = rec;
+        while let Some((m, woken)) = wakes.pop_mark_below(Some(tag)) {
+            notify(logic, states, wakes, woken, m.max(floor), emitted, give);
+        }
+        let want = match states.get_mut(&key) {
+            Some(slot) => {
+                logic.on_value(&key, slot, value, emitted);
+                slot.as_ref().map(|state| logic.notify_at(state))
+            }
+            None => {
+                let mut slot = None;
+                logic.on_value(&key, &mut slot, value, emitted);
+                let want = slot.as_ref().map(|state| logic.notify_at(state));
+                if slot.is_some() {
+                    states.insert(key.clone(), slot);
+                }
+                want
+            }
+        };
+        match want {
+            Some(want) => wakes.set(&key, sched(want, tag, false)),
+            None => {
+                states.remove(&key);
+                wakes.set(&key, None);
+            }
+        }
+        for o in emitted.drain(..) {
+            give(Rec {
+                tag,
+                pos,
+                val: (key.clone(), o),
+            });
+        }
+    }
+    while let Some((m, woken)) = wakes.pop_mark_below(bound) {
+        notify(logic, states, wakes, woken, m.max(floor), emitted, give);
+    }
+}
+
+/// Runs one key's due wake-up at mark `at` (0 for wall-clock ones): its
+/// output is tagged `at`, placed by the key's hash.
+fn notify<K, V, O, L>(
+    logic: &mut L,
+    states: &mut StateMap<K, Option<L::State>>,
+    wakes: &mut Wakes<K>,
+    key: K,
+    at: u64,
+    emitted: &mut Vec<O>,
+    give: &mut impl FnMut(Rec<(K, O)>),
+) where
+    K: Key,
+    L: KeyedLogic<K, V, O>,
+{
+    let Some(slot) = states.get_mut(&key) else {
+        return;
+    };
+    logic.on_notify(&key, slot, emitted);
+    match slot.as_ref() {
+        Some(state) => wakes.set(&key, sched(logic.notify_at(state), at, true)),
+        None => {
+            states.remove(&key);
+            wakes.set(&key, None);
+        }
+    }
+    let pos = key.route_hash();
+    for o in emitted.drain(..) {
+        give(Rec {
+            tag: at,
+            pos,
+            val: (key.clone(), o),
+        });
+    }
 }
 
 /// Every key's state, as a sealed snapshot part: framed `(key, state)`
