@@ -49,7 +49,6 @@ pub use eddy_io as connectors;
 pub use eddy_io::error;
 pub use eddy_io::{EddyError, Result};
 
-pub use dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use engine::failure::StopHandle;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use eddy::connectors::{Sink, SinkPartition};
 use eddy::recovery::{init_store, inspect, RecoveryConfig};
 use eddy::testing::{TestingSink, TestingSource};
-use eddy::{run, EddyError, IsComplete, RunConfig, StatefulLogic, Wake};
+use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
+use eddy::{run, EddyError, RunConfig};
 use serde::{Deserialize, Serialize};
 
 /// `(user, event time in ms)`.
