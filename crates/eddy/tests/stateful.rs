@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eddy::connectors::{Sink, SinkPartition};
+use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use eddy::recovery::{init_store, inspect, RecoveryConfig};
 use eddy::testing::{TestingSink, TestingSource};
-use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use eddy::{run, EddyError, RunConfig};
 use serde::{Deserialize, Serialize};
 
