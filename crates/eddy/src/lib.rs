@@ -49,6 +49,12 @@ pub use eddy_io as connectors;
 pub use eddy_io::error;
 pub use eddy_io::{EddyError, Result};
 
+/// serde, as eddy uses it: derive `Serialize`/`Deserialize` for stream
+/// values and state without a direct dependency (`#[serde(crate =
+/// "eddy::serde")]`).
+pub use serde;
+
+pub use dataflow::join::{JoinEmit, JoinInsert, JoinSide};
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use engine::failure::StopHandle;

@@ -67,8 +67,11 @@ fn sides() -> Vec<Vec<Either>> {
     ]
 }
 
+/// A keyed stream of numbers.
+type Keyed<'a> = Stream<'a, (String, i64)>;
+
 /// Splits the input into its two keyed sides.
-fn split<'a>(s: &Stream<'a, Either>) -> (Stream<'a, (String, i64)>, Stream<'a, (String, i64)>) {
+fn split<'a>(s: &Stream<'a, Either>) -> (Keyed<'a>, Keyed<'a>) {
     (
         s.filter_map_value("left", |v: Result<i64, i64>| v.ok()),
         s.filter_map_value("right", |v: Result<i64, i64>| v.err()),
@@ -360,4 +363,46 @@ fn try_map_err_stops_the_run_naming_the_step() {
             other => panic!("{workers} workers: expected EddyError::Step, got {other:?}"),
         }
     }
+}
+
+/// A value type deriving serde through eddy's re-export (no serde
+/// dependency of its own needed).
+#[derive(Debug, Clone, PartialEq, eddy::serde::Serialize, eddy::serde::Deserialize)]
+#[serde(crate = "eddy::serde")]
+struct Click {
+    user: String,
+    page: String,
+}
+
+#[test]
+fn tuple_and_borrowed_string_keys() {
+    let click = |u: &str, p: &str| Click {
+        user: u.into(),
+        page: p.into(),
+    };
+    let parts = vec![
+        vec![click("ann", "home"), click("bob", "home"), click("ann", "cart")],
+        vec![click("ann", "home"), click("bob", "cart")],
+    ];
+    let out = all_workers(parts.clone(), |s| {
+        s.count_final("per_page", |c: &Click| (c.user.clone(), c.page.clone()))
+    });
+    let pair = |u: &str, p: &str, n: u64| ((u.to_string(), p.to_string()), n);
+    assert_eq!(
+        out,
+        vec![
+            pair("ann", "cart", 1),
+            pair("ann", "home", 2),
+            pair("bob", "cart", 1),
+            pair("bob", "home", 1)
+        ]
+    );
+    let out = all_workers(parts, |s| {
+        s.key_on_str("user", |c: &Click| c.user.as_str())
+            .map_value("page", |c: Click| c.page)
+            .map("user_page", |(u, p)| ((u, p.len() as u32), p))
+            .count_final("n", |(k, _): &((String, u32), String)| k.clone())
+    });
+    // (user, page name length): every page name here has 4 letters.
+    assert_eq!(out, vec![(("ann".to_string(), 4), 3), (("bob".to_string(), 4), 2)]);
 }

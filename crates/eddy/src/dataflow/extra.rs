@@ -77,6 +77,24 @@ impl<'a, T: Data> Stream<'a, T> {
         })
     }
 
+    /// Makes a keyed stream from a borrowed string key (owned for the
+    /// stream): `(f(value).to_owned(), value)`.
+    ///
+    /// ```
+    /// # use eddy::testing::run_collect;
+    /// let out = run_collect(vec![("ann".to_string(), 3)], |s| {
+    ///     s.key_on_str("user", |e: &(String, i32)| e.0.as_str())
+    /// });
+    /// assert_eq!(out, vec![("ann".to_string(), ("ann".to_string(), 3))]);
+    /// ```
+    pub fn key_on_str(
+        &self,
+        step: &str,
+        mut f: impl for<'v> FnMut(&'v T) -> &'v str + 'static,
+    ) -> Stream<'a, (String, T)> {
+        self.map(step, move |v| (f(&v).to_owned(), v))
+    }
+
     /// Transforms each value with a fallible closure. The first `Err`
     /// stops the run like a panic does: [`crate::run`] returns
     /// [`EddyError::Step`] naming this step and the worker, every worker

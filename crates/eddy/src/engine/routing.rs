@@ -37,7 +37,42 @@ macro_rules! int_key {
         }
     )*};
 }
-int_key!(u8, u16, u32, u64, i8, i16, i32, i64);
+int_key!(u8, u16, u32, u64, u128, i8, i16, i32, i64, i128);
+
+/// `usize` and `isize` hash as `u64` and `i64`: the same on every platform.
+impl Key for usize {
+    fn route_hash(&self) -> u64 {
+        xxh3_64(&(*self as u64).to_le_bytes())
+    }
+}
+
+impl Key for isize {
+    fn route_hash(&self) -> u64 {
+        xxh3_64(&(*self as i64).to_le_bytes())
+    }
+}
+
+/// A `char` routes as the one-character string.
+impl Key for char {
+    fn route_hash(&self) -> u64 {
+        xxh3_64(self.encode_utf8(&mut [0; 4]).as_bytes())
+    }
+}
+
+/// A tuple key hashes the little-endian concatenation of its parts'
+/// routing hashes: `(user, day)` keys route like any other key.
+macro_rules! tuple_key {
+    ($(($($t:ident . $i:tt),+)),*) => {$(
+        impl<$($t: Key),+> Key for ($($t,)+) {
+            fn route_hash(&self) -> u64 {
+                let mut bytes = Vec::with_capacity(8 * [$($i),+].len());
+                $(bytes.extend_from_slice(&self.$i.route_hash().to_le_bytes());)+
+                xxh3_64(&bytes)
+            }
+        }
+    )*};
+}
+tuple_key!((A.0, B.1), (A.0, B.1, C.2), (A.0, B.1, C.2, D.3));
 
 /// The worker (of `workers`) that owns a key with this routing hash.
 #[inline]
@@ -57,6 +92,23 @@ mod tests {
         // Pinned value: changing the hash would strand recovered state.
         assert_eq!(a.route_hash(), xxh3_64(b"user-1"));
         assert_ne!(a.route_hash(), String::from("user-2").route_hash());
+    }
+
+    #[test]
+    fn composite_and_wide_keys_route_by_fixed_hashes() {
+        // Pinned: a tuple is the hash of its parts' hashes, little-endian.
+        let (a, b) = (String::from("u"), 7u32);
+        let mut bytes = a.route_hash().to_le_bytes().to_vec();
+        bytes.extend_from_slice(&b.route_hash().to_le_bytes());
+        assert_eq!((a.clone(), b).route_hash(), xxh3_64(&bytes));
+        assert_ne!((a.clone(), b).route_hash(), (b, a.clone()).route_hash());
+        assert_ne!(
+            ("x".to_string(), "y".to_string()).route_hash(),
+            ("y".to_string(), "x".to_string()).route_hash()
+        );
+        assert_eq!(5usize.route_hash(), 5u64.route_hash());
+        assert_eq!((-5isize).route_hash(), (-5i64).route_hash());
+        assert_eq!('é'.route_hash(), String::from("é").route_hash());
     }
 
     #[test]
