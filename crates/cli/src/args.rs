@@ -17,7 +17,27 @@ pub struct Cli {
     /// What to do (default: the tutorial).
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Diagnostic logs on stderr (notes, progress, snapshots, the live
+    /// server): `text` lines or `json` objects, one per line. Which are
+    /// shown follows RUST_LOG (default `info`; e.g. RUST_LOG=debug or
+    /// RUST_LOG=eddy=debug). The run summary and error messages are not
+    /// logs and keep their form.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`).
+    Json,
+}
+
+/// Where `run --serve` listens when no address is given (loopback only).
+pub const DEFAULT_SERVE: &str = "127.0.0.1:9464";
 
 /// Where `search-ctr run --help` sends readers for the full contract (paths
 /// in the source repository; `crates/cli/tests/docs.rs` checks they exist).
@@ -366,6 +386,16 @@ pub struct RunArgs {
     /// Example: search-ctr run -I logs/ -o sessions.jsonl --report report.html
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+
+    /// While the run lasts, serve HTTP on ADDR (default 127.0.0.1:9464,
+    /// loopback only; give another address, e.g. 0.0.0.0:9464, to be
+    /// reached from elsewhere): /metrics (Prometheus text), /healthz,
+    /// /readyz and, at /, the report page of the rows so far, refreshed
+    /// every 5 seconds.
+    ///
+    /// Example: search-ctr run -I - -o sessions.jsonl --idle-timeout 1m --serve
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_SERVE)]
+    pub serve: Option<String>,
 
     /// No summary and no progress bar.
     #[arg(short, long)]

@@ -149,10 +149,32 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // is built, after every check of the store and the inputs.
     let built = Arc::new(AtomicBool::new(false));
     let flow_built = built.clone();
+    let server = match &args.serve {
+        Some(addr) => {
+            stats.keep_live_rows();
+            let live = Arc::new(crate::serve::Live {
+                stats: stats.clone(),
+                built: built.clone(),
+                finished: AtomicBool::new(false),
+                recovery_dir: args.recovery.recovery_dir.clone(),
+                inputs: args.inputs.clone(),
+                started,
+            });
+            Some(crate::serve::Server::start(addr, live)?)
+        }
+        None => None,
+    };
+    tracing::debug!(workers = args.workers, inputs = ?args.inputs, "run starts");
     let result = run("search_ctr", &config, move |flow| {
         flow_built.store(true, Ordering::Relaxed);
         pipeline::build(flow, &plan, &flow_stats)
     });
+    tracing::debug!(
+        ok = result.is_ok(),
+        seconds = started.elapsed().as_secs_f64(),
+        "run ends"
+    );
+    drop(server);
     drop(progress);
     if let Err(error) = result {
         let in_place: Vec<String> = outputs
@@ -284,10 +306,10 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
     .flatten()
     .any(|p| p.as_os_str() == "-");
     if to_stdout && !quiet {
-        console::err(format_args!(
-            "search-ctr: note: stdout cannot be taken back: after a resume, what was printed since the \
-             last snapshot is printed again (write to a file for exactly-once output)"
-        ))?;
+        tracing::info!(
+            "note: stdout cannot be taken back: after a resume, what was printed since the last snapshot is \
+             printed again (write to a file for exactly-once output)"
+        );
     }
     // What a resume compares: each input file's size, time and sampled
     // hashes (a missing input is the run's error, reported the same way).
@@ -332,22 +354,22 @@ fn not_rereadable(input: &Path) -> Option<&'static str> {
     Some("not a regular file")
 }
 
-/// Says on stderr which snapshot a run resumes from (the summary that
-/// follows counts only the resumed run's own work). Called by the library
-/// once every check of the resume passed; a failed write to stderr shows
-/// again, and is reported, when the summary is printed.
+/// Logs which snapshot a run resumes from (the summary that follows
+/// counts only the resumed run's own work). Called by the library once
+/// every check of the resume passed.
 fn announce_resume(e: &recovery::EpochRow) {
-    let _ = if e.mark == u64::MAX {
-        console::err(format_args!(
-            "search-ctr: this run finished before (snapshot {}): rewriting its final output",
+    if e.mark == u64::MAX {
+        tracing::info!(
+            "this run finished before (snapshot {}): rewriting its final output",
             e.epoch
-        ))
+        );
     } else {
-        console::err(format_args!(
-            "search-ctr: resuming from snapshot {} ({} bytes of state); the summary counts this run's work",
-            e.epoch, e.bytes
-        ))
-    };
+        tracing::info!(
+            "resuming from snapshot {} ({} bytes of state); the summary counts this run's work",
+            e.epoch,
+            e.bytes
+        );
+    }
 }
 
 /// `search-ctr recovery init|inspect`.

@@ -10,10 +10,12 @@ mod args;
 mod commands;
 mod console;
 mod duration;
+mod logs;
 mod pipeline;
 mod progress;
 mod report;
 mod safety;
+mod serve;
 mod signals;
 mod tutorial;
 
@@ -35,6 +37,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return console::clap_exit(&e),
     };
+    if let Err(e) = logs::init(cli.log_format) {
+        return console::exit_status(Err(Failure::from(e)));
+    }
     let result = match cli.command {
         None => {
             // The tutorial takes milliseconds: a signal lets it finish,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use eddy::connectors::files::{FileSource, LineRef};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::pipeline::stats::Stats;
+use crate::pipeline::stats::{Stats, Tally};
 
 /// A running progress bar; stops and clears itself when dropped.
 pub struct Progress {
@@ -41,9 +41,9 @@ impl Progress {
         let started = Instant::now();
         let thread = std::thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
-                let events = stats.events.get();
+                let events = stats.count(Tally::EVENTS);
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
-                bar.set_position(stats.bytes.get());
+                bar.set_position(stats.count(Tally::BYTES));
                 bar.set_message(format!("{events} events, {:.0} events/s", events as f64 / secs));
                 std::thread::sleep(Duration::from_millis(200));
             }

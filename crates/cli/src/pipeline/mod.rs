@@ -408,10 +408,20 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         SessionWindower::new(plan.gap),
         {
             let analytics = plan.analytics.is_some();
-            move || SessionAcc::new(wait_ms, analytics)
+            let stats = stats.clone();
+            move || {
+                stats.sessions_opened.inc();
+                SessionAcc::new(wait_ms, analytics)
+            }
         },
         SessionAcc::push,
-        SessionAcc::merge,
+        {
+            let stats = stats.clone();
+            move |earlier: &mut SessionAcc, later| {
+                stats.sessions_merged.inc();
+                earlier.merge(later)
+            }
+        },
         false,
     );
 
@@ -445,7 +455,10 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         let stats = stats.clone();
         sinks::Tapped {
             sink: kafka::row_sink(plan, &plan.output),
-            tap: Arc::new(move |rows: &[Row]| stats.rows.add(rows.len() as u64)),
+            tap: Arc::new(move |rows: &[Row]| {
+                stats.rows.add(rows.len() as u64);
+                stats.add_live_rows(rows);
+            }),
         }
     });
 

@@ -2,7 +2,7 @@
 //! printed at the end.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ use ctr::parse::TypeName;
 use ctr::timestamp::TimeUnit;
 use eddy::connectors::files::PlanReport;
 use serde::Serialize;
+
+use crate::report::aggregate::{SessionRow, Sessions};
 
 /// A counter any worker can bump.
 #[derive(Debug, Default)]
@@ -49,14 +51,40 @@ const MAX_TYPE_NAMES: usize = 1000;
 /// How many unknown type names the summary lists.
 const TOP_TYPE_NAMES: usize = 5;
 
-/// A worker's own counts of the input, added to the shared [`Stats`] now
-/// and then and when the worker's dataflow is dropped — so the hot path
-/// does not share a cache line between workers. Unknown type names are
-/// counted here too; a known type costs no lookup and no allocation.
+/// One [`Tally`]'s counts as others see them: written by its worker only
+/// (a plain store, no read-modify-write), read by the summary and the
+/// live server at any time. Aligned so that no two workers share a cache
+/// line.
+#[derive(Debug)]
+#[repr(align(128))]
+pub struct Slots {
+    counts: [AtomicU64; 6],
+    /// The latest event time seen (ms since the Unix epoch), `i64::MIN`
+    /// before any.
+    max_time_ms: AtomicI64,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots {
+            counts: Default::default(),
+            max_time_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+/// A worker's own counts of the input, published in its own [`Slots`] as
+/// they change (so they are current while a live input waits) without the
+/// hot path sharing a cache line between workers. Unknown type names are
+/// counted here too, and added to the shared [`Stats`] now and then and
+/// when the worker's dataflow is dropped; a known type costs no lookup and
+/// no allocation.
 #[derive(Debug)]
 pub struct Tally {
     stats: Arc<Stats>,
     counts: [u64; 6],
+    max_time_ms: i64,
+    slots: Arc<Slots>,
     pending: u32,
     /// Unknown type names seen since the last flush.
     other_types: HashMap<TypeName, u64>,
@@ -78,9 +106,17 @@ impl Tally {
 
     /// An empty tally adding into `stats`.
     pub fn new(stats: Arc<Stats>) -> Self {
+        let slots = Arc::new(Slots::default());
+        stats
+            .tallies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(slots.clone());
         Tally {
             stats,
             counts: [0; 6],
+            max_time_ms: i64::MIN,
+            slots,
             pending: 0,
             other_types: HashMap::new(),
         }
@@ -90,6 +126,7 @@ impl Tally {
     #[inline]
     pub fn add(&mut self, which: usize, n: u64) {
         self.counts[which] += n;
+        self.slots.counts[which].store(self.counts[which], Ordering::Relaxed);
         self.pending += 1;
         if self.pending >= 4096 {
             self.flush();
@@ -101,10 +138,14 @@ impl Tally {
     #[inline]
     pub fn event(&mut self, e: &Event) {
         self.add(Self::EVENTS, 1);
+        if e.time_ms > self.max_time_ms {
+            self.max_time_ms = e.time_ms;
+            self.slots.max_time_ms.store(e.time_ms, Ordering::Relaxed);
+        }
         if e.integer_time {
-            self.counts[Self::INTEGER_TIMES] += 1;
+            self.add(Self::INTEGER_TIMES, 1);
             if (0..END_OF_JANUARY_1970_MS).contains(&e.time_ms) {
-                self.counts[Self::JANUARY_1970] += 1;
+                self.add(Self::JANUARY_1970, 1);
             }
         }
     }
@@ -122,15 +163,9 @@ impl Tally {
         self.add(Self::OTHER, 1);
     }
 
-    /// Adds everything counted so far to the shared stats.
+    /// Adds the unknown type names counted so far to the shared stats (the
+    /// counts are in the tally's [`Slots`] already).
     pub fn flush(&mut self) {
-        let c = std::mem::take(&mut self.counts);
-        self.stats.bytes.add(c[Self::BYTES]);
-        self.stats.events.add(c[Self::EVENTS]);
-        self.stats.other.add(c[Self::OTHER]);
-        self.stats.invalid.add(c[Self::INVALID]);
-        self.stats.integer_times.add(c[Self::INTEGER_TIMES]);
-        self.stats.january_1970.add(c[Self::JANUARY_1970]);
         if !self.other_types.is_empty() {
             self.stats.add_other_types(self.other_types.drain());
         }
@@ -183,9 +218,89 @@ pub struct Stats {
     /// Per-query totals of the query rows written (`None` without
     /// `--query-output`).
     top_queries: Mutex<Option<TopQueries>>,
+    /// Every [`Tally`]'s counts (added to the counters above).
+    tallies: Mutex<Vec<Arc<Slots>>>,
+    /// Sessions opened (a session window started).
+    pub sessions_opened: Counter,
+    /// Sessions merged into an earlier one (two open sessions became one).
+    pub sessions_merged: Counter,
+    /// With `--serve`: the rows written so far, aggregated for the live
+    /// page.
+    live_rows: OnceLock<Mutex<Sessions>>,
 }
 
 impl Stats {
+    /// Keeps aggregates of the rows written from now on, for the live page
+    /// of `--serve` (see [`Stats::live_rows_so_far`]).
+    pub fn keep_live_rows(&self) {
+        self.live_rows.get_or_init(Mutex::default);
+    }
+
+    /// Folds rows the row output took into the live aggregates (nothing
+    /// without [`Stats::keep_live_rows`]).
+    pub fn add_live_rows(&self, rows: &[ctr::metrics::Row]) {
+        let Some(live) = self.live_rows.get() else {
+            return;
+        };
+        let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+        for r in rows {
+            live.add(&SessionRow {
+                start_ms: r.session_start,
+                end_ms: r.session_end,
+                events: r.events,
+                searches: r.searches,
+                clicks: r.clicks,
+                searches_with_click: r.searches_with_click,
+            });
+        }
+    }
+
+    /// The aggregates of the rows written so far (empty without
+    /// [`Stats::keep_live_rows`]).
+    pub fn live_rows_so_far(&self) -> Sessions {
+        self.live_rows
+            .get()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
+    }
+
+    /// Count `which` (a [`Tally`] index: [`Tally::EVENTS`], …) so far: the
+    /// tallies' counts and what was added to the counter directly.
+    pub fn count(&self, which: usize) -> u64 {
+        let direct = [
+            &self.bytes,
+            &self.events,
+            &self.other,
+            &self.invalid,
+            &self.integer_times,
+            &self.january_1970,
+        ][which]
+            .get();
+        let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        direct
+            + tallies
+                .iter()
+                .map(|s| s.counts[which].load(Ordering::Relaxed))
+                .sum::<u64>()
+    }
+
+    /// The latest event time read so far (ms since the Unix epoch).
+    pub fn max_event_time_ms(&self) -> Option<i64> {
+        let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        tallies
+            .iter()
+            .map(|s| s.max_time_ms.load(Ordering::Relaxed))
+            .max()
+            .filter(|&t| t > i64::MIN)
+    }
+
+    /// Sessions open now: opened, less merged away and closed (never
+    /// below 0: after a resume, restored sessions were not opened here).
+    pub fn sessions_open(&self) -> u64 {
+        let gone = self.sessions_merged.get() + self.sessions.get();
+        self.sessions_opened.get().saturating_sub(gone)
+    }
+
     /// Adds counts of unknown type names.
     fn add_other_types(&self, counts: impl Iterator<Item = (TypeName, u64)>) {
         // A poisoned lock only means another worker panicked; the counts
@@ -357,14 +472,11 @@ impl Stats {
         other_types.truncate(TOP_TYPE_NAMES);
         let inputs = self.inputs.get().cloned().flatten().unwrap_or_default();
         let mut warnings = Vec::new();
-        let integer_times = self.integer_times.get();
+        let integer_times = self.count(Tally::INTEGER_TIMES);
+        let events = self.count(Tally::EVENTS);
         let unit = self.time_unit.get().copied().unwrap_or_default();
-        if unit == TimeUnit::Millis && integer_times > 0 && self.january_1970.get() == integer_times {
-            let which = if integer_times == self.events.get() {
-                ""
-            } else {
-                "integer "
-            };
+        if unit == TimeUnit::Millis && integer_times > 0 && self.count(Tally::JANUARY_1970) == integer_times {
+            let which = if integer_times == events { "" } else { "integer " };
             warnings.push(if integer_times == 1 {
                 format!("the 1 {which}event time falls in January 1970: is it in seconds? use --time-unit s")
             } else {
@@ -375,9 +487,9 @@ impl Stats {
             });
         }
         Summary {
-            events: self.events.get(),
-            invalid: self.invalid.get(),
-            other: self.other.get(),
+            events,
+            invalid: self.count(Tally::INVALID),
+            other: self.count(Tally::OTHER),
             other_types,
             other_more_names,
             late: self.late.get(),
@@ -393,11 +505,7 @@ impl Stats {
             hidden_dirs: inputs.hidden_dirs,
             warnings,
             wall_seconds: secs,
-            events_per_second: if secs > 0.0 {
-                self.events.get() as f64 / secs
-            } else {
-                0.0
-            },
+            events_per_second: if secs > 0.0 { events as f64 / secs } else { 0.0 },
             top_queries: self
                 .top_queries
                 .lock()
