@@ -404,5 +404,183 @@ fn tuple_and_borrowed_string_keys() {
             .count_final("n", |(k, _): &((String, u32), String)| k.clone())
     });
     // (user, page name length): every page name here has 4 letters.
-    assert_eq!(out, vec![(("ann".to_string(), 4), 3), (("bob".to_string(), 4), 2)]);
+    assert_eq!(
+        out,
+        vec![(("ann".to_string(), 4), 3), (("bob".to_string(), 4), 2)]
+    );
+}
+
+#[test]
+fn collect_batches_by_size_and_at_end_of_input() {
+    let parts: Vec<Vec<(String, i64)>> = vec![
+        rows(&[("a", 1), ("b", 1), ("a", 2), ("a", 3)]),
+        rows(&[("a", 10), ("b", 10), ("a", 20)]),
+    ];
+    // Canonical order per key: a: 1 10 2 20 3; b: 1 10.
+    let out = all_workers(parts, |s| s.collect("batch", 2, Duration::from_secs(3600)));
+    assert_eq!(
+        out,
+        rows(&[
+            ("a", vec![1, 10]),
+            ("a", vec![2, 20]),
+            ("a", vec![3]),
+            ("b", vec![1, 10])
+        ])
+    );
+}
+
+/// Runs a timed flow (`input_timed` over `(key, time)`) with 1, 2 and 4
+/// workers; checks every run gives the same rows per key, in the same
+/// order, and returns them.
+fn timed_all_workers<U, F>(parts: Vec<Vec<(String, i64)>>, build: F) -> Vec<(String, U)>
+where
+    U: eddy::Data + PartialEq + std::fmt::Debug,
+    F: for<'a> Fn(Keyed<'a>) -> Stream<'a, (String, U)> + Send + Sync + Clone + 'static,
+{
+    let mut first: Option<BTreeMap<String, Vec<U>>> = None;
+    for workers in WORKERS {
+        let sink = eddy::testing::TestingSink::new();
+        let out = sink.clone();
+        let (parts, build) = (parts.clone(), build.clone());
+        eddy::run("timed", &RunConfig::workers(workers), move |flow| {
+            let input = flow.input_timed(
+                "inp",
+                TestingSource::partitioned(parts.clone()),
+                |e: &(String, i64)| Some(e.1),
+            );
+            build(input).output("out", out.clone());
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{workers} workers: {e}"));
+        let mut by_key: BTreeMap<String, Vec<U>> = BTreeMap::new();
+        for (k, u) in sink.take() {
+            by_key.entry(k).or_default().push(u);
+        }
+        match &first {
+            None => first = Some(by_key),
+            Some(f) => assert_eq!(&by_key, f, "{workers} workers"),
+        }
+    }
+    first
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(k, us)| us.into_iter().map(move |u| (k.clone(), u)))
+        .collect()
+}
+
+#[test]
+fn collect_timed_emits_when_the_event_time_passes_the_timeout() {
+    // (user, time ms) in two partitions, read in event-time order.
+    let parts: Vec<Vec<(String, i64)>> = vec![
+        rows(&[("a", 0), ("a", 3_000), ("b", 4_000), ("a", 20_000)]),
+        rows(&[("b", 1_000), ("a", 9_000), ("b", 30_000)]),
+    ];
+    let out = timed_all_workers(parts, |s| {
+        s.collect_timed("batch", 100, |t: &i64| *t, Duration::from_secs(5))
+    });
+    assert_eq!(
+        out,
+        rows(&[
+            // a: 0, 3 000 (due 8 000, passed when the input reaches 9 000);
+            // 9 000 (due 14 000); 20 000 at end of input.
+            ("a", vec![0, 3_000]),
+            ("a", vec![9_000]),
+            ("a", vec![20_000]),
+            ("b", vec![1_000, 4_000]),
+            ("b", vec![30_000]),
+        ])
+    );
+}
+
+/// Yields its items, then nothing (`Pending`) until `release` is set, then
+/// its later items, then ends.
+#[derive(Clone)]
+struct Gated {
+    first: Vec<(String, i64)>,
+    then: Vec<(String, i64)>,
+    release: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct GatedPartition {
+    first: std::vec::IntoIter<(String, i64)>,
+    then: std::vec::IntoIter<(String, i64)>,
+    release: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl eddy::connectors::Source<(String, i64)> for Gated {
+    fn list_parts(&self) -> eddy::Result<Vec<String>> {
+        Ok(vec!["live".into()])
+    }
+
+    fn build_part(
+        &self,
+        _key: &str,
+        _resume: Option<&[u8]>,
+    ) -> eddy::Result<Box<dyn eddy::connectors::SourcePartition<(String, i64)>>> {
+        Ok(Box::new(GatedPartition {
+            first: self.first.clone().into_iter(),
+            then: self.then.clone().into_iter(),
+            release: self.release.clone(),
+        }))
+    }
+}
+
+impl eddy::connectors::SourcePartition<(String, i64)> for GatedPartition {
+    fn next_batch(
+        &mut self,
+        out: &mut Vec<(String, i64)>,
+        max: usize,
+    ) -> eddy::Result<eddy::connectors::Poll> {
+        use eddy::connectors::Poll;
+        let before = out.len();
+        out.extend(self.first.by_ref().take(max));
+        if out.len() > before {
+            return Ok(Poll::Ready);
+        }
+        if !self.release.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(Poll::Pending(Duration::from_millis(5)));
+        }
+        out.extend(self.then.by_ref());
+        Ok(Poll::Done)
+    }
+
+    fn position(&self) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn collect_times_out_on_the_wall_clock_while_the_input_is_open() {
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let source = Gated {
+        first: rows(&[("a", 1), ("a", 2)]),
+        then: rows(&[("a", 3)]),
+        release: release.clone(),
+    };
+    let sink = eddy::testing::TestingSink::new();
+    let out = sink.clone();
+    let runner = std::thread::spawn(move || {
+        eddy::run("live", &RunConfig::workers(2), move |flow| {
+            flow.input("inp", source.clone())
+                .collect("batch", 10, Duration::from_millis(50))
+                .output("out", out.clone());
+            Ok(())
+        })
+    });
+    // The input stays open until the first list is out: only the timeout
+    // can have emitted it. (The bound only guards against a hang.)
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while seen.is_empty() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(10));
+        seen.extend(sink.take());
+    }
+    release.store(true, std::sync::atomic::Ordering::SeqCst);
+    runner.join().expect("runner").expect("run");
+    assert_eq!(
+        seen,
+        rows(&[("a", vec![1, 2])]),
+        "emitted by the timeout, before the input ended"
+    );
+    assert_eq!(sink.take(), rows(&[("a", vec![3])]), "the rest at end of input");
 }

@@ -11,6 +11,7 @@
 //!   reduce_final, count_final.
 //! - input and output steps live on [`Flow::input`] and [`Stream::output`].
 
+pub mod collect;
 pub mod extra;
 pub mod join;
 pub mod stateful;
