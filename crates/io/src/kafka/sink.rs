@@ -126,6 +126,10 @@ impl<T: 'static> KafkaSink<T> {
         self.uri
             .client_config(&[
                 ("enable.idempotence", "true"),
+                // A batch that fails for good stops the producer rather than
+                // leave a gap that later messages would hide from the
+                // read-back.
+                ("enable.gapless.guarantee", "true"),
                 ("linger.ms", "5"),
                 ("message.timeout.ms", &ms),
             ])
@@ -182,6 +186,7 @@ impl<T: 'static> KafkaSink<T> {
                 }
                 skip[i] = on_topic;
             }
+            pause_after_readback();
         }
         Ok(Box::new(KafkaWriter {
             uri: self.uri.clone(),
@@ -192,6 +197,8 @@ impl<T: 'static> KafkaSink<T> {
             skip,
             key: Vec::new(),
             value: Vec::new(),
+            produced: 0,
+            pause: pause_after_writes_hook(),
         }))
     }
 }
@@ -209,6 +216,39 @@ impl<T: 'static> Sink<T> for KafkaSink<T> {
         let written = decode_state(state)
             .ok_or_else(|| self.uri.error("the snapshot's sink state is not a Kafka sink's"))?;
         self.open(Some(written))
+    }
+}
+
+/// Test hook: with `EDDY_TEST_PAUSE_IN_READBACK=DIR` in the environment, an
+/// exactly-once writer that has read the topic back creates
+/// `DIR/test-paused-in-readback` and waits there for ever, so that a test can
+/// `kill -9` the run at that moment (crates/cli/tests/kafka.rs).
+pub const PAUSE_READBACK_ENV: &str = "EDDY_TEST_PAUSE_IN_READBACK";
+
+/// Test hook: with `EDDY_TEST_PAUSE_AFTER_WRITES=N:DIR`, a writer that has
+/// produced `N` messages flushes them, creates `DIR/test-paused-after-writes`
+/// and waits there for ever: a forced crash with messages on the topic that
+/// no snapshot covers.
+pub const PAUSE_WRITES_ENV: &str = "EDDY_TEST_PAUSE_AFTER_WRITES";
+
+fn pause_after_writes_hook() -> Option<(u64, std::path::PathBuf)> {
+    let value = std::env::var(PAUSE_WRITES_ENV).ok()?;
+    let (n, dir) = value.split_once(':')?;
+    Some((
+        n.parse().ok()?,
+        std::path::Path::new(dir).join("test-paused-after-writes"),
+    ))
+}
+
+fn pause_after_readback() {
+    let Some(dir) = std::env::var_os(PAUSE_READBACK_ENV) else {
+        return;
+    };
+    let marker = std::path::Path::new(&dir).join("test-paused-in-readback");
+    if std::fs::write(&marker, b"").is_ok() {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
     }
 }
 
@@ -259,6 +299,10 @@ struct KafkaWriter<T> {
     skip: Vec<u64>,
     key: Vec<u8>,
     value: Vec<u8>,
+    /// Messages produced since the writer opened.
+    produced: u64,
+    /// The test hook [`PAUSE_WRITES_ENV`].
+    pause: Option<(u64, std::path::PathBuf)>,
 }
 
 impl<T> KafkaWriter<T> {
@@ -329,6 +373,18 @@ impl<T> SinkPartition<T> for KafkaWriter<T> {
                         self.producer.poll(Duration::from_millis(20));
                     }
                     Err((e, _)) => return Err(self.uri.part_error(p as i32, format!("cannot produce: {e}"))),
+                }
+            }
+            self.produced += 1;
+        }
+        if let Some((after, marker)) = &self.pause {
+            if self.produced >= *after {
+                let marker = marker.clone();
+                self.flush()?;
+                if std::fs::write(&marker, b"").is_ok() {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
                 }
             }
         }

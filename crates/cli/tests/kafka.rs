@@ -1,0 +1,694 @@
+//! `search-ctr` on Kafka, end to end, with the real binary.
+//!
+//! Every scenario runs twice: on librdkafka's mock cluster (in this test
+//! process; always) and on a real broker (`broker_*` tests) when
+//! `EDDY_KAFKA_BOOTSTRAP=HOST:PORT` names one (`.ci/run` starts tansu with
+//! `scripts/kafka-broker.sh start`). Without it the real-broker tests fail
+//! under `CI=true` and are skipped, saying so, otherwise.
+//!
+//! The kill test's size: `EDDY_KAFKA_KILLS` random kills (default 3), plus
+//! one forced during a snapshot write and one during the sink's read-back.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, free_ports, latest_complete, run, s, stderr};
+use eddy::connectors::kafka::{
+    create_topic, murmur2, KafkaUri, PAUSE_READBACK_ENV, PAUSE_WRITES_ENV, POSITION_HEADER,
+};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// A random number (std's hasher keys).
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+/// A broker: the mock cluster or a real one.
+struct Broker {
+    servers: String,
+    mock: Option<MockCluster<'static, DefaultProducerContext>>,
+}
+
+fn mock() -> Broker {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    Broker {
+        servers: cluster.bootstrap_servers(),
+        mock: Some(cluster),
+    }
+}
+
+/// The real broker, if any (see the module's doc).
+fn real(test: &str) -> Option<Broker> {
+    match std::env::var("EDDY_KAFKA_BOOTSTRAP") {
+        Ok(servers) if !servers.trim().is_empty() => Some(Broker {
+            servers: servers.trim().to_owned(),
+            mock: None,
+        }),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "{test}: CI=true but EDDY_KAFKA_BOOTSTRAP is not set: the real-broker tests must run in CI \
+             (.ci/run starts one with scripts/kafka-broker.sh start)"
+        ),
+        _ => {
+            eprintln!(
+                "{test}: skipped: no real broker (EDDY_KAFKA_BOOTSTRAP=$(scripts/kafka-broker.sh start | tail -1) \
+                 runs it)"
+            );
+            None
+        }
+    }
+}
+
+impl Broker {
+    /// A new topic (unique name) with `partitions`; its `kafka://` URI.
+    fn topic(&self, name: &str, partitions: i32) -> String {
+        let topic = format!("{name}-{}-{:x}", std::process::id(), random() >> 16);
+        let uri = format!("kafka://{}/{topic}", self.servers);
+        match &self.mock {
+            Some(m) => m.create_topic(&topic, partitions, 1).unwrap(),
+            None => {
+                assert!(create_topic(&KafkaUri::parse(&uri).unwrap(), partitions).unwrap());
+            }
+        }
+        uri
+    }
+
+    fn consumer(&self) -> BaseConsumer {
+        ClientConfig::new()
+            .set("bootstrap.servers", &self.servers)
+            .set("group.id", "eddy-test")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap()
+    }
+
+    /// Every message of each partition: (value, `eddy-pos` header).
+    fn read(&self, uri: &str) -> Vec<Vec<(String, Option<String>)>> {
+        let topic = KafkaUri::parse(uri).unwrap().topic;
+        let consumer = self.consumer();
+        let meta = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .unwrap();
+        let n = meta.topics()[0].partitions().len() as i32;
+        let mut out = Vec::new();
+        for p in 0..n {
+            let (low, high) = consumer
+                .fetch_watermarks(&topic, p, Duration::from_secs(10))
+                .unwrap();
+            let mut values = Vec::new();
+            if low < high {
+                let mut tpl = TopicPartitionList::new();
+                tpl.add_partition_offset(&topic, p, Offset::Offset(low)).unwrap();
+                consumer.assign(&tpl).unwrap();
+                let mut next = low;
+                while next < high {
+                    let msg = consumer
+                        .poll(Duration::from_secs(30))
+                        .unwrap_or_else(|| panic!("no message at {topic}/{p}@{next}"))
+                        .unwrap();
+                    let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+                    let header = msg
+                        .headers()
+                        .and_then(|h| h.iter().find(|h| h.key == POSITION_HEADER).map(|h| text(h.value)));
+                    values.push((text(msg.payload()), header));
+                    next = msg.offset() + 1;
+                }
+            }
+            out.push(values);
+        }
+        out
+    }
+
+    /// Produces `lines` to partition `p`.
+    fn produce(&self, uri: &str, p: i32, lines: &[String]) {
+        let topic = KafkaUri::parse(uri).unwrap().topic;
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &self.servers)
+            .create()
+            .unwrap();
+        for line in lines {
+            producer
+                .send(
+                    BaseRecord::<(), _>::to(&topic)
+                        .partition(p)
+                        .payload(line.as_str()),
+                )
+                .unwrap();
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+    }
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(out.status.success(), "search-ctr {args:?}: {}", stderr(&out));
+    stderr(&out)
+}
+
+fn generate_args(events: u64) -> Vec<String> {
+    [
+        "generate",
+        "--events",
+        &events.to_string(),
+        "--users",
+        &(events / 40).max(1).to_string(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Generates `events` to a file and (the same lines) to the topic.
+fn fill(dir: &Path, uri: &str, events: u64) -> PathBuf {
+    let file = dir.join("events.jsonl");
+    let mut args = generate_args(events);
+    args.extend(["--out".into(), s(&file).into()]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut args = generate_args(events);
+    args.extend(["--to".into(), uri.into()]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    file
+}
+
+fn sorted_lines(bytes: &[u8]) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Kafka in (bounded) → file out equals a run on files holding each
+/// partition's messages (byte for byte: same partitions, same order), and
+/// the same rows as a run on the generated file; for 1, 2, 4 workers and 2
+/// processes.
+fn kafka_in_equals_the_same_events_from_files(b: &Broker) {
+    for partitions in [1, 8] {
+        let dir = tempfile::tempdir().unwrap();
+        let uri = b.topic("in", partitions);
+        let file = fill(dir.path(), &uri, 2000);
+        let parts = dir.path().join("parts");
+        std::fs::create_dir(&parts).unwrap();
+        for (p, messages) in b.read(&uri).iter().enumerate() {
+            let text: String = messages.iter().map(|(v, _)| format!("{v}\n")).collect();
+            std::fs::write(parts.join(format!("p{p:02}.jsonl")), text).unwrap();
+        }
+        let from_file = dir.path().join("file.jsonl");
+        ok(&["run", "-I", s(&file), "-o", s(&from_file), "-q"]);
+        let want_rows = sorted_lines(&std::fs::read(&from_file).unwrap());
+        assert!(want_rows.len() > 10, "too few rows to compare");
+        for workers in ["1", "2", "4"] {
+            let k = dir.path().join(format!("k{workers}.jsonl"));
+            let f = dir.path().join(format!("f{workers}.jsonl"));
+            ok(&[
+                "run",
+                "-I",
+                &uri,
+                "--kafka-until-end",
+                "-o",
+                s(&k),
+                "-w",
+                workers,
+                "-q",
+            ]);
+            ok(&["run", "-I", s(&parts), "-o", s(&f), "-w", workers, "-q"]);
+            let (kb, fb) = (std::fs::read(&k).unwrap(), std::fs::read(&f).unwrap());
+            assert!(
+                kb == fb,
+                "{partitions} partitions, -w {workers}: Kafka and per-partition files differ"
+            );
+            assert_eq!(
+                sorted_lines(&kb),
+                want_rows,
+                "{partitions} partitions, -w {workers}"
+            );
+        }
+        // Two processes (process 0 writes).
+        let addrs = free_ports(2).join(",");
+        let k = dir.path().join("k-cluster.jsonl");
+        let children: Vec<Child> = (0..2)
+            .map(|i| {
+                let out = dir.path().join(format!("k-cluster-{i}.jsonl"));
+                let out = if i == 0 { k.clone() } else { out };
+                Command::new(bin())
+                    .args(["run", "-I", &uri, "--kafka-until-end", "-o", s(&out), "-q"])
+                    .args(["-i", &i.to_string(), "-a", &addrs])
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "cluster: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            std::fs::read(&k).unwrap() == std::fs::read(dir.path().join("f1.jsonl")).unwrap(),
+            "{partitions} partitions, 2 processes"
+        );
+    }
+}
+
+#[test]
+fn mock_kafka_in_equals_the_same_events_from_files() {
+    kafka_in_equals_the_same_events_from_files(&mock());
+}
+
+#[test]
+fn broker_kafka_in_equals_the_same_events_from_files() {
+    if let Some(b) = real("broker_kafka_in_equals_the_same_events_from_files") {
+        kafka_in_equals_the_same_events_from_files(&b);
+    }
+}
+
+/// A small xorshift generator: random kill moments, seed printed.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Self {
+        let seed = std::env::var("EDDY_KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| random() | 1);
+        eprintln!("kafka kill test seed: {seed}");
+        Rng(seed)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
+    Command::new(bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `marker` (a test hook's), then kills the run there.
+fn kill_at_marker(mut child: Child, marker: &Path) {
+    let start = Instant::now();
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before reaching {}", marker.display());
+        }
+        // Generous: only there to turn a hang into a failure.
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never reached {}",
+            marker.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_file(marker).unwrap();
+}
+
+/// Kafka in → Kafka out with `-r`, killed with `kill -9` during a snapshot
+/// write, during the sink's read-back, and at random moments: the output
+/// topic holds exactly the rows of an uninterrupted run, none twice, in the
+/// same per-partition order. Then the same with file out.
+fn exactly_once_across_kill_9(b: &Broker) {
+    let kills: u64 = std::env::var("EDDY_KAFKA_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(3);
+    let mut rng = Rng::new();
+    let dir = tempfile::tempdir().unwrap();
+    let input = b.topic("eo-in", 4);
+    fill(dir.path(), &input, 20_000);
+    let reference = dir.path().join("reference.jsonl");
+    ok(&[
+        "run",
+        "-I",
+        &input,
+        "--kafka-until-end",
+        "-o",
+        s(&reference),
+        "-q",
+    ]);
+    let reference = std::fs::read_to_string(&reference).unwrap();
+    let rows: Vec<&str> = reference.lines().collect();
+
+    for to_kafka in [true, false] {
+        let store = dir.path().join(format!("store-{to_kafka}"));
+        ok(&["recovery", "init", s(&store)]);
+        let out_partitions = 3;
+        let output = if to_kafka {
+            b.topic("eo-out", out_partitions)
+        } else {
+            s(&dir.path().join("out.jsonl")).to_owned()
+        };
+        let args = [
+            "run",
+            "-I",
+            &input,
+            "--kafka-until-end",
+            "-o",
+            &output,
+            "-r",
+            s(&store),
+            "-s",
+            "20ms",
+            "-q",
+        ];
+        // Forced: during a snapshot write (the engine's hook) and, for a
+        // Kafka output, during the read-back after a resume.
+        let marker = store.join("test-paused-in-snapshot");
+        kill_at_marker(spawn(&args, &[("EDDY_TEST_PAUSE_IN_SNAPSHOT", "2")]), &marker);
+        if to_kafka {
+            // Forced: after the sink produced (and flushed) rows that no
+            // snapshot covers: the resume must skip exactly those.
+            let marker = store.join("test-paused-after-writes");
+            let hook = format!("{}:{}", rows.len() / 3, s(&store));
+            kill_at_marker(spawn(&args, &[(PAUSE_WRITES_ENV, &hook)]), &marker);
+            let written: usize = b.read(&output).iter().map(Vec::len).sum();
+            assert!(
+                written >= rows.len() / 3,
+                "{written} rows on the topic after the forced kill"
+            );
+            let marker = store.join("test-paused-in-readback");
+            kill_at_marker(spawn(&args, &[(PAUSE_READBACK_ENV, s(&store))]), &marker);
+        }
+        let mut killed = 0;
+        let mut finished = false;
+        for _ in 0..kills {
+            let mut child = spawn(&args, &[]);
+            std::thread::sleep(Duration::from_millis(50 + rng.below(800)));
+            if child.try_wait().unwrap().is_some() {
+                finished = true;
+                break;
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+            killed += 1;
+        }
+        if !finished {
+            let out = spawn(&args, &[]).wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "final run: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        eprintln!("kafka kill test (to kafka: {to_kafka}): {killed} random kills");
+        assert!(latest_complete(&store).1, "the last run did not finish");
+        if to_kafka {
+            let got = b.read(&output);
+            for (p, messages) in got.iter().enumerate() {
+                let want: Vec<&str> = rows
+                    .iter()
+                    .copied()
+                    .filter(|r| {
+                        let user: serde_json::Value = serde_json::from_str(r).unwrap();
+                        let user = user["user"].as_str().unwrap().to_owned();
+                        (murmur2(user.as_bytes()) & 0x7fff_ffff) as usize % out_partitions as usize == p
+                    })
+                    .collect();
+                let values: Vec<&str> = messages.iter().map(|(v, _)| v.as_str()).collect();
+                assert!(
+                    values == want,
+                    "partition {p}: {} messages, {} rows expected (every row once, in order)",
+                    values.len(),
+                    want.len()
+                );
+                for (seq, (_, header)) in messages.iter().enumerate() {
+                    let header = header.as_deref().unwrap_or("");
+                    assert!(header.ends_with(&format!(":{p}:{seq}")), "{header}");
+                }
+            }
+        } else {
+            assert!(
+                std::fs::read_to_string(&output).unwrap() == reference,
+                "file output differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn mock_exactly_once_across_kill_9() {
+    exactly_once_across_kill_9(&mock());
+}
+
+#[test]
+fn broker_exactly_once_across_kill_9() {
+    if let Some(b) = real("broker_exactly_once_across_kill_9") {
+        exactly_once_across_kill_9(&b);
+    }
+}
+
+/// Kafka in with -r, resumed at 1 → 2 → 4 → 1 workers: the rows of an
+/// uninterrupted run.
+fn resume_after_rescaling(b: &Broker) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = b.topic("rescale", 4);
+    fill(dir.path(), &input, 20_000);
+    let reference = dir.path().join("reference.jsonl");
+    ok(&[
+        "run",
+        "-I",
+        &input,
+        "--kafka-until-end",
+        "-o",
+        s(&reference),
+        "-q",
+    ]);
+    let store = dir.path().join("store");
+    ok(&["recovery", "init", s(&store)]);
+    let out = dir.path().join("out.jsonl");
+    let args = |w: &'static str| {
+        vec![
+            "run".to_owned(),
+            "-I".into(),
+            input.clone(),
+            "--kafka-until-end".into(),
+            "-o".into(),
+            s(&out).into(),
+            "-r".into(),
+            s(&store).into(),
+            "-s".into(),
+            "20ms".into(),
+            "-q".into(),
+            "-w".into(),
+            w.into(),
+        ]
+    };
+    for w in ["1", "2", "4"] {
+        let before = latest_complete(&store).0;
+        let a = args(w);
+        let mut child = spawn(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        let start = Instant::now();
+        while latest_complete(&store).0 <= before && child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(120), "no new snapshot");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+    }
+    let a = args("1");
+    ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(&reference).unwrap());
+}
+
+#[test]
+fn mock_resume_after_rescaling_1_2_4_1() {
+    resume_after_rescaling(&mock());
+}
+
+#[test]
+fn broker_resume_after_rescaling_1_2_4_1() {
+    if let Some(b) = real("broker_resume_after_rescaling_1_2_4_1") {
+        resume_after_rescaling(&b);
+    }
+}
+
+/// A live run (no --kafka-until-end) with --idle-timeout: sessions of users
+/// who went quiet come out while the run goes on; SIGTERM stops it.
+fn live_run_closes_sessions_on_idle_timeout(b: &Broker) {
+    let input = b.topic("live", 1);
+    let mut child = Command::new(bin())
+        .args(["run", "-I", &input, "--idle-timeout", "1s", "-q"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(&mut stdout).lines() {
+            let Ok(line) = line else { break };
+            lines.push(line);
+            if lines.len() == 2 {
+                break;
+            }
+        }
+        lines
+    });
+    let now = jiff::Timestamp::now();
+    let event = |user: u32, kind: &str, extra: &str| {
+        format!(r#"{{"type":"{kind}","user":{user},{extra}"time":"{now}"}}"#)
+    };
+    let events: Vec<String> = (1..=2)
+        .flat_map(|u| {
+            [
+                event(u, "search", r#""query":"q","#),
+                event(u, "results", r#""items":["a","b"],"#),
+                event(u, "click_result", r#""item":"a","#),
+            ]
+        })
+        .collect();
+    b.produce(&input, 0, &events);
+    let start = Instant::now();
+    while !reader.is_finished() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no rows from a live run within 60 s of its users going quiet"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rows = reader.join().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.contains("\"searches\":1")), "{rows:?}");
+    // Still running (live) until told to stop.
+    assert!(child.try_wait().unwrap().is_none(), "a live run ended by itself");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "SIGTERM ends a live run with 128 + 15");
+}
+
+#[test]
+fn mock_live_run_closes_sessions_on_idle_timeout() {
+    live_run_closes_sessions_on_idle_timeout(&mock());
+}
+
+#[test]
+fn broker_live_run_closes_sessions_on_idle_timeout() {
+    if let Some(b) = real("broker_live_run_closes_sessions_on_idle_timeout") {
+        live_run_closes_sessions_on_idle_timeout(&b);
+    }
+}
+
+/// Invalid messages: `--on-invalid fail` names `topic/partition@offset`;
+/// with skip, dead letters carry it as their `file`.
+fn invalid_messages_are_named_by_topic_partition_offset(b: &Broker) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = b.topic("bad", 1);
+    let topic = KafkaUri::parse(&input).unwrap().topic;
+    let good = r#"{"type":"search","user":1,"query":"q","time":"2024-01-01T00:00:00Z"}"#.to_owned();
+    b.produce(&input, 0, &[good.clone(), "not json".into(), good]);
+    let out = run(&["run", "-I", &input, "--kafka-until-end", "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{topic}/0@1: ")), "{err}");
+    let dead = dir.path().join("dead.jsonl");
+    ok(&[
+        "run",
+        "-I",
+        &input,
+        "--kafka-until-end",
+        "--on-invalid",
+        "skip",
+        "--dead-letter",
+        s(&dead),
+        "-q",
+    ]);
+    let letter: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&dead).unwrap().trim()).unwrap();
+    assert_eq!(letter["file"], format!("{topic}/0@1"));
+    assert!(letter.get("line").is_none(), "{letter}");
+}
+
+#[test]
+fn mock_invalid_messages_are_named_by_topic_partition_offset() {
+    invalid_messages_are_named_by_topic_partition_offset(&mock());
+}
+
+#[test]
+fn broker_invalid_messages_are_named_by_topic_partition_offset() {
+    if let Some(b) = real("broker_invalid_messages_are_named_by_topic_partition_offset") {
+        invalid_messages_are_named_by_topic_partition_offset(&b);
+    }
+}
+
+#[test]
+fn broker_down_at_start_is_a_clear_error_within_the_timeout() {
+    // A port nothing listens on.
+    let addr = free_ports(1).remove(0);
+    let start = Instant::now();
+    let out = run(&[
+        "run",
+        "-I",
+        &format!("kafka://{addr}/events"),
+        "--kafka-until-end",
+        "-q",
+    ]);
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("kafka://{addr}/events")) && err.contains("no answer from the broker"),
+        "{err}"
+    );
+    // The timeout is 10 s; generous bound, only to catch a hang.
+    assert!(took < Duration::from_secs(40), "took {took:?}");
+}
+
+#[test]
+fn kafka_usage_errors_name_the_option() {
+    for (args, why) in [
+        (vec!["run", "-I", "kafka://h:1"], "--input kafka://h:1: no topic"),
+        (
+            vec!["run", "-I", "kafka://h:1/t", "-I", "x.jsonl"],
+            "cannot be mixed",
+        ),
+        (
+            vec!["run", "-I", "kafka://h:1/t", "-o", "kafka://h:1/t"],
+            "also the --input",
+        ),
+        (
+            vec!["run", "-I", "x", "-o", "kafka://h:1/o", "--format", "csv"],
+            "needs --format jsonl",
+        ),
+        (vec!["run", "-I", "x", "--kafka-until-end"], "need a Kafka input"),
+        (
+            vec!["run", "-I", "kafka://h:1/t", "--kafka-start", "soon"],
+            "RFC 3339",
+        ),
+        (vec!["generate", "--to", "kafka://h/t"], "is not HOST:PORT"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+    }
+}
