@@ -211,7 +211,14 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     if let (Some(to), Some(shown_as)) = (&report_to, &args.report) {
         // From the rows as written, before they are put in place: a
         // report that fails leaves every output as before the run.
+        let began = Instant::now();
         crate::report::write_after_run(&rows_at, &args.output, &summary, &args.inputs, to, shown_as)?;
+        tracing::debug!(
+            seconds = began.elapsed().as_secs_f64(),
+            bytes = std::fs::metadata(to).map_or(0, |m| m.len()),
+            run_seconds = summary.wall_seconds,
+            "report written"
+        );
     }
     staging.commit()?;
     report_staging.commit()?;
