@@ -584,3 +584,60 @@ fn collect_times_out_on_the_wall_clock_while_the_input_is_open() {
     );
     assert_eq!(sink.take(), rows(&[("a", vec![3])]), "the rest at end of input");
 }
+
+#[test]
+fn flat_map_batch_gets_runs_of_one_mark_and_keeps_the_output() {
+    // Timed: the items of one event time share a mark, so they may come
+    // as one batch; the output per key is the same for every worker count.
+    let parts: Vec<Vec<(String, i64)>> = vec![
+        rows(&[("a", 1), ("b", 1), ("c", 1), ("d", 2)]),
+        rows(&[("e", 1), ("f", 3)]),
+    ];
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let log = sizes.clone();
+    let out = timed_all_workers(parts, move |s| {
+        let log = log.clone();
+        s.flat_map_batch("tens", move |batch: Vec<(String, i64)>| {
+            if let Ok(mut l) = log.lock() {
+                l.push(batch.len());
+            }
+            batch.into_iter().map(|(k, t)| (k, t * 10)).collect::<Vec<_>>()
+        })
+    });
+    assert_eq!(
+        out,
+        rows(&[("a", 10), ("b", 10), ("c", 10), ("d", 20), ("e", 10), ("f", 30)])
+    );
+    let sizes = sizes.lock().map(|v| v.clone()).unwrap_or_default();
+    // How the input cuts its sends is its own business; values of one mark
+    // sent together come as one batch.
+    assert!(sizes.iter().any(|n| *n > 1), "values of mark 1 batched: {sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), 6 * WORKERS.len());
+}
+
+#[test]
+fn redistribute_spreads_one_partition_over_every_worker() {
+    for workers in WORKERS {
+        let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let log = seen.clone();
+        let source = TestingSource::new((0..200i64).collect::<Vec<_>>());
+        let out = run_collect_with(&RunConfig::workers(workers), source, move |s| {
+            let log = log.clone();
+            s.redistribute("spread")
+                .inspect_debug_with("where", move |_: &str, _: &i64, _: u64, worker: usize| {
+                    if let Ok(mut l) = log.lock() {
+                        l.insert(worker);
+                    }
+                })
+                .map("sq", |x: i64| x * x)
+        })
+        .expect("run");
+        assert_eq!(
+            out,
+            (0..200i64).map(|x| x * x).collect::<Vec<_>>(),
+            "{workers} workers"
+        );
+        let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
+        assert_eq!(seen, (0..workers).collect(), "{workers} workers");
+    }
+}

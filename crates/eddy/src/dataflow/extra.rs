@@ -1,6 +1,6 @@
-//! More of Bytewax's operators, built from the core ones: `flatten`,
-//! `flat_map_value`, `filter_map_value`, `inspect_debug`, `try_map`,
-//! `max_final` / `min_final`.
+//! More of Bytewax's operators: `flat_map_batch`, `redistribute`,
+//! `flatten`, `flat_map_value`, `filter_map_value`, `inspect_debug`,
+//! `try_map`, `key_on_str`, `max_final` / `min_final`.
 //!
 //! Each keeps the canonical position of the value it came from, so its
 //! output is the same for any number of workers.
@@ -75,6 +75,46 @@ impl<'a, T: Data> Stream<'a, T> {
         self.inspect_debug_with(step, |step, v, mark, worker| {
             eprintln!("{step} W{worker} @{mark}: {v:?}");
         })
+    }
+
+    /// Transforms whole batches of values (Bytewax's `flat_map_batch`): a
+    /// batch is a run of values that reached this worker together with one
+    /// progress mark (for an untimed input, each item has its own mark: a
+    /// batch of one). For work with a per-call cost (a request, a model
+    /// call). What `f` returns is emitted in the place of the batch's first
+    /// value. Batches depend on worker count and speed; the output does
+    /// not where `f` treats values one by one.
+    ///
+    /// ```
+    /// # use eddy::testing::run_collect;
+    /// let out = run_collect(vec![1, 2, 3], |s| {
+    ///     s.flat_map_batch("tens", |batch: Vec<i64>| batch.into_iter().map(|x| x * 10).collect::<Vec<_>>())
+    /// });
+    /// assert_eq!(out, vec![10, 20, 30]);
+    /// ```
+    pub fn flat_map_batch<U: Data, I: IntoIterator<Item = U>>(
+        &self,
+        step: &str,
+        f: impl FnMut(Vec<T>) -> I + 'static,
+    ) -> Stream<'a, U> {
+        let step_id = self.ctx.step_id(step);
+        self.wrap(crate::engine::batch::flat_map_batch(&self.inner, &step_id, f))
+    }
+
+    /// Spreads the values over every worker (Bytewax's `redistribute`), by
+    /// a hash of each value's input position: for a costly stateless step
+    /// after an input with fewer partitions than workers. Values keep
+    /// their canonical place: outputs and stateful steps downstream give
+    /// the same result.
+    ///
+    /// ```
+    /// # use eddy::testing::run_collect;
+    /// let out = run_collect(vec![1, 2, 3], |s| s.redistribute("spread").map("sq", |x: i64| x * x));
+    /// assert_eq!(out, vec![1, 4, 9]);
+    /// ```
+    pub fn redistribute(&self, step: &str) -> Stream<'a, T> {
+        let step_id = self.ctx.step_id(step);
+        self.wrap(crate::engine::batch::redistribute(&self.inner, &step_id))
     }
 
     /// Makes a keyed stream from a borrowed string key (owned for the

@@ -2,6 +2,7 @@
 //! canonical order, key routing, and the core operators (input, output, the
 //! keyed stateful operator) every user-facing operator is built from.
 
+pub(crate) mod batch;
 pub mod chunk_order;
 pub mod cluster;
 pub mod failure;
