@@ -692,3 +692,317 @@ fn kafka_usage_errors_name_the_option() {
         assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
     }
 }
+
+/// `--kafka-time message`: the event time is the message timestamp.
+#[test]
+fn mock_kafka_time_message_takes_the_message_timestamp() {
+    let b = mock();
+    let input = b.topic("msgtime", 1);
+    let topic = KafkaUri::parse(&input).unwrap().topic;
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &b.servers)
+        .create()
+        .unwrap();
+    // 2024-01-01T00:00:00Z and 2 s later; the events' own times are a day off.
+    for (i, line) in [
+        r#"{"type":"search","user":1,"query":"q","time":"2024-01-02T00:00:00Z"}"#,
+        r#"{"type":"click_result","user":1,"item":"a","time":"2024-01-02T00:00:01Z"}"#,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ts = 1_704_067_200_000 + 2000 * i as i64;
+        producer
+            .send(
+                BaseRecord::<(), _>::to(&topic)
+                    .partition(0)
+                    .payload(*line)
+                    .timestamp(ts),
+            )
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+    for (time, start) in [
+        ("message", "2024-01-01T00:00:00"),
+        ("event", "2024-01-02T00:00:00"),
+    ] {
+        let out = run(&[
+            "run",
+            "-I",
+            &input,
+            "--kafka-until-end",
+            "--kafka-time",
+            time,
+            "-q",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let row = common::stdout(&out);
+        assert!(
+            row.contains(&format!("\"session_start\":\"{start}")),
+            "{time}: {row}"
+        );
+    }
+}
+
+/// The broker stops and comes back while a bounded run reads: the run waits
+/// and finishes with the rows of an uninterrupted run. Uses a private
+/// broker started by scripts/kafka-broker.sh (so the shared one stays up).
+#[test]
+fn broker_restarted_mid_run_the_run_waits_and_continues() {
+    if real("broker_restarted_mid_run_the_run_waits_and_continues").is_none() {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let port = free_ports(1).remove(0).rsplit_once(':').unwrap().1.to_owned();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka-broker.sh");
+    let broker = |cmd: &str| {
+        let out = Command::new(&script)
+            .arg(cmd)
+            .env("EDDY_KAFKA_DIR", state.path())
+            .env("EDDY_KAFKA_PORT", &port)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kafka-broker.sh {cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let servers = broker("start");
+    let b = Broker { servers, mock: None };
+    let dir = tempfile::tempdir().unwrap();
+    let input = b.topic("restart", 2);
+    fill(dir.path(), &input, 30_000);
+    let reference = dir.path().join("reference.jsonl");
+    ok(&[
+        "run",
+        "-I",
+        &input,
+        "--kafka-until-end",
+        "-o",
+        s(&reference),
+        "-q",
+    ]);
+    let mut child = Command::new(bin())
+        .args(["run", "-I", &input, "--kafka-until-end", "-q"])
+        // Small fetches and a small prefetch queue: the run needs the
+        // broker until its end (it could not have read everything ahead).
+        .args(["--kafka-option", "fetch.message.max.bytes=4096"])
+        .args(["--kafka-option", "queued.max.messages.kbytes=16"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(&mut stdout).lines() {
+            let Ok(line) = line else { break };
+            if all.is_empty() {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // The moment is forced: the broker stops once the first row is out
+    // (the run is reading), and comes back 3 s later.
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("no row from the run");
+    broker("stop");
+    let finished_early = child.try_wait().unwrap().is_some();
+    std::thread::sleep(Duration::from_secs(3));
+    broker("start");
+    let status = child.wait().unwrap();
+    broker("stop");
+    let rows = reader.join().unwrap();
+    assert!(status.success(), "the run failed across the restart");
+    assert!(
+        !finished_early,
+        "the run finished before the broker stopped: make the topic bigger"
+    );
+    assert!(
+        rows == std::fs::read_to_string(&reference).unwrap(),
+        "rows differ after the restart"
+    );
+}
+
+/// Benchmark (not run by `cargo test`; `bench/kafka.sh` runs it on the real
+/// broker): a live run `-I kafka://in -o kafka://out -r … -s 1s` while a
+/// producer sends generated events at `EDDY_BENCH_RATE` events/s for
+/// `EDDY_BENCH_SECONDS`; the latency of a row is from the moment the event
+/// that closed its session (the first of its user whose time minus --wait
+/// passes the session's end plus --gap) was produced to the moment the row
+/// was read from the output topic. Prints p50/p99.
+#[test]
+#[ignore = "benchmark: bench/kafka.sh"]
+fn bench_kafka_latency() {
+    let Some(b) = real("bench_kafka_latency") else {
+        return;
+    };
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (rate, seconds, workers) = (
+        env("EDDY_BENCH_RATE", 2000),
+        env("EDDY_BENCH_SECONDS", 20),
+        env("EDDY_BENCH_WORKERS", 1),
+    );
+    let events = rate * seconds;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let mut args = generate_args(events);
+    args.extend(["--out".into(), s(&file).into()]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let lines: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let parsed: Vec<(String, i64)> = lines
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let user = match &v["user"] {
+                serde_json::Value::String(u) => u.clone(),
+                other => other.to_string(),
+            };
+            let time: jiff::Timestamp = v["time"].as_str().unwrap().parse().unwrap();
+            (user, time.as_millisecond())
+        })
+        .collect();
+    let input = b.topic("bench-in", 4);
+    let output = b.topic("bench-out", 1);
+    let store = dir.path().join("store");
+    ok(&["recovery", "init", s(&store)]);
+    let mut run = Command::new(bin())
+        .args([
+            "run",
+            "-I",
+            &input,
+            "-o",
+            &output,
+            "-r",
+            s(&store),
+            "-s",
+            "1s",
+            "-q",
+            "-w",
+            &workers.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    // Reader of the output topic: (user, session end ms, when read).
+    let servers = b.servers.clone();
+    let out_topic = KafkaUri::parse(&output).unwrap().topic;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_reader = stop.clone();
+    let reader = std::thread::spawn(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &servers)
+            .set("group.id", "eddy-bench")
+            .set("fetch.wait.max.ms", "10")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&out_topic, 0, Offset::Beginning)
+            .unwrap();
+        consumer.assign(&tpl).unwrap();
+        let mut rows = Vec::new();
+        while !stop_reader.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(Ok(msg)) = consumer.poll(Duration::from_millis(50)) {
+                let v: serde_json::Value = serde_json::from_slice(msg.payload().unwrap_or_default()).unwrap();
+                let end: jiff::Timestamp = v["session_end"].as_str().unwrap().parse().unwrap();
+                rows.push((
+                    v["user"].as_str().unwrap().to_owned(),
+                    end.as_millisecond(),
+                    Instant::now(),
+                ));
+            }
+        }
+        rows
+    });
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &b.servers)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let in_topic = KafkaUri::parse(&input).unwrap().topic;
+    let started = Instant::now();
+    let mut sent_at = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let user = &parsed[i].0;
+        let p = (murmur2(user.as_bytes()) & 0x7fff_ffff) as i32 % 4;
+        let mut record = BaseRecord::<str, str>::to(&in_topic)
+            .partition(p)
+            .key(user.as_str())
+            .payload(line.as_str());
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    producer.poll(Duration::from_millis(5));
+                }
+            }
+        }
+        producer.poll(Duration::ZERO);
+        sent_at.push(Instant::now());
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let send_secs = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(5));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rows = reader.join().unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status();
+    let _ = run.wait();
+    // The closing event of each row.
+    let (gap, wait) = (30 * 60 * 1000, 10 * 1000);
+    let mut by_user: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, (user, _)) in parsed.iter().enumerate() {
+        by_user.entry(user.as_str()).or_default().push(i);
+    }
+    let mut latencies: Vec<f64> = rows
+        .iter()
+        .filter_map(|(user, end, read)| {
+            let mut max = i64::MIN;
+            let closing = by_user.get(user.as_str())?.iter().copied().find(|&i| {
+                max = max.max(parsed[i].1);
+                max - wait > end + gap
+            })?;
+            Some(read.checked_duration_since(sent_at[closing])?.as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    eprintln!(
+        "kafka latency: {events} events at {rate}/s (sent in {send_secs:.1} s), -w {workers}, -s 1s: {} rows read, {} \
+         closed by an event: p50 {:.0} ms, p99 {:.0} ms",
+        rows.len(),
+        latencies.len(),
+        pct(0.5),
+        pct(0.99)
+    );
+}

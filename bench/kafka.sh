@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Kafka → search-ctr → Kafka on the local broker (scripts/kafka-broker.sh:
+# tansu + SQLite on 127.0.0.1). Prints:
+#  - the produce rate of `generate --to` (EVENTS events, 4 partitions);
+#  - the throughput of a bounded replay (--kafka-until-end) to a Kafka
+#    output at -w 1 and -w 2, without and with -r (-s 1s);
+#  - with RATE set, the live end-to-end latency at RATE events/s
+#    (crates/cli/tests/kafka.rs, bench_kafka_latency).
+#
+#   EVENTS=200000 RATE=5000 bash bench/kafka.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS=${EVENTS:-200000}
+cargo build --release -q -p search-ctr
+BIN=target/release/search-ctr
+B=$(scripts/kafka-broker.sh start | tail -1)
+T=bench-$$-$RANDOM
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f events/s (%.1f s)", n / (b - a), b - a }'; }
+
+t0=$(now)
+$BIN generate --events "$EVENTS" --to "kafka://$B/$T-in" --partitions 4
+t1=$(now)
+echo "produce (generate --to, 4 partitions): $(rate "$EVENTS" "$t0" "$t1")"
+for w in 1 2; do
+  t0=$(now)
+  $BIN run -I "kafka://$B/$T-in" --kafka-until-end -o "kafka://$B/$T-out-$w" -w "$w" -q
+  t1=$(now)
+  echo "kafka -> search-ctr -> kafka, -w $w: $(rate "$EVENTS" "$t0" "$t1")"
+  store=$(mktemp -d)
+  $BIN recovery init "$store/s" >/dev/null
+  t0=$(now)
+  $BIN run -I "kafka://$B/$T-in" --kafka-until-end -o "kafka://$B/$T-out-r$w" -w "$w" -r "$store/s" -s 1s -q
+  t1=$(now)
+  echo "kafka -> search-ctr -> kafka, -w $w, -r -s 1s (exactly-once): $(rate "$EVENTS" "$t0" "$t1")"
+  rm -rf "$store"
+done
+if [ -n "${RATE:-}" ]; then
+  for w in 1 2; do
+    EDDY_KAFKA_BOOTSTRAP=$B EDDY_BENCH_RATE=$RATE EDDY_BENCH_WORKERS=$w \
+      cargo test --release -q -p search-ctr --test kafka bench_kafka_latency -- --ignored --nocapture 2>&1 |
+      grep "kafka latency"
+  done
+fi
