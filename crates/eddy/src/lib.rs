@@ -39,6 +39,7 @@
 //! [`connectors`] (sources and sinks), [`testing`].
 
 pub mod dataflow;
+pub mod describe;
 pub mod engine;
 pub mod metrics;
 pub mod recovery;
@@ -57,6 +58,7 @@ pub use serde;
 pub use dataflow::join::{JoinEmit, JoinInsert, JoinSide};
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
+pub use describe::describe;
 pub use engine::failure::StopHandle;
 pub use engine::routing::Key;
 pub use engine::run::{run, ClusterConfig, RunConfig};

@@ -611,7 +611,10 @@ fn flat_map_batch_gets_runs_of_one_mark_and_keeps_the_output() {
     let sizes = sizes.lock().map(|v| v.clone()).unwrap_or_default();
     // How the input cuts its sends is its own business; values of one mark
     // sent together come as one batch.
-    assert!(sizes.iter().any(|n| *n > 1), "values of mark 1 batched: {sizes:?}");
+    assert!(
+        sizes.iter().any(|n| *n > 1),
+        "values of mark 1 batched: {sizes:?}"
+    );
     assert_eq!(sizes.iter().sum::<usize>(), 6 * WORKERS.len());
 }
 
@@ -640,4 +643,59 @@ fn redistribute_spreads_one_partition_over_every_worker() {
         let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
         assert_eq!(seen, (0..workers).collect(), "{workers} workers");
     }
+}
+
+#[test]
+fn describe_draws_every_step_and_stream_without_running() {
+    let picture = eddy::describe("shop", |flow| {
+        let s = flow.input("inp", TestingSource::new(sides().concat()));
+        let (l, r) = split(&s);
+        l.join("join", &r, JoinInsert::Last)
+            .inspect("never", |_| panic!("describe does not run the flow"))
+            .output("out", eddy::testing::TestingSink::new());
+        Ok(())
+    })
+    .expect("described");
+    assert!(picture.starts_with("flowchart TD\n"), "{picture}");
+    assert!(picture.trim_end().ends_with("end"), "{picture}");
+    for label in [
+        "\"inp (input)\"",
+        "\"left\"",
+        "\"right\"",
+        "\"join_left\"",
+        "\"join_right\"",
+        "\"join_merge\"",
+        "\"join\"",
+        "\"join_pairs\"",
+        "\"never\"",
+        "\"out (output)\"",
+    ] {
+        assert!(picture.contains(label), "{label} in {picture}");
+    }
+    // inp feeds both sides; both sides feed the merge.
+    let id = |name: &str| {
+        picture
+            .lines()
+            .find(|l| l.contains(&format!("[\"{name}")))
+            .and_then(|l| l.trim().split('[').next())
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    for (from, to) in [
+        ("inp", "left"),
+        ("inp", "right"),
+        ("join_left", "join_merge"),
+        ("join_right", "join_merge"),
+        ("never", "out"),
+    ] {
+        let arrow = format!("{} --> {}", id(from), id(to));
+        assert!(picture.contains(&arrow), "{from} -> {to}: {arrow} in {picture}");
+    }
+    let err = eddy::describe("bad", |flow| {
+        let s = flow.input("inp", TestingSource::new(vec![1i64]));
+        s.map("x", |v| v).map("x", |v| v);
+        Ok(())
+    })
+    .expect_err("duplicate step");
+    assert!(matches!(err, EddyError::Build(_)), "{err}");
 }

@@ -56,6 +56,7 @@ pub struct FlowCtx {
     recovery: Option<Rc<WorkerRecovery>>,
     logs: RefCell<Vec<(String, InputLog)>>,
     chunks: Rc<ChunkGroups>,
+    graph: RefCell<crate::describe::Graph>,
 }
 
 impl FlowCtx {
@@ -79,6 +80,7 @@ impl FlowCtx {
             recovery,
             logs: RefCell::new(Vec::new()),
             chunks: Rc::default(),
+            graph: RefCell::default(),
         })
     }
 
@@ -129,7 +131,13 @@ impl FlowCtx {
         } else if !self.steps.borrow_mut().insert(full.clone()) {
             self.record(EddyError::Build(format!("duplicate step id {full:?}")));
         }
+        self.graph.borrow_mut().step(&full);
         full
+    }
+
+    /// The step graph built so far, as Mermaid text ([`crate::describe`]).
+    pub(crate) fn describe(&self) -> String {
+        self.graph.borrow().mermaid(&self.flow_id)
     }
 
     /// Remembers the first build error.
@@ -250,6 +258,8 @@ pub struct Stream<'a, T: Data> {
     pub(crate) inner: StreamVec<'a, u64, Rec<T>>,
     pub(crate) ctx: Rc<FlowCtx>,
     pub(crate) scoped: Rc<Scoped<'a>>,
+    /// The id of the step that produced this stream (for [`Flow::describe`]).
+    pub(crate) from: Rc<str>,
 }
 
 impl<T: Data> Clone for Stream<'_, T> {
@@ -258,6 +268,7 @@ impl<T: Data> Clone for Stream<'_, T> {
             inner: self.inner.clone(),
             ctx: self.ctx.clone(),
             scoped: self.scoped.clone(),
+            from: self.from.clone(),
         }
     }
 }
@@ -268,7 +279,18 @@ impl<'a, T: Data> Stream<'a, T> {
             inner,
             ctx: self.ctx.clone(),
             scoped: self.scoped.clone(),
+            from: self.consumed(),
         }
+    }
+
+    /// Records that the step building now (the one registered last)
+    /// consumes this stream; returns that step's id. Every operator calls
+    /// it through [`Stream::wrap`]; steps with no output stream or several
+    /// inputs (outputs, merge) call it themselves.
+    pub(crate) fn consumed(&self) -> Rc<str> {
+        let mut graph = self.ctx.graph.borrow_mut();
+        graph.consume(&self.from);
+        graph.current().map_or_else(|| self.from.clone(), Rc::from)
     }
 
     /// The build context (worker index, worker count).

@@ -342,6 +342,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
         inner: stream,
         ctx,
         scoped: flow.scoped().clone(),
+        from: Rc::from(step_id.as_str()),
     }
 }
 
