@@ -123,7 +123,7 @@ pub struct SessionMetrics {
     folded: Fold,
     /// Events not yet folded, in (time, arrival) order; every one is at
     /// least `max_time - wait_ms`.
-    pending: VecDeque<(i64, EventKind)>,
+    pending: Pending,
     max_time: i64,
 }
 
@@ -135,7 +135,7 @@ impl SessionMetrics {
         SessionMetrics {
             wait_ms: wait_ms.max(0),
             folded: Fold::default(),
-            pending: VecDeque::new(),
+            pending: Pending::default(),
             max_time: i64::MIN,
         }
     }
@@ -145,8 +145,7 @@ impl SessionMetrics {
     /// engine's lateness rule); an event that breaks this is still counted,
     /// but may be ordered after events it precedes.
     pub fn push(&mut self, time_ms: i64, kind: EventKind) {
-        let at = self.pending.partition_point(|&(t, _)| t <= time_ms);
-        self.pending.insert(at, (time_ms, kind));
+        self.pending.insert_sorted(time_ms, kind);
         self.max_time = self.max_time.max(time_ms);
         self.compact();
     }
@@ -156,7 +155,9 @@ impl SessionMetrics {
     pub fn merge(earlier: Self, later: Self) -> Self {
         let mut earlier = earlier;
         let mut merged = if later.folded.is_empty() {
-            earlier.pending.extend(later.pending);
+            for (t, kind) in later.pending.iter() {
+                earlier.pending.push_back(t, kind);
+            }
             SessionMetrics {
                 wait_ms: earlier.wait_ms.max(later.wait_ms),
                 folded: earlier.folded,
@@ -191,7 +192,7 @@ impl SessionMetrics {
     /// more than `wait` behind the session's latest time.
     fn compact(&mut self) {
         let horizon = self.max_time.saturating_sub(self.wait_ms);
-        while let Some(&(t, kind)) = self.pending.front() {
+        while let Some((t, kind)) = self.pending.front() {
             if t >= horizon {
                 break;
             }
@@ -201,10 +202,148 @@ impl SessionMetrics {
     }
 
     fn fold_all(&mut self) -> Fold {
-        for (_, kind) in self.pending.drain(..) {
+        for (_, kind) in self.pending.iter() {
             self.folded.push(kind);
         }
+        self.pending = Pending::default();
         self.folded
+    }
+}
+
+/// How many pending events a session holds without a heap allocation.
+const INLINE: usize = 3;
+
+/// A session's pending events, in (time, arrival) order: up to [`INLINE`]
+/// inline (the usual case: a `wait` holds few events of one user), more
+/// on the heap. 40 bytes, like an empty `VecDeque` header plus its
+/// allocation's worth of nothing. Serialized as a `VecDeque`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "VecDeque<(i64, EventKind)>", into = "VecDeque<(i64, EventKind)>")]
+enum Pending {
+    /// `len` events: `times[..len]`, `kinds[..len]`.
+    Inline {
+        len: u8,
+        times: [i64; INLINE],
+        kinds: [EventKind; INLINE],
+    },
+    /// More than fit inline (back inline once fewer than [`INLINE`] are
+    /// left).
+    Heap(VecDeque<(i64, EventKind)>),
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending::Inline {
+            len: 0,
+            times: [0; INLINE],
+            kinds: [EventKind::AppOpen; INLINE],
+        }
+    }
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Pending {}
+
+impl From<VecDeque<(i64, EventKind)>> for Pending {
+    fn from(q: VecDeque<(i64, EventKind)>) -> Self {
+        let mut p = Pending::default();
+        for (t, kind) in q {
+            p.push_back(t, kind);
+        }
+        p
+    }
+}
+
+impl From<Pending> for VecDeque<(i64, EventKind)> {
+    fn from(p: Pending) -> Self {
+        p.iter().collect()
+    }
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        match self {
+            Pending::Inline { len, .. } => usize::from(*len),
+            Pending::Heap(q) => q.len(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (i64, EventKind)> + '_ {
+        let (inline, heap) = match self {
+            Pending::Inline { len, times, kinds } => {
+                let n = usize::from(*len);
+                (
+                    Some(times[..n].iter().copied().zip(kinds[..n].iter().copied())),
+                    None,
+                )
+            }
+            Pending::Heap(q) => (None, Some(q.iter().copied())),
+        };
+        inline.into_iter().flatten().chain(heap.into_iter().flatten())
+    }
+
+    fn front(&self) -> Option<(i64, EventKind)> {
+        self.iter().next()
+    }
+
+    /// Inserts at `at` (≤ len).
+    fn insert(&mut self, at: usize, time: i64, kind: EventKind) {
+        match self {
+            Pending::Inline { len, times, kinds } if usize::from(*len) < INLINE => {
+                let n = usize::from(*len);
+                times.copy_within(at..n, at + 1);
+                kinds.copy_within(at..n, at + 1);
+                times[at] = time;
+                kinds[at] = kind;
+                *len += 1;
+            }
+            Pending::Inline { .. } => {
+                let mut q: VecDeque<(i64, EventKind)> = VecDeque::with_capacity(2 * INLINE);
+                q.extend(self.iter());
+                q.insert(at, (time, kind));
+                *self = Pending::Heap(q);
+            }
+            Pending::Heap(q) => q.insert(at, (time, kind)),
+        }
+    }
+
+    /// Inserts after every event at or before `time`.
+    fn insert_sorted(&mut self, time: i64, kind: EventKind) {
+        let at = match self {
+            Pending::Inline { len, times, .. } => times[..usize::from(*len)].partition_point(|&t| t <= time),
+            Pending::Heap(q) => q.partition_point(|&(t, _)| t <= time),
+        };
+        self.insert(at, time, kind);
+    }
+
+    fn push_back(&mut self, time: i64, kind: EventKind) {
+        self.insert(self.len(), time, kind);
+    }
+
+    fn pop_front(&mut self) {
+        match self {
+            Pending::Inline { len, times, kinds } => {
+                let n = usize::from(*len);
+                if n > 0 {
+                    times.copy_within(1..n, 0);
+                    kinds.copy_within(1..n, 0);
+                    times[n - 1] = 0;
+                    kinds[n - 1] = EventKind::AppOpen;
+                    *len -= 1;
+                }
+            }
+            Pending::Heap(q) => {
+                q.pop_front();
+                if q.len() < INLINE {
+                    *self = Pending::from(std::mem::take(q));
+                }
+            }
+        }
     }
 }
 
@@ -366,6 +505,33 @@ mod tests {
         assert!(b.pending_len() < 31);
         let s = SessionMetrics::merge(a, b).finish();
         assert_eq!(s, summary(32, 2, 30, 1));
+    }
+
+    #[test]
+    fn a_few_pending_events_are_inline_and_serialize_as_a_deque() {
+        let mut m = SessionMetrics::new(WAIT);
+        m.push(5, Search);
+        m.push(3, ClickResult);
+        assert!(matches!(m.pending, Pending::Inline { len: 2, .. }));
+        let as_deque = VecDeque::from(vec![(3, ClickResult), (5, Search)]);
+        assert_eq!(
+            serde_json::to_value(&m.pending).unwrap(),
+            serde_json::to_value(&as_deque).unwrap()
+        );
+        // Past the inline room: on the heap, in order; back inline when
+        // the folding leaves one.
+        for t in [4, 6, 1] {
+            m.push(t, Results);
+        }
+        assert!(matches!(m.pending, Pending::Heap(_)));
+        let times: Vec<i64> = m.pending.iter().map(|(t, _)| t).collect();
+        assert_eq!(times, vec![1, 3, 4, 5, 6]);
+        m.push(WAIT + 6, AppClose);
+        assert!(matches!(m.pending, Pending::Inline { len: 2, .. }));
+        let back: SessionMetrics = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(m.finish(), summary(6, 1, 1, 0));
+        assert!(std::mem::size_of::<Pending>() <= 40);
     }
 
     #[test]

@@ -11,14 +11,19 @@ use std::time::{Duration, Instant};
 
 use super::millis;
 
-/// A clock config: builds one [`ClockLogic`] per key.
+/// A clock config: builds one [`ClockLogic`] per key, and reads values
+/// times into it. The config (shared by all keys) does the reading, so
+/// that a key's logic holds only its own state.
 pub trait Clock<V>: Clone + 'static {
     /// The per-key runtime half.
-    type Logic: ClockLogic<V>;
+    type Logic: ClockLogic;
     /// A fresh logic for a new key.
     fn build(&self) -> Self::Logic;
     /// A key's logic from its snapshotted state ([`ClockLogic::save`]).
     fn restore(&self, saved: i64) -> Self::Logic;
+    /// The value's time and the key's watermark after seeing it. A value
+    /// whose time is below that watermark is late.
+    fn on_item(&self, logic: &mut Self::Logic, value: &V) -> (i64, i64);
     /// Wall-clock time without values after which a key's windows close
     /// and its state is forgotten (`None`, the default: never). For live
     /// inputs only: it makes results depend on timing.
@@ -28,10 +33,7 @@ pub trait Clock<V>: Clone + 'static {
 }
 
 /// Per-key clock state.
-pub trait ClockLogic<V>: 'static {
-    /// The value's time and the watermark after seeing it. A value whose
-    /// time is below that watermark is late.
-    fn on_item(&mut self, value: &V) -> (i64, i64);
+pub trait ClockLogic: 'static {
     /// The current watermark (`i64::MIN` before any value).
     fn watermark(&self) -> i64;
     /// The key's clock state, for a snapshot (a clock's per-key state is
@@ -82,30 +84,55 @@ impl<V> EventClock<V> {
     }
 }
 
-/// [`EventClock`]'s per-key state: the watermark base (`max time − wait`).
-pub struct EventClockLogic<V> {
-    clock: EventClock<V>,
+/// [`EventClock`]'s per-key state: the watermark base (`max time − wait`)
+/// and, with an idle timeout, when the key last saw a value (16 bytes; the
+/// config is not repeated per key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventClockLogic {
     base: i64,
-    last_seen: Option<Instant>,
+    /// Nanoseconds since [`epoch`] plus one when the last value was seen;
+    /// 0: not tracked.
+    seen: u64,
+}
+
+/// The instant `EventClockLogic::seen` counts from (the first use).
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// `now` as `EventClockLogic::seen` holds it.
+fn seen_at(now: Instant) -> u64 {
+    u64::try_from(now.saturating_duration_since(epoch()).as_nanos())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
 }
 
 impl<V: 'static> Clock<V> for EventClock<V> {
-    type Logic = EventClockLogic<V>;
+    type Logic = EventClockLogic;
     fn build(&self) -> Self::Logic {
         EventClockLogic {
-            clock: self.clone(),
             base: i64::MIN,
-            last_seen: None,
+            seen: 0,
         }
     }
 
     fn restore(&self, saved: i64) -> Self::Logic {
         EventClockLogic {
-            clock: self.clone(),
             base: saved,
             // The idle timeout counts again from the resume.
-            last_seen: self.idle.map(|_| Instant::now()),
+            seen: self.idle.map_or(0, |_| seen_at(Instant::now())),
         }
+    }
+
+    #[inline]
+    fn on_item(&self, logic: &mut Self::Logic, value: &V) -> (i64, i64) {
+        let t = (self.time_of)(value);
+        logic.base = logic.base.max(t.saturating_sub(self.wait));
+        if self.idle.is_some() {
+            logic.seen = seen_at(Instant::now());
+        }
+        (t, logic.base)
     }
 
     fn idle_timeout(&self) -> Option<Duration> {
@@ -113,17 +140,7 @@ impl<V: 'static> Clock<V> for EventClock<V> {
     }
 }
 
-impl<V: 'static> ClockLogic<V> for EventClockLogic<V> {
-    #[inline]
-    fn on_item(&mut self, value: &V) -> (i64, i64) {
-        let t = (self.clock.time_of)(value);
-        self.base = self.base.max(t.saturating_sub(self.clock.wait));
-        if self.clock.idle.is_some() {
-            self.last_seen = Some(Instant::now());
-        }
-        (t, self.base)
-    }
-
+impl ClockLogic for EventClockLogic {
     fn watermark(&self) -> i64 {
         self.base
     }
@@ -133,7 +150,8 @@ impl<V: 'static> ClockLogic<V> for EventClockLogic<V> {
     }
 
     fn last_seen(&self) -> Option<Instant> {
-        self.last_seen
+        let since = self.seen.checked_sub(1)?;
+        epoch().checked_add(Duration::from_nanos(since))
     }
 }
 
@@ -164,14 +182,14 @@ impl<V> Clock<V> for SystemClock {
     fn restore(&self, saved: i64) -> Self::Logic {
         SystemClockLogic { now: saved }
     }
+
+    fn on_item(&self, logic: &mut Self::Logic, _value: &V) -> (i64, i64) {
+        logic.now = logic.now.max(wall_now());
+        (logic.now, logic.now)
+    }
 }
 
-impl<V> ClockLogic<V> for SystemClockLogic {
-    fn on_item(&mut self, _value: &V) -> (i64, i64) {
-        self.now = self.now.max(wall_now());
-        (self.now, self.now)
-    }
-
+impl ClockLogic for SystemClockLogic {
     fn watermark(&self) -> i64 {
         self.now
     }
@@ -187,19 +205,24 @@ mod tests {
 
     #[test]
     fn event_watermark_is_max_minus_wait_and_never_goes_back() {
-        let mut c = EventClock::new(|t: &i64| *t, Duration::from_secs(5)).build();
+        let clock = EventClock::new(|t: &i64| *t, Duration::from_secs(5));
+        let mut c = clock.build();
         assert_eq!(c.watermark(), i64::MIN);
-        assert_eq!(c.on_item(&7_000), (7_000, 2_000));
-        assert_eq!(c.on_item(&10_000), (10_000, 5_000));
+        assert_eq!(clock.on_item(&mut c, &7_000), (7_000, 2_000));
+        assert_eq!(clock.on_item(&mut c, &10_000), (10_000, 5_000));
         // An older value does not move the watermark back.
-        assert_eq!(c.on_item(&3_000), (3_000, 5_000));
+        assert_eq!(clock.on_item(&mut c, &3_000), (3_000, 5_000));
         assert_eq!(c.watermark(), 5_000);
+        // Untracked without an idle timeout; a key's clock is 16 bytes.
+        assert_eq!(c.last_seen(), None);
+        assert_eq!(std::mem::size_of::<EventClockLogic>(), 16);
     }
 
     #[test]
     fn event_watermark_saturates() {
-        let mut c = EventClock::new(|t: &i64| *t, Duration::MAX).build();
-        let (t, wm) = c.on_item(&0);
+        let clock = EventClock::new(|t: &i64| *t, Duration::MAX);
+        let mut c = clock.build();
+        let (t, wm) = clock.on_item(&mut c, &0);
         assert_eq!(t, 0);
         assert!(wm <= i64::MIN + 1);
     }
@@ -207,9 +230,21 @@ mod tests {
     #[test]
     fn system_clock_is_never_late() {
         let mut c = <SystemClock as Clock<()>>::build(&SystemClock);
-        let (t, wm) = c.on_item(&());
+        let (t, wm) = SystemClock.on_item(&mut c, &());
         assert!(t >= wm);
-        let (t2, _) = c.on_item(&());
+        let (t2, _) = SystemClock.on_item(&mut c, &());
         assert!(t2 >= t);
+    }
+
+    #[test]
+    fn an_idle_timeout_tracks_when_a_key_last_saw_a_value() {
+        let clock = EventClock::new(|t: &i64| *t, Duration::ZERO).idle_timeout(Duration::from_secs(1));
+        let mut c = clock.build();
+        assert_eq!(c.last_seen(), None);
+        let before = Instant::now();
+        clock.on_item(&mut c, &1);
+        let seen = c.last_seen().expect("tracked");
+        assert!(seen >= before && seen <= Instant::now());
+        assert!(clock.restore(5).last_seen().is_some());
     }
 }

@@ -18,6 +18,7 @@ mod join;
 pub mod operator;
 pub mod session;
 pub mod sliding;
+mod slots;
 pub mod tumbling;
 pub mod windower;
 

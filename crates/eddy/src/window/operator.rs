@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use timely::dataflow::operators::core::Partition;
 
 use super::clock::{Clock, ClockLogic};
+use super::slots::Slots;
 use super::windower::{Windower, WindowerLogic};
 use super::WindowMetadata;
 use crate::dataflow::{Data, Stream};
@@ -46,12 +47,16 @@ pub enum WindowEvent<V, W> {
     Meta(i64, WindowMetadata),
 }
 
-/// A key's window state.
+/// A key's window state: its clock, windows, accumulators and (ordered
+/// folds) queued values. The usual single open window and its accumulator
+/// are inline and an empty queue is one null pointer, so a key with one
+/// open window is one allocation: the keyed core holds this boxed (see
+/// `KeyedLogic::State` below).
 pub struct WindowState<CL, WL, V, A> {
     clock: CL,
     windower: WL,
-    accs: Vec<(i64, A)>,
-    queue: VecDeque<(i64, V)>,
+    accs: Slots<(i64, A)>,
+    queue: Option<Box<VecDeque<(i64, V)>>>,
 }
 
 /// How a window step folds: builder, folder and merger.
@@ -81,31 +86,27 @@ where
     /// Puts a value into its windows and applies the merges this caused.
     fn insert(&mut self, st: &mut WindowState<C::Logic, Wr::Logic, V, A>, time: i64, value: V) {
         self.ids.clear();
-        st.windower.open_for(time, &mut self.ids);
+        st.windower.open_for(time, &mut self.ids, &mut self.merges);
         let mut value = Some(value);
         let n = self.ids.len();
         for (i, id) in self.ids.iter().enumerate() {
             let v = if i + 1 == n { value.take() } else { value.clone() };
             let Some(v) = v else { break };
-            let acc = match st.accs.iter().position(|(w, _)| w == id) {
-                Some(at) => &mut st.accs[at].1,
+            let at = match st.accs.as_slice().iter().position(|(w, _)| w == id) {
+                Some(at) => at,
                 None => {
-                    // Most keys have one window at a time: no spare room.
-                    st.accs.reserve_exact(1);
                     st.accs.push((*id, (self.builder)()));
-                    let last = st.accs.len() - 1;
-                    &mut st.accs[last].1
+                    st.accs.len() - 1
                 }
             };
-            (self.folder)(acc, v);
+            (self.folder)(&mut st.accs.as_mut_slice()[at].1, v);
         }
-        st.windower.merged(&mut self.merges);
         for (from, into) in self.merges.drain(..) {
-            let Some(at) = st.accs.iter().position(|(w, _)| *w == from) else {
+            let Some(at) = st.accs.as_slice().iter().position(|(w, _)| *w == from) else {
                 continue;
             };
             let (_, absorbed) = st.accs.remove(at);
-            match st.accs.iter_mut().find(|(w, _)| *w == into) {
+            match st.accs.as_mut_slice().iter_mut().find(|(w, _)| *w == into) {
                 Some((_, target)) => (self.merger)(target, absorbed),
                 None => st.accs.push((into, absorbed)),
             }
@@ -114,8 +115,11 @@ where
 
     /// Folds queued values the watermark has reached (all at `i64::MAX`).
     fn flush(&mut self, st: &mut WindowState<C::Logic, Wr::Logic, V, A>, watermark: i64) {
-        while st.queue.front().is_some_and(|(t, _)| *t <= watermark) {
-            if let Some((t, v)) = st.queue.pop_front() {
+        while let Some(queue) = st.queue.as_mut() {
+            if !queue.front().is_some_and(|(t, _)| *t <= watermark) {
+                break;
+            }
+            if let Some((t, v)) = queue.pop_front() {
                 self.insert(st, t, v);
             }
         }
@@ -130,7 +134,7 @@ where
     ) {
         st.windower.close_for(watermark, &mut self.closed);
         for (id, meta) in self.closed.drain(..) {
-            let acc = match st.accs.iter().position(|(w, _)| *w == id) {
+            let acc = match st.accs.as_slice().iter().position(|(w, _)| *w == id) {
                 Some(at) => st.accs.remove(at).1,
                 None => (self.builder)(),
             };
@@ -150,20 +154,28 @@ where
     F: FnMut(&mut A, V) + 'static,
     M: FnMut(&mut A, A) + 'static,
 {
-    type State = WindowState<C::Logic, Wr::Logic, V, A>;
+    /// Boxed: the keyed core's hash table keeps a key and a pointer per
+    /// slot, and its slots are 1.1–2.3× the keys (it doubles), so a large
+    /// state inline would cost that factor over again.
+    type State = Box<WindowState<C::Logic, Wr::Logic, V, A>>;
 
     fn save(&self, st: &Self::State, out: &mut Vec<u8>) -> Result<(), String> {
-        encode_value(&(st.clock.save(), &st.windower, &st.accs, &st.queue), out)
+        // The form of a `Vec` of accumulators and a `VecDeque` queue.
+        let queue = st.queue.as_deref().map_or(&[][..], |q| q.as_slices().0);
+        let queue_tail = st.queue.as_deref().map_or(&[][..], |q| q.as_slices().1);
+        let queue: Vec<&(i64, V)> = queue.iter().chain(queue_tail).collect();
+        encode_value(&(st.clock.save(), &st.windower, &st.accs, queue), out)
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<Self::State, String> {
-        let (clock, windower, accs, queue) = decode_value(bytes)?;
-        Ok(WindowState {
+        let (clock, windower, accs, queue): (i64, Wr::Logic, Slots<(i64, A)>, VecDeque<(i64, V)>) =
+            decode_value(bytes)?;
+        Ok(Box::new(WindowState {
             clock: self.clock.restore(clock),
             windower,
             accs,
-            queue,
-        })
+            queue: (!queue.is_empty()).then(|| Box::new(queue)),
+        }))
     }
 
     fn on_value(
@@ -173,13 +185,15 @@ where
         value: V,
         out: &mut Vec<WindowEvent<V, A>>,
     ) {
-        let st = state.get_or_insert_with(|| WindowState {
-            clock: self.clock.build(),
-            windower: self.windower.build(),
-            accs: Vec::new(),
-            queue: VecDeque::new(),
+        let st = state.get_or_insert_with(|| {
+            Box::new(WindowState {
+                clock: self.clock.build(),
+                windower: self.windower.build(),
+                accs: Slots::Empty,
+                queue: None,
+            })
         });
-        let (time, watermark) = st.clock.on_item(&value);
+        let (time, watermark) = self.clock.on_item(&mut st.clock, &value);
         if time < watermark {
             self.ids.clear();
             st.windower.late_for(time, &mut self.ids);
@@ -193,17 +207,20 @@ where
             }
         } else if self.ordered {
             // Keep the queue in (time, arrival) order.
-            let at = st.queue.partition_point(|(t, _)| *t <= time);
-            st.queue.insert(at, (time, value));
+            let queue = st.queue.get_or_insert_with(Default::default);
+            let at = queue.partition_point(|(t, _)| *t <= time);
+            queue.insert(at, (time, value));
             self.flush(st, watermark);
         } else {
             self.insert(st, time, value);
         }
         self.close(st, watermark, out);
-        if st.accs.is_empty() && st.queue.is_empty() && st.windower.is_empty() {
+        if st.queue.as_ref().is_some_and(|q| q.is_empty()) {
+            st.queue = None;
+        }
+        if st.accs.is_empty() && st.windower.is_empty() {
             // An idle key keeps only its clock and window counter.
-            st.accs = Vec::new();
-            st.queue = VecDeque::new();
+            st.accs.shrink();
             st.windower.shrink();
         }
     }

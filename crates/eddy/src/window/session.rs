@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use super::slots::Slots;
 use super::windower::{Windower, WindowerLogic};
 use super::{millis, WindowMetadata, LATE_SESSION_ID};
 
@@ -25,13 +26,92 @@ impl SessionWindower {
     }
 }
 
-/// One key's open sessions, ordered by start time.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+/// One open session: its id, extent and the ids merged into it.
+///
+/// 32 bytes; the merged ids (rare) are boxed, so that the usual session
+/// costs no allocation of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Open {
+    id: i64,
+    open_time: i64,
+    close_time: i64,
+    merged_ids: Option<Box<Vec<i64>>>,
+}
+
+impl Open {
+    fn new(id: i64, time: i64) -> Self {
+        Open {
+            id,
+            open_time: time,
+            close_time: time,
+            merged_ids: None,
+        }
+    }
+
+    fn meta(self) -> (i64, WindowMetadata) {
+        let meta = WindowMetadata {
+            open_time: self.open_time,
+            close_time: self.close_time,
+            merged_ids: self.merged_ids.map_or_else(Vec::new, |ids| *ids),
+        };
+        (self.id, meta)
+    }
+}
+
+/// One key's open sessions, ordered by start time. The usual single open
+/// session is held inline (no heap allocation per key).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Wire", into = "Wire")]
 pub struct SessionWindowerLogic {
+    gap: i64,
+    next_id: i64,
+    sessions: Slots<Open>,
+}
+
+/// [`SessionWindowerLogic`]'s snapshot form (as it was when the sessions
+/// were a `Vec<(i64, WindowMetadata)>` beside an always-empty merge list).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Wire {
     gap: i64,
     next_id: i64,
     sessions: Vec<(i64, WindowMetadata)>,
     merges: Vec<(i64, i64)>,
+}
+
+impl From<Wire> for SessionWindowerLogic {
+    fn from(w: Wire) -> Self {
+        let sessions: Vec<Open> = w
+            .sessions
+            .into_iter()
+            .map(|(id, m)| Open {
+                id,
+                open_time: m.open_time,
+                close_time: m.close_time,
+                merged_ids: (!m.merged_ids.is_empty()).then(|| Box::new(m.merged_ids)),
+            })
+            .collect();
+        SessionWindowerLogic {
+            gap: w.gap,
+            next_id: w.next_id,
+            sessions: Slots::from(sessions),
+        }
+    }
+}
+
+impl From<SessionWindowerLogic> for Wire {
+    fn from(l: SessionWindowerLogic) -> Self {
+        let sessions = match l.sessions {
+            Slots::Empty => Vec::new(),
+            Slots::One(s) => vec![s.meta()],
+            Slots::Many(v) => v.into_iter().map(Open::meta).collect(),
+        };
+        Wire {
+            gap: l.gap,
+            next_id: l.next_id,
+            sessions,
+            merges: Vec::new(),
+        }
+    }
 }
 
 impl Windower for SessionWindower {
@@ -46,66 +126,70 @@ impl Windower for SessionWindower {
 
 impl SessionWindowerLogic {
     /// Merges neighbours that came within `gap` after session `i` grew.
-    fn merge_around(&mut self, mut i: usize) {
-        while i > 0 && self.sessions[i].1.open_time - self.sessions[i - 1].1.close_time <= self.gap {
+    fn merge_around(&mut self, mut i: usize, merges: &mut Vec<(i64, i64)>) {
+        while i > 0 && {
+            let s = self.sessions.as_slice();
+            s[i].open_time - s[i - 1].close_time <= self.gap
+        } {
             i -= 1;
-            self.absorb(i);
+            self.absorb(i, merges);
         }
-        while i + 1 < self.sessions.len()
-            && self.sessions[i + 1].1.open_time - self.sessions[i].1.close_time <= self.gap
-        {
-            self.absorb(i);
+        while i + 1 < self.sessions.len() && {
+            let s = self.sessions.as_slice();
+            s[i + 1].open_time - s[i].close_time <= self.gap
+        } {
+            self.absorb(i, merges);
         }
     }
 
     /// Merges session `i + 1` into session `i`.
-    fn absorb(&mut self, i: usize) {
-        let (later_id, later) = self.sessions.remove(i + 1);
-        let (into_id, into) = &mut self.sessions[i];
+    fn absorb(&mut self, i: usize, merges: &mut Vec<(i64, i64)>) {
+        let later = self.sessions.remove(i + 1);
+        let into = &mut self.sessions.as_mut_slice()[i];
         into.close_time = into.close_time.max(later.close_time);
-        into.merged_ids.push(later_id);
-        into.merged_ids.extend(later.merged_ids);
-        self.merges.push((later_id, *into_id));
+        let ids = into.merged_ids.get_or_insert_with(Default::default);
+        ids.push(later.id);
+        ids.extend(later.merged_ids.into_iter().flat_map(|v| *v));
+        merges.push((later.id, into.id));
     }
 
     /// The open sessions (id, extent), by start time.
-    pub fn sessions(&self) -> &[(i64, WindowMetadata)] {
-        &self.sessions
+    pub fn sessions(&self) -> Vec<(i64, WindowMetadata)> {
+        self.sessions.as_slice().iter().cloned().map(Open::meta).collect()
     }
 }
 
 impl WindowerLogic for SessionWindowerLogic {
-    fn open_for(&mut self, time: i64, out: &mut Vec<i64>) {
+    fn open_for(&mut self, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>) {
         // A session whose reach (start − gap ..= end + gap) holds `time`.
         // If two do, they merge anyway, so any one will do: look from the
         // latest, where in-order data lands.
         let gap = self.gap;
-        let found = self.sessions.iter().rposition(|(_, m)| {
+        let found = self.sessions.as_slice().iter().rposition(|m| {
             time >= m.open_time.saturating_sub(gap) && time <= m.close_time.saturating_add(gap)
         });
         match found {
             Some(i) => {
-                let m = &mut self.sessions[i].1;
+                let m = &mut self.sessions.as_mut_slice()[i];
                 if time < m.open_time || time > m.close_time {
                     m.open_time = m.open_time.min(time);
                     m.close_time = m.close_time.max(time);
-                    self.merge_around(i);
+                    self.merge_around(i, merges);
                     // Merges only fold later sessions into earlier ones, so
                     // the session holding `time` is the last one starting
                     // at or before it.
-                    let at = self.sessions.partition_point(|(_, m)| m.open_time <= time);
-                    out.push(self.sessions[at.saturating_sub(1)].0);
+                    let s = self.sessions.as_slice();
+                    let at = s.partition_point(|m| m.open_time <= time);
+                    out.push(s[at.saturating_sub(1)].id);
                 } else {
-                    out.push(self.sessions[i].0);
+                    out.push(m.id);
                 }
             }
             None => {
                 let id = self.next_id;
                 self.next_id += 1;
-                let at = self.sessions.partition_point(|(_, m)| m.open_time < time);
-                // Most keys have one session at a time: no spare room.
-                self.sessions.reserve_exact(1);
-                self.sessions.insert(at, (id, WindowMetadata::new(time, time)));
+                let at = self.sessions.as_slice().partition_point(|m| m.open_time < time);
+                self.sessions.insert(at, Open::new(id, time));
                 out.push(id);
             }
         }
@@ -115,21 +199,16 @@ impl WindowerLogic for SessionWindowerLogic {
         out.push(LATE_SESSION_ID);
     }
 
-    fn merged(&mut self, out: &mut Vec<(i64, i64)>) {
-        out.append(&mut self.merges);
-    }
-
     fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
         let gap = self.gap;
-        let closes =
-            |m: &WindowMetadata| watermark > m.close_time.saturating_add(gap) || watermark == i64::MAX;
-        if !self.sessions.iter().any(|(_, m)| closes(m)) {
+        let closes = |m: &Open| watermark > m.close_time.saturating_add(gap) || watermark == i64::MAX;
+        if !self.sessions.as_slice().iter().any(closes) {
             return;
         }
         let mut i = 0;
         while i < self.sessions.len() {
-            if closes(&self.sessions[i].1) {
-                out.push(self.sessions.remove(i));
+            if closes(&self.sessions.as_slice()[i]) {
+                out.push(self.sessions.remove(i).meta());
             } else {
                 i += 1;
             }
@@ -141,12 +220,7 @@ impl WindowerLogic for SessionWindowerLogic {
     }
 
     fn shrink(&mut self) {
-        if self.sessions.is_empty() {
-            self.sessions = Vec::new();
-        }
-        if self.merges.is_empty() {
-            self.merges = Vec::new();
-        }
+        self.sessions.shrink();
     }
 }
 
@@ -157,14 +231,19 @@ mod tests {
     const GAP: Duration = Duration::from_secs(10);
 
     fn open(l: &mut SessionWindowerLogic, t: i64) -> i64 {
+        open_merging(l, t, &mut Vec::new())
+    }
+
+    fn open_merging(l: &mut SessionWindowerLogic, t: i64, merges: &mut Vec<(i64, i64)>) -> i64 {
         let mut out = Vec::new();
-        l.open_for(t, &mut out);
+        l.open_for(t, &mut out, merges);
         assert_eq!(out.len(), 1);
         out[0]
     }
 
     fn extent(l: &SessionWindowerLogic, id: i64) -> (i64, i64) {
-        let m = &l.sessions().iter().find(|(i, _)| *i == id).expect("open").1;
+        let sessions = l.sessions();
+        let m = &sessions.iter().find(|(i, _)| *i == id).expect("open").1;
         (m.open_time, m.close_time)
     }
 
@@ -201,10 +280,9 @@ mod tests {
         let mut l = SessionWindower::new(GAP).build();
         open(&mut l, 0);
         open(&mut l, 10_000);
-        assert_eq!(open(&mut l, 5_000), 0);
-        assert_eq!(extent(&l, 0), (0, 10_000));
         let mut merged = Vec::new();
-        l.merged(&mut merged);
+        assert_eq!(open_merging(&mut l, 5_000, &mut merged), 0);
+        assert_eq!(extent(&l, 0), (0, 10_000));
         assert!(merged.is_empty());
     }
 
@@ -213,9 +291,8 @@ mod tests {
         let mut l = SessionWindower::new(GAP).build();
         assert_eq!(open(&mut l, 20_000), 0);
         assert_eq!(open(&mut l, 0), 1);
-        assert_eq!(open(&mut l, 10_000), 1);
         let mut merged = Vec::new();
-        l.merged(&mut merged);
+        assert_eq!(open_merging(&mut l, 10_000, &mut merged), 1);
         assert_eq!(merged, vec![(0, 1)]);
         assert_eq!(l.sessions().len(), 1);
         assert_eq!(extent(&l, 1), (0, 20_000));
@@ -230,10 +307,9 @@ mod tests {
         open(&mut l, 20_000);
         assert_eq!(l.sessions().len(), 3);
         // 30 s bridges 20 s and 40 s; then 10 s bridges 0 s and 20-40 s.
-        open(&mut l, 30_000);
-        open(&mut l, 10_000);
         let mut merged = Vec::new();
-        l.merged(&mut merged);
+        open_merging(&mut l, 30_000, &mut merged);
+        open_merging(&mut l, 10_000, &mut merged);
         assert_eq!(merged, vec![(1, 2), (2, 0)]);
         assert_eq!(l.sessions().len(), 1);
         assert_eq!(extent(&l, 0), (0, 40_000));
@@ -269,5 +345,30 @@ mod tests {
         let mut out = Vec::new();
         l.late_for(0, &mut out);
         assert_eq!(out, vec![LATE_SESSION_ID]);
+    }
+
+    #[test]
+    fn one_open_session_is_inline_and_snapshots_keep_their_form() {
+        let mut l = SessionWindower::new(GAP).build();
+        open(&mut l, 0);
+        assert!(matches!(l.sessions, Slots::One(_)), "one session: no Vec");
+        // 10 s bridges 0 s and 20 s, then 30 s bridges 0–20 s and 40 s.
+        for t in [40_000, 20_000, 10_000, 30_000, 100_000] {
+            open(&mut l, t);
+        }
+        let bytes = bincode::serialize(&l).unwrap();
+        let mut merged = WindowMetadata::new(0, 40_000);
+        merged.merged_ids = vec![2, 1];
+        let wire = Wire {
+            gap: 10_000,
+            next_id: 4,
+            sessions: vec![(0, merged), (3, WindowMetadata::new(100_000, 100_000))],
+            merges: Vec::new(),
+        };
+        assert_eq!(bytes, bincode::serialize(&wire).unwrap());
+        let back: SessionWindowerLogic = bincode::deserialize(&bytes).unwrap();
+        assert_eq!(back, l);
+        // The logic of a key is small: gap, counter and one inline session.
+        assert!(std::mem::size_of::<SessionWindowerLogic>() <= 56);
     }
 }

@@ -75,7 +75,7 @@ impl Windower for SlidingWindower {
 }
 
 impl WindowerLogic for SlidingWindowerLogic {
-    fn open_for(&mut self, time: i64, out: &mut Vec<i64>) {
+    fn open_for(&mut self, time: i64, out: &mut Vec<i64>, _merges: &mut Vec<(i64, i64)>) {
         for id in self.config.ids_for(time) {
             self.open.entry(id).or_insert_with(|| self.config.meta(id));
             out.push(id);
@@ -85,8 +85,6 @@ impl WindowerLogic for SlidingWindowerLogic {
     fn late_for(&self, time: i64, out: &mut Vec<i64>) {
         out.extend(self.config.ids_for(time));
     }
-
-    fn merged(&mut self, _out: &mut Vec<(i64, i64)>) {}
 
     fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
         while let Some(entry) = self.open.first_entry() {
@@ -159,7 +157,7 @@ mod tests {
         let w = SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(5), 0).unwrap();
         let mut l = w.build();
         let mut out = Vec::new();
-        l.open_for(7 * S, &mut out);
+        l.open_for(7 * S, &mut out, &mut Vec::new());
         assert_eq!(out, vec![0, 1]);
         let mut closed = Vec::new();
         l.close_for(10 * S - 1, &mut closed);

@@ -16,13 +16,11 @@ pub trait Windower: Clone + 'static {
 /// snapshotted with serde.
 pub trait WindowerLogic: serde::Serialize + serde::de::DeserializeOwned + 'static {
     /// The windows a value at `time` goes into (opening or extending them);
-    /// pushes their ids to `out`.
-    fn open_for(&mut self, time: i64, out: &mut Vec<i64>);
+    /// pushes their ids to `out`, and to `merges` the merges this caused:
+    /// `(merged away, merged into)`, the survivor being the earlier window.
+    fn open_for(&mut self, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>);
     /// The window ids a late value at `time` is reported under.
     fn late_for(&self, time: i64, out: &mut Vec<i64>);
-    /// Merges caused by the last [`WindowerLogic::open_for`]:
-    /// `(merged away, merged into)`; the survivor is the earlier window.
-    fn merged(&mut self, out: &mut Vec<(i64, i64)>);
     /// Removes and reports the windows that the watermark closes.
     fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>);
     /// Whether no window is open.
