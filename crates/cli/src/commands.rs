@@ -86,6 +86,14 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         // Kafka outputs: exactly-once, under an id of this job.
         plan.kafka.dedup = Some(plan.fingerprint());
     }
+    if args.print_flow {
+        // Built on one worker, not run: no output is opened.
+        let picture = eddy::describe("search_ctr", move |flow| {
+            pipeline::build(flow, &plan, &Arc::new(Stats::default()))
+        })?;
+        console::out(format_args!("{}", picture.trim_end()))?;
+        return Ok(());
+    }
     // What every process of a cluster must share (checked as they connect).
     let cluster = cluster.map(|c| ClusterConfig {
         fingerprint: plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some()),
@@ -149,6 +157,11 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // is built, after every check of the store and the inputs.
     let built = Arc::new(AtomicBool::new(false));
     let flow_built = built.clone();
+    if args.report.is_some() && config.recovery.is_none() {
+        // `--report` charts the rows from aggregates folded as they are
+        // written (reading them back would take longer than drawing).
+        stats.keep_live_rows();
+    }
     let server = match &args.serve {
         Some(addr) => {
             stats.keep_live_rows();
@@ -212,7 +225,18 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         // From the rows as written, before they are put in place: a
         // report that fails leaves every output as before the run.
         let began = Instant::now();
-        crate::report::write_after_run(&rows_at, &args.output, &summary, &args.inputs, to, shown_as)?;
+        // Folded as written, unless a resumed run's output also holds
+        // the rows of the runs before it: then read back.
+        let folded = config.recovery.is_none().then(|| stats.live_rows_so_far());
+        crate::report::write_after_run(
+            &rows_at,
+            &args.output,
+            folded,
+            &summary,
+            &args.inputs,
+            to,
+            shown_as,
+        )?;
         tracing::debug!(
             seconds = began.elapsed().as_secs_f64(),
             bytes = std::fs::metadata(to).map_or(0, |m| m.len()),
@@ -265,9 +289,15 @@ fn analytics_plan(args: &RunArgs) -> Result<Option<pipeline::analytics::Analytic
             "{first} needs --format jsonl or csv (analytics rows have no text form)"
         )));
     }
+    // A live input (one that may not end) closes windows by event time.
+    let live = args
+        .inputs
+        .iter()
+        .any(|p| p.as_os_str() == "-" || (pipeline::kafka::is_kafka(p) && !args.kafka.kafka_until_end));
     Ok(Some(pipeline::analytics::Analytics {
         window: args.analytics_window,
         min_impressions: args.min_impressions,
+        close_after: live.then_some(args.analytics_delay),
         query_output: args.query_output.clone(),
         position_output: args.position_output.clone(),
         judgment_output: args.judgment_output.clone(),

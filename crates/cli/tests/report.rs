@@ -142,6 +142,23 @@ fn run_report_shows_the_runs_figures_loads_nothing_and_stays_small() {
 }
 
 #[test]
+fn run_report_folds_the_rows_as_written_into_the_page_reading_them_back_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (html, _, _) = generated_run(dir.path(), 20_000, "jsonl");
+    let rows = dir.path().join("sessions-20000.jsonl");
+    let page = dir.path().join("read-back.html");
+    let o = run(&["report", "--sessions", s(&rows), "-o", s(&page)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read_back = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(svgs(&html), svgs(&read_back));
+    for key in ["rows", "searches", "ctr", "clicks_per_search"] {
+        assert_eq!(figure(&html, key), figure(&read_back, key), "{key}");
+    }
+    let range = |h: &str| h.split("data-key=\"first\">").nth(1).map(|r| r[..60].to_owned());
+    assert_eq!(range(&html), range(&read_back));
+}
+
+#[test]
 fn csv_rows_give_the_same_figures_as_jsonl_rows() {
     let dir = tempfile::tempdir().unwrap();
     let (jsonl, _, _) = generated_run(dir.path(), 5_000, "jsonl");

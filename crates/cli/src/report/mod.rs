@@ -222,19 +222,25 @@ pub fn run_report_usage(output: &Path, format: crate::args::Format, cluster: boo
     None
 }
 
-/// `run --report`: the report of a finished run, from the rows in `rows`
-/// (the output file, perhaps still under its temporary name; shown as
-/// `output`), its `summary` and `inputs`, written to `to`.
+/// `run --report`: the report of a finished run, from `folded` (the
+/// aggregates of the rows, folded as the output took them) or, when
+/// `None`, from the rows in `rows` (the output file, perhaps still under
+/// its temporary name; shown as `output`), its `summary` and `inputs`,
+/// written to `to`.
 pub fn write_after_run(
     rows: &Path,
     output: &Path,
+    folded: Option<Sessions>,
     summary: &crate::pipeline::stats::Summary,
     inputs: &[PathBuf],
     to: &Path,
     shown_as: &Path,
 ) -> anyhow::Result<()> {
     let mut report = Report::new(ReportArgs::MIN_SEARCHES, ReportArgs::MIN_IMPRESSIONS);
-    report.read_sessions("--output", rows)?;
+    match folded {
+        Some(sessions) => report.sessions = sessions,
+        None => report.read_sessions("--output", rows)?,
+    }
     report.sources = inputs
         .iter()
         .map(|p| ("input".to_string(), p.display().to_string()))
