@@ -86,14 +86,6 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         // Kafka outputs: exactly-once, under an id of this job.
         plan.kafka.dedup = Some(plan.fingerprint());
     }
-    if args.print_flow {
-        // Built on one worker, not run: no output is opened.
-        let picture = eddy::describe("search_ctr", move |flow| {
-            pipeline::build(flow, &plan, &Arc::new(Stats::default()))
-        })?;
-        console::out(format_args!("{}", picture.trim_end()))?;
-        return Ok(());
-    }
     // What every process of a cluster must share (checked as they connect).
     let cluster = cluster.map(|c| ClusterConfig {
         fingerprint: plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some()),
@@ -289,15 +281,9 @@ fn analytics_plan(args: &RunArgs) -> Result<Option<pipeline::analytics::Analytic
             "{first} needs --format jsonl or csv (analytics rows have no text form)"
         )));
     }
-    // A live input (one that may not end) closes windows by event time.
-    let live = args
-        .inputs
-        .iter()
-        .any(|p| p.as_os_str() == "-" || (pipeline::kafka::is_kafka(p) && !args.kafka.kafka_until_end));
     Ok(Some(pipeline::analytics::Analytics {
         window: args.analytics_window,
         min_impressions: args.min_impressions,
-        close_after: live.then_some(args.analytics_delay),
         query_output: args.query_output.clone(),
         position_output: args.position_output.clone(),
         judgment_output: args.judgment_output.clone(),
