@@ -400,6 +400,14 @@ pub struct RunArgs {
     /// No summary and no progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Print the pipeline's step graph for these options (Mermaid
+    /// `flowchart` text, like `python -m bytewax.visualize`) and exit:
+    /// nothing is read or written.
+    ///
+    /// Example: search-ctr run -I events.jsonl --print-flow > flow.mmd
+    #[arg(long)]
+    pub print_flow: bool,
 }
 
 /// `search-ctr generate`.

@@ -86,6 +86,14 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         // Kafka outputs: exactly-once, under an id of this job.
         plan.kafka.dedup = Some(plan.fingerprint());
     }
+    if args.print_flow {
+        // Built on one worker, not run: no output is opened.
+        let picture = eddy::describe("search_ctr", move |flow| {
+            pipeline::build(flow, &plan, &Arc::new(Stats::default()))
+        })?;
+        console::out(format_args!("{}", picture.trim_end()))?;
+        return Ok(());
+    }
     // What every process of a cluster must share (checked as they connect).
     let cluster = cluster.map(|c| ClusterConfig {
         fingerprint: plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some()),

@@ -21,6 +21,8 @@ pub(crate) struct Graph {
     steps: Vec<String>,
     /// `(from, to)` step indices, each once, in the order they were made.
     edges: Vec<(usize, usize)>,
+    /// The steps that made a stream (the others are outputs).
+    producers: Vec<usize>,
 }
 
 impl Graph {
@@ -34,11 +36,15 @@ impl Graph {
         self.steps.last().map(String::as_str)
     }
 
-    /// Records that the step building now consumes a stream of `from`.
-    pub(crate) fn consume(&mut self, from: &str) {
+    /// Records that the step building now consumes a stream of `from`,
+    /// and whether it makes a stream of its own of it.
+    pub(crate) fn consume(&mut self, from: &str, produces: bool) {
         let Some(to) = self.steps.len().checked_sub(1) else {
             return;
         };
+        if produces && !self.producers.contains(&to) {
+            self.producers.push(to);
+        }
         let Some(from) = self.steps.iter().rposition(|s| s == from) else {
             return;
         };
@@ -48,8 +54,8 @@ impl Graph {
     }
 
     /// Mermaid `flowchart` text: one node per step, labelled with its name
-    /// (inputs and outputs — steps without incoming or outgoing streams —
-    /// are marked so), one arrow per stream.
+    /// (inputs — steps that consume no stream — and outputs — steps that
+    /// make none — are marked so), one arrow per stream.
     pub(crate) fn mermaid(&self, flow_id: &str) -> String {
         let mut out = String::from("flowchart TD\n");
         let _ = writeln!(
@@ -61,12 +67,12 @@ impl Graph {
         let prefix = format!("{flow_id}.");
         for (i, id) in self.steps.iter().enumerate() {
             let name = id.strip_prefix(&prefix).unwrap_or(id);
-            let has_in = self.edges.iter().any(|e| e.1 == i);
-            let has_out = self.edges.iter().any(|e| e.0 == i);
-            let label = match (has_in, has_out) {
-                (false, true) => format!("{name} (input)"),
-                (true, false) => format!("{name} (output)"),
-                _ => name.to_owned(),
+            let label = if !self.edges.iter().any(|e| e.1 == i) {
+                format!("{name} (input)")
+            } else if !self.producers.contains(&i) {
+                format!("{name} (output)")
+            } else {
+                name.to_owned()
             };
             let _ = writeln!(out, "    {}[\"{}\"]", node_id("s", &i.to_string()), quote(&label));
         }
@@ -120,7 +126,8 @@ impl Flow<'_> {
 }
 
 /// Builds the flow `build` makes on one worker, without running it (no
-/// input is read, no output written), and returns its picture as Mermaid
+/// input is read, though inputs are opened; outputs open no sink: no file
+/// is made), and returns its picture as Mermaid
 /// text (Bytewax's `python -m bytewax.visualize`): a `flowchart`, one node
 /// per step, one arrow per stream. A build error is returned as such.
 ///
@@ -149,6 +156,7 @@ where
     let picture: Arc<Mutex<Option<String>>> = Arc::default();
     let slot = picture.clone();
     let outcome = run(flow_id, &RunConfig::workers(1), move |flow| {
+        flow.ctx().describe_only();
         let built = build(flow);
         // A complete dataflow (timely wants every reserved operator filled),
         // then an error: no worker steps it.
@@ -178,10 +186,10 @@ mod tests {
         let mut g = Graph::default();
         g.step("f.a");
         g.step("f.b");
-        g.consume("f.a");
-        g.consume("f.a");
-        g.consume("f.b");
-        g.consume("f.unknown");
+        g.consume("f.a", false);
+        g.consume("f.a", false);
+        g.consume("f.b", false);
+        g.consume("f.unknown", false);
         assert_eq!(g.edges, vec![(0, 1)]);
         let text = g.mermaid("f");
         assert_eq!(

@@ -57,6 +57,7 @@ pub struct FlowCtx {
     logs: RefCell<Vec<(String, InputLog)>>,
     chunks: Rc<ChunkGroups>,
     graph: RefCell<crate::describe::Graph>,
+    describing: std::cell::Cell<bool>,
 }
 
 impl FlowCtx {
@@ -81,6 +82,7 @@ impl FlowCtx {
             logs: RefCell::new(Vec::new()),
             chunks: Rc::default(),
             graph: RefCell::default(),
+            describing: std::cell::Cell::new(false),
         })
     }
 
@@ -138,6 +140,17 @@ impl FlowCtx {
     /// The step graph built so far, as Mermaid text ([`crate::describe`]).
     pub(crate) fn describe(&self) -> String {
         self.graph.borrow().mermaid(&self.flow_id)
+    }
+
+    /// Marks this build as one that is only described, never run: outputs
+    /// open no sink ([`crate::describe`]).
+    pub(crate) fn describe_only(&self) {
+        self.describing.set(true);
+    }
+
+    /// Whether this build is only described ([`FlowCtx::describe_only`]).
+    pub(crate) fn describing(&self) -> bool {
+        self.describing.get()
     }
 
     /// Remembers the first build error.
@@ -279,17 +292,18 @@ impl<'a, T: Data> Stream<'a, T> {
             inner,
             ctx: self.ctx.clone(),
             scoped: self.scoped.clone(),
-            from: self.consumed(),
+            from: self.consumed(true),
         }
     }
 
     /// Records that the step building now (the one registered last)
-    /// consumes this stream; returns that step's id. Every operator calls
-    /// it through [`Stream::wrap`]; steps with no output stream or several
-    /// inputs (outputs, merge) call it themselves.
-    pub(crate) fn consumed(&self) -> Rc<str> {
+    /// consumes this stream (and whether it `produces` a stream of it);
+    /// returns that step's id. Every operator calls it through
+    /// [`Stream::wrap`]; steps with no output stream or several inputs
+    /// (outputs, merge) call it themselves.
+    pub(crate) fn consumed(&self, produces: bool) -> Rc<str> {
         let mut graph = self.ctx.graph.borrow_mut();
-        graph.consume(&self.from);
+        graph.consume(&self.from, produces);
         graph.current().map_or_else(|| self.from.clone(), Rc::from)
     }
 

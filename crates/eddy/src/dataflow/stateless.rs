@@ -184,7 +184,7 @@ impl<'a, T: Data> Stream<'a, T> {
     pub fn merge(&self, step: &str, others: &[Stream<'a, T>]) -> Stream<'a, T> {
         let _ = self.ctx.step_id(step);
         for other in others {
-            other.consumed();
+            other.consumed(true);
         }
         let mut all = vec![self.inner.clone()];
         all.extend(others.iter().map(|s| s.inner.clone()));

@@ -82,7 +82,10 @@ impl<T: Data> Stream<'_, T> {
     /// Writes the stream to `sink`; the last step of a branch.
     pub fn output<S: Sink<T>>(&self, step: &str, sink: S) {
         let step_id = self.ctx.step_id(step);
-        self.consumed();
+        self.consumed(false);
+        if self.ctx.describing() {
+            return;
+        }
         let routing = sink.routing();
         let (worker, workers) = (self.ctx.worker(), self.ctx.workers());
         let mut writer = Writer {
