@@ -294,6 +294,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = ctr::analytics::aggregate::MIN_IMPRESSIONS)]
     pub min_impressions: u64,
 
+    /// Search analytics on a live input (stdin, or a Kafka topic without
+    /// --kafka-until-end): a window's rows are written once the input's
+    /// event time has passed the window's end by this much; a search that
+    /// comes later is counted late (summary, --late-output). Files close
+    /// every window at end of input (exact).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub analytics_delay: Duration,
+
     /// The input lines' schema: `tutorial` (docs/input-format.md) or `ubi`
     /// (OpenSearch User Behavior Insights records, docs/analytics.md).
     #[arg(long, value_enum, default_value_t = SchemaArg::Tutorial)]

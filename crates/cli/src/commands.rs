@@ -289,9 +289,15 @@ fn analytics_plan(args: &RunArgs) -> Result<Option<pipeline::analytics::Analytic
             "{first} needs --format jsonl or csv (analytics rows have no text form)"
         )));
     }
+    // A live input (one that may not end) closes windows by event time.
+    let live = args
+        .inputs
+        .iter()
+        .any(|p| p.as_os_str() == "-" || (pipeline::kafka::is_kafka(p) && !args.kafka.kafka_until_end));
     Ok(Some(pipeline::analytics::Analytics {
         window: args.analytics_window,
         min_impressions: args.min_impressions,
+        close_after: live.then_some(args.analytics_delay),
         query_output: args.query_output.clone(),
         position_output: args.position_output.clone(),
         judgment_output: args.judgment_output.clone(),

@@ -515,3 +515,98 @@ fn run_help_lists_the_analytics_options_and_cites_the_contract() {
         assert!(help.contains(option), "`run --help` lacks {option}");
     }
 }
+
+/// A live run: stdin stays open. A window's rows come out once the
+/// input's event time has passed its end by `--analytics-delay`, before
+/// the input ends; a search that comes for it afterwards is counted late
+/// and written to `--late-output` as a tagged line, not lost.
+#[test]
+fn a_live_input_writes_a_window_once_its_delay_has_passed_and_counts_later_searches_late() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sessions = dir.path().join("s.jsonl");
+    let late = dir.path().join("late.jsonl");
+    let mut child = Command::new(bin())
+        .args(["run", "-I", "-", "-o", s(&sessions), "--query-output", "-"])
+        .args([
+            "--late-output",
+            s(&late),
+            "--analytics-window",
+            "1h",
+            "--analytics-delay",
+            "1h",
+        ])
+        .args(["--summary", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let event = |user: &str, kind: &str, extra: &str, time: &str| {
+        format!("{{\"type\":\"{kind}\",\"user\":\"{user}\",{extra}\"time\":\"2024-01-01T{time}Z\"}}\n")
+    };
+    // Window [10:00, 11:00), closed once the input passes 12:00.
+    let first = [
+        event("ann", "search", "\"query\":\"Dogs\",", "10:00:00"),
+        event("ann", "results", "\"items\":[\"x\",\"y\"],", "10:00:01"),
+        event("ann", "click_result", "\"item\":\"y\",", "10:00:05"),
+        // Ann's next session: her first one closes (gap 30m).
+        event("ann", "app_open", "", "10:45:00"),
+        // Bob's search stays in an open session.
+        event("bob", "search", "\"query\":\"cats\",", "10:50:00"),
+        // The input passes 12:00: the window closes.
+        event("cid", "app_open", "", "12:00:01"),
+        event("cid", "app_open", "", "12:00:02"),
+    ];
+    input.write_all(first.concat().as_bytes()).expect("write");
+    input.flush().expect("flush");
+    // The window's row, while stdin is still open (generous bound: a hang
+    // fails, a slow machine does not).
+    let row = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the window's row before the input ends");
+    assert!(
+        row.starts_with(
+            "{\"window_start\":\"2024-01-01T10:00:00.000Z\",\"query\":\"dogs\",\"searches\":1,\"searches_with_click\":1,"
+        ),
+        "{row}"
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the run must still be going"
+    );
+    // Bob comes back: his session closes, and its search is for a window
+    // already written.
+    input
+        .write_all(event("bob", "app_open", "", "12:30:00").as_bytes())
+        .expect("write");
+    drop(input);
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).expect("stderr");
+    }
+    assert!(status.success(), "{err}");
+    reader.join().expect("reader");
+    // No other row: the late search did not reopen the window.
+    assert!(rx.try_recv().is_err());
+    let json: serde_json::Value = serde_json::from_str(err.trim()).expect("json summary");
+    assert_eq!(json["late_searches"], 1, "{err}");
+    assert_eq!(json["late"], 0, "{err}");
+    let late = std::fs::read_to_string(&late).expect("late output");
+    assert_eq!(
+        late,
+        "{\"late\":\"search\",\"window_start\":\"2024-01-01T10:00:00.000Z\",\"time\":\"2024-01-01T10:50:00.000Z\",\"query\":\"cats\",\"clicks\":0}\n"
+    );
+}

@@ -233,10 +233,11 @@ pub fn parse_line_with(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
 /// [`parse_line_with`], also keeping the values search analytics needs in
 /// [`Event::detail`]: a `search`'s `query`, a `results`' `items`, a
 /// `click_result`'s `item` (`docs/analytics.md`). The line is checked
-/// exactly as by [`parse_line_with`] (same verdicts, same reasons); the
-/// values are then read in a second pass over the line (by the flat
-/// tokenizer, or serde_json for lines outside its subset), paid only by
-/// runs that ask for them.
+/// exactly as by [`parse_line_with`] (same verdicts, same reasons). For a
+/// line of the flat subset (nearly all) the values are taken in the same
+/// pass; other lines are read again for them (by the flat tokenizer's
+/// search for the one field, or serde_json). Paid only by runs that ask
+/// for them.
 ///
 /// ```
 /// use ctr::event::Detail;
@@ -247,16 +248,42 @@ pub fn parse_line_with(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
 /// assert_eq!(e.detail.as_deref(), Some(&Detail::Items(vec!["a".into(), "b".into()])));
 /// ```
 pub fn parse_line_detailed(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
-    let mut parsed = parse_line_with(line, unit)?;
+    let Some(text) = prepare(line)? else {
+        return Ok(Parsed::Blank);
+    };
+    // Nearly every line: one pass of the flat tokenizer reads the fields
+    // and the detail.
+    let mut parsed = match flat::parse_flat_detailed(text) {
+        Some((fields, captured)) => {
+            let mut parsed = fields.into_parsed(unit)?;
+            if let Parsed::Event(event) = &mut parsed {
+                let detail = match event.kind {
+                    EventKind::Search => captured.query.map(|q| Detail::Query(CompactString::new(q))),
+                    EventKind::Results => captured.items(CompactString::new).map(Detail::Items),
+                    EventKind::ClickResult => captured.item.map(|item| Detail::Click {
+                        item: CompactString::new(item),
+                        position: None,
+                    }),
+                    EventKind::AppOpen | EventKind::AppClose | EventKind::Timeout => None,
+                };
+                event.detail = detail.map(Box::new);
+            }
+            parsed
+        }
+        None => full_parse(text, unit)?,
+    };
     if let Parsed::Event(event) = &mut parsed {
+        if event.detail.is_some() {
+            return Ok(parsed);
+        }
         if matches!(
             event.kind,
             EventKind::Search | EventKind::Results | EventKind::ClickResult
         ) {
-            // `parse_line_with` accepted the line, so it is UTF-8 and one
-            // JSON object whose field for this kind has the right type.
-            let text = prepare(line)?.unwrap_or_default();
-            // The flat tokenizer first (nearly every line), then serde_json.
+            // A line outside the flat subset, accepted by the full parse:
+            // one JSON object whose field for this kind has the right type.
+            // The flat tokenizer may still find the field (the line's odd
+            // part being elsewhere), else serde_json reads it.
             let detail = match flat_detail(text, event.kind) {
                 Some(detail) => detail,
                 None => serde_detail(text, event.kind)?,
@@ -962,6 +989,15 @@ mod tests {
         #[test]
         fn fast_path_agrees_with_full_path(line in json_line()) {
             prop_assert_eq!(parse_line(&line), parse_line_full(&line));
+        }
+
+        #[test]
+        fn the_detailed_parse_gives_the_same_verdict(line in json_line()) {
+            let mut detailed = parse_line_detailed(&line, TimeUnit::Millis);
+            if let Ok(Parsed::Event(e)) = &mut detailed {
+                e.detail = None;
+            }
+            prop_assert_eq!(detailed, parse_line_with(&line, TimeUnit::Millis));
         }
 
         #[test]

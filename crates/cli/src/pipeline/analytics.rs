@@ -2,24 +2,32 @@
 //! closed sessions → query, position and judgment rows.
 //!
 //! ```text
-//! search records ─→ key (window, query) ─→ fold_final: WindowAggs of one query
-//!                ─→ key window          ─→ fold_final: the window's WindowAggs
-//!                                          (positions summed: COEC's CTR per position)
-//!                ─→ key ()              ─→ fold_final: every window's rows, sorted
-//!                                       ─→ query / position / judgment writers
+//! each closed session's searches (one record per session and window)
+//!   ─→ key window ─→ stateful: the window's QueryWindowAcc per query
+//!                     ├─ closes (live input: frontier past end + delay;
+//!                     │  bounded input: end of input) ─→ the window's rows
+//!                     └─ a search for a closed window ─→ late (tagged line)
+//!   ─→ key ()     ─→ stateful: rows of the windows closed together, in window order
+//!                 ─→ query / position / judgment writers
 //! ```
 //!
-//! Every stage is a keyed `*_final` fold: its state is snapshotted with
-//! the run, and it emits at end of input. The last stage gathers the rows
-//! under one key and hands each writer one batch in window order, so the
-//! files do not depend on the number of workers or processes. A live
-//! input (stdin that does not end) gets its analytics rows at end of input.
+//! Both stages are `stateful` steps: their state is snapshotted with the
+//! run. A session's searches travel as one record (split only when they
+//! fall in several windows), so the exchange carries a record per session,
+//! not per search. A window's searches are counted on the worker that owns
+//! the window (parsing and sessions, the bulk of the work, stay spread).
+//! The last stage hands each writer one batch per closing, in window
+//! order, so the files do not depend on the number of workers or
+//! processes.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use bytes::Bytes;
 use compact_str::CompactString;
-use ctr::analytics::aggregate::WindowAggs;
+use ctr::analytics::aggregate::{QueryWindowAcc, WindowAggs};
 use ctr::analytics::rows::{
     self, JudgmentRow, PositionRow, QueryRow, WindowRows, JUDGMENT_CSV_HEADER, POSITION_CSV_HEADER,
     QUERY_CSV_HEADER,
@@ -27,7 +35,8 @@ use ctr::analytics::rows::{
 use ctr::analytics::searches::SearchRecord;
 use ctr::analytics::window::Window;
 use eddy::connectors::Sink;
-use eddy::{Key, Stream};
+use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
+use eddy::Stream;
 use serde::{Deserialize, Serialize};
 
 use super::sinks::{self, bytes_sink};
@@ -41,6 +50,11 @@ pub struct Analytics {
     pub window: Window,
     /// Least impressions of a judgment row.
     pub min_impressions: u64,
+    /// `Some(delay)` for a live input (stdin, a Kafka topic read without
+    /// an end): a window closes once the input's event-time frontier has
+    /// passed its end by `delay`. `None` (bounded inputs): every window
+    /// closes at end of input, exact.
+    pub close_after: Option<Duration>,
     /// Query rows go here.
     pub query_output: Option<PathBuf>,
     /// Position rows go here.
@@ -49,75 +63,231 @@ pub struct Analytics {
     pub judgment_output: Option<PathBuf>,
 }
 
-/// The key of the first stage: a window and a query.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct WindowQuery {
-    /// Window start, ms since the Unix epoch.
-    pub window_start: i64,
-    /// The normalised query.
-    pub query: CompactString,
+/// How a window's logic closes it (shared by every window of a step).
+#[derive(Debug, Clone, Copy)]
+struct Closing {
+    window: Window,
+    min_impressions: u64,
+    /// The delay after the window's end, ms (live input only).
+    after_ms: Option<i64>,
 }
 
-impl Key for WindowQuery {
-    fn route_hash(&self) -> u64 {
-        self.query.route_hash() ^ self.window_start.route_hash().rotate_left(17)
+/// A window's state: its searches per query until it closes, then a mark
+/// that it has (one small value per window, so that a late search is
+/// recognised).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum WindowState {
+    /// No search yet.
+    Empty,
+    /// Counting: the window's start and its accumulators per query.
+    Open(i64, HashMap<CompactString, QueryWindowAcc>),
+    /// Its rows have been written.
+    Closed,
+}
+
+/// What the window step emits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum WindowOut {
+    /// The rows of a window that closed.
+    Rows(WindowRows),
+    /// Searches that came for a window already closed.
+    Late(Vec<SearchRecord>),
+}
+
+/// One window's [`StatefulLogic`].
+struct WindowLogic {
+    closing: Closing,
+    state: WindowState,
+}
+
+impl WindowLogic {
+    fn rows(&mut self) -> Option<WindowOut> {
+        match std::mem::replace(&mut self.state, WindowState::Closed) {
+            WindowState::Open(start, queries) => {
+                let aggs: WindowAggs = queries.into_iter().collect();
+                Some(WindowOut::Rows(aggs.rows(start, self.closing.min_impressions)))
+            }
+            WindowState::Empty | WindowState::Closed => None,
+        }
     }
 }
 
-/// Every window's rows, in window order (the last stage's state).
+impl StatefulLogic<Vec<SearchRecord>> for WindowLogic {
+    type Out = WindowOut;
+    type State = WindowState;
+
+    fn on_item(&mut self, records: Vec<SearchRecord>) -> (impl IntoIterator<Item = WindowOut>, IsComplete) {
+        if matches!(self.state, WindowState::Empty) {
+            let Some(first) = records.first() else {
+                return (None, IsComplete::Retain);
+            };
+            let start = self.closing.window.start_of(first.time_ms);
+            self.state = WindowState::Open(start, HashMap::new());
+        }
+        let out = match &mut self.state {
+            WindowState::Empty => None,
+            WindowState::Open(_, queries) => {
+                for r in records {
+                    match queries.get_mut(&r.query) {
+                        Some(acc) => acc.add(r),
+                        None => queries.entry(r.query.clone()).or_default().add(r),
+                    }
+                }
+                None
+            }
+            WindowState::Closed => Some(WindowOut::Late(records)),
+        };
+        (out, IsComplete::Retain)
+    }
+
+    fn on_notify(&mut self) -> (impl IntoIterator<Item = WindowOut>, IsComplete) {
+        (self.rows(), IsComplete::Retain)
+    }
+
+    fn on_eof(&mut self) -> (impl IntoIterator<Item = WindowOut>, IsComplete) {
+        (self.rows(), IsComplete::Retain)
+    }
+
+    fn notify_at(&self) -> Option<Wake> {
+        match (&self.state, self.closing.after_ms) {
+            (WindowState::Open(start, _), Some(after)) => {
+                Some(Wake::At(self.closing.window.end_of(*start).saturating_add(after)))
+            }
+            _ => None,
+        }
+    }
+
+    fn snapshot(&self) -> WindowState {
+        self.state.clone()
+    }
+}
+
+/// The rows of the windows closed at one moment, in window order (the
+/// gathering step's state).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AllRows(Vec<WindowRows>);
 
-/// Adds the analytics stages after `records` (the searches of closed
-/// sessions) and their writers.
-pub fn build<'a>(records: &Stream<'a, SearchRecord>, plan: &Analytics, format: Format, stats: &Arc<Stats>) {
+/// The gathering step's [`StatefulLogic`]: holds closed windows' rows and
+/// hands them on in window order, right after the moment they closed at
+/// (live input) or at end of input.
+struct GatherLogic {
+    live: bool,
+    pending: BTreeMap<i64, WindowRows>,
+}
+
+impl GatherLogic {
+    fn take(&mut self) -> Option<AllRows> {
+        let rows = std::mem::take(&mut self.pending);
+        (!rows.is_empty()).then(|| AllRows(rows.into_values().collect()))
+    }
+}
+
+impl StatefulLogic<WindowRows> for GatherLogic {
+    type Out = AllRows;
+    type State = Vec<WindowRows>;
+
+    fn on_item(&mut self, rows: WindowRows) -> (impl IntoIterator<Item = AllRows>, IsComplete) {
+        self.pending.insert(rows.window_start, rows);
+        (None, IsComplete::Retain)
+    }
+
+    fn on_notify(&mut self) -> (impl IntoIterator<Item = AllRows>, IsComplete) {
+        (self.take(), IsComplete::Retain)
+    }
+
+    fn on_eof(&mut self) -> (impl IntoIterator<Item = AllRows>, IsComplete) {
+        (self.take(), IsComplete::Retain)
+    }
+
+    /// A time already passed: right after the records of this moment.
+    fn notify_at(&self) -> Option<Wake> {
+        (self.live && !self.pending.is_empty()).then_some(Wake::At(i64::MIN))
+    }
+
+    fn snapshot(&self) -> Vec<WindowRows> {
+        self.pending.values().cloned().collect()
+    }
+}
+
+/// A closed session's searches, by window (one group nearly always).
+fn by_window(window: Window, records: Vec<SearchRecord>) -> Vec<(i64, Vec<SearchRecord>)> {
+    let first = records.first().map(|r| window.start_of(r.time_ms));
+    if records.iter().all(|r| Some(window.start_of(r.time_ms)) == first) {
+        return first.map(|start| (start, records)).into_iter().collect();
+    }
+    let mut groups: BTreeMap<i64, Vec<SearchRecord>> = BTreeMap::new();
+    for r in records {
+        groups.entry(window.start_of(r.time_ms)).or_default().push(r);
+    }
+    groups.into_iter().collect()
+}
+
+/// A late search as a tagged line of the late output (its `\n` included).
+fn late_line(r: &SearchRecord, window: Window) -> Bytes {
+    let mut out = Vec::with_capacity(128);
+    rows::write_late_search_jsonl(r, window, &mut out);
+    out.pop(); // the late sink ends each line
+    Bytes::from(out)
+}
+
+/// Adds the analytics stages after `sessions` (each closed session's
+/// searches) and their writers. Returns the late searches as tagged lines
+/// for the late output (live input only; never any for a bounded one).
+pub fn build<'a>(
+    sessions: &Stream<'a, Vec<SearchRecord>>,
+    plan: &Analytics,
+    format: Format,
+    stats: &Arc<Stats>,
+) -> Stream<'a, Bytes> {
     let window = plan.window;
-    let by_query = records
-        .key_on("analytics_by_query", move |r: &SearchRecord| WindowQuery {
-            window_start: window.start_of(r.time_ms),
-            query: r.query.clone(),
+    let closing = Closing {
+        window,
+        min_impressions: plan.min_impressions,
+        after_ms: plan
+            .close_after
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+    };
+    let windows = sessions
+        .flat_map("analytics_by_window", move |records: Vec<SearchRecord>| {
+            by_window(window, records)
         })
-        .fold_final(
-            "analytics_queries",
-            WindowAggs::default,
-            |mut acc: WindowAggs, r| {
-                acc.add(&r);
-                acc
-            },
-        );
-    let by_window = by_query
-        .map(
-            "analytics_key_window",
-            |(key, aggs): (WindowQuery, WindowAggs)| (key.window_start, aggs),
-        )
-        .fold_final(
-            "analytics_windows",
-            WindowAggs::default,
-            |mut acc: WindowAggs, part| {
-                // Each (window, query) comes once: its query and judgment maps
-                // move in; positions add up (exact integer counts).
-                acc.queries.extend(part.queries);
-                acc.judgments.extend(part.judgments);
-                for (p, a) in &part.positions {
-                    acc.positions.entry(*p).or_default().merge(a);
-                }
-                acc
-            },
-        );
-    let min_impressions = plan.min_impressions;
-    let all = by_window
-        .map("analytics_rows", move |(start, aggs): (i64, WindowAggs)| {
-            aggs.rows(start, min_impressions)
+        .stateful("analytics_windows", move |saved: Option<WindowState>| {
+            WindowLogic {
+                closing,
+                state: saved.unwrap_or(WindowState::Empty),
+            }
+        });
+    let split = windows.branch("analytics_closed", |(_, out)| matches!(out, WindowOut::Rows(_)));
+    let late_stats = stats.clone();
+    let late = split
+        .falses
+        .flat_map("analytics_late", move |(_, out): (i64, WindowOut)| {
+            let records = match out {
+                WindowOut::Late(records) => records,
+                WindowOut::Rows(_) => Vec::new(),
+            };
+            late_stats.late_searches.add(records.len() as u64);
+            records.iter().map(|r| late_line(r, window)).collect::<Vec<_>>()
+        });
+    let live = closing.after_ms.is_some();
+    let all = split
+        .trues
+        .filter_map("analytics_rows", |(_, out): (i64, WindowOut)| match out {
+            WindowOut::Rows(rows) => Some(rows),
+            WindowOut::Late(_) => None,
         })
         .key_on("analytics_gather_key", |_: &WindowRows| 0u8)
-        .fold_final("analytics_gather", AllRows::default, |mut all: AllRows, rows| {
-            all.0.push(rows);
-            all
+        .stateful("analytics_gather", move |saved: Option<Vec<WindowRows>>| {
+            GatherLogic {
+                live,
+                pending: saved
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|w| (w.window_start, w))
+                    .collect(),
+            }
         })
-        .map("analytics_sorted", |(_, mut all): (u8, AllRows)| {
-            all.0.sort_by_key(|w| w.window_start);
-            all
-        });
+        .map("analytics_sorted", |(_, all): (u8, AllRows)| all);
     if let Some(path) = &plan.query_output {
         let rows = all.map("query_rows", |all: AllRows| {
             all.0
@@ -173,6 +343,7 @@ pub fn build<'a>(records: &Stream<'a, SearchRecord>, plan: &Analytics, format: F
         );
         rows.output("judgment_output", sink);
     }
+    late
 }
 
 /// A sink of batches of rows (one batch: the whole output, in order), in

@@ -176,6 +176,14 @@ impl Plan {
                 "--min-impressions".into(),
                 a.map_or_else(|| "off".into(), |a| a.min_impressions.to_string()),
             ),
+            (
+                "--analytics-delay".into(),
+                match a.map(|a| a.close_after) {
+                    None => "off".into(),
+                    Some(None) => "end of input".into(),
+                    Some(Some(d)) => duration(d),
+                },
+            ),
         ]);
         items
     }
@@ -313,8 +321,8 @@ impl SessionAcc {
 enum Closed {
     /// Its row.
     Row(Row),
-    /// One of its searches.
-    Search(SearchRecord),
+    /// Its searches (none: not emitted).
+    Searches(Vec<SearchRecord>),
 }
 
 /// The row of a closed session (`None` without a search), counted.
@@ -426,6 +434,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     );
 
     let row_stats = stats.clone();
+    let mut late_searches = None;
     let rows = match &plan.analytics {
         None => windows.down.filter_map("rows", move |(user, (_id, acc))| {
             session_row(&row_stats, user, acc)
@@ -435,18 +444,19 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
             let closed = windows.down.flat_map("rows", move |(user, (_id, mut acc))| {
                 let searches = acc.searches.take().map(|s| s.finish());
                 let row = session_row(&row_stats, user, acc).map(Closed::Row);
+                // One record for all the session's searches.
                 row.into_iter()
-                    .chain(searches.into_iter().flatten().map(Closed::Search))
+                    .chain(searches.filter(|s| !s.is_empty()).map(Closed::Searches))
             });
             let split = closed.branch("is_row", |c| matches!(c, Closed::Row(_)));
             let records = split.falses.filter_map("search_records", |c| match c {
-                Closed::Search(r) => Some(r),
+                Closed::Searches(r) => Some(r),
                 Closed::Row(_) => None,
             });
-            analytics::build(&records, a, plan.format, stats);
+            late_searches = Some(analytics::build(&records, a, plan.format, stats));
             split.trues.filter_map("session_rows", |c| match c {
                 Closed::Row(r) => Some(r),
-                Closed::Search(_) => None,
+                Closed::Searches(_) => None,
             })
         }
     };
@@ -467,6 +477,11 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         late_stats.late.inc();
         e.raw
     });
+    // Late searches (analytics, live input) as tagged lines among them.
+    let late = match &late_searches {
+        Some(searches) => late.merge("late_all", std::slice::from_ref(searches)),
+        None => late,
+    };
     if let Some(path) = &plan.late_output {
         late.output("late_output", kafka::late_sink(plan, path));
     }
@@ -516,6 +531,7 @@ mod tests {
         let a = analytics::Analytics {
             window: ctr::analytics::window::Window::DAY,
             min_impressions: 10,
+            close_after: None,
             query_output: Some("q.jsonl".into()),
             position_output: None,
             judgment_output: None,

@@ -192,6 +192,9 @@ pub struct Stats {
     pub other: Counter,
     /// Late events.
     pub late: Counter,
+    /// Searches that came for an analytics window already written (live
+    /// input).
+    pub late_searches: Counter,
     /// Closed sessions.
     pub sessions: Counter,
     /// Closed sessions without any search (no row).
@@ -374,6 +377,10 @@ pub struct Summary {
     pub other_more_names: u64,
     /// Late events (not in any session).
     pub late: u64,
+    /// Late searches: they came for an analytics window already written
+    /// (live input; in `--late-output` as tagged lines). Shown when any.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late_searches: u64,
     /// Sessions.
     pub sessions: u64,
     /// Sessions without a search (no row).
@@ -493,6 +500,7 @@ impl Stats {
             other_types,
             other_more_names,
             late: self.late.get(),
+            late_searches: self.late_searches.get(),
             sessions: self.sessions.get(),
             sessions_without_search: self.sessions_without_search.get(),
             rows: self.rows.get(),
@@ -514,6 +522,10 @@ impl Stats {
                 .map(TopQueryLists::of),
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `n` and `word`, plural when `n` is not 1 (`1 row`, `2 rows`).
@@ -558,6 +570,13 @@ impl std::fmt::Display for Summary {
                 "search-ctr: skipped {} and {} in input directories (names starting with '.')",
                 count(self.hidden_files, "hidden file", "hidden files"),
                 count(self.hidden_dirs, "hidden directory", "hidden directories"),
+            )?;
+        }
+        if self.late_searches > 0 {
+            writeln!(
+                f,
+                "search-ctr: {} late: their analytics window was already written (in --late-output)",
+                count(self.late_searches, "search was", "searches were"),
             )?;
         }
         for w in &self.warnings {

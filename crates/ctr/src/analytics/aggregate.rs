@@ -297,6 +297,194 @@ impl WindowAggs {
     }
 }
 
+/// Ranked positions up to this one are counted in a vector
+/// ([`QueryWindowAcc`]); any further one (a client may report any
+/// ordinal) in a map.
+const DENSE_POSITIONS: u32 = 64;
+
+/// One query's searches in one window, as the first aggregation stage
+/// holds them: the same exact counts as [`WindowAggs::add`] gives, kept
+/// so that a search costs little. Turned into a [`WindowAggs`] once, when
+/// its window closes ([`QueryWindowAcc::into_window_aggs`]).
+///
+/// - positions: clicks and first clicks in a vector indexed by position,
+///   impressions as a histogram of list lengths (a list of `n` items is an
+///   impression at 1…`n`: summed once at the end);
+/// - judgments: searches of one query mostly show one of a few lists, so
+///   searches with an identical list are counted together as a run (how
+///   many, and the clicks per listed item), up to [`LIST_RUNS`] lists at a
+///   time (a hit moves a list one place forward); the last run goes into
+///   the per-item map when a new list needs its place, or at the end (a combiner, as in MapReduce: the counts are
+///   integers, so the result does not depend on where runs are cut).
+///
+/// ```
+/// use ctr::analytics::aggregate::{QueryWindowAcc, WindowAggs};
+/// use ctr::analytics::searches::{Click, SearchRecord};
+/// let r = SearchRecord {
+///     time_ms: 0,
+///     query: "dogs".into(),
+///     results: Some(vec!["a".into(), "b".into()]),
+///     clicks: vec![Click { item: "b".into(), time_ms: 5, reported: None }],
+///     next_is_search: false,
+/// };
+/// let (mut acc, mut direct) = (QueryWindowAcc::default(), WindowAggs::default());
+/// for _ in 0..3 {
+///     direct.add(&r);
+///     acc.add(r.clone());
+/// }
+/// assert_eq!(acc.into_window_aggs("dogs"), direct);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryWindowAcc {
+    query: QueryAgg,
+    /// `list_lengths[n]`: searches whose list has `n` items.
+    list_lengths: Vec<u64>,
+    /// Clicks and first clicks at ranked positions 1…[`DENSE_POSITIONS`]
+    /// (index `p − 1`).
+    ranked: Vec<PositionAgg>,
+    /// Clicks and first clicks at further ranked positions and unranked.
+    #[serde(with = "pairs")]
+    other_positions: BTreeMap<Position, PositionAgg>,
+    /// Judgments of the runs already counted.
+    judgments: HashMap<CompactString, JudgmentAgg>,
+    /// The latest runs of searches with an identical result list (at
+    /// most [`LIST_RUNS`]).
+    runs: Vec<ListRun>,
+}
+
+/// Distinct result lists [`QueryWindowAcc`] counts apart before it counts
+/// the last one into its judgments.
+const LIST_RUNS: usize = 8;
+
+/// Searches that showed the same list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct ListRun {
+    items: Vec<CompactString>,
+    searches: u64,
+    /// Clicks on each listed item (at its first place in the list).
+    clicks: Vec<u64>,
+}
+
+impl QueryWindowAcc {
+    /// Counts one search of this query and window.
+    pub fn add(&mut self, r: SearchRecord) {
+        self.query.add(&r);
+        for (i, click) in r.clicks.iter().enumerate() {
+            let agg = match r.position(click) {
+                Position::Ranked(p) if p >= 1 && p <= DENSE_POSITIONS => {
+                    let at = p as usize - 1;
+                    if self.ranked.len() <= at {
+                        self.ranked.resize(at + 1, PositionAgg::default());
+                    }
+                    &mut self.ranked[at]
+                }
+                other => self.other_positions.entry(other).or_default(),
+            };
+            agg.clicks += 1;
+            agg.first_clicks += u64::from(i == 0);
+        }
+        let Some(list) = r.results else { return };
+        if !list.is_empty() {
+            if self.list_lengths.len() <= list.len() {
+                self.list_lengths.resize(list.len() + 1, 0);
+            }
+            self.list_lengths[list.len()] += 1;
+        }
+        let at = match self.runs.iter().position(|run| run.items == list) {
+            // The more frequent lists move to the front, one step a hit.
+            Some(at) if at > 0 => {
+                self.runs.swap(at, at - 1);
+                at - 1
+            }
+            Some(at) => at,
+            None => {
+                if let Some(run) = (self.runs.len() == LIST_RUNS).then(|| self.runs.pop()).flatten() {
+                    // The last (the least hit lately) goes into the judgments.
+                    self.count_run(&run);
+                }
+                self.runs.push(ListRun {
+                    clicks: vec![0; list.len()],
+                    items: list,
+                    searches: 0,
+                });
+                self.runs.len() - 1
+            }
+        };
+        let run = &mut self.runs[at];
+        run.searches += 1;
+        for click in &r.clicks {
+            if let Some(i) = run.items.iter().position(|i| *i == click.item) {
+                run.clicks[i] += 1;
+            }
+        }
+    }
+
+    /// Counts a run into the judgments.
+    fn count_run(&mut self, run: &ListRun) {
+        for (i, item) in run.items.iter().enumerate() {
+            if run.items[..i].contains(item) {
+                continue; // an item listed twice is shown at its first place
+            }
+            let p = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let agg = entry(&mut self.judgments, item);
+            *agg.impressions.entry(p).or_default() += run.searches;
+            agg.clicks += run.clicks[i];
+        }
+    }
+
+    /// The window's accumulators of `query` alone: equal to
+    /// [`WindowAggs::add`] of every search given to [`Self::add`].
+    pub fn into_window_aggs(mut self, query: &str) -> WindowAggs {
+        for run in std::mem::take(&mut self.runs) {
+            self.count_run(&run);
+        }
+        let mut positions = self.other_positions;
+        let ranked = self.ranked.len().max(self.list_lengths.len().saturating_sub(1));
+        // Impressions at `p`: lists of at least `p` items.
+        let mut at_least = 0;
+        for p in (1..=ranked).rev() {
+            at_least += self.list_lengths.get(p).copied().unwrap_or(0);
+            let mut agg = self.ranked.get(p - 1).copied().unwrap_or_default();
+            agg.impressions = at_least;
+            if agg != PositionAgg::default() {
+                let p = u32::try_from(p).unwrap_or(u32::MAX);
+                // Beyond the vector, clicks are already in the map.
+                positions.entry(Position::Ranked(p)).or_default().merge(&agg);
+            }
+        }
+        let mut queries = HashMap::new();
+        queries.insert(CompactString::new(query), self.query);
+        let mut judgments = HashMap::new();
+        if !self.judgments.is_empty() {
+            judgments.insert(CompactString::new(query), self.judgments);
+        }
+        WindowAggs {
+            queries,
+            positions,
+            judgments,
+        }
+    }
+}
+
+/// A window's accumulators from those of each of its queries
+/// ([`QueryWindowAcc::into_window_aggs`]).
+impl FromIterator<(CompactString, QueryWindowAcc)> for WindowAggs {
+    fn from_iter<I: IntoIterator<Item = (CompactString, QueryWindowAcc)>>(iter: I) -> Self {
+        let mut window = WindowAggs::default();
+        for (query, acc) in iter {
+            // Each query comes once: its query and judgment maps move in;
+            // positions add up (exact integer counts).
+            let part = acc.into_window_aggs(&query);
+            window.queries.extend(part.queries);
+            window.judgments.extend(part.judgments);
+            for (p, a) in &part.positions {
+                window.positions.entry(*p).or_default().merge(a);
+            }
+        }
+        window
+    }
+}
+
 /// The accumulators of every window of a run (or of a worker's part).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Aggregates {

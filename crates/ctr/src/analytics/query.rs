@@ -12,6 +12,10 @@ use unicode_normalization::UnicodeNormalization;
 /// assert_eq!(normalize_query("ＲＵＳＴ"), "rust"); // full-width letters
 /// ```
 pub fn normalize_query(query: &str) -> CompactString {
+    if is_normal_ascii(query) {
+        // Nearly every query: already normal, copied as it is.
+        return CompactString::new(query);
+    }
     let mut out = CompactString::default();
     if query.is_ascii() {
         // ASCII is already NFKC, and its lower case is ASCII.
@@ -23,6 +27,25 @@ pub fn normalize_query(query: &str) -> CompactString {
         push_words(lower.split_whitespace(), &mut out, |w, out| out.push_str(w));
     }
     out
+}
+
+/// ASCII without upper case, other white space than single spaces
+/// between words, or a space at either end: its own normal form.
+fn is_normal_ascii(query: &str) -> bool {
+    let b = query.as_bytes();
+    let mut prev_space = true; // no leading space
+    for &c in b {
+        let space = c == b' ';
+        if !c.is_ascii()
+            || c.is_ascii_uppercase()
+            || (c.is_ascii_whitespace() && !space)
+            || (space && prev_space)
+        {
+            return false;
+        }
+        prev_space = space;
+    }
+    !prev_space || b.is_empty()
 }
 
 fn push_words<'a>(
@@ -41,6 +64,23 @@ fn push_words<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_fast_path_keeps_only_normal_queries(q in "[ a-zA-Z\t\n\x0b\x0c\r\u{a0}\u{3000}é]{0,8}") {
+            if is_normal_ascii(&q) {
+                let mut slow = CompactString::default();
+                push_words(q.split_ascii_whitespace(), &mut slow, |w, out| {
+                    out.extend(w.chars().map(|c| c.to_ascii_lowercase()))
+                });
+                prop_assert_eq!(slow.as_str(), q.as_str());
+            }
+            let once = normalize_query(&q);
+            prop_assert_eq!(normalize_query(&once), once.clone());
+            prop_assert_eq!(is_normal_ascii(&q), q.is_ascii() && once == q);
+        }
+    }
 
     #[test]
     fn case_whitespace_and_compatibility_forms_are_one_query() {

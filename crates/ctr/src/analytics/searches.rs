@@ -200,18 +200,12 @@ impl Step {
 
 /// What the session's next event after a search (ignoring `results`) is,
 /// as far as known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 enum Next {
+    #[default]
     Undecided,
     Search,
     Other,
-}
-
-/// A search still being filled, and what followed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Open {
-    record: SearchRecord,
-    next: Next,
 }
 
 /// The searches of a time-ordered run of events; [`Run::then`] joins two
@@ -225,7 +219,11 @@ struct Run {
     lead_results: Option<Vec<CompactString>>,
     /// Whether an event other than `results` came before the first search.
     lead_other: bool,
-    searches: Vec<Open>,
+    /// The searches, each but the last with its `next_is_search` decided
+    /// (a later search decides it).
+    searches: Vec<SearchRecord>,
+    /// What followed the last search, as far as known.
+    last_next: Next,
 }
 
 impl Run {
@@ -234,23 +232,21 @@ impl Run {
         match (step, last) {
             (Step::Search(query), last) => {
                 if let Some(last) = last {
-                    if last.next == Next::Undecided {
-                        last.next = Next::Search;
+                    if self.last_next == Next::Undecided {
+                        last.next_is_search = true;
                     }
                 }
-                self.searches.push(Open {
-                    record: SearchRecord {
-                        time_ms,
-                        query,
-                        results: None,
-                        clicks: Vec::new(),
-                        next_is_search: false,
-                    },
-                    next: Next::Undecided,
+                self.searches.push(SearchRecord {
+                    time_ms,
+                    query,
+                    results: None,
+                    clicks: Vec::new(),
+                    next_is_search: false,
                 });
+                self.last_next = Next::Undecided;
             }
             (Step::Results(None), _) => {}
-            (Step::Results(Some(items)), Some(last)) => last.record.results = Some(items),
+            (Step::Results(Some(items)), Some(last)) => last.results = Some(items),
             (Step::Results(Some(items)), None) => self.lead_results = Some(items),
             (Step::Click { item, reported }, last) => {
                 let click = Click {
@@ -260,8 +256,8 @@ impl Run {
                 };
                 match last {
                     Some(last) => {
-                        last.record.clicks.push(click);
-                        last.decide_other();
+                        last.clicks.push(click);
+                        self.decide_other();
                     }
                     None => {
                         self.lead_clicks.push(click);
@@ -269,8 +265,15 @@ impl Run {
                     }
                 }
             }
-            (Step::Other, Some(last)) => last.decide_other(),
+            (Step::Other, Some(_)) => self.decide_other(),
             (Step::Other, None) => self.lead_other = true,
+        }
+    }
+
+    /// Something other than a search followed the last search.
+    fn decide_other(&mut self) {
+        if self.last_next == Next::Undecided {
+            self.last_next = Next::Other;
         }
     }
 
@@ -284,20 +287,25 @@ impl Run {
                 lead_results: later.lead_results.or(self.lead_results),
                 lead_other: self.lead_other || later.lead_other,
                 searches: later.searches,
+                last_next: later.last_next,
             };
         };
-        last.record.clicks.extend(later.lead_clicks);
+        last.clicks.extend(later.lead_clicks);
         if let Some(items) = later.lead_results {
-            last.record.results = Some(items);
+            last.results = Some(items);
         }
-        if last.next == Next::Undecided {
+        if self.last_next == Next::Undecided {
             if later.lead_other {
-                last.next = Next::Other;
+                self.last_next = Next::Other;
             } else if !later.searches.is_empty() {
-                last.next = Next::Search;
+                last.next_is_search = true;
+                self.last_next = Next::Search;
             }
         }
-        self.searches.extend(later.searches);
+        if !later.searches.is_empty() {
+            self.searches.extend(later.searches);
+            self.last_next = later.last_next;
+        }
         self
     }
 
@@ -310,20 +318,6 @@ impl Run {
 
     fn into_records(self) -> Vec<SearchRecord> {
         self.searches
-            .into_iter()
-            .map(|open| SearchRecord {
-                next_is_search: open.next == Next::Search,
-                ..open.record
-            })
-            .collect()
-    }
-}
-
-impl Open {
-    fn decide_other(&mut self) {
-        if self.next == Next::Undecided {
-            self.next = Next::Other;
-        }
     }
 }
 
@@ -483,7 +477,7 @@ mod tests {
         assert!(s.pending_len() <= 1);
         assert_eq!(s.folded_searches(), 10);
         // Only the searches (and no event list) are kept.
-        assert!(s.folded.searches.iter().all(|o| o.record.clicks.is_empty()));
+        assert!(s.folded.searches.iter().all(|r| r.clicks.is_empty()));
     }
 
     #[test]

@@ -31,7 +31,41 @@ fn read<K: FieldKind>(v: &Value<'_>) -> Slot<K::Out> {
 /// Reads `text` (valid UTF-8, first non-space byte `{`) if it is a flat
 /// object; `None` when the full parser must decide.
 pub(super) fn parse_flat(text: &str) -> Option<Fields> {
+    parse_flat_impl::<false>(text).map(|(f, _)| f)
+}
+
+/// The values of `query`, `items` and `item` as [`parse_flat_detailed`]
+/// saw them (the last of each; a duplicate makes the line invalid anyway).
+#[derive(Default)]
+pub(super) struct Captured<'a> {
+    /// `query`, when a string.
+    pub query: Option<&'a str>,
+    /// `item`, when a string.
+    pub item: Option<&'a str>,
+    /// `items`, when an array of strings: its text, `[` to `]`.
+    pub items: Option<&'a str>,
+}
+
+impl<'a> Captured<'a> {
+    /// The strings of the captured `items` array.
+    pub fn items<T>(&self, each: impl FnMut(&'a str) -> T) -> Option<Vec<T>> {
+        let mut c = Cursor {
+            text: self.items?,
+            i: 0,
+        };
+        c.strings_map(each)
+    }
+}
+
+/// [`parse_flat`], also keeping (borrowed) the values search analytics
+/// needs, in the same pass.
+pub(super) fn parse_flat_detailed(text: &str) -> Option<(Fields, Captured<'_>)> {
+    parse_flat_impl::<true>(text)
+}
+
+fn parse_flat_impl<const DETAIL: bool>(text: &str) -> Option<(Fields, Captured<'_>)> {
     let mut c = Cursor { text, i: 0 };
+    let mut captured = Captured::default();
     c.ws();
     c.eat(b'{')?;
     let mut f = Fields::default();
@@ -45,14 +79,33 @@ pub(super) fn parse_flat(text: &str) -> Option<Fields> {
             c.ws();
             c.eat(b':')?;
             c.ws();
+            let start = c.i;
             let v = c.value()?;
             match key {
                 Key::Type => f.put_type(read::<TypeField>(&v)),
                 Key::User => f.put_user(read::<UserField>(&v)),
                 Key::Time => f.put_time(read::<TimeField>(&v)),
-                Key::Query => f.put_query(read::<StrField>(&v)),
-                Key::Items => f.put_items(read::<StrArrayField>(&v)),
-                Key::Item => f.put_item(read::<StrField>(&v)),
+                Key::Query => {
+                    if DETAIL {
+                        captured.query = str_of(&v);
+                    }
+                    f.put_query(read::<StrField>(&v));
+                }
+                Key::Items => {
+                    if DETAIL {
+                        captured.items = match v {
+                            Value::StrArray => text.get(start..c.i),
+                            _ => None,
+                        };
+                    }
+                    f.put_items(read::<StrArrayField>(&v));
+                }
+                Key::Item => {
+                    if DETAIL {
+                        captured.item = str_of(&v);
+                    }
+                    f.put_item(read::<StrField>(&v));
+                }
                 Key::Other => {}
             }
             c.ws();
@@ -64,7 +117,14 @@ pub(super) fn parse_flat(text: &str) -> Option<Fields> {
         }
     }
     c.ws();
-    (c.i == text.len()).then_some(f)
+    (c.i == text.len()).then_some((f, captured))
+}
+
+fn str_of<'a>(v: &Value<'a>) -> Option<&'a str> {
+    match *v {
+        Value::Str(s) => Some(s),
+        _ => None,
+    }
 }
 
 /// A value [`find`] found.
@@ -180,6 +240,11 @@ impl<'a> Cursor<'a> {
 
     /// An array of strings without escapes, at its `[`.
     fn strings(&mut self) -> Option<Vec<&'a str>> {
+        self.strings_map(|s| s)
+    }
+
+    /// [`Self::strings`], each string mapped by `each`.
+    fn strings_map<T>(&mut self, mut each: impl FnMut(&'a str) -> T) -> Option<Vec<T>> {
         self.eat(b'[')?;
         let mut out = Vec::new();
         self.ws();
@@ -189,7 +254,7 @@ impl<'a> Cursor<'a> {
         }
         loop {
             self.ws();
-            out.push(self.string()?);
+            out.push(each(self.string()?));
             self.ws();
             match self.next()? {
                 b',' => {}
