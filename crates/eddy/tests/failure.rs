@@ -121,7 +121,7 @@ fn a_panicking_window_folder_stops_every_worker_with_its_message_and_step() {
                             *acc += t;
                         },
                         |a, b| *a += b,
-                        true,
+                        eddy::window::FoldOrder::ByTime,
                     )
                     .down
                     .output("out", TestingSink::new());

@@ -221,7 +221,7 @@ fn tumbling_and_sliding_windows() {
                 Vec::new,
                 |acc: &mut Vec<i64>, v| acc.push(v),
                 |a, mut b| a.append(&mut b),
-                true,
+                eddy::window::FoldOrder::ByTime,
             )
             .down
     });

@@ -127,7 +127,7 @@ fn run_flow(
                 Vec::new,
                 |acc: &mut Vec<i64>, t| acc.push(t),
                 |a: &mut Vec<i64>, mut b| a.append(&mut b),
-                true,
+                eddy::window::FoldOrder::ByTime,
             )
             .down
             .map("t_fmt", |(u, (id, ts))| format!("tumbling {u} {id} {ts:?}"));

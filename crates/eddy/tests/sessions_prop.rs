@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use eddy::testing::{TestingSink, TestingSource};
-use eddy::window::{EventClock, SessionWindower};
+use eddy::window::{EventClock, FoldOrder, SessionWindower};
 use eddy::{run, RunConfig};
 use proptest::prelude::*;
 
@@ -86,7 +86,11 @@ fn engine(
                 Vec::new,
                 |acc: &mut Vec<i64>, e: Event| acc.push(e.1),
                 |a: &mut Vec<i64>, mut b: Vec<i64>| a.append(&mut b),
-                ordered,
+                if ordered {
+                    FoldOrder::ByTime
+                } else {
+                    FoldOrder::ByArrival
+                },
             );
         let sessions = windows.down.map("rows", |(user, (_id, mut times))| {
             times.sort();

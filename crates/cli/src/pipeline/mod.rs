@@ -430,7 +430,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
                 earlier.merge(later)
             }
         },
-        false,
+        eddy::window::FoldOrder::ByArrival,
     );
 
     let row_stats = stats.clone();

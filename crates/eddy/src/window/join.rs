@@ -56,7 +56,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
                 insert(seen, side, x, insert_mode);
             },
             move |earlier: &mut Seen<JoinSide<V, W>>, later| merge_seen(earlier, later, insert_mode),
-            true,
+            super::FoldOrder::ByTime,
         );
         WindowOut {
             down: out.down.flat_map(&format!("{step}_rows"), |(k, (id, seen))| {

@@ -25,7 +25,7 @@ pub mod windower;
 use serde::{Deserialize, Serialize};
 
 pub use clock::{Clock, ClockLogic, EventClock, SystemClock};
-pub use operator::WindowOut;
+pub use operator::{FoldOrder, WindowOut};
 pub use session::SessionWindower;
 pub use sliding::SlidingWindower;
 pub use tumbling::TumblingWindower;

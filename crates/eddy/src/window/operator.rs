@@ -259,22 +259,36 @@ where
     }
 }
 
+/// In what order [`Stream::fold_window`] folds a key's values (Bytewax's
+/// `ordered` flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FoldOrder {
+    /// In time order: a value waits (at most `wait`) until the watermark
+    /// reaches its time; ties in arrival order (Bytewax's default,
+    /// `ordered=True`).
+    #[default]
+    ByTime,
+    /// In arrival (canonical) order, at once (`ordered=False`): no queue,
+    /// for folds where order does not matter (sums, counts).
+    ByArrival,
+}
+
 impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// Folds each key's values into windows (Bytewax's `fold_window`).
     ///
     /// `builder` makes an empty accumulator, `folder` adds a value,
-    /// `merger(earlier, later)` merges two session windows. With `ordered`
-    /// (Bytewax's default), values are folded in time order; otherwise in
-    /// arrival order.
+    /// `merger(earlier, later)` merges two session windows; `order` says
+    /// whether values are folded in time order ([`FoldOrder::ByTime`],
+    /// Bytewax's default) or in arrival order.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, SessionWindower};
+    /// use eddy::window::{EventClock, FoldOrder, SessionWindower};
     /// # use eddy::testing::run_collect;
     /// let out = run_collect(vec![("a".to_string(), 0i64), ("a".into(), 4_000), ("a".into(), 60_000)], |s| {
     ///     let clock = EventClock::new(|v: &i64| *v, Duration::ZERO);
     ///     s.fold_window("sum", clock, SessionWindower::new(Duration::from_secs(10)),
-    ///                   || 0i64, |acc, v| *acc += v, |a, b| *a += b, true)
+    ///                   || 0i64, |acc, v| *acc += v, |a, b| *a += b, FoldOrder::ByArrival)
     ///      .down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 4_000)), ("a".to_string(), (1, 60_000))]);
@@ -288,12 +302,12 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         builder: impl FnMut() -> A + 'static,
         folder: impl FnMut(&mut A, V) + 'static,
         merger: impl FnMut(&mut A, A) + 'static,
-        ordered: bool,
+        order: FoldOrder,
     ) -> WindowOut<'a, K, V, A> {
         let logic = WindowLogic {
             clock,
             windower,
-            ordered,
+            ordered: order == FoldOrder::ByTime,
             builder,
             folder,
             merger,
@@ -361,7 +375,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             Vec::new,
             |acc: &mut Vec<V>, v| acc.push(v),
             |a: &mut Vec<V>, mut b: Vec<V>| a.append(&mut b),
-            true,
+            FoldOrder::ByTime,
         )
     }
 
@@ -405,7 +419,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
                     (x, y) => x.or(y),
                 };
             },
-            false,
+            FoldOrder::ByArrival,
         );
         WindowOut {
             down: out
@@ -446,7 +460,7 @@ impl<'a, T: Data> Stream<'a, T> {
             || 0u64,
             |n: &mut u64, _| *n += 1,
             |a: &mut u64, b| *a += b,
-            false,
+            FoldOrder::ByArrival,
         )
     }
 }
