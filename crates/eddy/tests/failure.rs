@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use eddy::connectors::{Poll, Source, SourcePartition};
 use eddy::testing::{TestingSink, TestingSource};
-use eddy::window::{EventClock, TumblingWindower};
+use eddy::window::{EventClock, EventTime, TumblingWindower};
 use eddy::{run, ClusterConfig, EddyError, RunConfig, StopHandle};
 
 const HANG: Duration = Duration::from_secs(20);
@@ -106,7 +106,7 @@ fn a_panicking_window_folder_stops_every_worker_with_its_message_and_step() {
         let result = returns("fold_window", move || {
             run("failing", &RunConfig::workers(workers), |flow| {
                 let clock = EventClock::new(|e: &(String, i64)| e.1, Duration::ZERO);
-                let windower = TumblingWindower::new(Duration::from_secs(10), 0)?;
+                let windower = TumblingWindower::new(Duration::from_secs(10), EventTime::EPOCH)?;
                 flow.input("inp", events())
                     .key_on("key", |e: &(String, i64)| e.0.clone())
                     .fold_window(

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use eddy::testing::{run_collect_with, TestingSource};
-use eddy::window::{EventClock, SessionWindower, SlidingWindower, TumblingWindower, WindowMetadata};
+use eddy::window::{
+    EventClock, EventTime, SessionWindower, SlidingWindower, TumblingWindower, WindowMetadata,
+};
 use eddy::{run, EddyError, RunConfig, Stream};
 
 const WORKERS: [usize; 3] = [1, 2, 4];
@@ -202,7 +204,7 @@ fn tumbling_and_sliding_windows() {
     ]);
     let clock = || EventClock::new(|v: &(String, i64)| v.1, Duration::ZERO);
     let tumbling = all_workers(vec![input.clone()], move |s| {
-        let w = TumblingWindower::new(Duration::from_millis(10), 0).expect("valid");
+        let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).expect("valid");
         s.count_window("count", clock(), w, |v: &(String, i64)| v.0.clone())
             .down
     });
@@ -211,7 +213,12 @@ fn tumbling_and_sliding_windows() {
         vec![("a".to_string(), (0, 3)), ("a".to_string(), (1, 4))]
     );
     let sliding = all_workers(vec![input], |s| {
-        let w = SlidingWindower::new(Duration::from_millis(10), Duration::from_millis(5), 0).expect("valid");
+        let w = SlidingWindower::new(
+            Duration::from_millis(10),
+            Duration::from_millis(5),
+            EventTime::EPOCH,
+        )
+        .expect("valid");
         s.key_on("k", |v: &(String, i64)| v.0.clone())
             .map_value("t", |v| v.1)
             .fold_window(
@@ -242,7 +249,7 @@ fn reduce_window_sums_per_window() {
     let input = keyed(&[("a", 1), ("a", 2), ("b", 3), ("a", 11)]);
     let mut out = all_workers(vec![input], |s| {
         let clock = EventClock::new(|v: &i64| *v, Duration::ZERO);
-        let w = TumblingWindower::new(Duration::from_millis(10), 0).expect("valid");
+        let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).expect("valid");
         s.reduce_window("sum", clock, w, |a, b| a + b).down
     });
     out.sort();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use eddy::dataflow::join::{JoinEmit, JoinInsert, JoinSide};
 use eddy::testing::{run_collect_with, TestingSource};
-use eddy::window::{EventClock, SessionWindower, TumblingWindower};
+use eddy::window::{EventClock, EventTime, SessionWindower, TumblingWindower};
 use eddy::{EddyError, Key, RunConfig, Stream};
 
 const WORKERS: [usize; 3] = [1, 2, 4];
@@ -199,7 +199,8 @@ fn join_window_joins_within_tumbling_windows_and_sessions() {
     let out = all_workers(parts.clone(), |s| {
         let (l, r) = split(&s);
         let clock = EventClock::new(|s: &JoinSide<i64, i64>| s.either(|c| *c, |v| *v), Duration::ZERO);
-        let windows = TumblingWindower::new(Duration::from_millis(10), 0).expect("valid windower");
+        let windows =
+            TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).expect("valid windower");
         l.join_window("join", &r, clock, windows, JoinInsert::Last).down
     });
     assert_eq!(
@@ -261,7 +262,8 @@ fn max_and_min_final_and_window() {
         rows(&[("a", 7), ("b", 9)])
     );
     let clock = || EventClock::new(|v: &i64| *v, Duration::from_millis(100));
-    let tumbling = || TumblingWindower::new(Duration::from_millis(10), 0).expect("valid windower");
+    let tumbling =
+        || TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).expect("valid windower");
     assert_eq!(
         all_workers(parts.clone(), move |s| s
             .max_window("max", clock(), tumbling())

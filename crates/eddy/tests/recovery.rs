@@ -12,7 +12,7 @@ use std::time::Duration;
 use eddy::connectors::{Sink, SinkPartition};
 use eddy::recovery::{init_store, inspect, RecoveryConfig};
 use eddy::testing::{TestingSink, TestingSource};
-use eddy::window::{EventClock, SessionWindower, SlidingWindower, TumblingWindower};
+use eddy::window::{EventClock, EventTime, SessionWindower, SlidingWindower, TumblingWindower};
 use eddy::{run, EddyError, RunConfig};
 use proptest::prelude::*;
 
@@ -117,7 +117,7 @@ fn run_flow(
                 m.open_time, m.close_time, m.merged_ids
             )
         });
-        let tumbling = TumblingWindower::new(Duration::from_millis(200), 0).expect("valid");
+        let tumbling = TumblingWindower::new(Duration::from_millis(200), EventTime::EPOCH).expect("valid");
         let t = by_user
             .map_value("t_time", |e: Event| e.1)
             .fold_window(
@@ -131,8 +131,12 @@ fn run_flow(
             )
             .down
             .map("t_fmt", |(u, (id, ts))| format!("tumbling {u} {id} {ts:?}"));
-        let sliding =
-            SlidingWindower::new(Duration::from_millis(300), Duration::from_millis(100), 0).expect("valid");
+        let sliding = SlidingWindower::new(
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+            EventTime::EPOCH,
+        )
+        .expect("valid");
         let sl = by_user
             .map_value("sl_time", |e: Event| e.1)
             .reduce_window(

@@ -20,7 +20,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// ```
     /// use std::time::Duration;
     /// use eddy::dataflow::join::{JoinInsert, JoinSide};
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// // (user, Ok(click time) | Err(view time)), times in ms
     /// let items: Vec<(String, Result<i64, i64>)> = vec![
@@ -30,7 +30,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///     let clicks = s.filter_map_value("clicks", |v: Result<i64, i64>| v.ok());
     ///     let views = s.filter_map_value("views", |v: Result<i64, i64>| v.err());
     ///     let clock = EventClock::new(|s: &JoinSide<i64, i64>| s.either(|c| *c, |v| *v), Duration::ZERO);
-    ///     let windows = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let windows = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     clicks.join_window("join", &views, clock, windows, JoinInsert::Last).down
     /// });
     /// assert_eq!(out, vec![
@@ -75,13 +75,13 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// // (time ms, amount)
     /// let items = vec![("a".to_string(), (1i64, 5u32)), ("a".into(), (2, 9)), ("a".into(), (11, 3))];
     /// let out = run_collect(items, |s| {
     ///     let clock = EventClock::new(|v: &(i64, u32)| v.0, Duration::ZERO);
-    ///     let w = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     s.max_window_by("max", clock, w, |v: &(i64, u32)| v.1).down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, (2, 9))), ("a".to_string(), (1, (11, 3)))]);
@@ -106,12 +106,12 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// let items = vec![("a".to_string(), (1i64, 5u32)), ("a".into(), (2, 9)), ("a".into(), (11, 3))];
     /// let out = run_collect(items, |s| {
     ///     let clock = EventClock::new(|v: &(i64, u32)| v.0, Duration::ZERO);
-    ///     let w = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     s.min_window_by("min", clock, w, |v: &(i64, u32)| v.1).down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, (1, 5))), ("a".to_string(), (1, (11, 3)))]);
@@ -135,11 +135,11 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// let out = run_collect(vec![("a".to_string(), 4i64), ("a".into(), 7), ("a".into(), 12)], |s| {
     ///     let clock = EventClock::new(|v: &i64| *v, Duration::ZERO);
-    ///     let w = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     s.max_window("max", clock, w).down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 7)), ("a".to_string(), (1, 12))]);
@@ -160,11 +160,11 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// let out = run_collect(vec![("a".to_string(), 4i64), ("a".into(), 7), ("a".into(), 12)], |s| {
     ///     let clock = EventClock::new(|v: &i64| *v, Duration::ZERO);
-    ///     let w = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     s.min_window("min", clock, w).down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 4)), ("a".to_string(), (1, 12))]);

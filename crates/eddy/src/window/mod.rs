@@ -18,6 +18,7 @@ mod join;
 pub mod operator;
 pub mod session;
 pub mod sliding;
+pub mod time;
 mod slots;
 pub mod tumbling;
 pub mod windower;
@@ -28,6 +29,7 @@ pub use clock::{Clock, ClockLogic, EventClock, SystemClock};
 pub use operator::{FoldOrder, WindowOut};
 pub use session::SessionWindower;
 pub use sliding::SlidingWindower;
+pub use time::EventTime;
 pub use tumbling::TumblingWindower;
 pub use windower::{Windower, WindowerLogic};
 

@@ -353,11 +353,11 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// let out = run_collect(vec![("a".to_string(), 8i64), ("a".into(), 4), ("a".into(), 13)], |s| {
     ///     let clock = EventClock::new(|v: &i64| *v, Duration::from_millis(100));
-    ///     let w = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     s.collect_window("collect", clock, w).down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, vec![4, 8])), ("a".to_string(), (1, vec![13]))]);
@@ -384,11 +384,11 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// let out = run_collect(vec![("a".to_string(), 1i64), ("a".into(), 2), ("a".into(), 12)], |s| {
     ///     let clock = EventClock::new(|v: &i64| *v, Duration::ZERO);
-    ///     let w = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     s.reduce_window("sum", clock, w, |a, b| a + b).down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 3)), ("a".to_string(), (1, 12))]);
@@ -436,12 +436,12 @@ impl<'a, T: Data> Stream<'a, T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use eddy::window::{EventClock, TumblingWindower};
+    /// use eddy::window::{EventTime, EventClock, TumblingWindower};
     /// # use eddy::testing::run_collect;
     /// let items: Vec<(char, i64)> = vec![('a', 0), ('a', 4), ('b', 8), ('a', 12)];
     /// let out = run_collect(items, |s| {
     ///     let clock = EventClock::new(|v: &(char, i64)| v.1, Duration::ZERO);
-    ///     let w = TumblingWindower::new(Duration::from_millis(10), 0).unwrap();
+    ///     let w = TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).unwrap();
     ///     s.count_window("count", clock, w, |v: &(char, i64)| v.0.to_string()).down
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 2)), ("b".to_string(), (0, 1)), ("a".to_string(), (1, 1))]);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::windower::{Windower, WindowerLogic};
-use super::{millis, WindowMetadata};
+use super::{millis, EventTime, WindowMetadata};
 use crate::error::{EddyError, Result};
 
 /// Windows of `length`, one starting every `offset`, aligned to `align_to`.
@@ -20,8 +20,9 @@ pub struct SlidingWindower {
 
 impl SlidingWindower {
     /// Windows of `length` starting every `offset` (≤ `length`, > 0) from
-    /// `align_to` (ms since the Unix epoch).
-    pub fn new(length: Duration, offset: Duration, align_to: i64) -> Result<Self> {
+    /// `align_to`.
+    pub fn new(length: Duration, offset: Duration, align_to: EventTime) -> Result<Self> {
+        let align_to = align_to.as_millis();
         let (length, offset) = (millis(length), millis(offset));
         if offset <= 0 || length <= 0 {
             return Err(EddyError::Build(
@@ -115,7 +116,8 @@ mod tests {
     #[test]
     fn assignment_matches_bytewax_offset_5() {
         // align 0 (9:00 in Bytewax's tests), length 10 s, offset 5 s.
-        let w = SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(5), 0).unwrap();
+        let w =
+            SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(5), EventTime::EPOCH).unwrap();
         assert_eq!(ids(&w, 13 * S), vec![1, 2]);
         assert_eq!(ids(&w, -3 * S), vec![-2, -1]);
         assert_eq!(ids(&w, 0), vec![-1, 0]);
@@ -126,12 +128,14 @@ mod tests {
 
     #[test]
     fn assignment_matches_bytewax_offset_3_and_7() {
-        let w = SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(3), 0).unwrap();
+        let w =
+            SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(3), EventTime::EPOCH).unwrap();
         assert_eq!(ids(&w, 11 * S), vec![1, 2, 3]);
         assert_eq!(ids(&w, 11_500), vec![1, 2, 3]);
         assert_eq!(ids(&w, -S), vec![-3, -2, -1]);
         assert_eq!(ids(&w, 5 * S), vec![-1, 0, 1]);
-        let w = SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(7), 0).unwrap();
+        let w =
+            SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(7), EventTime::EPOCH).unwrap();
         assert_eq!(ids(&w, 14 * S), vec![1, 2]);
         assert_eq!(ids(&w, 17 * S), vec![2]);
         assert_eq!(ids(&w, 10 * S), vec![1]);
@@ -140,7 +144,12 @@ mod tests {
 
     #[test]
     fn align_to_shifts_windows() {
-        let w = SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(5), 1_000).unwrap();
+        let w = SlidingWindower::new(
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            EventTime::from_millis(1_000),
+        )
+        .unwrap();
         assert_eq!(ids(&w, 1_000), vec![-1, 0]);
         assert_eq!(ids(&w, 999), vec![-2, -1]);
         assert_eq!(w.meta(0), WindowMetadata::new(1_000, 11_000));
@@ -148,13 +157,16 @@ mod tests {
 
     #[test]
     fn rejects_offset_longer_than_length() {
-        assert!(SlidingWindower::new(Duration::from_secs(1), Duration::from_secs(2), 0).is_err());
-        assert!(SlidingWindower::new(Duration::ZERO, Duration::ZERO, 0).is_err());
+        assert!(
+            SlidingWindower::new(Duration::from_secs(1), Duration::from_secs(2), EventTime::EPOCH).is_err()
+        );
+        assert!(SlidingWindower::new(Duration::ZERO, Duration::ZERO, EventTime::EPOCH).is_err());
     }
 
     #[test]
     fn closes_when_watermark_reaches_close_time() {
-        let w = SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(5), 0).unwrap();
+        let w =
+            SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(5), EventTime::EPOCH).unwrap();
         let mut l = w.build();
         let mut out = Vec::new();
         l.open_for(7 * S, &mut out, &mut Vec::new());

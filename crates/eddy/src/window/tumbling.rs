@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::sliding::{SlidingWindower, SlidingWindowerLogic};
 use super::windower::Windower;
+use super::EventTime;
 use crate::error::Result;
 
 /// Back-to-back windows of `length`, aligned to `align_to`.
@@ -15,7 +16,7 @@ pub struct TumblingWindower {
 
 impl TumblingWindower {
     /// Windows `[align_to + i·length, align_to + (i+1)·length)`.
-    pub fn new(length: Duration, align_to: i64) -> Result<Self> {
+    pub fn new(length: Duration, align_to: EventTime) -> Result<Self> {
         Ok(TumblingWindower {
             inner: SlidingWindower::new(length, length, align_to)?,
         })
@@ -40,11 +41,11 @@ mod tests {
 
     #[test]
     fn assignment_matches_bytewax() {
-        let w = TumblingWindower::new(Duration::from_secs(10), 0).unwrap();
+        let w = TumblingWindower::new(Duration::from_secs(10), EventTime::EPOCH).unwrap();
         for (t, id) in [(15, 1), (-5, -1), (20, 2), (-10, -1), (0, 0), (10, 1), (-11, -2)] {
             assert_eq!(w.id_for(t * 1_000), id, "t = {t} s");
         }
-        let aligned = TumblingWindower::new(Duration::from_secs(10), 3_000).unwrap();
+        let aligned = TumblingWindower::new(Duration::from_secs(10), EventTime::from_millis(3_000)).unwrap();
         assert_eq!(aligned.id_for(3_000), 0);
         assert_eq!(aligned.id_for(2_999), -1);
     }
