@@ -43,10 +43,11 @@ fn session_windower(c: &mut Criterion) {
         b.iter_batched(
             || SessionWindower::new(Duration::from_secs(1_800)).build(),
             |mut logic| {
-                let (mut ids, mut closed) = (Vec::new(), Vec::new());
+                let (mut ids, mut merges, mut closed) = (Vec::new(), Vec::new(), Vec::new());
                 for &t in &times {
                     ids.clear();
-                    logic.open_for(t, &mut ids);
+                    merges.clear();
+                    logic.open_for(t, &mut ids, &mut merges);
                     logic.close_for(t - 10_000, &mut closed);
                 }
                 black_box(closed.len())

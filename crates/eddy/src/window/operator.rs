@@ -56,8 +56,14 @@ pub struct WindowState<CL, WL, V, A> {
     clock: CL,
     windower: WL,
     accs: Slots<(i64, A)>,
+    // Boxed on purpose: 8 bytes per key, not a 32-byte empty `VecDeque`.
+    #[allow(clippy::box_collection)]
     queue: Option<Box<VecDeque<(i64, V)>>>,
 }
+
+/// A key's window state as a snapshot holds it: clock, windower,
+/// accumulators, queue.
+type Saved<WL, V, A> = (i64, WL, Slots<(i64, A)>, VecDeque<(i64, V)>);
 
 /// How a window step folds: builder, folder and merger.
 struct WindowLogic<C, Wr, V, A, B, F, M> {
@@ -116,7 +122,7 @@ where
     /// Folds queued values the watermark has reached (all at `i64::MAX`).
     fn flush(&mut self, st: &mut WindowState<C::Logic, Wr::Logic, V, A>, watermark: i64) {
         while let Some(queue) = st.queue.as_mut() {
-            if !queue.front().is_some_and(|(t, _)| *t <= watermark) {
+            if queue.front().is_none_or(|(t, _)| *t > watermark) {
                 break;
             }
             if let Some((t, v)) = queue.pop_front() {
@@ -168,8 +174,7 @@ where
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<Self::State, String> {
-        let (clock, windower, accs, queue): (i64, Wr::Logic, Slots<(i64, A)>, VecDeque<(i64, V)>) =
-            decode_value(bytes)?;
+        let (clock, windower, accs, queue): Saved<Wr::Logic, V, A> = decode_value(bytes)?;
         Ok(Box::new(WindowState {
             clock: self.clock.restore(clock),
             windower,

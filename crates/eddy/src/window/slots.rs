@@ -9,20 +9,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Zero, one (inline) or several values, in order. Serialized as a
 /// sequence, exactly as a `Vec<T>` is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) enum Slots<T> {
     /// No value.
+    #[default]
     Empty,
     /// One value, inline.
     One(T),
     /// Two or more values (or fewer, until the next [`Slots::shrink`]).
     Many(Vec<T>),
-}
-
-impl<T> Default for Slots<T> {
-    fn default() -> Self {
-        Slots::Empty
-    }
 }
 
 impl<T> Slots<T> {
