@@ -371,7 +371,7 @@ impl QueryWindowAcc {
         self.query.add(&r);
         for (i, click) in r.clicks.iter().enumerate() {
             let agg = match r.position(click) {
-                Position::Ranked(p) if p >= 1 && p <= DENSE_POSITIONS => {
+                Position::Ranked(p) if (1..=DENSE_POSITIONS).contains(&p) => {
                     let at = p as usize - 1;
                     if self.ranked.len() <= at {
                         self.ranked.resize(at + 1, PositionAgg::default());

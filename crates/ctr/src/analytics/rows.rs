@@ -276,6 +276,40 @@ fn csv_str(s: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends a late search (one that came for a window whose rows were
+/// already written, `docs/analytics.md`, "Live input") as one tagged JSON
+/// object and `\n`: `late`, `window_start`, `time`, `query`, `clicks`.
+///
+/// ```
+/// use ctr::analytics::rows::write_late_search_jsonl;
+/// use ctr::analytics::searches::SearchRecord;
+/// use ctr::analytics::window::Window;
+/// let r = SearchRecord { time_ms: 5_000, query: "dogs".into(), results: None, clicks: vec![], next_is_search: false };
+/// let mut out = Vec::new();
+/// write_late_search_jsonl(&r, Window::DAY, &mut out);
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     "{\"late\":\"search\",\"window_start\":\"1970-01-01T00:00:00.000Z\",\"time\":\"1970-01-01T00:00:05.000Z\",\"query\":\"dogs\",\"clicks\":0}\n"
+/// );
+/// ```
+pub fn write_late_search_jsonl(
+    r: &super::searches::SearchRecord,
+    window: super::window::Window,
+    out: &mut Vec<u8>,
+) {
+    json_time(
+        b"{\"late\":\"search\",\"window_start\":",
+        window.start_of(r.time_ms),
+        out,
+    );
+    json_time(b",\"time\":", r.time_ms, out);
+    out.extend_from_slice(b",\"query\":");
+    write_json_str(&r.query, out);
+    out.extend_from_slice(b",\"clicks\":");
+    write_u64(r.clicks.len() as u64, out);
+    out.extend_from_slice(b"}\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,38 +369,4 @@ mod tests {
              \"first_clicks\":1,\"searches_with_results_at_position\":0,\"ctr_at_position\":null}\n"
         );
     }
-}
-
-/// Appends a late search (one that came for a window whose rows were
-/// already written, `docs/analytics.md`, "Live input") as one tagged JSON
-/// object and `\n`: `late`, `window_start`, `time`, `query`, `clicks`.
-///
-/// ```
-/// use ctr::analytics::rows::write_late_search_jsonl;
-/// use ctr::analytics::searches::SearchRecord;
-/// use ctr::analytics::window::Window;
-/// let r = SearchRecord { time_ms: 5_000, query: "dogs".into(), results: None, clicks: vec![], next_is_search: false };
-/// let mut out = Vec::new();
-/// write_late_search_jsonl(&r, Window::DAY, &mut out);
-/// assert_eq!(
-///     String::from_utf8(out).unwrap(),
-///     "{\"late\":\"search\",\"window_start\":\"1970-01-01T00:00:00.000Z\",\"time\":\"1970-01-01T00:00:05.000Z\",\"query\":\"dogs\",\"clicks\":0}\n"
-/// );
-/// ```
-pub fn write_late_search_jsonl(
-    r: &super::searches::SearchRecord,
-    window: super::window::Window,
-    out: &mut Vec<u8>,
-) {
-    json_time(
-        b"{\"late\":\"search\",\"window_start\":",
-        window.start_of(r.time_ms),
-        out,
-    );
-    json_time(b",\"time\":", r.time_ms, out);
-    out.extend_from_slice(b",\"query\":");
-    write_json_str(&r.query, out);
-    out.extend_from_slice(b",\"clicks\":");
-    write_u64(r.clicks.len() as u64, out);
-    out.extend_from_slice(b"}\n");
 }
