@@ -796,36 +796,32 @@ fn broker_restarted_mid_run_the_run_waits_and_continues() {
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
         let mut all = String::new();
-        for line in std::io::BufReader::new(&mut stdout).lines() {
-            let Ok(line) = line else { break };
-            if all.is_empty() {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
+        std::io::Read::read_to_string(&mut stdout, &mut all).unwrap();
         all
     });
-    // The moment is forced: the broker stops once the first row is out
-    // (the run is reading), and comes back 3 s later.
-    rx.recv_timeout(Duration::from_secs(120))
-        .expect("no row from the run");
-    broker("stop");
+    // The moment is forced: the run is frozen (SIGSTOP) while the broker
+    // stops, so it finds the broker gone when it goes on (SIGCONT); the
+    // broker comes back 3 s later. With small fetches the run needs the
+    // broker for many seconds, so one second in it is still reading.
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = child.id().to_string();
+    let signal = |sig: &str| assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    signal("-STOP");
     let finished_early = child.try_wait().unwrap().is_some();
+    broker("stop");
+    signal("-CONT");
     std::thread::sleep(Duration::from_secs(3));
     broker("start");
     let status = child.wait().unwrap();
     broker("stop");
     let rows = reader.join().unwrap();
-    assert!(status.success(), "the run failed across the restart");
     assert!(
         !finished_early,
         "the run finished before the broker stopped: make the topic bigger"
     );
+    assert!(status.success(), "the run failed across the restart");
     assert!(
         rows == std::fs::read_to_string(&reference).unwrap(),
         "rows differ after the restart"

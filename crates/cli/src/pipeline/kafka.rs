@@ -354,7 +354,10 @@ impl LineProducer {
             }
             value.extend_from_slice(line);
         })
-        .create_missing(partitions);
+        .create_missing(partitions)
+        // A load generator needs no idempotence (and tansu 0.6's breaks
+        // under load: its storage panics in `idempotent_message_check`).
+        .idempotent(false);
         Ok(LineProducer {
             writer: sink.build(0, 1)?,
             pending: Vec::new(),

@@ -20,6 +20,10 @@ use crate::{Result, Sink, SinkPartition, SinkRouting};
 /// (from 0).
 pub const POSITION_HEADER: &str = "eddy-pos";
 
+/// How long a produced message may take to be acknowledged, and a flush or
+/// a full queue may wait, before the run fails naming the broker.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Appends an item's key (left empty for none) and value.
 type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>, &mut Vec<u8>) + Send + Sync>;
 
@@ -43,6 +47,7 @@ pub struct KafkaSink<T> {
     dedup: Option<String>,
     allow_foreign: bool,
     create: Option<i32>,
+    idempotent: bool,
 }
 
 impl<T> std::fmt::Debug for KafkaSink<T> {
@@ -68,7 +73,18 @@ impl<T: 'static> KafkaSink<T> {
             dedup: None,
             allow_foreign: false,
             create: None,
+            idempotent: true,
         }
+    }
+
+    /// Whether the producer is idempotent (the default; what
+    /// [`KafkaSink::exactly_once`] relies on: no duplicates from retries,
+    /// no gaps). Off: one request in flight per connection (order kept),
+    /// a retry may duplicate a message — for load generators, or brokers
+    /// whose idempotence is broken.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
     }
 
     /// Creates the topic with this many partitions when it does not exist
@@ -117,22 +133,31 @@ impl<T: 'static> KafkaSink<T> {
     }
 
     fn producer(&self) -> Result<BaseProducer<Delivery>> {
-        let ms = self
-            .uri
-            .timeout
-            .as_millis()
-            .clamp(1000, i32::MAX as u128)
-            .to_string();
-        self.uri
-            .client_config(&[
+        let ms = DELIVERY_TIMEOUT.as_millis().to_string();
+        let idempotence: &[(&str, &str)] = if self.idempotent {
+            &[
                 ("enable.idempotence", "true"),
                 // A batch that fails for good stops the producer rather than
                 // leave a gap that later messages would hide from the
                 // read-back.
                 ("enable.gapless.guarantee", "true"),
-                ("linger.ms", "5"),
-                ("message.timeout.ms", &ms),
-            ])
+            ]
+        } else {
+            &[
+                ("enable.idempotence", "false"),
+                ("max.in.flight.requests.per.connection", "1"),
+            ]
+        };
+        let mut defaults = idempotence.to_vec();
+        defaults.extend([
+            ("linger.ms", "5"),
+            ("message.timeout.ms", ms.as_str()),
+            // A bounded queue: a slow broker slows the run down rather
+            // than time out messages that waited in the queue.
+            ("queue.buffering.max.messages", "20000"),
+        ]);
+        self.uri
+            .client_config(&defaults)
             .create_with_context(Delivery::default())
             .map_err(|e| self.uri.error(format!("cannot create a producer: {e}")))
     }
@@ -321,7 +346,7 @@ impl<T> KafkaWriter<T> {
 
     fn flush(&mut self) -> Result<()> {
         self.producer
-            .flush(self.uri.timeout)
+            .flush(DELIVERY_TIMEOUT)
             .map_err(|e| self.uri.unreachable("cannot flush the output", e))?;
         self.check_delivery()
     }
@@ -364,7 +389,7 @@ impl<T> SinkPartition<T> for KafkaWriter<T> {
                 match self.producer.send(record) {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        if started.elapsed() > self.uri.timeout {
+                        if started.elapsed() > DELIVERY_TIMEOUT {
                             return Err(self
                                 .uri
                                 .unreachable("the producer's queue stayed full", "queue full"));
