@@ -18,8 +18,8 @@ mod join;
 pub mod operator;
 pub mod session;
 pub mod sliding;
-pub mod time;
 mod slots;
+pub mod time;
 pub mod tumbling;
 pub mod windower;
 
