@@ -8,11 +8,16 @@
 #    (crates/cli/tests/kafka.rs, bench_kafka_latency).
 #
 #   EVENTS=200000 RATE=5000 bash bench/kafka.sh
+#
+# (RATE's latency test is built with cargo's test profile for --release.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-200000}
-cargo build --release -q -p search-ctr
-BIN=target/release/search-ctr
+# BIN=target/debug/search-ctr to measure another build (then not rebuilt).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p search-ctr
+  BIN=target/release/search-ctr
+fi
 B=$(scripts/kafka-broker.sh start | tail -1)
 T=bench-$$-$RANDOM
 now() { date +%s.%N; }
