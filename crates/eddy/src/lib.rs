@@ -38,9 +38,10 @@
 //! operators), [`engine`] (the only part that talks to timely),
 //! [`connectors`] (sources and sinks), [`testing`].
 
+pub mod base;
 pub mod dataflow;
 pub mod describe;
-pub mod engine;
+pub(crate) mod engine;
 pub mod metrics;
 pub mod recovery;
 pub mod testing;
@@ -55,12 +56,12 @@ pub use eddy_io::{EddyError, Result};
 /// "eddy::serde")]`).
 pub use serde;
 
+pub use base::routing::{owner, Key};
 pub use dataflow::join::{JoinEmit, JoinInsert, JoinSide};
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use describe::describe;
 pub use engine::failure::StopHandle;
-pub use engine::routing::Key;
 pub use engine::run::{run, ClusterConfig, RunConfig};
 pub use recovery::RecoveryConfig;
 pub use window::WindowOut;

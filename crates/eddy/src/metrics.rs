@@ -145,7 +145,7 @@ impl Metrics {
     pub(crate) fn snapshot_completed(&self, epoch: u64) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((created_ms, bytes)) = p.remove(&epoch) {
-            let now = crate::engine::snapshot::now_ms();
+            let now = crate::base::now_ms();
             let seconds = now.saturating_sub(created_ms).max(0) as f64 / 1000.0;
             self.snapshot_seconds.set(seconds);
             self.snapshot_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn a_snapshot_counts_when_complete_with_its_size() {
         let m = Metrics::default();
-        m.snapshot_started(1, crate::engine::snapshot::now_ms());
+        m.snapshot_started(1, crate::base::now_ms());
         m.snapshot_part(1, 100);
         m.snapshot_part(1, 23);
         m.snapshot_part(9, 1000);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use crate::dataflow::{Data, Stream};
-use crate::engine::routing::Key;
+use crate::base::routing::Key;
 
 /// When a key's list times out.
 enum Deadline<V> {

@@ -5,9 +5,9 @@
 //! Each keeps the canonical position of the value it came from, so its
 //! output is the same for any number of workers.
 
+use crate::base::record::Rec;
+use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
-use crate::engine::record::Rec;
-use crate::engine::routing::Key;
 use crate::error::EddyError;
 
 /// A user error a fallible step (`try_map`, `try_filter_map`) may return:

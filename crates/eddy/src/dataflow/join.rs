@@ -13,8 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
-use crate::engine::routing::Key;
 
 /// How a join keeps several values from one side (Bytewax's
 /// `JoinInsertMode`).

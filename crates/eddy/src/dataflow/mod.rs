@@ -27,17 +27,15 @@ use timely::dataflow::operators::vec::{Broadcast, Map};
 use timely::dataflow::operators::{Concatenate, ConnectLoop, Feedback};
 use timely::dataflow::{ProbeHandle, StreamVec};
 
+use crate::base::record::Rec;
+use crate::base::signal::RunShared;
 use crate::engine::chunk_order::ChunkGroups;
-use crate::engine::record::Rec;
-use crate::engine::run::{validate_step_name, RunShared};
+use crate::engine::run::validate_step_name;
 use crate::engine::snapshot::{build_control, build_input_snapshots, ChunkEnd, Control, InputLog, Signal};
 use crate::error::{EddyError, Result};
 use crate::recovery::WorkerRecovery;
 
-/// What a stream may carry: cloneable, sendable between threads and
-/// serializable between processes.
-pub trait Data: timely::ExchangeData + Clone + Sync {}
-impl<T: timely::ExchangeData + Clone + Sync> Data for T {}
+pub use crate::base::Data;
 
 /// The timely scope every eddy dataflow is built in (timestamps are
 /// progress marks, see `ARCHITECTURE.md`).

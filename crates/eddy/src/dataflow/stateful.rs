@@ -12,10 +12,10 @@ use std::rc::Rc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
 pub use crate::engine::keyed::Wake;
 use crate::engine::keyed::{keyed, KeyedLogic};
-use crate::engine::routing::Key;
 use crate::recovery::codec::{decode_value, encode_value};
 
 /// Whether a key's logic is kept after a call (Bytewax's `RETAIN` and

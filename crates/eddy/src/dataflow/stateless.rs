@@ -7,10 +7,11 @@ use timely::dataflow::operators::core::Partition;
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Concatenate;
 
+use crate::base::record::Rec;
+use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
+use crate::engine::batcher::Batcher;
 use crate::engine::failure::StepScope;
-use crate::engine::record::{Batcher, Rec};
-use crate::engine::routing::Key;
 
 /// The two streams of [`Stream::branch`].
 pub struct BranchOut<'a, T: Data> {

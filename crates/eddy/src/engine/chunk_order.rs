@@ -32,7 +32,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use crate::engine::record::{Rec, SEQ_BITS};
+use crate::base::record::{Rec, SEQ_BITS};
 
 /// The partition id a position belongs to: `input << 16 | partition`.
 #[inline]

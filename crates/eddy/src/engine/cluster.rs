@@ -44,7 +44,8 @@ use std::time::{Duration, Instant};
 
 use timely::communication::networking::MessageHeader;
 
-use crate::engine::run::{ClusterConfig, RunShared};
+use crate::base::signal::RunShared;
+use crate::engine::run::ClusterConfig;
 use crate::error::{EddyError, Result};
 
 /// The handshake: this magic number, the connecting process's index and

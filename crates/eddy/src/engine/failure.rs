@@ -27,7 +27,7 @@ use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once, Weak};
 
-use crate::engine::run::RunShared;
+use crate::base::signal::RunShared;
 use crate::error::EddyError;
 
 /// What the current thread is to a running dataflow.

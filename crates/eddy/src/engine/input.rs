@@ -21,10 +21,10 @@ use std::time::Duration;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
 
+use crate::base::record::{time_mark, Rec, SEQ_BITS};
 use crate::connectors::{Poll, Source, SourcePartition};
 use crate::dataflow::{Data, Flow, FlowCtx, Stream};
 use crate::engine::chunk_order::{part_id, Prefix};
-use crate::engine::record::{time_mark, Rec, SEQ_BITS};
 use crate::engine::snapshot::{restored_parts, ChunkEnd, Cursor, InputLog, PartLog};
 use crate::error::EddyError;
 

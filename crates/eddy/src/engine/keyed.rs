@@ -32,10 +32,11 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
+use crate::base::record::{time_mark, Rec, EOF_TAG};
+use crate::base::routing::{owner, Key};
 use crate::dataflow::{Data, FlowCtx, Scope};
+use crate::engine::batcher::Batcher;
 use crate::engine::failure::StepScope;
-use crate::engine::record::{time_mark, Batcher, Rec, EOF_TAG};
-use crate::engine::routing::Key;
 use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
 use crate::error::EddyError;
 use crate::recovery::codec;
@@ -43,24 +44,7 @@ use crate::recovery::codec;
 /// Per-key state map with a fast hasher.
 pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
 
-/// When a stateful logic wants [`KeyedLogic::on_notify`] (the `notify_at`
-/// of `Stream::stateful`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// Once the step's input has passed this event time (ms since the Unix
-    /// epoch): every record with a time up to it has been taken, from every
-    /// input partition. Deterministic: the wake-up takes its place in the
-    /// canonical order, after the key's records up to that time and before
-    /// those after it, for any worker count. Times are compared with the
-    /// progress marks of the input (`Flow::input_timed`'s event times; for an
-    /// untimed `Flow::input` the marks are item indices, not times).
-    At(i64),
-    /// Once the wall clock has reached this instant (live inputs, e.g. an
-    /// idle timeout). Not deterministic: what it emits has no canonical
-    /// place (it is released at once) and it is not part of snapshots (ask
-    /// for it again from the restored logic).
-    WallClock(Instant),
-}
+pub use crate::base::Wake;
 
 /// What a keyed operator does with one key's values.
 pub trait KeyedLogic<K, V, O>: 'static {
@@ -232,8 +216,9 @@ where
     let rec = ctx.recovery().cloned();
     if let Some(rec) = rec.as_ref() {
         rec.participate();
+        let (me, workers) = (ctx.worker(), ctx.workers());
         let restored = rec
-            .load_keyed::<K>(name, ctx.worker(), ctx.workers())
+            .load_keyed::<K>(name, |key| owner(key.route_hash(), workers) == me)
             .and_then(|saved| {
                 for (key, bytes) in saved {
                     let state = logic.load(&bytes).map_err(|m| {

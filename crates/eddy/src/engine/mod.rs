@@ -3,14 +3,13 @@
 //! keyed stateful operator) every user-facing operator is built from.
 
 pub(crate) mod batch;
+pub mod batcher;
 pub mod chunk_order;
 pub mod cluster;
 pub mod failure;
 pub mod input;
 pub mod keyed;
 pub mod output;
-pub mod record;
-pub mod routing;
 pub mod run;
 pub mod snapshot;
 pub mod stash;

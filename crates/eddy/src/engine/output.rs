@@ -21,11 +21,12 @@ use crate::engine::snapshot::{least, low, snapshot_error, Gate};
 use crate::recovery::WorkerRecovery;
 use std::rc::Rc;
 
+use crate::base::record::Rec;
+use crate::base::signal::RunShared;
 use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::dataflow::{Data, Stream};
+use crate::engine::batcher::Batcher;
 use crate::engine::failure::StepScope;
-use crate::engine::record::{Batcher, Rec};
-use crate::engine::run::RunShared;
 
 struct Writer<T> {
     sink: Option<Box<dyn SinkPartition<T>>>,

@@ -24,9 +24,9 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::StreamVec;
 
+use crate::base::record::{Rec, EOF_TAG};
 use crate::dataflow::{FlowCtx, Scope};
 use crate::engine::chunk_order::{ChunkGroups, ChunkMarks, Prefix, Resolver};
-use crate::engine::record::{Rec, EOF_TAG};
 use crate::engine::stash::Stash;
 use crate::error::{EddyError, Result};
 use crate::recovery::WorkerRecovery;
@@ -242,14 +242,6 @@ impl PartLog {
 /// One input step's partition logs on this worker.
 pub(crate) type InputLog = Rc<RefCell<Vec<Rc<RefCell<PartLog>>>>>;
 
-/// Milliseconds since the Unix epoch, for the store's records.
-#[allow(clippy::disallowed_methods)] // when a snapshot was taken: a label, never a decision
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Builds the coordinator: on worker 0 it follows the inputs' progress and
 /// announces snapshots; returns the announcements, broadcast to every
 /// worker.
@@ -312,7 +304,7 @@ pub(crate) fn build_control<'a>(
                                 mark,
                                 expected,
                                 workers,
-                                now_ms().saturating_sub(backup_ms),
+                                crate::base::now_ms().saturating_sub(backup_ms),
                             );
                             if let Err(e) = announced {
                                 shared.fail(e);

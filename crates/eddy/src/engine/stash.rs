@@ -6,7 +6,7 @@
 //! to the batches that have (some) ready records, not to everything held:
 //! a worker may hold a whole chunk of a file while an earlier chunk is read.
 
-use crate::engine::record::Rec;
+use crate::base::record::Rec;
 
 /// Records waiting for the frontier.
 #[derive(Debug)]
@@ -47,6 +47,7 @@ impl<T> Stash<T> {
     }
 
     /// Whether nothing is held.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }

@@ -37,8 +37,8 @@
 //! # Ok::<(), eddy::EddyError>(())
 //! ```
 
-pub mod codec;
-pub mod store;
+pub(crate) mod codec;
+pub(crate) mod store;
 pub(crate) mod writer;
 
 use std::cell::Cell;
@@ -52,9 +52,9 @@ use serde::Serialize;
 
 use crate::connectors::files::identity::show_time;
 use crate::connectors::files::InputIdentity;
-use crate::engine::routing::Key;
 use crate::error::{EddyError, Result};
-pub use store::{EpochRow, Store};
+pub use store::EpochRow;
+pub(crate) use store::Store;
 
 /// Where snapshots go and how often they are taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -410,7 +410,7 @@ impl WorkerRecovery {
             mark,
             expected,
             workers,
-            created_ms: crate::engine::snapshot::now_ms(),
+            created_ms: crate::base::now_ms(),
             collect_before_ms,
         })
     }
@@ -497,16 +497,21 @@ impl WorkerRecovery {
             .collect()
     }
 
-    /// The keyed states of `step` that worker `worker` of `workers` owns:
-    /// each part is a run of framed `(key, state)` pairs.
-    pub fn load_keyed<K: Key>(&self, step: &str, worker: usize, workers: usize) -> Result<Vec<(K, Vec<u8>)>> {
+    /// The keyed states of `step` whose keys this worker owns (`owns`: the
+    /// engine's routing rule; recovery does not know it): each part is a run
+    /// of framed `(key, state)` pairs.
+    pub fn load_keyed<K: DeserializeOwned>(
+        &self,
+        step: &str,
+        owns: impl Fn(&K) -> bool,
+    ) -> Result<Vec<(K, Vec<u8>)>> {
         let parts = self.load_with(step, |data| {
             let mut body = codec::payload(data)?;
             let mut mine = Vec::new();
             while !body.is_empty() {
                 let key: K = codec::decode_value(codec::unframe(&mut body)?)?;
                 let state = codec::unframe(&mut body)?;
-                if (key.route_hash() % workers as u64) as usize == worker {
+                if owns(&key) {
                     mine.push((key, state.to_vec()));
                 }
             }

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::{RecoveryConfig, Store};
-use crate::engine::run::RunShared;
+use crate::base::signal::RunShared;
 use crate::error::{EddyError, Result};
 
 /// Messages in flight before the workers wait for the writer.

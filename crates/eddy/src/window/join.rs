@@ -4,9 +4,9 @@
 use super::clock::Clock;
 use super::windower::Windower;
 use super::WindowOut;
+use crate::base::routing::Key;
 use crate::dataflow::join::{insert, merge_seen, pair, rows, JoinInsert, JoinRow, JoinSide, Seen};
 use crate::dataflow::{Data, Stream};
-use crate::engine::routing::Key;
 
 impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// Joins this keyed stream with `other` within windows (Bytewax's

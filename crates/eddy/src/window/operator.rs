@@ -20,10 +20,11 @@ use super::clock::{Clock, ClockLogic};
 use super::slots::Slots;
 use super::windower::{Windower, WindowerLogic};
 use super::WindowMetadata;
+use crate::base::record::Rec;
+use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
+use crate::engine::batcher::Batcher;
 use crate::engine::keyed::KeyedLogic;
-use crate::engine::record::{Batcher, Rec};
-use crate::engine::routing::Key;
 use crate::recovery::codec::{decode_value, encode_value};
 
 /// The three outputs of a window operator (Bytewax's `WindowOut`).

@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// A key of a keyed stream: hashed for routing, ordered for deterministic
 /// end-of-input emission.
-pub trait Key: crate::Data + std::hash::Hash + Eq + Ord + std::fmt::Debug {
+pub trait Key: crate::base::Data + std::hash::Hash + Eq + Ord + std::fmt::Debug {
     /// The routing hash (see the module docs).
     fn route_hash(&self) -> u64;
 }
