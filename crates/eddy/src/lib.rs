@@ -35,10 +35,11 @@
 //! ```
 //!
 //! Layout: [`dataflow`] (the API), [`window`] (clocks, windowers, window
-//! operators), [`engine`] (the only part that talks to timely),
-//! [`connectors`] (sources and sinks), [`testing`].
+//! operators), [`recovery`] (snapshots and resume), [`connectors`] (sources
+//! and sinks), [`testing`]. Underneath, a crate-private engine is the only
+//! part that talks to timely (see `ARCHITECTURE.md`).
 
-pub mod base;
+pub(crate) mod base;
 pub mod dataflow;
 pub mod describe;
 pub(crate) mod engine;
@@ -58,11 +59,12 @@ pub use serde;
 
 pub use base::routing::{owner, Key};
 pub use dataflow::join::{JoinEmit, JoinInsert, JoinSide};
+pub use dataflow::run;
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use describe::describe;
 pub use engine::failure::StopHandle;
-pub use engine::run::{run, ClusterConfig, RunConfig};
+pub use engine::run::{ClusterConfig, RunConfig};
 pub use recovery::RecoveryConfig;
 pub use window::WindowOut;
 

@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use crate::connectors::{Poll, Sink, SinkPartition, Source, SourcePartition};
+use crate::dataflow::run;
 use crate::dataflow::{Data, Stream};
-use crate::engine::run::{run, RunConfig};
+use crate::engine::run::RunConfig;
 use crate::error::{EddyError, Result};
 
 /// A source over in-memory items (Bytewax's `TestingSource`): one partition

@@ -1,9 +1,9 @@
 //! Timely's exchange for keyed steps must send every key to worker
-//! `route_hash(key) % workers` (`eddy::engine::routing::owner`): recovery
+//! `route_hash(key) % workers` (`eddy::owner`): recovery
 //! reloads each key's state on that worker after a rescale, so a keyed
 //! step that received a key anywhere else would run without its state.
 
-use eddy::engine::routing::owner;
+use eddy::owner;
 use eddy::testing::{TestingSink, TestingSource};
 use eddy::{run, Key, RunConfig};
 

@@ -8,6 +8,7 @@
 pub mod record;
 pub mod routing;
 pub(crate) mod signal;
+pub(crate) mod steps;
 
 use std::time::Instant;
 

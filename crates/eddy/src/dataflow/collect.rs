@@ -7,9 +7,9 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use crate::base::routing::Key;
 use crate::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use crate::dataflow::{Data, Stream};
-use crate::base::routing::Key;
 
 /// When a key's list times out.
 enum Deadline<V> {

@@ -17,256 +17,81 @@ pub mod join;
 pub mod stateful;
 pub mod stateless;
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
+pub mod io;
+
 use std::rc::Rc;
-use std::sync::Arc;
 
-use timely::dataflow::operators::feedback::Handle;
-use timely::dataflow::operators::vec::{Broadcast, Map};
-use timely::dataflow::operators::{Concatenate, ConnectLoop, Feedback};
-use timely::dataflow::{ProbeHandle, StreamVec};
-
-use crate::base::record::Rec;
-use crate::base::signal::RunShared;
-use crate::engine::chunk_order::ChunkGroups;
-use crate::engine::run::validate_step_name;
-use crate::engine::snapshot::{build_control, build_input_snapshots, ChunkEnd, Control, InputLog, Signal};
-use crate::error::{EddyError, Result};
-use crate::recovery::WorkerRecovery;
+use crate::engine::graph::{Edge, Graph, Scoped};
+use crate::engine::run::{execute, RunConfig};
+use crate::error::Result;
 
 pub use crate::base::Data;
-
-/// The timely scope every eddy dataflow is built in (timestamps are
-/// progress marks, see `ARCHITECTURE.md`).
-pub type Scope<'a> = timely::dataflow::Scope<'a, u64>;
-
-/// Per-worker build context, shared by every stream of one flow.
-pub struct FlowCtx {
-    flow_id: Arc<str>,
-    worker: usize,
-    workers: usize,
-    shared: Arc<RunShared>,
-    probe: ProbeHandle<u64>,
-    steps: RefCell<BTreeSet<String>>,
-    error: RefCell<Option<EddyError>>,
-    inputs: RefCell<u32>,
-    recovery: Option<Rc<WorkerRecovery>>,
-    logs: RefCell<Vec<(String, InputLog)>>,
-    chunks: Rc<ChunkGroups>,
-    graph: RefCell<crate::describe::Graph>,
-    describing: std::cell::Cell<bool>,
-}
-
-impl FlowCtx {
-    pub(crate) fn new(
-        flow_id: Arc<str>,
-        worker: usize,
-        workers: usize,
-        shared: Arc<RunShared>,
-        probe: ProbeHandle<u64>,
-        recovery: Option<Rc<WorkerRecovery>>,
-    ) -> Rc<Self> {
-        Rc::new(FlowCtx {
-            flow_id,
-            worker,
-            workers,
-            shared,
-            probe,
-            steps: RefCell::new(BTreeSet::new()),
-            error: RefCell::new(None),
-            inputs: RefCell::new(0),
-            recovery,
-            logs: RefCell::new(Vec::new()),
-            chunks: Rc::default(),
-            graph: RefCell::default(),
-            describing: std::cell::Cell::new(false),
-        })
-    }
-
-    /// This worker's recovery side, when the run snapshots.
-    pub(crate) fn recovery(&self) -> Option<&Rc<WorkerRecovery>> {
-        self.recovery.as_ref()
-    }
-
-    /// Which partitions are chunks continuing a file (filled by inputs).
-    pub(crate) fn chunk_groups(&self) -> &Rc<ChunkGroups> {
-        &self.chunks
-    }
-
-    /// Registers an input step's partition logs (for its snapshots).
-    pub(crate) fn add_input_log(&self, step: &str, log: InputLog) {
-        self.logs.borrow_mut().push((step.to_owned(), log));
-    }
-
-    /// The flow's id (the prefix of every step id).
-    pub fn flow_id(&self) -> &str {
-        &self.flow_id
-    }
-
-    /// This worker's index among all workers of all processes.
-    pub fn worker(&self) -> usize {
-        self.worker
-    }
-
-    /// Number of workers across all processes.
-    pub fn workers(&self) -> usize {
-        self.workers
-    }
-
-    pub(crate) fn shared(&self) -> &Arc<RunShared> {
-        &self.shared
-    }
-
-    pub(crate) fn probe(&self) -> &ProbeHandle<u64> {
-        &self.probe
-    }
-
-    /// Registers a step and returns its full id (`flow.step`). A bad or
-    /// duplicate id is remembered and fails the build.
-    pub(crate) fn step_id(&self, name: &str) -> String {
-        let full = format!("{}.{}", self.flow_id, name);
-        if let Err(e) = validate_step_name(name) {
-            self.record(e);
-        } else if !self.steps.borrow_mut().insert(full.clone()) {
-            self.record(EddyError::Build(format!("duplicate step id {full:?}")));
-        }
-        self.graph.borrow_mut().step(&full);
-        full
-    }
-
-    /// The step graph built so far, as Mermaid text ([`crate::describe`]).
-    pub(crate) fn describe(&self) -> String {
-        self.graph.borrow().mermaid(&self.flow_id)
-    }
-
-    /// Marks this build as one that is only described, never run: outputs
-    /// open no sink ([`crate::describe`]).
-    pub(crate) fn describe_only(&self) {
-        self.describing.set(true);
-    }
-
-    /// Whether this build is only described ([`FlowCtx::describe_only`]).
-    pub(crate) fn describing(&self) -> bool {
-        self.describing.get()
-    }
-
-    /// Remembers the first build error.
-    pub(crate) fn record(&self, error: EddyError) {
-        let mut slot = self.error.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(error);
-        }
-    }
-
-    /// The next input index (inputs are numbered in build order, the same on
-    /// every worker).
-    pub(crate) fn next_input(&self) -> u32 {
-        let mut n = self.inputs.borrow_mut();
-        *n += 1;
-        *n - 1
-    }
-
-    pub(crate) fn build_result(&self) -> Result<()> {
-        match self.error.borrow_mut().take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The scope-bound parts of a flow that every stream shares: the control
-/// stream (snapshot announcements, chunk ends), and the inputs' progress
-/// streams the coordinator follows.
-pub(crate) struct Scoped<'a> {
-    /// Control signals (a closed stream when the run neither snapshots nor
-    /// reads chunked files).
-    pub control: Control<'a>,
-    handle: RefCell<Option<Handle<'a, u64, Vec<Signal>>>>,
-    progress: RefCell<Vec<StreamVec<'a, u64, ChunkEnd>>>,
-}
-
-impl<'a> Scoped<'a> {
-    /// Registers an input's progress stream (its frontier is the input's;
-    /// its data, the ends of its partitions).
-    pub fn add_progress(&self, stream: StreamVec<'a, u64, ChunkEnd>) {
-        self.progress.borrow_mut().push(stream);
-    }
-}
+pub use crate::engine::graph::FlowCtx;
 
 /// A dataflow under construction on one worker: the place inputs are added.
 pub struct Flow<'a> {
-    scope: Scope<'a>,
-    ctx: Rc<FlowCtx>,
-    scoped: Rc<Scoped<'a>>,
+    pub(crate) graph: Graph<'a>,
 }
 
 impl<'a> Flow<'a> {
-    pub(crate) fn new(scope: Scope<'a>, ctx: Rc<FlowCtx>) -> Self {
-        // What feeds the control stream is known once every input is
-        // (`finish`).
-        let (handle, control) = scope.feedback::<Vec<Signal>>(0);
-        let scoped = Rc::new(Scoped {
-            control,
-            handle: RefCell::new(Some(handle)),
-            progress: RefCell::new(Vec::new()),
-        });
-        Flow { scope, ctx, scoped }
-    }
-
-    /// Builds the control stream once the user's steps are in: the ends of
-    /// chunks (when a file is read in chunks), and for snapshots the
-    /// coordinator over every input's progress and the input snapshotter.
-    pub(crate) fn finish(&mut self) {
-        let Some(handle) = self.scoped.handle.borrow_mut().take() else {
-            return;
-        };
-        let progress = self
-            .scope
-            .concatenate(self.scoped.progress.borrow_mut().drain(..));
-        let mut signals: Vec<Control<'a>> = Vec::new();
-        let groups = self.ctx.chunks.clone();
-        if groups.any() {
-            signals.push(
-                progress
-                    .clone()
-                    .broadcast()
-                    .map(|(part, mark)| Signal::ChunkEnd { part, mark }),
-            );
-        }
-        let rec = self.ctx.recovery.clone();
-        if let Some(rec) = rec.as_ref() {
-            signals.push(build_control(&self.scope, &self.ctx, rec, &progress));
-        }
-        let control = self.scope.concatenate(signals);
-        if let Some(rec) = rec.as_ref() {
-            let logs = self.ctx.logs.borrow_mut().drain(..).collect();
-            build_input_snapshots(&self.ctx, rec, &control, logs, groups);
-        }
-        control.connect_loop(handle);
-    }
-
-    pub(crate) fn scoped(&self) -> &Rc<Scoped<'a>> {
-        &self.scoped
-    }
-
     /// The build context (worker index, worker count).
     pub fn ctx(&self) -> &FlowCtx {
-        &self.ctx
+        self.graph.ctx()
     }
 
-    pub(crate) fn scope(&self) -> &Scope<'a> {
-        &self.scope
+    /// A stream of the flow over an engine edge, made by step `from`.
+    pub(crate) fn stream<T: Data>(&self, inner: Edge<'a, T>, from: &str) -> Stream<'a, T> {
+        Stream {
+            inner,
+            ctx: self.graph.ctx_rc().clone(),
+            scoped: self.graph.scoped().clone(),
+            from: Rc::from(from),
+        }
     }
 
-    pub(crate) fn ctx_rc(&self) -> &Rc<FlowCtx> {
-        &self.ctx
+    /// Completes the dataflow (the control stream) without running it.
+    pub(crate) fn finish(&self) {
+        self.graph.finish();
     }
+}
+
+/// Builds the dataflow `flow_id` with `build` on every worker and runs it to
+/// completion (end of every input), or until the first error.
+///
+/// `build` runs once per worker and must build the same steps on each.
+///
+/// A panic in a step's logic, on any worker (of any process), stops every
+/// worker and is returned as [`EddyError::Panic`] with its message and the
+/// step; [`RunConfig::with_stop`]'s handle stops the run with
+/// [`EddyError::Interrupted`].
+///
+/// ```
+/// use eddy::{run, RunConfig};
+/// use eddy::testing::{TestingSink, TestingSource};
+///
+/// let sink = TestingSink::new();
+/// let out = sink.clone();
+/// run("double", &RunConfig::workers(2), move |flow| {
+///     flow.input("inp", TestingSource::new(vec![1, 2, 3]))
+///         .map("double", |x: i64| x * 2)
+///         .output("out", out.clone());
+///     Ok(())
+/// })
+/// .unwrap();
+/// let mut got = sink.take();
+/// got.sort();
+/// assert_eq!(got, vec![2, 4, 6]);
+/// ```
+pub fn run<F>(flow_id: &str, config: &RunConfig, build: F) -> Result<()>
+where
+    F: Fn(&mut Flow<'_>) -> Result<()> + Send + Sync + 'static,
+{
+    execute(flow_id, config, move |graph| build(&mut Flow { graph }))
 }
 
 /// A typed stream of values; keyed streams are `Stream<(K, V)>`.
 pub struct Stream<'a, T: Data> {
-    pub(crate) inner: StreamVec<'a, u64, Rec<T>>,
+    pub(crate) inner: Edge<'a, T>,
     pub(crate) ctx: Rc<FlowCtx>,
     pub(crate) scoped: Rc<Scoped<'a>>,
     /// The id of the step that produced this stream (for [`Flow::describe`]).
@@ -285,7 +110,7 @@ impl<T: Data> Clone for Stream<'_, T> {
 }
 
 impl<'a, T: Data> Stream<'a, T> {
-    pub(crate) fn wrap<U: Data>(&self, inner: StreamVec<'a, u64, Rec<U>>) -> Stream<'a, U> {
+    pub(crate) fn wrap<U: Data>(&self, inner: Edge<'a, U>) -> Stream<'a, U> {
         Stream {
             inner,
             ctx: self.ctx.clone(),
@@ -300,9 +125,7 @@ impl<'a, T: Data> Stream<'a, T> {
     /// [`Stream::wrap`]; steps with no output stream or several inputs
     /// (outputs, merge) call it themselves.
     pub(crate) fn consumed(&self, produces: bool) -> Rc<str> {
-        let mut graph = self.ctx.graph.borrow_mut();
-        graph.consume(&self.from, produces);
-        graph.current().map_or_else(|| self.from.clone(), Rc::from)
+        self.ctx.consume(&self.from, produces)
     }
 
     /// The build context (worker index, worker count).

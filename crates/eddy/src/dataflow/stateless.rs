@@ -1,17 +1,10 @@
 //! Stateless operators: each value is handled alone, on the worker that
 //! holds it (no exchange), and keeps its canonical position.
 
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::core::Partition;
-use timely::dataflow::operators::generic::operator::Operator;
-use timely::dataflow::operators::Concatenate;
-
 use crate::base::record::Rec;
 use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
-use crate::engine::batcher::Batcher;
-use crate::engine::failure::StepScope;
+use crate::engine::ops;
 
 /// The two streams of [`Stream::branch`].
 pub struct BranchOut<'a, T: Data> {
@@ -27,36 +20,10 @@ impl<'a, T: Data> Stream<'a, T> {
     pub(crate) fn transform<U: Data>(
         &self,
         step: &str,
-        mut logic: impl FnMut(Rec<T>, &mut Vec<Rec<U>>) + 'static,
+        logic: impl FnMut(Rec<T>, &mut Vec<Rec<U>>) + 'static,
     ) -> Stream<'a, U> {
         let step_id = self.ctx.step_id(step);
-        let mut out = Vec::new();
-        let step = step_id.clone();
-        let meter = crate::metrics::global().meter(&step_id);
-        let inner = self
-            .inner
-            .clone()
-            .unary::<CapacityContainerBuilder<Vec<Rec<U>>>, _, _, _>(
-                Pipeline,
-                &step_id,
-                move |_cap, _info| {
-                    move |input, output| {
-                        let _scope = StepScope(&step);
-                        input.for_each(|time, data| {
-                            meter.received(data.len());
-                            for rec in data.drain(..) {
-                                logic(rec, &mut out);
-                            }
-                            if !out.is_empty() {
-                                meter.emitted(out.len());
-                                output.session(&time).give_container(&mut out);
-                                out.clear();
-                            }
-                        });
-                    }
-                },
-            );
-        self.wrap(inner)
+        self.wrap(ops::transform(&self.inner, &step_id, logic))
     }
 
     /// Transforms each value.
@@ -155,14 +122,7 @@ impl<'a, T: Data> Stream<'a, T> {
     /// ```
     pub fn branch(&self, step: &str, f: impl Fn(&T) -> bool + 'static) -> BranchOut<'a, T> {
         let step = self.ctx.step_id(step);
-        let mut parts = self
-            .inner
-            .clone()
-            .partition::<Batcher<Rec<T>>, _, _>(2, move |r: Rec<T>| {
-                let _scope = StepScope(&step);
-                (u64::from(!f(&r.val)), r)
-            })
-            .into_iter();
+        let mut parts = ops::partition(&self.inner, &step, 2, move |v: &T| u64::from(!f(v))).into_iter();
         let (Some(trues), Some(falses)) = (parts.next(), parts.next()) else {
             unreachable!("partition(2) yields two streams")
         };
@@ -187,10 +147,10 @@ impl<'a, T: Data> Stream<'a, T> {
         for other in others {
             other.consumed(true);
         }
-        let mut all = vec![self.inner.clone()];
-        all.extend(others.iter().map(|s| s.inner.clone()));
-        let scope = self.inner.scope();
-        self.wrap(scope.concatenate(all))
+        self.wrap(ops::concatenate(
+            &self.inner,
+            others.iter().map(|s| s.inner.clone()),
+        ))
     }
 
     /// Makes a keyed stream: `(f(value), value)`.

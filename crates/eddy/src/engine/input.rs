@@ -22,9 +22,10 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
 
 use crate::base::record::{time_mark, Rec, SEQ_BITS};
+use crate::base::Data;
 use crate::connectors::{Poll, Source, SourcePartition};
-use crate::dataflow::{Data, Flow, FlowCtx, Stream};
 use crate::engine::chunk_order::{part_id, Prefix};
+use crate::engine::graph::{Edge, FlowCtx, Graph};
 use crate::engine::snapshot::{restored_parts, ChunkEnd, Cursor, InputLog, PartLog};
 use crate::error::EddyError;
 
@@ -156,37 +157,16 @@ impl<T: 'static> Part<T> {
     }
 }
 
-impl<'a> Flow<'a> {
-    /// Adds an input step reading `source`. Items get progress marks by
-    /// count; several partitions are interleaved by item count. Prefer
-    /// [`Flow::input_timed`] for event-time data read from several
-    /// partitions.
-    pub fn input<T: Data, S: Source<T>>(&mut self, step: &str, source: S) -> Stream<'a, T> {
-        build_input(self, step, source, None)
-    }
-
-    /// Adds an input step whose items carry an event time (ms since the
-    /// Unix epoch; `None` for items without one). Items are then ordered
-    /// across partitions by event time (each partition's high-water mark),
-    /// which is what per-key lateness needs (see `ARCHITECTURE.md`).
-    pub fn input_timed<T: Data, S: Source<T>>(
-        &mut self,
-        step: &str,
-        source: S,
-        time_of: impl Fn(&T) -> Option<i64> + Send + Sync + 'static,
-    ) -> Stream<'a, T> {
-        build_input(self, step, source, Some(Arc::new(time_of)))
-    }
-}
-
-fn build_input<'a, T: Data, S: Source<T>>(
-    flow: &mut Flow<'a>,
+/// Builds the input step `step` reading `source` (`Flow::input`,
+/// `Flow::input_timed`: with `time_of`, marks are event times).
+pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
+    flow: &Graph<'a>,
     step: &str,
     source: S,
     time_of: Option<TimeOf<T>>,
-) -> Stream<'a, T> {
+) -> Edge<'a, T> {
     let ctx: Rc<FlowCtx> = flow.ctx_rc().clone();
-    let step_id = ctx.step_id(step);
+    let step_id = step.to_owned();
     let input_index = ctx.next_input();
     let (parts, restored_ends) = open_parts(&ctx, &step_id, input_index, &source);
     let source: Rc<dyn Source<T>> = Rc::new(source);
@@ -338,12 +318,7 @@ fn build_input<'a, T: Data, S: Source<T>>(
         }
     });
     flow.scoped().add_progress(progress);
-    Stream {
-        inner: stream,
-        ctx,
-        scoped: flow.scoped().clone(),
-        from: Rc::from(step_id.as_str()),
-    }
+    stream
 }
 
 /// Lists the source's partitions and opens this worker's share

@@ -34,9 +34,10 @@ use timely::dataflow::StreamVec;
 
 use crate::base::record::{time_mark, Rec, EOF_TAG};
 use crate::base::routing::{owner, Key};
-use crate::dataflow::{Data, FlowCtx, Scope};
+use crate::base::Data;
 use crate::engine::batcher::Batcher;
 use crate::engine::failure::StepScope;
+use crate::engine::graph::{FlowCtx, Scope};
 use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
 use crate::error::EddyError;
 use crate::recovery::codec;

@@ -23,10 +23,11 @@ use std::rc::Rc;
 
 use crate::base::record::Rec;
 use crate::base::signal::RunShared;
+use crate::base::Data;
 use crate::connectors::{Sink, SinkPartition, SinkRouting};
-use crate::dataflow::{Data, Stream};
 use crate::engine::batcher::Batcher;
 use crate::engine::failure::StepScope;
+use crate::engine::graph::{Edge, FlowCtx, Scoped};
 
 struct Writer<T> {
     sink: Option<Box<dyn SinkPartition<T>>>,
@@ -79,102 +80,111 @@ impl<T> Writer<T> {
     }
 }
 
-impl<T: Data> Stream<'_, T> {
-    /// Writes the stream to `sink`; the last step of a branch.
-    pub fn output<S: Sink<T>>(&self, step: &str, sink: S) {
-        let step_id = self.ctx.step_id(step);
-        self.consumed(false);
-        if self.ctx.describing() {
-            return;
-        }
-        let routing = sink.routing();
-        let (worker, workers) = (self.ctx.worker(), self.ctx.workers());
-        let mut writer = Writer {
-            sink: None,
-            shared: self.ctx.shared().clone(),
-            values: Vec::new(),
-        };
-        let rec = self.ctx.recovery().cloned();
-        if let Some(rec) = rec.as_ref() {
-            rec.participate();
-        }
-        if routing == SinkRouting::PerWorker || worker == 0 {
-            let opened =
-                resume_state(rec.as_deref(), &step_id, worker, workers, routing).and_then(
-                    |state| match state {
-                        Some(state) => sink.resume(worker, workers, &state),
-                        None => sink.build(worker, workers),
-                    },
-                );
-            match opened {
-                Ok(w) => writer.sink = Some(w),
-                Err(e) => self.ctx.record(e),
-            }
-        }
-        match routing {
-            SinkRouting::Single => self.write_with(
-                ExchangeCore::<Batcher<Rec<T>>, _>::new_core(|_: &Rec<T>| 0),
-                &step_id,
-                writer,
-                rec,
-            ),
-            SinkRouting::PerWorker => self.write_with(Pipeline, &step_id, writer, rec),
+/// Builds the output step `step` writing `inner` to `sink` (`Stream::output`).
+pub(crate) fn build_output<'a, T: Data, S: Sink<T>>(
+    inner: &Edge<'a, T>,
+    ctx: &FlowCtx,
+    scoped: &Scoped<'a>,
+    step: &str,
+    sink: S,
+) {
+    let step_id = step;
+    let routing = sink.routing();
+    let (worker, workers) = (ctx.worker(), ctx.workers());
+    let mut writer = Writer {
+        sink: None,
+        shared: ctx.shared().clone(),
+        values: Vec::new(),
+    };
+    let rec = ctx.recovery().cloned();
+    if let Some(rec) = rec.as_ref() {
+        rec.participate();
+    }
+    if routing == SinkRouting::PerWorker || worker == 0 {
+        let opened =
+            resume_state(rec.as_deref(), &step_id, worker, workers, routing).and_then(|state| match state {
+                Some(state) => sink.resume(worker, workers, &state),
+                None => sink.build(worker, workers),
+            });
+        match opened {
+            Ok(w) => writer.sink = Some(w),
+            Err(e) => ctx.record(e),
         }
     }
+    match routing {
+        SinkRouting::Single => write_with(
+            inner,
+            ctx,
+            scoped,
+            ExchangeCore::<Batcher<Rec<T>>, _>::new_core(|_: &Rec<T>| 0),
+            &step_id,
+            writer,
+            rec,
+        ),
+        SinkRouting::PerWorker => write_with(inner, ctx, scoped, Pipeline, &step_id, writer, rec),
+    }
+}
 
-    fn write_with<P>(&self, pact: P, step_id: &str, mut writer: Writer<T>, rec: Option<Rc<WorkerRecovery>>)
-    where
-        P: ParallelizationContract<u64, Vec<Rec<T>>>,
-    {
-        let probe = self.ctx.probe().clone();
-        let mut gate: Gate<T> = Gate::new(self.ctx.chunk_groups().clone());
-        let mut ready: Vec<Rec<T>> = Vec::new();
-        let worker = self.ctx.worker();
-        let step = step_id.to_owned();
-        let meter = crate::metrics::global().meter(step_id);
-        let _ = self
-            .inner
-            .clone()
-            .probe_with(&probe)
-            .binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
-                self.scoped.control.clone(),
-                pact,
-                Pipeline,
-                step_id,
-                move |_cap, _info| {
-                    move |(input, input_frontier), (control, control_frontier), _output| {
-                        let _scope = StepScope(&step);
-                        input.for_each(|_t, data| {
-                            meter.received(data.len());
-                            gate.push(data)
-                        });
-                        control.for_each(|_t, snaps| gate.announce(snaps));
-                        let frontier = least(low(input_frontier), low(control_frontier));
-                        loop {
-                            let snap = gate.release(frontier, &mut ready);
-                            if !ready.is_empty() {
-                                writer.write(&mut ready);
-                            }
-                            let Some((epoch, _)) = snap else { break };
-                            if let Some(rec) = rec.as_ref() {
-                                let saved = writer
-                                    .snapshot()
-                                    .and_then(|state| rec.save(epoch, &step, worker, &state))
-                                    .map_err(|e| snapshot_error(&step, e));
-                                if let Err(e) = saved {
-                                    writer.shared.fail(e);
-                                    writer.sink = None;
-                                    return;
-                                }
-                            }
+/// The output operator proper, over `pact` (one writer or one per worker).
+#[allow(clippy::too_many_arguments)]
+fn write_with<'a, T: Data, P>(
+    inner: &Edge<'a, T>,
+    ctx: &FlowCtx,
+    scoped: &Scoped<'a>,
+    pact: P,
+    step_id: &str,
+    mut writer: Writer<T>,
+    rec: Option<Rc<WorkerRecovery>>,
+) where
+    P: ParallelizationContract<u64, Vec<Rec<T>>>,
+{
+    let probe = ctx.probe().clone();
+    let mut gate: Gate<T> = Gate::new(ctx.chunk_groups().clone());
+    let mut ready: Vec<Rec<T>> = Vec::new();
+    let worker = ctx.worker();
+    let step = step_id.to_owned();
+    let meter = crate::metrics::global().meter(step_id);
+    let _ = inner
+        .clone()
+        .probe_with(&probe)
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
+            scoped.control.clone(),
+            pact,
+            Pipeline,
+            step_id,
+            move |_cap, _info| {
+                move |(input, input_frontier), (control, control_frontier), _output| {
+                    let _scope = StepScope(&step);
+                    input.for_each(|_t, data| {
+                        meter.received(data.len());
+                        gate.push(data)
+                    });
+                    control.for_each(|_t, snaps| gate.announce(snaps));
+                    let frontier = least(low(input_frontier), low(control_frontier));
+                    loop {
+                        let snap = gate.release(frontier, &mut ready);
+                        if !ready.is_empty() {
+                            writer.write(&mut ready);
                         }
-                        if frontier.is_none() {
-                            writer.close();
+                        let Some((epoch, _)) = snap else { break };
+                        if let Some(rec) = rec.as_ref() {
+                            let saved = writer
+                                .snapshot()
+                                .and_then(|state| rec.save(epoch, &step, worker, &state))
+                                .map_err(|e| snapshot_error(&step, e));
+                            if let Err(e) = saved {
+                                writer.shared.fail(e);
+                                writer.sink = None;
+                                return;
+                            }
                         }
                     }
-                },
-            );
-    }
+                    if frontier.is_none() {
+                        writer.close();
+                    }
+                }
+            },
+        );
 }
 
 /// The writer state a resume reopens `worker`'s writer from: `None` to

@@ -17,9 +17,9 @@ use timely::worker::Worker;
 use timely::WorkerConfig;
 
 use crate::base::signal::RunShared;
-use crate::dataflow::{Flow, FlowCtx};
 use crate::engine::cluster::{self, Heartbeat, Relays};
 use crate::engine::failure::{self, StopHandle};
+use crate::engine::graph::{FlowCtx, Graph};
 use crate::error::{EddyError, Result};
 use crate::recovery::writer::StoreWriter;
 use crate::recovery::{self, RecoveryConfig, WorkerRecovery};
@@ -216,36 +216,10 @@ impl Network {
 /// How long an idle worker sleeps before it looks at the stop flag again.
 const PARK: Duration = Duration::from_millis(50);
 
-/// Builds the dataflow `flow_id` with `build` on every worker and runs it to
-/// completion (end of every input), or until the first error.
-///
-/// `build` runs once per worker and must build the same steps on each.
-///
-/// A panic in a step's logic, on any worker (of any process), stops every
-/// worker and is returned as [`EddyError::Panic`] with its message and the
-/// step; [`RunConfig::with_stop`]'s handle stops the run with
-/// [`EddyError::Interrupted`].
-///
-/// ```
-/// use eddy::{run, RunConfig};
-/// use eddy::testing::{TestingSink, TestingSource};
-///
-/// let sink = TestingSink::new();
-/// let out = sink.clone();
-/// run("double", &RunConfig::workers(2), move |flow| {
-///     flow.input("inp", TestingSource::new(vec![1, 2, 3]))
-///         .map("double", |x: i64| x * 2)
-///         .output("out", out.clone());
-///     Ok(())
-/// })
-/// .unwrap();
-/// let mut got = sink.take();
-/// got.sort();
-/// assert_eq!(got, vec![2, 4, 6]);
-/// ```
-pub fn run<F>(flow_id: &str, config: &RunConfig, build: F) -> Result<()>
+/// Runs the dataflow that `build` makes on every worker (see `crate::run`).
+pub(crate) fn execute<F>(flow_id: &str, config: &RunConfig, build: F) -> Result<()>
 where
-    F: Fn(&mut Flow<'_>) -> Result<()> + Send + Sync + 'static,
+    F: for<'a> Fn(Graph<'a>) -> Result<()> + Send + Sync + 'static,
 {
     validate_step_name(flow_id)?;
     let process = config.cluster.as_ref().map_or(0, |c| c.process_id);
@@ -306,9 +280,9 @@ where
                 rec,
             );
             let built = worker.dataflow::<u64, _, _>(|scope| {
-                let mut flow = Flow::new(scope, ctx.clone());
-                build(&mut flow)?;
-                flow.finish();
+                let graph = Graph::new(scope, ctx.clone());
+                build(graph.clone())?;
+                graph.finish();
                 ctx.build_result()
             });
             if let Err(e) = built {

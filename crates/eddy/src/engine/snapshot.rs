@@ -25,8 +25,8 @@ use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::StreamVec;
 
 use crate::base::record::{Rec, EOF_TAG};
-use crate::dataflow::{FlowCtx, Scope};
 use crate::engine::chunk_order::{ChunkGroups, ChunkMarks, Prefix, Resolver};
+use crate::engine::graph::{FlowCtx, Scope};
 use crate::engine::stash::Stash;
 use crate::error::{EddyError, Result};
 use crate::recovery::WorkerRecovery;

@@ -14,17 +14,14 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use timely::dataflow::operators::core::Partition;
-
 use super::clock::{Clock, ClockLogic};
 use super::slots::Slots;
 use super::windower::{Windower, WindowerLogic};
 use super::WindowMetadata;
-use crate::base::record::Rec;
 use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
-use crate::engine::batcher::Batcher;
 use crate::engine::keyed::KeyedLogic;
+use crate::engine::ops;
 use crate::recovery::codec::{decode_value, encode_value};
 
 /// The three outputs of a window operator (Bytewax's `WindowOut`).
@@ -322,19 +319,19 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             closed: Vec::new(),
             _types: PhantomData,
         };
-        let mut parts = self
-            .keyed_step(step, logic)
-            .inner
-            .partition::<Batcher<Rec<(K, WindowEvent<V, A>)>>, _, _>(3, |r: Rec<(K, WindowEvent<V, A>)>| {
-                let port = match r.val.1 {
-                    WindowEvent::Down(..) => 0,
-                    WindowEvent::Late(..) => 1,
-                    WindowEvent::Meta(..) => 2,
-                };
-                (port, r)
-            })
-            .into_iter()
-            .map(|s| self.wrap(s));
+        let step_id = step.to_owned();
+        let events = self.keyed_step(step, logic);
+        let parts = ops::partition(
+            &events.inner,
+            &step_id,
+            3,
+            |(_, e): &(K, WindowEvent<V, A>)| match e {
+                WindowEvent::Down(..) => 0,
+                WindowEvent::Late(..) => 1,
+                WindowEvent::Meta(..) => 2,
+            },
+        );
+        let mut parts = parts.into_iter().map(|s| self.wrap(s));
         let (Some(down), Some(late), Some(meta)) = (parts.next(), parts.next(), parts.next()) else {
             unreachable!("partition(3) yields three streams")
         };
