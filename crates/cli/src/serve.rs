@@ -77,7 +77,7 @@ impl Live {
 /// What is wrong with the recovery store in `dir` for writing snapshots,
 /// if anything.
 fn store_problem(dir: &Path) -> Option<String> {
-    let file = eddy::recovery::Store::file(dir);
+    let file = eddy::recovery::store_file(dir);
     match std::fs::metadata(&file) {
         Ok(m) if m.is_file() && !m.permissions().readonly() => None,
         Ok(_) => Some(format!(

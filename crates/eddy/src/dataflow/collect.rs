@@ -50,7 +50,7 @@ impl<V: Data> StatefulLogic<V> for CollectLogic<V> {
         self.due = Some(match &self.deadline {
             Deadline::WallClock => Wake::WallClock(Instant::now() + self.timeout),
             Deadline::EventTime(time_of) => {
-                Wake::At(time_of(&value).saturating_add(crate::window::millis(self.timeout)))
+                Wake::At(time_of(&value).saturating_add(crate::base::millis(self.timeout)))
             }
         });
         self.acc.push(value);

@@ -7,10 +7,10 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::StreamVec;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::base::Data;
-use crate::engine::failure::StepScope;
 use crate::base::record::Rec;
+use crate::base::Data;
 use crate::engine::batcher::Batcher;
+use crate::engine::failure::StepScope;
 
 /// Calls `logic` once per run of consecutive records with one progress
 /// mark in each container this worker receives; what it returns takes the

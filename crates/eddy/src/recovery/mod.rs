@@ -140,6 +140,11 @@ impl RecoveryConfig {
     }
 }
 
+/// The store's file in `dir` (it need not exist).
+pub fn store_file(dir: &Path) -> PathBuf {
+    Store::file(dir)
+}
+
 /// Creates an empty recovery store in `dir` and returns its file.
 pub fn init_store(dir: &Path) -> Result<PathBuf> {
     Store::init(dir)

@@ -59,7 +59,4 @@ impl WindowMetadata {
     }
 }
 
-/// Converts a duration to whole milliseconds, saturating.
-pub(crate) fn millis(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+pub(crate) use crate::base::millis;
