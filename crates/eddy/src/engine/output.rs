@@ -102,7 +102,7 @@ pub(crate) fn build_output<'a, T: Data, S: Sink<T>>(
     }
     if routing == SinkRouting::PerWorker || worker == 0 {
         let opened =
-            resume_state(rec.as_deref(), &step_id, worker, workers, routing).and_then(|state| match state {
+            resume_state(rec.as_deref(), step_id, worker, workers, routing).and_then(|state| match state {
                 Some(state) => sink.resume(worker, workers, &state),
                 None => sink.build(worker, workers),
             });
@@ -117,11 +117,11 @@ pub(crate) fn build_output<'a, T: Data, S: Sink<T>>(
             ctx,
             scoped,
             ExchangeCore::<Batcher<Rec<T>>, _>::new_core(|_: &Rec<T>| 0),
-            &step_id,
+            step_id,
             writer,
             rec,
         ),
-        SinkRouting::PerWorker => write_with(inner, ctx, scoped, Pipeline, &step_id, writer, rec),
+        SinkRouting::PerWorker => write_with(inner, ctx, scoped, Pipeline, step_id, writer, rec),
     }
 }
 
