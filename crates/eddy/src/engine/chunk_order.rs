@@ -8,7 +8,7 @@
 //! being read, so the input tags its records with the chunk's own mark (a
 //! lower bound of the true one, and the timestamp its capability is held
 //! at) and the records are *resolved* where they are taken, in the
-//! [`Gate`](crate::engine::snapshot::Gate) of every stateful step and
+//! [`Gate`](crate::engine::gate::Gate) of every stateful step and
 //! output:
 //!
 //! ```text
@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Each input announces a chunk's final mark when the chunk ends (a
-//! [`Signal::ChunkEnd`](crate::engine::snapshot::Signal) on the control
+//! [`Signal::ChunkEnd`](crate::engine::control::Signal) on the control
 //! stream, broadcast to every worker). A record whose prefix is not known
 //! yet waits; it could not be taken anyway, because an unfinished earlier
 //! chunk holds the frontier at or below its own final mark, hence below

@@ -17,8 +17,9 @@ use crate::base::record::Rec;
 use crate::base::signal::RunShared;
 use crate::base::steps::Graph as Graph_;
 use crate::engine::chunk_order::ChunkGroups;
+use crate::engine::control::{build_control, Control, Signal};
+use crate::engine::input_log::{build_input_snapshots, ChunkEnd, InputLog};
 use crate::engine::run::validate_step_name;
-use crate::engine::snapshot::{build_control, build_input_snapshots, ChunkEnd, Control, InputLog, Signal};
 use crate::error::{EddyError, Result};
 use crate::recovery::WorkerRecovery;
 

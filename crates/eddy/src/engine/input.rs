@@ -26,7 +26,7 @@ use crate::base::Data;
 use crate::connectors::{Poll, Source, SourcePartition};
 use crate::engine::chunk_order::{part_id, Prefix};
 use crate::engine::graph::{Edge, FlowCtx, Graph};
-use crate::engine::snapshot::{restored_parts, ChunkEnd, Cursor, InputLog, PartLog};
+use crate::engine::input_log::{restored_parts, ChunkEnd, Cursor, InputLog, PartLog};
 use crate::error::EddyError;
 
 /// Items read from one partition per batch.

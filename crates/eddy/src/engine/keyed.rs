@@ -36,9 +36,10 @@ use crate::base::record::{time_mark, Rec, EOF_TAG};
 use crate::base::routing::{owner, Key};
 use crate::base::Data;
 use crate::engine::batcher::Batcher;
+use crate::engine::control::{snapshot_error, Control};
 use crate::engine::failure::StepScope;
+use crate::engine::gate::{least, low, Drained, Gate};
 use crate::engine::graph::{FlowCtx, Scope};
-use crate::engine::snapshot::{least, low, snapshot_error, Control, Gate};
 use crate::error::EddyError;
 use crate::recovery::codec;
 
@@ -277,51 +278,54 @@ where
                     // Up to each due snapshot, then up to the frontier: the state at
                     // a mark holds exactly the records (and event-time wake-ups)
                     // below it.
-                    loop {
-                        let snap = gate.release(frontier, &mut ready);
-                        let bound = match snap {
-                            Some((_, mark)) => Some(mark),
-                            None => frontier,
-                        };
-                        if let Some(cap) = cap.as_ref() {
-                            if !ready.is_empty() || (L::WAKES && wakes.any_mark_below(bound)) {
-                                let floor = *cap.time();
-                                let mut session = output.session_with_builder(cap);
-                                let n = if L::WAKES {
-                                    let mut n = 0;
-                                    apply_waking(
-                                        &mut logic,
-                                        &mut states,
-                                        &mut wakes,
-                                        &mut ready,
-                                        bound,
-                                        floor,
-                                        &mut emitted,
-                                        &mut |r| {
-                                            n += 1;
-                                            session.give(r)
-                                        },
-                                    );
-                                    n
-                                } else {
-                                    apply(&mut logic, &mut states, &mut ready, &mut emitted, |r| {
-                                        session.give(r)
-                                    })
-                                };
-                                meter.emitted(n);
+                    let going = gate.drain(frontier, &mut ready, |drained| match drained {
+                        Drained::Ready(ready, bound) => {
+                            let Some(cap) = cap.as_ref() else { return true };
+                            if ready.is_empty() && !(L::WAKES && wakes.any_mark_below(bound)) {
+                                return true;
                             }
+                            let floor = *cap.time();
+                            let mut session = output.session_with_builder(cap);
+                            let n = if L::WAKES {
+                                let mut n = 0;
+                                apply_waking(
+                                    &mut logic,
+                                    &mut states,
+                                    &mut wakes,
+                                    ready,
+                                    bound,
+                                    floor,
+                                    &mut emitted,
+                                    &mut |r| {
+                                        n += 1;
+                                        session.give(r)
+                                    },
+                                );
+                                n
+                            } else {
+                                apply(&mut logic, &mut states, ready, &mut emitted, |r| session.give(r))
+                            };
+                            meter.emitted(n);
+                            true
                         }
-                        ready.clear();
-                        let Some((epoch, _)) = snap else { break };
-                        if let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) {
+                        Drained::Snapshot(epoch) => {
+                            let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) else {
+                                return true;
+                            };
                             let saved = save_states(&logic, &states)
                                 .and_then(|part| rec.save_sealed(epoch, &step, worker, part))
                                 .map_err(|e| snapshot_error(&step, e));
-                            if let Err(e) = saved {
-                                shared.fail(e);
-                                return;
+                            match saved {
+                                Ok(()) => true,
+                                Err(e) => {
+                                    shared.fail(e);
+                                    false
+                                }
                             }
                         }
+                    });
+                    if !going {
+                        return;
                     }
                     if let (Some(every), Some(c), Some(activator)) = (tick, cap.as_ref(), activator.as_ref())
                     {

@@ -17,7 +17,8 @@ use timely::dataflow::channels::pact::{ExchangeCore, ParallelizationContract, Pi
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Probe;
 
-use crate::engine::snapshot::{least, low, snapshot_error, Gate};
+use crate::engine::control::snapshot_error;
+use crate::engine::gate::{least, low, Drained, Gate};
 use crate::recovery::WorkerRecovery;
 use std::rc::Rc;
 
@@ -161,23 +162,31 @@ fn write_with<'a, T: Data, P>(
                     });
                     control.for_each(|_t, snaps| gate.announce(snaps));
                     let frontier = least(low(input_frontier), low(control_frontier));
-                    loop {
-                        let snap = gate.release(frontier, &mut ready);
-                        if !ready.is_empty() {
-                            writer.write(&mut ready);
+                    let going = gate.drain(frontier, &mut ready, |drained| match drained {
+                        Drained::Ready(ready, _) => {
+                            if !ready.is_empty() {
+                                writer.write(ready);
+                            }
+                            true
                         }
-                        let Some((epoch, _)) = snap else { break };
-                        if let Some(rec) = rec.as_ref() {
+                        Drained::Snapshot(epoch) => {
+                            let Some(rec) = rec.as_ref() else { return true };
                             let saved = writer
                                 .snapshot()
                                 .and_then(|state| rec.save(epoch, &step, worker, &state))
                                 .map_err(|e| snapshot_error(&step, e));
-                            if let Err(e) = saved {
-                                writer.shared.fail(e);
-                                writer.sink = None;
-                                return;
+                            match saved {
+                                Ok(()) => true,
+                                Err(e) => {
+                                    writer.shared.fail(e);
+                                    writer.sink = None;
+                                    false
+                                }
                             }
                         }
+                    });
+                    if !going {
+                        return;
                     }
                     if frontier.is_none() {
                         writer.close();
