@@ -61,9 +61,9 @@ impl<'a> Flow<'a> {
 /// `build` runs once per worker and must build the same steps on each.
 ///
 /// A panic in a step's logic, on any worker (of any process), stops every
-/// worker and is returned as [`EddyError::Panic`] with its message and the
+/// worker and is returned as [`EddyError::Panic`](crate::EddyError::Panic) with its message and the
 /// step; [`RunConfig::with_stop`]'s handle stops the run with
-/// [`EddyError::Interrupted`].
+/// [`EddyError::Interrupted`](crate::EddyError::Interrupted).
 ///
 /// ```
 /// use eddy::{run, RunConfig};

@@ -6,8 +6,8 @@
 //! - [`RecoveryConfig`]: where the store is and how often to snapshot; set
 //!   it on [`RunConfig::recovery`](crate::RunConfig).
 //! - [`init_store`] creates a store; [`inspect`] describes one.
-//! - [`codec`]: the versioned, checksummed part encoding; [`store`]: the
-//!   SQLite tables.
+//! - inside (crate-private): `codec`, the versioned, checksummed part
+//!   encoding; `store`, the SQLite tables and their write methods.
 //!
 //! ```
 //! use eddy::recovery::{init_store, inspect, RecoveryConfig};
