@@ -60,6 +60,7 @@ pub use serde;
 pub use base::routing::{owner, Key};
 pub use dataflow::join::{JoinEmit, JoinInsert, JoinSide};
 pub use dataflow::run;
+pub use dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use describe::describe;
