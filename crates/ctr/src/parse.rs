@@ -48,6 +48,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use compact_str::CompactString;
 
+use crate::analytics::list::ItemList;
 use crate::event::{Detail, Event, EventKind, UserKey};
 use crate::timestamp::{self, TimeError, TimeUnit};
 
@@ -240,12 +241,13 @@ pub fn parse_line_with(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
 /// for them.
 ///
 /// ```
+/// use ctr::analytics::list::ItemList;
 /// use ctr::event::Detail;
 /// use ctr::parse::{parse_line_detailed, Parsed};
 /// use ctr::timestamp::TimeUnit;
 /// let line = br#"{"type":"results","user":1,"items":["a","b"],"time":5}"#;
 /// let Ok(Parsed::Event(e)) = parse_line_detailed(line, TimeUnit::Millis) else { panic!() };
-/// assert_eq!(e.detail.as_deref(), Some(&Detail::Items(vec!["a".into(), "b".into()])));
+/// assert_eq!(e.detail.as_deref(), Some(&Detail::Items(ItemList::from(vec!["a", "b"]))));
 /// ```
 pub fn parse_line_detailed(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
     let Some(text) = prepare(line)? else {
@@ -259,7 +261,7 @@ pub fn parse_line_detailed(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invali
             if let Parsed::Event(event) = &mut parsed {
                 let detail = match event.kind {
                     EventKind::Search => captured.query.map(|q| Detail::Query(CompactString::new(q))),
-                    EventKind::Results => captured.items(CompactString::new).map(Detail::Items),
+                    EventKind::Results => captured.item_list().map(Detail::Items),
                     EventKind::ClickResult => captured.item.map(|item| Detail::Click {
                         item: CompactString::new(item),
                         position: None,
@@ -300,9 +302,7 @@ fn flat_detail(text: &str, kind: EventKind) -> Option<Detail> {
     use flat::Found;
     match (kind, flat::find(text, detail_field(kind))?) {
         (EventKind::Search, Found::Str(q)) => Some(Detail::Query(CompactString::new(q))),
-        (EventKind::Results, Found::Strs(items)) => {
-            Some(Detail::Items(items.into_iter().map(CompactString::new).collect()))
-        }
+        (EventKind::Results, Found::Strs(items)) => Some(Detail::Items(ItemList::from(items))),
         (EventKind::ClickResult, Found::Str(item)) => Some(Detail::Click {
             item: CompactString::new(item),
             position: None,
@@ -331,7 +331,7 @@ fn serde_detail(text: &str, kind: EventKind) -> Result<Detail, Invalid> {
         }
         EventKind::Results => {
             let v: ItemsValue<'_> = serde_json::from_str(text).map_err(json)?;
-            Detail::Items(v.items.iter().map(|s| CompactString::new(s)).collect())
+            Detail::Items(ItemList::from(v.items))
         }
         _ => {
             let v: ItemValue<'_> = serde_json::from_str(text).map_err(json)?;

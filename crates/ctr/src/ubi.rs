@@ -198,7 +198,10 @@ pub fn parse_ubi_line(line: &[u8], cfg: &UbiConfig) -> Result<UbiParsed, Invalid
                 .map(|v| id_value(v, "query_response_hit_ids"))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| invalid("query_response_hit_ids", Problem::ExpectedStringArray))?;
-            Some(event(EventKind::Results, Detail::Items(items)))
+            Some(event(
+                EventKind::Results,
+                Detail::Items(crate::analytics::list::ItemList::from(items)),
+            ))
         }
         Some(_) => return Err(invalid("query_response_hit_ids", Problem::ExpectedStringArray)),
     };

@@ -46,9 +46,7 @@ fn event_of(user: usize, time_ms: i64, pick: (u8, u8, Vec<u8>)) -> Event {
         2 => (
             EventKind::Results,
             Some(Detail::Items(
-                list.iter()
-                    .map(|&i| ITEMS[i as usize % ITEMS.len()].into())
-                    .collect(),
+                list.iter().map(|&i| ITEMS[i as usize % ITEMS.len()]).collect(),
             )),
         ),
         3 | 4 => (

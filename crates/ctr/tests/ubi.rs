@@ -3,6 +3,7 @@
 //! come out as `docs/analytics.md` defines them.
 
 use ctr::analytics::aggregate::Aggregates;
+use ctr::analytics::list::ItemList;
 use ctr::analytics::rows::QueryRow;
 use ctr::analytics::searches::{Position, SessionSearches};
 use ctr::analytics::window::Window;
@@ -70,7 +71,7 @@ fn the_sample_parses_to_the_expected_records() {
     assert_eq!(detail(search), &Detail::Query("Laptop".into()));
     let results = results.as_ref().unwrap_or_else(|| panic!("hits"));
     assert_eq!((results.time_ms, results.kind), (T10, EventKind::Results));
-    let hits = ["p1", "p2", "p3", "p4"].map(Into::into).to_vec();
+    let hits = ItemList::from(vec!["p1", "p2", "p3", "p4"]);
     assert_eq!(detail(results), &Detail::Items(hits));
     assert_eq!(parsed[0].clone().into_events().len(), 2);
 
@@ -93,7 +94,10 @@ fn the_sample_parses_to_the_expected_records() {
     let UbiParsed::Query { results, .. } = &parsed[10] else {
         panic!()
     };
-    assert_eq!(results.as_ref().map(detail), Some(&Detail::Items(vec![])));
+    assert_eq!(
+        results.as_ref().map(detail),
+        Some(&Detail::Items(ItemList::default()))
+    );
     let UbiParsed::Query { search, results } = &parsed[16] else {
         panic!()
     };
@@ -114,7 +118,7 @@ fn the_sample_parses_to_the_expected_records() {
     };
     assert_eq!(
         results.as_ref().map(detail),
-        Some(&Detail::Items(vec!["s1".into(), "7".into()]))
+        Some(&Detail::Items(ItemList::from(vec!["s1", "7"])))
     );
     let UbiParsed::Click(click) = &parsed[18] else {
         panic!()

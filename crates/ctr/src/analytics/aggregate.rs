@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
+use super::list::ItemList;
 use super::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use super::searches::{Position, SearchRecord};
 use super::window::Window;
@@ -227,13 +228,13 @@ impl WindowAggs {
                 self.positions.entry(Position::Ranked(p)).or_default().impressions += 1;
             }
             for (i, item) in list.iter().enumerate() {
-                if list[..i].contains(item) {
+                if list.iter().take(i).any(|earlier| earlier == item) {
                     continue; // an item listed twice is shown at its first place
                 }
                 let p = u32::try_from(i + 1).unwrap_or(u32::MAX);
                 let agg = entry(items, item);
                 *agg.impressions.entry(p).or_default() += 1;
-                agg.clicks += r.clicks.iter().filter(|c| c.item == *item).count() as u64;
+                agg.clicks += r.clicks.iter().filter(|c| c.item == item).count() as u64;
             }
         }
         for (i, click) in r.clicks.iter().enumerate() {
@@ -323,7 +324,7 @@ const DENSE_POSITIONS: u32 = 64;
 /// let r = SearchRecord {
 ///     time_ms: 0,
 ///     query: "dogs".into(),
-///     results: Some(vec!["a".into(), "b".into()]),
+///     results: Some(vec!["a", "b"].into()),
 ///     clicks: vec![Click { item: "b".into(), time_ms: 5, reported: None }],
 ///     next_is_search: false,
 /// };
@@ -359,7 +360,7 @@ const LIST_RUNS: usize = 8;
 /// Searches that showed the same list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct ListRun {
-    items: Vec<CompactString>,
+    items: ItemList,
     searches: u64,
     /// Clicks on each listed item (at its first place in the list).
     clicks: Vec<u64>,
@@ -413,7 +414,7 @@ impl QueryWindowAcc {
         let run = &mut self.runs[at];
         run.searches += 1;
         for click in &r.clicks {
-            if let Some(i) = run.items.iter().position(|i| *i == click.item) {
+            if let Some(i) = run.items.position(&click.item) {
                 run.clicks[i] += 1;
             }
         }
@@ -422,7 +423,7 @@ impl QueryWindowAcc {
     /// Counts a run into the judgments.
     fn count_run(&mut self, run: &ListRun) {
         for (i, item) in run.items.iter().enumerate() {
-            if run.items[..i].contains(item) {
+            if run.items.iter().take(i).any(|earlier| earlier == item) {
                 continue; // an item listed twice is shown at its first place
             }
             let p = u32::try_from(i + 1).unwrap_or(u32::MAX);

@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
+use super::list::ItemList;
 use super::query::normalize_query;
 use crate::event::{Detail, Event, EventKind};
 
@@ -58,7 +59,7 @@ pub struct SearchRecord {
     pub query: CompactString,
     /// The `items` of the last `results` event after the search and before
     /// the next one; `None` when there was no `results` event.
-    pub results: Option<Vec<CompactString>>,
+    pub results: Option<ItemList>,
     /// The clicks after the search and before the next one, in session
     /// order.
     pub clicks: Vec<Click>,
@@ -70,8 +71,7 @@ pub struct SearchRecord {
 impl SearchRecord {
     /// 1-based index of the first occurrence of `item` in the result list.
     pub fn list_position(&self, item: &str) -> Option<u32> {
-        let list = self.results.as_deref()?;
-        let at = list.iter().position(|i| i == item)?;
+        let at = self.results.as_ref()?.position(item)?;
         u32::try_from(at + 1).ok()
     }
 
@@ -91,7 +91,7 @@ impl SearchRecord {
 
     /// The search got a result list, and it is empty.
     pub fn zero_result(&self) -> bool {
-        self.results.as_ref().is_some_and(Vec::is_empty)
+        self.results.as_ref().is_some_and(ItemList::is_empty)
     }
 
     /// Position of the search's first click (the earliest); `None` without
@@ -129,7 +129,7 @@ pub enum Step {
     Search(CompactString),
     /// A `results`; `None` when its items were not kept (an event parsed
     /// without [`Event::detail`]): it then changes no list.
-    Results(Option<Vec<CompactString>>),
+    Results(Option<ItemList>),
     /// A `click_result`.
     Click {
         /// The clicked item.
@@ -216,7 +216,7 @@ struct Run {
     /// gets them).
     lead_clicks: Vec<Click>,
     /// The last result list before the run's first search.
-    lead_results: Option<Vec<CompactString>>,
+    lead_results: Option<ItemList>,
     /// Whether an event other than `results` came before the first search.
     lead_other: bool,
     /// The searches, each but the last with its `next_is_search` decided
@@ -333,7 +333,7 @@ impl Run {
 /// let mut s = SessionSearches::new(1_000);
 /// s.push(7_000, Step::Click { item: "b".into(), reported: None }); // arrives early
 /// s.push(5_000, Step::Search("dogs".into()));
-/// s.push(6_000, Step::Results(Some(vec!["a".into(), "b".into()])));
+/// s.push(6_000, Step::Results(Some(vec!["a", "b"].into())));
 /// let records = s.finish();
 /// assert_eq!(records[0].first_click_position(), Some(Position::Ranked(2)));
 /// assert_eq!(records[0].reciprocal_rank(), 0.5);
@@ -451,7 +451,7 @@ mod tests {
         Step::Search(q.into())
     }
     fn results(items: &[&str]) -> Step {
-        Step::Results(Some(items.iter().map(|&i| i.into()).collect()))
+        Step::Results(Some(items.iter().copied().collect()))
     }
     fn click(item: &str) -> Step {
         Step::Click {

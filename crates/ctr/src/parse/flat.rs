@@ -9,6 +9,8 @@
 //! What it does accept, it feeds through the same [`FieldKind`] rules as the
 //! full path, so both paths agree on every line (a property test checks).
 
+use crate::analytics::list::{ItemList, ItemListBuilder};
+
 use super::{FieldKind, Fields, Key, Slot, StrArrayField, StrField, TimeField, TypeField, UserField};
 
 /// A value of the flat subset.
@@ -47,13 +49,15 @@ pub(super) struct Captured<'a> {
 }
 
 impl<'a> Captured<'a> {
-    /// The strings of the captured `items` array.
-    pub fn items<T>(&self, each: impl FnMut(&'a str) -> T) -> Option<Vec<T>> {
-        let mut c = Cursor {
-            text: self.items?,
-            i: 0,
-        };
-        c.strings_map(each)
+    /// The captured `items` array as an [`ItemList`], built in one buffer
+    /// as it is read.
+    pub fn item_list(&self) -> Option<ItemList> {
+        let text = self.items?;
+        let mut c = Cursor { text, i: 0 };
+        let mut list = ItemListBuilder::with_capacity(text.len());
+        // A `Vec<()>` does not allocate.
+        c.strings_map(|item| list.push(item))?;
+        Some(list.finish())
     }
 }
 

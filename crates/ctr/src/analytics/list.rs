@@ -1,0 +1,242 @@
+//! [`ItemList`]: a search's result list in one compact buffer.
+//!
+//! A result list lives from the parse of its `results` event until its
+//! session closes and its window counts it; most of a run's open sessions
+//! hold a few. As a `Vec` of 24-byte strings a list of 8 short items takes
+//! 192 bytes; here it takes one allocation of its items' bytes plus one
+//! length prefix each (about 60 bytes), and two lists compare as two byte
+//! strings.
+//!
+//! Layout: for each item, its length in bytes as a base-32768 number
+//! written with chars (the leading digits as `U+E000 + d`, the last as
+//! `U+0000 + d`; one char, one byte below 128 bytes), then the item's
+//! text. The encoding is injective, so lists are equal exactly when
+//! their buffers are. The serialized form is a sequence of strings, as a
+//! `Vec<String>`'s.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Digits of a length prefix are base `RADIX`.
+const RADIX: usize = 0x8000;
+/// A leading (non-final) digit `d` is the char `LEAD + d`.
+const LEAD: u32 = 0xE000;
+
+/// A result list: its items, in order, in one buffer.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct ItemList {
+    buf: Box<str>,
+    len: u32,
+}
+
+impl ItemList {
+    /// The list of `items`, in order. `capacity` is a hint of the bytes
+    /// needed (the items' bytes plus one each is usually enough).
+    pub fn from_items<'a>(items: impl IntoIterator<Item = &'a str>, capacity: usize) -> ItemList {
+        let mut b = ItemListBuilder::with_capacity(capacity);
+        for item in items {
+            b.push(item);
+        }
+        b.finish()
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether the list has no item.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The items, in order.
+    pub fn iter(&self) -> Items<'_> {
+        Items { rest: &self.buf }
+    }
+
+    /// 0-based index of the first occurrence of `item`.
+    pub fn position(&self, item: &str) -> Option<usize> {
+        self.iter().position(|i| i == item)
+    }
+}
+
+/// Builds an [`ItemList`] one item at a time.
+#[derive(Debug, Default)]
+pub struct ItemListBuilder {
+    buf: String,
+    len: u32,
+}
+
+impl ItemListBuilder {
+    /// An empty builder with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> ItemListBuilder {
+        ItemListBuilder {
+            buf: String::with_capacity(capacity),
+            len: 0,
+        }
+    }
+
+    /// Appends `item`.
+    pub fn push(&mut self, item: &str) {
+        let n = item.len();
+        if n < RADIX {
+            self.buf.push(final_digit(n));
+        } else {
+            let mut digits = Vec::new();
+            let mut rest = n;
+            while rest > 0 {
+                digits.push(rest % RADIX);
+                rest /= RADIX;
+            }
+            // digits[0] is the last (final) digit.
+            for (i, &d) in digits.iter().enumerate().rev() {
+                self.buf.push(if i == 0 { final_digit(d) } else { lead_digit(d) });
+            }
+        }
+        self.buf.push_str(item);
+        self.len = self.len.saturating_add(1);
+    }
+
+    /// The list.
+    pub fn finish(self) -> ItemList {
+        ItemList {
+            buf: self.buf.into_boxed_str(),
+            len: self.len,
+        }
+    }
+}
+
+/// The char of a final digit (`d < RADIX`, below the surrogates).
+fn final_digit(d: usize) -> char {
+    u32::try_from(d).ok().and_then(char::from_u32).unwrap_or('\0')
+}
+
+/// The char of a leading digit (`d < RADIX`: `U+E000`…`U+15FFF`).
+fn lead_digit(d: usize) -> char {
+    u32::try_from(d)
+        .ok()
+        .and_then(|d| char::from_u32(LEAD + d))
+        .unwrap_or('\u{E000}')
+}
+
+/// The items of an [`ItemList`], in order.
+#[derive(Clone)]
+pub struct Items<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.rest.as_bytes();
+        let first = *bytes.first()?;
+        if first < 0x80 {
+            // The common case: an item shorter than 128 bytes.
+            let n = usize::from(first);
+            let item = self.rest.get(1..1 + n)?;
+            self.rest = self.rest.get(1 + n..)?;
+            return Some(item);
+        }
+        let mut n = 0usize;
+        let mut chars = self.rest.char_indices();
+        let start = loop {
+            let (at, c) = chars.next()?;
+            let v = c as u32;
+            if v < LEAD {
+                n = n * RADIX + v as usize;
+                break at + c.len_utf8();
+            }
+            n = n * RADIX + (v - LEAD) as usize;
+        };
+        let item = self.rest.get(start..start + n)?;
+        self.rest = self.rest.get(start + n..)?;
+        Some(item)
+    }
+}
+
+impl<'a> IntoIterator for &'a ItemList {
+    type Item = &'a str;
+    type IntoIter = Items<'a>;
+
+    fn into_iter(self) -> Items<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> FromIterator<&'a str> for ItemList {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> ItemList {
+        ItemList::from_items(iter, 0)
+    }
+}
+
+impl<S: AsRef<str>> From<Vec<S>> for ItemList {
+    fn from(items: Vec<S>) -> ItemList {
+        let capacity = items.iter().map(|i| i.as_ref().len() + 1).sum();
+        ItemList::from_items(items.iter().map(AsRef::as_ref), capacity)
+    }
+}
+
+impl fmt::Debug for ItemList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for ItemList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ItemList, D::Error> {
+        Vec::<String>::deserialize(d).map(ItemList::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(items: &[&str]) {
+        let list = ItemList::from(items.to_vec());
+        assert_eq!(list.len(), items.len());
+        assert_eq!(list.iter().collect::<Vec<_>>(), items);
+    }
+
+    #[test]
+    fn items_come_back_in_order() {
+        roundtrip(&[]);
+        roundtrip(&[""]);
+        roundtrip(&["a", "", "bc", "é\u{0}x", "\u{E000}\u{10FFFF}"]);
+        let long127 = "x".repeat(127);
+        let long128 = "y".repeat(128);
+        let long = "z".repeat(RADIX - 1);
+        let longer = "w".repeat(RADIX);
+        let longest = "v".repeat(RADIX * 3 + 5);
+        roundtrip(&[&long127, &long128, "a", &long, &longer, "b", &longest]);
+    }
+
+    #[test]
+    fn equal_exactly_when_items_are() {
+        let l = |items: &[&str]| ItemList::from(items.to_vec());
+        assert_eq!(l(&["a", "b"]), l(&["a", "b"]));
+        assert_ne!(l(&["ab"]), l(&["a", "b"]));
+        assert_ne!(l(&["a", "b"]), l(&["b", "a"]));
+        assert_ne!(l(&[]), l(&[""]));
+        assert_eq!(l(&["a", "b"]).position("b"), Some(1));
+        assert_eq!(l(&["a", "b"]).position("c"), None);
+    }
+
+    #[test]
+    fn serializes_as_a_sequence_of_strings() {
+        let list = ItemList::from(vec!["a", "b"]);
+        let json = serde_json::to_string(&list).unwrap();
+        assert_eq!(json, r#"["a","b"]"#);
+        let back: ItemList = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, list);
+    }
+}
