@@ -3,73 +3,22 @@
 //! with the same or another worker count — writes exactly the output of an
 //! uninterrupted run. Damaged or foreign stores are refused with an error.
 
-use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use eddy::connectors::{Sink, SinkPartition};
 use eddy::recovery::{init_store, inspect, RecoveryConfig};
 use eddy::testing::{TestingSink, TestingSource};
 use eddy::window::{EventClock, EventTime, SessionWindower, SlidingWindower, TumblingWindower};
 use eddy::{run, EddyError, RunConfig};
 use proptest::prelude::*;
 
+mod common;
+use common::Crashing;
+
 /// `(user, event time in ms)`.
 type Event = (String, i64);
-
-/// A sink that fails with "disk full" once `budget` items are written in
-/// this run: the crash of a test.
-struct Crashing {
-    inner: TestingSink<String>,
-    budget: Arc<AtomicI64>,
-}
-
-struct CrashingWriter {
-    inner: Box<dyn SinkPartition<String>>,
-    budget: Arc<AtomicI64>,
-}
-
-impl Sink<String> for Crashing {
-    fn build(&self, w: usize, n: usize) -> eddy::Result<Box<dyn SinkPartition<String>>> {
-        Ok(Box::new(CrashingWriter {
-            inner: self.inner.build(w, n)?,
-            budget: self.budget.clone(),
-        }))
-    }
-
-    fn resume(&self, w: usize, n: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<String>>> {
-        Ok(Box::new(CrashingWriter {
-            inner: self.inner.resume(w, n, state)?,
-            budget: self.budget.clone(),
-        }))
-    }
-}
-
-impl SinkPartition<String> for CrashingWriter {
-    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<()> {
-        let left = self.budget.fetch_sub(items.len() as i64, Ordering::SeqCst);
-        if left < items.len() as i64 {
-            // Write part of the batch, then fail: a torn write.
-            items.truncate(left.max(0) as usize);
-            self.inner.write_batch(items)?;
-            return Err(EddyError::io(
-                "test-output",
-                io::Error::new(io::ErrorKind::StorageFull, "simulated disk full"),
-            ));
-        }
-        self.inner.write_batch(items)
-    }
-
-    fn close(&mut self) -> eddy::Result<()> {
-        self.inner.close()
-    }
-
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
-        self.inner.snapshot()
-    }
-}
 
 /// Sessions as text, late events as text, and the window output.
 type SessionLines<'a> = (

@@ -4,17 +4,18 @@
 //! then `on_eof`, and a run that crashes and resumes on another worker
 //! count gives the uninterrupted output — the same for 1, 2 and 4 workers.
 
-use std::io;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eddy::connectors::{Sink, SinkPartition};
 use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use eddy::recovery::{init_store, inspect, RecoveryConfig};
 use eddy::testing::{TestingSink, TestingSource};
-use eddy::{run, EddyError, RunConfig};
+use eddy::{run, RunConfig};
 use serde::{Deserialize, Serialize};
+
+mod common;
+use common::Crashing;
 
 /// `(user, event time in ms)`.
 type Event = (String, i64);
@@ -292,56 +293,6 @@ fn the_output_is_the_same_for_1_2_and_4_workers_and_any_batch_size() {
     for (workers, batch) in [(1, 1), (2, 7), (4, 3), (4, 500)] {
         let got = run_trace(&RunConfig::workers(workers), parts.clone(), batch).expect("run");
         assert_eq!(got, expected, "{workers} workers, batches of {batch}");
-    }
-}
-
-/// A sink that fails with "disk full" once `budget` items are written.
-struct Crashing {
-    inner: TestingSink<String>,
-    budget: Arc<AtomicI64>,
-}
-
-struct CrashingWriter {
-    inner: Box<dyn SinkPartition<String>>,
-    budget: Arc<AtomicI64>,
-}
-
-impl Sink<String> for Crashing {
-    fn build(&self, w: usize, n: usize) -> eddy::Result<Box<dyn SinkPartition<String>>> {
-        Ok(Box::new(CrashingWriter {
-            inner: self.inner.build(w, n)?,
-            budget: self.budget.clone(),
-        }))
-    }
-
-    fn resume(&self, w: usize, n: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<String>>> {
-        Ok(Box::new(CrashingWriter {
-            inner: self.inner.resume(w, n, state)?,
-            budget: self.budget.clone(),
-        }))
-    }
-}
-
-impl SinkPartition<String> for CrashingWriter {
-    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<()> {
-        let left = self.budget.fetch_sub(items.len() as i64, Ordering::SeqCst);
-        if left < items.len() as i64 {
-            items.truncate(left.max(0) as usize);
-            self.inner.write_batch(items)?;
-            return Err(EddyError::io(
-                "test-output",
-                io::Error::new(io::ErrorKind::StorageFull, "simulated disk full"),
-            ));
-        }
-        self.inner.write_batch(items)
-    }
-
-    fn close(&mut self) -> eddy::Result<()> {
-        self.inner.close()
-    }
-
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
-        self.inner.snapshot()
     }
 }
 

@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests.
+
+use std::io;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use eddy::connectors::{Sink, SinkPartition};
+use eddy::testing::TestingSink;
+use eddy::EddyError;
+
+/// A sink that fails with "disk full" once `budget` items are written in
+/// this run: the crash of a test.
+pub struct Crashing {
+    /// Where the items written before the crash go.
+    pub inner: TestingSink<String>,
+    /// Items left to write before the crash (shared across resumes).
+    pub budget: Arc<AtomicI64>,
+}
+
+/// [`Crashing`]'s writer.
+pub struct CrashingWriter {
+    inner: Box<dyn SinkPartition<String>>,
+    budget: Arc<AtomicI64>,
+}
+
+impl Sink<String> for Crashing {
+    fn build(&self, w: usize, n: usize) -> eddy::Result<Box<dyn SinkPartition<String>>> {
+        Ok(Box::new(CrashingWriter {
+            inner: self.inner.build(w, n)?,
+            budget: self.budget.clone(),
+        }))
+    }
+
+    fn resume(&self, w: usize, n: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<String>>> {
+        Ok(Box::new(CrashingWriter {
+            inner: self.inner.resume(w, n, state)?,
+            budget: self.budget.clone(),
+        }))
+    }
+}
+
+impl SinkPartition<String> for CrashingWriter {
+    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<()> {
+        let left = self.budget.fetch_sub(items.len() as i64, Ordering::SeqCst);
+        if left < items.len() as i64 {
+            // Write part of the batch, then fail: a torn write.
+            items.truncate(left.max(0) as usize);
+            self.inner.write_batch(items)?;
+            return Err(EddyError::io(
+                "test-output",
+                io::Error::new(io::ErrorKind::StorageFull, "simulated disk full"),
+            ));
+        }
+        self.inner.write_batch(items)
+    }
+
+    fn close(&mut self) -> eddy::Result<()> {
+        self.inner.close()
+    }
+
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+        self.inner.snapshot()
+    }
+}
