@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Digits of a length prefix are base `RADIX`.
@@ -187,7 +188,12 @@ impl fmt::Debug for ItemList {
 
 impl Serialize for ItemList {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+        // The length up front: bincode (snapshots) needs it.
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for item in self {
+            seq.serialize_element(item)?;
+        }
+        seq.end()
     }
 }
 
@@ -237,6 +243,17 @@ mod tests {
         let json = serde_json::to_string(&list).unwrap();
         assert_eq!(json, r#"["a","b"]"#);
         let back: ItemList = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, list);
+    }
+
+    #[test]
+    fn snapshots_as_bincode_like_a_vec_of_strings() {
+        // Bincode (the snapshots' encoding) needs a sequence's length up
+        // front.
+        let list = ItemList::from(vec!["a", "", "bc"]);
+        let bytes = bincode::serialize(&list).unwrap();
+        assert_eq!(bytes, bincode::serialize(&vec!["a", "", "bc"]).unwrap());
+        let back: ItemList = bincode::deserialize(&bytes).unwrap();
         assert_eq!(back, list);
     }
 }
