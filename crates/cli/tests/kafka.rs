@@ -373,6 +373,8 @@ fn exactly_once_across_kill_9(b: &Broker) {
             s(&store),
             "-s",
             "20ms",
+            "-w",
+            "2",
             "-q",
         ];
         // Forced: during a snapshot write (the engine's hook) and, for a
