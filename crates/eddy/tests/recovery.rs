@@ -15,7 +15,7 @@ use eddy::{run, EddyError, RunConfig};
 use proptest::prelude::*;
 
 mod common;
-use common::Crashing;
+use common::{has_complete_snapshot, Crashing};
 
 /// `(user, event time in ms)`.
 type Event = (String, i64);
@@ -177,12 +177,7 @@ fn crash_and_resume(
     let sink = TestingSink::new();
     let mut resumed = 0;
     for &(workers, budget) in stages {
-        if inspect(dir.path())
-            .expect("inspect")
-            .epochs
-            .iter()
-            .any(|e| e.complete())
-        {
+        if has_complete_snapshot(dir.path()) {
             resumed += 1;
         }
         let config = RunConfig::workers(workers).with_recovery(recovery(dir.path(), interval_ms));
@@ -328,12 +323,7 @@ fn crash_and_resume_of_a_chunked_file_gives_the_whole_file_output() {
     let sink = TestingSink::new();
     let mut resumed = 0;
     for (workers, budget) in [(2, Some(1500)), (4, Some(1500)), (1, None)] {
-        if inspect(store.path())
-            .expect("inspect")
-            .epochs
-            .iter()
-            .any(|e| e.complete())
-        {
+        if has_complete_snapshot(store.path()) {
             resumed += 1;
         }
         let config = RunConfig::workers(workers).with_recovery(recovery(store.path(), 0));

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
-use eddy::recovery::{init_store, inspect, RecoveryConfig};
+use eddy::recovery::{init_store, RecoveryConfig};
 use eddy::testing::{TestingSink, TestingSource};
 use eddy::{run, RunConfig};
 use serde::{Deserialize, Serialize};
 
 mod common;
-use common::Crashing;
+use common::{has_complete_snapshot, Crashing};
 
 /// `(user, event time in ms)`.
 type Event = (String, i64);
@@ -305,12 +305,7 @@ fn crash_at_2_workers_and_resume_at_3_gives_the_uninterrupted_output() {
     let sink = TestingSink::new();
     let mut resumed = 0;
     for (workers, budget) in [(2, Some(1200)), (3, Some(1200)), (3, None)] {
-        if inspect(dir.path())
-            .expect("inspect")
-            .epochs
-            .iter()
-            .any(|e| e.complete())
-        {
+        if has_complete_snapshot(dir.path()) {
             resumed += 1;
         }
         let config = RunConfig::workers(workers).with_recovery(RecoveryConfig {

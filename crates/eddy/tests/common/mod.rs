@@ -4,7 +4,10 @@ use std::io;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use std::path::Path;
+
 use eddy::connectors::{Sink, SinkPartition};
+use eddy::recovery::inspect;
 use eddy::testing::TestingSink;
 use eddy::EddyError;
 
@@ -61,4 +64,9 @@ impl SinkPartition<String> for CrashingWriter {
     fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
         self.inner.snapshot()
     }
+}
+
+/// Whether the store at `dir` holds a complete snapshot (a run would resume).
+pub fn has_complete_snapshot(dir: &Path) -> bool {
+    inspect(dir).expect("inspect").epochs.iter().any(|e| e.complete())
 }
