@@ -5,19 +5,25 @@
 #  - the throughput of a bounded replay (--kafka-until-end) to a Kafka
 #    output at -w 1 and -w 2, without and with -r (-s 1s);
 #  - with RATE set, the live end-to-end latency at RATE events/s
-#    (crates/cli/tests/kafka.rs, bench_kafka_latency).
+#    (crates/cli/tests/kafka.rs, bench_kafka_latency, -r -s 1s); RATE=auto:
+#    at half the exactly-once throughput just measured for the same -w.
 #
-#   EVENTS=200000 RATE=5000 bash bench/kafka.sh
+#   EVENTS=200000 RATE=auto bash bench/kafka.sh
+#   CARGO_TARGET_DIR=/work/target-bench EDDY_KAFKA_DIR=/tmp/bench-broker ...
+#     (a release build that does not block others' target dir; a fresh
+#     broker state: tansu's SQLite store slows down as it grows)
 #
 # (RATE's latency test is built with cargo's test profile for --release.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-200000}
+TARGET=${CARGO_TARGET_DIR:-target}
 # BIN=target/debug/search-ctr to measure another build (then not rebuilt).
 if [ -z "${BIN:-}" ]; then
   cargo build --release -q -p search-ctr
-  BIN=target/release/search-ctr
+  BIN=$TARGET/release/search-ctr
 fi
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; EVENTS=$EVENTS"
 B=$(scripts/kafka-broker.sh start | tail -1)
 T=bench-$$-$RANDOM
 now() { date +%s.%N; }
@@ -38,11 +44,18 @@ for w in 1 2; do
   $BIN run -I "kafka://$B/$T-in" --kafka-until-end -o "kafka://$B/$T-out-r$w" -w "$w" -r "$store/s" -s 1s -q
   t1=$(now)
   echo "kafka -> search-ctr -> kafka, -w $w, -r -s 1s (exactly-once): $(rate "$EVENTS" "$t0" "$t1")"
+  declare "half_$w=$(awk -v n="$EVENTS" -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", n / (b - a) / 2 }')"
   rm -rf "$store"
 done
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) after the throughput runs"
 if [ -n "${RATE:-}" ]; then
   for w in 1 2; do
-    EDDY_KAFKA_BOOTSTRAP=$B EDDY_BENCH_RATE=$RATE EDDY_BENCH_WORKERS=$w \
+    r=$RATE
+    if [ "$r" = auto ]; then
+      r=$(eval echo "\$half_$w")
+    fi
+    echo "latency at $r events/s (-w $w, -r -s 1s):"
+    EDDY_KAFKA_BOOTSTRAP=$B EDDY_BENCH_RATE=$r EDDY_BENCH_WORKERS=$w \
       cargo test --release -q -p search-ctr --test kafka bench_kafka_latency -- --ignored --nocapture 2>&1 |
       grep "kafka latency"
   done

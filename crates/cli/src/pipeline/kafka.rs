@@ -28,6 +28,22 @@ pub enum KafkaTimeArg {
     Message,
 }
 
+/// `--kafka-sink`: how Kafka outputs are made exactly-once with
+/// `--recovery-dir`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KafkaSinkArg {
+    /// Idempotent producer; with -r, exactly-once on any broker by the
+    /// `eddy-pos` header read back on resume. Rows are visible as they are
+    /// written.
+    Idempotent,
+    /// As idempotent, and each snapshot's rows in one broker transaction
+    /// committed by the snapshot: `read_committed` consumers see only rows
+    /// of completed snapshot epochs. Needs -r and a broker with transactions
+    /// (not tansu 0.6); -s must stay under half of `transaction.timeout.ms`
+    /// (60 s by default; raise it with --kafka-option).
+    Transactional,
+}
+
 /// The `--kafka-*` flags of `search-ctr run`.
 #[derive(Debug, Clone, Args)]
 pub struct KafkaFlags {
@@ -62,6 +78,14 @@ pub struct KafkaFlags {
     /// job's last message instead of refusing).
     #[arg(long)]
     pub kafka_allow_foreign: bool,
+
+    /// How Kafka outputs are written: `idempotent` (with -r exactly-once
+    /// on any broker; without -r at-least-once after a restart), or
+    /// `transactional` (needs -r and broker transactions: each snapshot's
+    /// rows are committed as one transaction, for `read_committed`
+    /// consumers).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = KafkaSinkArg::Idempotent)]
+    pub kafka_sink: KafkaSinkArg,
 }
 
 impl Default for KafkaFlags {
@@ -72,6 +96,7 @@ impl Default for KafkaFlags {
             kafka_until_end: false,
             kafka_time: KafkaTimeArg::Event,
             kafka_allow_foreign: false,
+            kafka_sink: KafkaSinkArg::Idempotent,
         }
     }
 }
@@ -123,10 +148,18 @@ impl KafkaPlan {
     /// What a resume must not change (the fingerprint's Kafka part).
     pub fn describe(&self) -> String {
         let f = &self.flags;
-        format!(
+        let mut text = format!(
             "kafka_input={:?} kafka_start={:?} kafka_until_end={} kafka_time={:?}",
             self.input, f.kafka_start, f.kafka_until_end, f.kafka_time
-        )
+        );
+        // A resume must not switch modes: an idempotent run would leave the
+        // crashed transactional run's open transaction unfenced (and its
+        // read-back blocked behind it). Said only for the new mode, so that
+        // existing idempotent jobs keep their fingerprint.
+        if f.kafka_sink == KafkaSinkArg::Transactional {
+            text.push_str(" kafka_sink=transactional");
+        }
+        text
     }
 }
 
@@ -195,10 +228,55 @@ pub fn check_run(args: &crate::args::RunArgs) -> Result<(Vec<PathBuf>, Option<St
             "--report reads the rows back from an --output file: -o kafka://… cannot be read back".into(),
         );
     }
+    if args.kafka.kafka_sink == KafkaSinkArg::Transactional {
+        check_transactional(args, !seen.is_empty())?;
+    }
     if input.is_none() && (args.kafka.kafka_until_end || args.kafka.kafka_start != KafkaStart::Earliest) {
         return Err("--kafka-until-end and --kafka-start need a Kafka input (-I kafka://…)".into());
     }
     Ok((files.into_iter().cloned().collect(), input))
+}
+
+/// `--kafka-sink transactional`'s conditions: a Kafka output, `-r`, and
+/// snapshots well within the transaction timeout.
+fn check_transactional(args: &crate::args::RunArgs, kafka_output: bool) -> Result<(), String> {
+    if !kafka_output {
+        return Err("--kafka-sink transactional needs a Kafka output (-o kafka://…)".into());
+    }
+    if args.recovery.recovery_dir.is_none() {
+        return Err(
+            "--kafka-sink transactional needs --recovery-dir (-r): its transactions are committed by the \
+             snapshots"
+                .into(),
+        );
+    }
+    let timeout_ms = transaction_timeout_ms(&args.kafka)?;
+    let interval = args.recovery.snapshot_interval;
+    if interval.as_millis() * 2 > u128::from(timeout_ms) {
+        return Err(format!(
+            "--kafka-sink transactional: the snapshot interval (-s {interval:?}) must be at most half the \
+             transaction timeout ({timeout_ms} ms), or the broker aborts a snapshot's transaction before it \
+             is committed: lower -s or raise --kafka-option transaction.timeout.ms=MS (at most the broker's \
+             transaction.max.timeout.ms, 15 min by default)"
+        ));
+    }
+    Ok(())
+}
+
+/// `transaction.timeout.ms` as given with `--kafka-option` (the last one),
+/// else librdkafka's default, 60 s.
+fn transaction_timeout_ms(flags: &KafkaFlags) -> Result<u64, String> {
+    match flags
+        .kafka_option
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "transaction.timeout.ms")
+    {
+        Some((_, v)) => v.trim().parse::<u64>().map_err(|_| {
+            format!("--kafka-option transaction.timeout.ms={v}: expected a number of milliseconds")
+        }),
+        None => Ok(60_000),
+    }
 }
 
 /// A stable id for exactly-once outputs: FNV-1a of the run's fingerprint
@@ -279,7 +357,16 @@ fn sink<T: 'static>(
                 .allow_foreign(plan.kafka.flags.kafka_allow_foreign)
                 .create_missing(1);
             if let Some(fingerprint) = &plan.kafka.dedup {
-                sink = sink.exactly_once(dedup_id(fingerprint, option));
+                let id = dedup_id(fingerprint, option);
+                sink = match plan.kafka.flags.kafka_sink {
+                    // (transaction.timeout.ms was checked before the run.)
+                    KafkaSinkArg::Transactional => {
+                        let ms = transaction_timeout_ms(&plan.kafka.flags).unwrap_or(60_000);
+                        sink.transactional(id)
+                            .transaction_timeout(Duration::from_millis(ms))
+                    }
+                    KafkaSinkArg::Idempotent => sink.exactly_once(id),
+                };
             }
             Box::new(sink)
         }

@@ -1,5 +1,6 @@
 //! [`KafkaSink`]: rows as messages, exactly-once across crashes by
-//! deterministic positions in a header (no broker transactions).
+//! deterministic positions in a header; optionally each snapshot epoch's
+//! rows in one broker transaction ([`KafkaSink::transactional`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -24,6 +25,10 @@ pub const POSITION_HEADER: &str = "eddy-pos";
 /// a full queue may wait, before the run fails naming the broker.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The default of [`KafkaSink::transaction_timeout`] (librdkafka's own
+/// default of `transaction.timeout.ms`): 60 s.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Appends an item's key (left empty for none) and value.
 type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>, &mut Vec<u8>) + Send + Sync>;
 
@@ -41,6 +46,11 @@ type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>, &mut Vec<u8>) + Send + Sync>;
 /// regenerated items up to it. Messages without this sink's header at the
 /// end of a partition (someone else wrote the topic) are an error unless
 /// [`KafkaSink::allow_foreign`].
+///
+/// [`KafkaSink::transactional`] adds broker transactions on top: each
+/// snapshot epoch's messages are one transaction, committed by the sink's
+/// snapshot, so `read_committed` consumers never see a message that a
+/// crash could take back (ARCHITECTURE.md, "Kafka").
 pub struct KafkaSink<T> {
     uri: KafkaUri,
     encode: Encode<T>,
@@ -48,6 +58,8 @@ pub struct KafkaSink<T> {
     allow_foreign: bool,
     create: Option<i32>,
     idempotent: bool,
+    transactional: bool,
+    transaction_timeout: Duration,
 }
 
 impl<T> std::fmt::Debug for KafkaSink<T> {
@@ -56,6 +68,7 @@ impl<T> std::fmt::Debug for KafkaSink<T> {
             .field("uri", &self.uri)
             .field("dedup", &self.dedup)
             .field("allow_foreign", &self.allow_foreign)
+            .field("transactional", &self.transactional)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +87,8 @@ impl<T: 'static> KafkaSink<T> {
             allow_foreign: false,
             create: None,
             idempotent: true,
+            transactional: false,
+            transaction_timeout: TRANSACTION_TIMEOUT,
         }
     }
 
@@ -123,6 +138,33 @@ impl<T: 'static> KafkaSink<T> {
         self
     }
 
+    /// Exactly-once as [`KafkaSink::exactly_once`] (`id` the same), and in
+    /// broker transactions: the writer's producer has the
+    /// `transactional.id` `ID.tx.WORKER` (writer 0: `ID.tx.0`), the same in
+    /// every run of the job, so that opening it fences a crashed run's
+    /// producer and aborts its open transaction; each snapshot commits the
+    /// transaction of the messages written since the previous one (and
+    /// [`SinkPartition::close`] the last), and the resume's read-back sees
+    /// committed messages only (`isolation.level=read_committed`). Needs a
+    /// broker with transactions; a writer dropped without a snapshot (a
+    /// failed run) aborts its open transaction.
+    pub fn transactional(self, id: impl Into<String>) -> Self {
+        let mut sink = self.exactly_once(id);
+        sink.transactional = true;
+        sink.idempotent = true;
+        sink
+    }
+
+    /// With [`KafkaSink::transactional`]: how long a transaction may stay
+    /// open before the broker aborts it (`transaction.timeout.ms`; default
+    /// 60 s, librdkafka's). Snapshots must come well within it; it
+    /// is also how long a crashed run's transaction holds `read_committed`
+    /// consumers back when the job is not restarted.
+    pub fn transaction_timeout(mut self, timeout: Duration) -> Self {
+        self.transaction_timeout = timeout;
+        self
+    }
+
     /// With [`KafkaSink::exactly_once`]: messages of others (without this
     /// sink's header or with another id) may follow this sink's in the
     /// topic; the read-back then looks further back for this sink's last
@@ -132,8 +174,14 @@ impl<T: 'static> KafkaSink<T> {
         self
     }
 
-    fn producer(&self) -> Result<BaseProducer<Delivery>> {
-        let ms = DELIVERY_TIMEOUT.as_millis().to_string();
+    fn producer(&self, worker: usize) -> Result<BaseProducer<Delivery>> {
+        // librdkafka wants message.timeout.ms <= transaction.timeout.ms.
+        let delivery = if self.transactional {
+            DELIVERY_TIMEOUT.min(self.transaction_timeout)
+        } else {
+            DELIVERY_TIMEOUT
+        };
+        let ms = delivery.as_millis().to_string();
         let idempotence: &[(&str, &str)] = if self.idempotent {
             &[
                 ("enable.idempotence", "true"),
@@ -156,6 +204,17 @@ impl<T: 'static> KafkaSink<T> {
             // than time out messages that waited in the queue.
             ("queue.buffering.max.messages", "20000"),
         ]);
+        let tx_id = match (&self.dedup, self.transactional) {
+            (Some(id), true) => Some(transactional_id(id, worker)),
+            _ => None,
+        };
+        let tx_ms = self.transaction_timeout.as_millis().to_string();
+        if let Some(tx_id) = &tx_id {
+            defaults.extend([
+                ("transactional.id", tx_id.as_str()),
+                ("transaction.timeout.ms", tx_ms.as_str()),
+            ]);
+        }
         self.uri
             .client_config(&defaults)
             .create_with_context(Delivery::default())
@@ -166,6 +225,9 @@ impl<T: 'static> KafkaSink<T> {
         self.uri
             .client_config(&[
                 ("group.id", "eddy-sink-readback"),
+                // Aborted and still-open transactions are not ours to
+                // count (librdkafka's default, stated).
+                ("isolation.level", "read_committed"),
                 ("enable.auto.commit", "false"),
                 ("enable.partition.eof", "true"),
                 ("auto.offset.reset", "earliest"),
@@ -177,10 +239,18 @@ impl<T: 'static> KafkaSink<T> {
 
     /// Opens the writer: `written[p]` = messages this sink wrote to `p`
     /// according to the snapshot (all 0 for a first start).
-    fn open(&self, written: Option<Vec<u64>>) -> Result<Box<dyn SinkPartition<T>>> {
-        let producer = self.producer()?;
+    fn open(&self, worker: usize, written: Option<Vec<u64>>) -> Result<Box<dyn SinkPartition<T>>> {
+        let producer = self.producer(worker)?;
         let consumer = self.consumer()?;
         let n = self.partitions(&consumer)?;
+        if self.transactional {
+            // Before the read-back: fences the crashed run's producer and
+            // aborts its open transaction, whose messages a read_committed
+            // read-back must not count (and which would hold it back).
+            producer
+                .init_transactions(self.uri.timeout.max(DELIVERY_TIMEOUT))
+                .map_err(|e| self.uri.error(transaction_error("cannot start transactions", &e)))?;
+        }
         let n_usize = n as usize;
         let written = match written {
             Some(w) if w.len() != n_usize => {
@@ -213,6 +283,12 @@ impl<T: 'static> KafkaSink<T> {
             }
             pause_after_readback();
         }
+        if self.transactional {
+            producer.begin_transaction().map_err(|e| {
+                self.uri
+                    .error(transaction_error("cannot begin a transaction", &e))
+            })?;
+        }
         Ok(Box::new(KafkaWriter {
             uri: self.uri.clone(),
             producer,
@@ -224,6 +300,7 @@ impl<T: 'static> KafkaSink<T> {
             value: Vec::new(),
             produced: 0,
             pause: pause_after_writes_hook(),
+            in_transaction: self.transactional,
         }))
     }
 }
@@ -233,14 +310,52 @@ impl<T: 'static> Sink<T> for KafkaSink<T> {
         SinkRouting::Single
     }
 
-    fn build(&self, _worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
-        self.open(None)
+    fn build(&self, worker: usize, _workers: usize) -> Result<Box<dyn SinkPartition<T>>> {
+        self.open(worker, None)
     }
 
-    fn resume(&self, _worker: usize, _workers: usize, state: &[u8]) -> Result<Box<dyn SinkPartition<T>>> {
+    fn resume(&self, worker: usize, _workers: usize, state: &[u8]) -> Result<Box<dyn SinkPartition<T>>> {
         let written = decode_state(state)
             .ok_or_else(|| self.uri.error("the snapshot's sink state is not a Kafka sink's"))?;
-        self.open(Some(written))
+        self.open(worker, Some(written))
+    }
+}
+
+/// The `transactional.id` of writer `worker` of a [`KafkaSink::transactional`]
+/// sink with dedup id `id`: `ID.tx.WORKER`, the same in every run of the
+/// job, so that a restarted run's producer fences the crashed one's.
+fn transactional_id(id: &str, worker: usize) -> String {
+    format!("{}.tx.{worker}", id.replace(':', "_"))
+}
+
+/// A transaction call's error, saying when the broker lacks transactions.
+fn transaction_error(what: &str, e: &KafkaError) -> String {
+    let code = e.rdkafka_error_code();
+    let unsupported = matches!(
+        code,
+        Some(
+            RDKafkaErrorCode::UnsupportedVersion
+                | RDKafkaErrorCode::UnsupportedFeature
+                | RDKafkaErrorCode::InvalidRequest
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+        )
+    );
+    if unsupported {
+        format!(
+            "{what}: {e}; does the broker support transactions? (--kafka-sink transactional needs them; \
+             --kafka-sink idempotent is exactly-once with -r on any broker)"
+        )
+    } else if matches!(
+        code,
+        Some(
+            RDKafkaErrorCode::Fenced
+                | RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::InvalidProducerEpoch
+        )
+    ) {
+        format!("{what}: {e}: another run of this job (same transactional.id) has fenced this one")
+    } else {
+        format!("{what}: {e}")
     }
 }
 
@@ -328,6 +443,8 @@ struct KafkaWriter<T> {
     produced: u64,
     /// The test hook [`PAUSE_WRITES_ENV`].
     pause: Option<(u64, std::path::PathBuf)>,
+    /// A transaction is open (transactional sinks only).
+    in_transaction: bool,
 }
 
 impl<T> KafkaWriter<T> {
@@ -349,6 +466,49 @@ impl<T> KafkaWriter<T> {
             .flush(DELIVERY_TIMEOUT)
             .map_err(|e| self.uri.unreachable("cannot flush the output", e))?;
         self.check_delivery()
+    }
+
+    /// Commits the open transaction (after flushing it); `again` begins
+    /// the next one. A failed commit fails the run: its messages are
+    /// aborted (now, or by the next run's fencing) and regenerated by the
+    /// resume.
+    fn commit(&mut self, again: bool) -> Result<()> {
+        if !self.in_transaction {
+            return Ok(());
+        }
+        self.in_transaction = false;
+        self.check_delivery()?;
+        if let Err(e) = self.producer.commit_transaction(DELIVERY_TIMEOUT) {
+            let aborted = self.producer.abort_transaction(DELIVERY_TIMEOUT).is_ok();
+            let then = if aborted {
+                "aborted"
+            } else {
+                "left to the next run to abort"
+            };
+            return Err(self.uri.error(transaction_error(
+                &format!("cannot commit the snapshot's transaction ({then})"),
+                &e,
+            )));
+        }
+        self.check_delivery()?;
+        if again {
+            self.producer.begin_transaction().map_err(|e| {
+                self.uri
+                    .error(transaction_error("cannot begin a transaction", &e))
+            })?;
+            self.in_transaction = true;
+        }
+        Ok(())
+    }
+}
+
+impl<T> Drop for KafkaWriter<T> {
+    /// A writer dropped in a transaction (a failed or stopped run) aborts
+    /// it; if it cannot, the next run's fencing does.
+    fn drop(&mut self) {
+        if self.in_transaction {
+            let _ = self.producer.abort_transaction(self.uri.timeout);
+        }
     }
 }
 
@@ -418,11 +578,13 @@ impl<T> SinkPartition<T> for KafkaWriter<T> {
     }
 
     fn close(&mut self) -> Result<()> {
-        self.flush()
+        self.flush()?;
+        self.commit(false)
     }
 
     fn snapshot(&mut self) -> Result<Vec<u8>> {
         self.flush()?;
+        self.commit(true)?;
         Ok(encode_state(&self.next))
     }
 }
@@ -600,6 +762,14 @@ mod tests {
         ] {
             assert_eq!(murmur2(text.as_bytes()) as i32, want, "{text}");
         }
+    }
+
+    #[test]
+    fn transactional_ids_are_stable_per_job_and_writer() {
+        assert_eq!(transactional_id("job", 0), transactional_id("job", 0));
+        assert_eq!(transactional_id("a:b", 0), "a_b.tx.0");
+        assert_ne!(transactional_id("job", 0), transactional_id("job", 1));
+        assert_ne!(transactional_id("job", 0), transactional_id("job2", 0));
     }
 
     #[test]
