@@ -227,6 +227,7 @@ fn a_panic_in_one_process_stops_the_other_with_a_peer_failure() {
             cluster: Some(ClusterConfig::new(id, addresses.clone())),
             recovery: None,
             stop: None,
+            ..RunConfig::workers(1)
         };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

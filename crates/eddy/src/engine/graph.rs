@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use timely::dataflow::operators::feedback::Handle;
 use timely::dataflow::operators::vec::{Broadcast, Map};
@@ -45,6 +46,7 @@ pub struct FlowCtx {
     chunks: Rc<ChunkGroups>,
     graph: RefCell<Graph_>,
     describing: std::cell::Cell<bool>,
+    partition_idle: Option<Duration>,
 }
 
 impl FlowCtx {
@@ -55,6 +57,7 @@ impl FlowCtx {
         shared: Arc<RunShared>,
         probe: ProbeHandle<u64>,
         recovery: Option<Rc<WorkerRecovery>>,
+        partition_idle: Option<Duration>,
     ) -> Rc<Self> {
         Rc::new(FlowCtx {
             flow_id,
@@ -70,7 +73,14 @@ impl FlowCtx {
             chunks: Rc::default(),
             graph: RefCell::default(),
             describing: std::cell::Cell::new(false),
+            partition_idle,
         })
+    }
+
+    /// How long a live partition answers `Pending` before its mark follows
+    /// its input's others (`RunConfig::partition_idle`).
+    pub(crate) fn partition_idle(&self) -> Option<Duration> {
+        self.partition_idle
     }
 
     /// This worker's recovery side, when the run snapshots.

@@ -10,16 +10,27 @@
 //! while more than [`MAX_IN_FLIGHT`] of its batches are not yet through the
 //! flow (backpressure, so memory stays bounded) — except from the partition
 //! that holds the flow's frontier, which can always go on.
+//!
+//! Idle live partitions (see `ARCHITECTURE.md`, "Idle partitions"): a
+//! partition that has answered `Poll::Pending` for longer than
+//! `RunConfig::partition_idle` lets its mark follow the highest mark any
+//! partition of its input has reached, on any worker of any process, never
+//! beyond it. Every input step broadcasts its partitions' highest mark on a
+//! side stream of its own (at most every [`HIGH_EVERY`] while it changes);
+//! a small operator on each worker keeps the largest it hears in a cell the
+//! input step reads.
 
+use std::cell::Cell;
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::{Capability, Inspect};
 
 use crate::base::record::{time_mark, Rec, SEQ_BITS};
 use crate::base::Data;
@@ -44,6 +55,10 @@ pub(crate) type TimeOf<T> = Arc<dyn Fn(&T) -> Option<i64> + Send + Sync>;
 /// number of open files does not grow with the number of partitions.
 const MAX_OPEN: usize = 8;
 
+/// How often an input step tells the other workers its partitions' highest
+/// mark while it moves.
+const HIGH_EVERY: Duration = Duration::from_millis(20);
+
 struct Part<T> {
     /// The open partition (`None`: not opened yet, or closed to bound the
     /// number of open files).
@@ -61,6 +76,8 @@ struct Part<T> {
     staged: Vec<Rec<T>>,
     done: bool,
     idle: bool,
+    /// When its current idle spell began (its first `Pending` after data).
+    idle_since: Option<Instant>,
     /// `input << 16 | partition`.
     id: u32,
     /// Records whose true tag is below this are dropped: a resumed
@@ -97,6 +114,7 @@ impl<T: 'static> Part<T> {
         let read = !buf.is_empty();
         if read {
             self.idle = false;
+            self.idle_since = None;
         }
         for val in buf.drain(..) {
             let mark = match time_of {
@@ -145,9 +163,28 @@ impl<T: 'static> Part<T> {
     }
 
     /// Steps the mark past what was sent (an idle live partition).
-    fn bump(&mut self) {
+    fn bump(&mut self, now: Instant) {
         self.idle = true;
-        self.mark = self.mark.saturating_add(1);
+        self.idle_since = Some(now);
+        self.advance_to(self.mark.saturating_add(1));
+    }
+
+    /// An idle partition's mark follows its input's highest mark `high`
+    /// once it has been idle for `after` (never beyond `high`, never
+    /// back). Records it reads later are tagged at least there.
+    fn follow(&mut self, high: u64, after: Duration, now: Instant) {
+        let idle_long = self
+            .idle_since
+            .is_some_and(|since| now.saturating_duration_since(since) >= after);
+        if idle_long && high > self.mark && self.staged.is_empty() {
+            self.advance_to(high);
+        }
+    }
+
+    /// Moves the mark (and the capability, and the log's cursor) up to
+    /// `mark`.
+    fn advance_to(&mut self, mark: u64) {
+        self.mark = self.mark.max(mark);
         if let Some(cap) = self.cap.as_mut() {
             cap.downgrade(&self.mark);
         }
@@ -180,10 +217,22 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
     // Its frontier is this input's, for the snapshot coordinator; its data,
     // the final marks of ended partitions (for the chunks after them).
     let (mut progress_out, progress) = builder.new_output::<Vec<ChunkEnd>>();
+    // The highest mark of this worker's partitions, for idle partitions
+    // elsewhere; `high` is the highest heard from any worker.
+    let (mut high_out, high_stream) = builder.new_output::<Vec<u64>>();
+    let idle_after = ctx.partition_idle();
+    let high: Rc<Cell<u64>> = Rc::default();
+    let heard = high.clone();
     builder.build(move |caps| {
         let mut caps = caps.into_iter();
         let mut default_cap = caps.next();
         let mut progress_cap = caps.next();
+        let mut high_cap = caps.next().filter(|_| idle_after.is_some());
+        // The highest mark of this worker's partitions, and what was last
+        // sent of it.
+        let mut local_top: u64 = 0;
+        let mut high_sent: u64 = 0;
+        let mut high_at = Instant::now();
         let mut parts: Vec<Part<T>> = parts;
         let mut buf: Vec<T> = Vec::with_capacity(BATCH);
         let mut in_flight: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
@@ -195,8 +244,10 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                 parts.clear();
                 default_cap = None;
                 progress_cap = None;
+                high_cap = None;
                 return;
             }
+            let now = Instant::now();
             // First activation: read each partition's first item so its
             // capability can start at its first mark.
             if let Some(cap) = default_cap.take() {
@@ -220,6 +271,13 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                 in_flight.pop();
             }
             let mut blocked = false;
+            if let Some(after) = idle_after {
+                local_top = parts.iter().map(|p| p.mark).fold(local_top, u64::max);
+                let top = heard.get().max(local_top);
+                for part in parts.iter_mut() {
+                    part.follow(top, after, now);
+                }
+            }
             // Lowest mark first, so partitions advance together.
             parts.sort_by_key(|p| p.mark);
             for part in parts.iter_mut() {
@@ -244,7 +302,7 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                                 // (records read later get at least the new
                                 // mark). Once per idle spell.
                                 if !part.idle {
-                                    part.bump();
+                                    part.bump(now);
                                 }
                                 break;
                             }
@@ -286,6 +344,32 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                     parts[i].close_if_reopenable();
                 }
             }
+            // This worker's highest mark, for idle partitions elsewhere:
+            // while it moves, at most every `HIGH_EVERY`; and when the last
+            // partition here is finished.
+            local_top = parts
+                .iter()
+                .map(|p| p.mark)
+                .chain(ended.iter().map(|&(_, m)| m))
+                .fold(local_top, u64::max);
+            let last = parts.is_empty();
+            if let Some(hc) = high_cap.as_mut() {
+                if local_top > high_sent && (last || now.saturating_duration_since(high_at) >= HIGH_EVERY) {
+                    if let Some(low) = parts
+                        .iter()
+                        .filter_map(|p| p.cap.as_ref())
+                        .map(|c| *c.time())
+                        .min()
+                    {
+                        if *hc.time() < low {
+                            hc.downgrade(&low);
+                        }
+                    }
+                    high_out.activate().give(&*hc, &mut vec![local_top]);
+                    high_sent = local_top;
+                    high_at = now;
+                }
+            }
             if let Some(pc) = progress_cap.as_ref().filter(|_| !ended.is_empty()) {
                 progress_out.activate().give(pc, &mut ended);
                 ended.clear();
@@ -303,7 +387,10 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                         }
                     }
                 }
-                None => progress_cap = None,
+                None => {
+                    progress_cap = None;
+                    high_cap = None;
+                }
             }
             if parts.is_empty() {
                 return;
@@ -318,6 +405,13 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
         }
     });
     flow.scoped().add_progress(progress);
+    if idle_after.is_some() {
+        high_stream.broadcast().inspect(move |m: &u64| {
+            if *m > high.get() {
+                high.set(*m);
+            }
+        });
+    }
     stream
 }
 
@@ -426,6 +520,7 @@ fn try_open_parts<T, S: Source<T>>(
             staged: Vec::new(),
             done: false,
             idle: false,
+            idle_since: None,
             id,
             skip_below,
             skip_prefix: match at.and_then(|p| p.prefix) {
@@ -441,4 +536,64 @@ fn try_open_parts<T, S: Source<T>>(
         ctx.add_input_log(step_id, logs);
     }
     Ok((parts, ended))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A partition at mark 10 that has sent everything it read.
+    fn part() -> Part<u32> {
+        Part {
+            reader: None,
+            key: "p".into(),
+            reopen_at: Vec::new(),
+            used: 0,
+            base: 0,
+            seq: 0,
+            mark: 10,
+            cap: None,
+            staged: Vec::new(),
+            done: false,
+            idle: false,
+            idle_since: None,
+            id: 0,
+            skip_below: 0,
+            skip_prefix: Prefix::Own,
+            log: None,
+        }
+    }
+
+    #[test]
+    fn an_idle_partition_follows_the_highest_mark_only_after_idle_after() {
+        let after = Duration::from_secs(5);
+        let t0 = Instant::now();
+        let mut p = part();
+        // Never idle yet: it keeps its own mark.
+        p.follow(50, after, t0 + after);
+        assert_eq!(p.mark, 10);
+        // Its first `Pending`: one step, and the spell starts.
+        p.bump(t0);
+        assert_eq!(p.mark, 11);
+        p.follow(50, after, t0 + after - Duration::from_millis(1));
+        assert_eq!(p.mark, 11, "not idle for long enough yet");
+        p.follow(50, after, t0 + after);
+        assert_eq!(p.mark, 50, "up to the highest mark, not beyond");
+        p.follow(30, after, t0 + after * 2);
+        assert_eq!(p.mark, 50, "never back");
+    }
+
+    #[test]
+    fn a_partition_holding_unsent_records_does_not_follow() {
+        let t0 = Instant::now();
+        let mut p = part();
+        p.bump(t0);
+        p.staged.push(Rec {
+            tag: 11,
+            pos: 0,
+            val: 7,
+        });
+        p.follow(50, Duration::ZERO, t0);
+        assert_eq!(p.mark, 11, "its records must be sent at their own mark first");
+    }
 }

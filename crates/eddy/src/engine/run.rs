@@ -37,7 +37,18 @@ pub struct RunConfig {
     /// Lets another thread stop the run (`run` then returns
     /// [`EddyError::Interrupted`]).
     pub stop: Option<StopHandle>,
+    /// How long a live input partition may answer `Poll::Pending` before
+    /// it counts as idle: its progress mark then follows the highest mark
+    /// of its input's other partitions (on every worker and process), so
+    /// that it does not hold the others back (`None`: never; default
+    /// [`DEFAULT_PARTITION_IDLE`]). Bounded sources never answer
+    /// `Pending`, so this never changes a bounded run.
+    pub partition_idle: Option<Duration>,
 }
+
+/// How long a live partition answers `Poll::Pending` before it is idle
+/// ([`RunConfig::partition_idle`]).
+pub const DEFAULT_PARTITION_IDLE: Duration = Duration::from_secs(5);
 
 /// One process's view of a multi-process run (Bytewax's `-i`/`-a`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +95,16 @@ impl RunConfig {
             cluster: None,
             recovery: None,
             stop: None,
+            partition_idle: Some(DEFAULT_PARTITION_IDLE),
         }
+    }
+
+    /// The same, with idle live partitions following their input's others
+    /// after `idle` of `Poll::Pending` (`None`: never; see
+    /// [`RunConfig::partition_idle`]).
+    pub fn with_partition_idle(mut self, idle: Option<Duration>) -> Self {
+        self.partition_idle = idle;
+        self
     }
 
     /// The same, stopping (with [`EddyError::Interrupted`]) when `stop` is
@@ -246,6 +266,7 @@ where
     let worker_shared = shared.clone();
     let flow_id: Arc<str> = Arc::from(flow_id);
     let stop = config.stop.clone();
+    let partition_idle = config.partition_idle;
     let last_snapshot = config.recovery.is_some() && network.is_none();
     let stop_timeout = config
         .recovery
@@ -278,6 +299,7 @@ where
                 shared.clone(),
                 probe.clone(),
                 rec,
+                partition_idle,
             );
             let built = worker.dataflow::<u64, _, _>(|scope| {
                 let graph = Graph::new(scope, ctx.clone());
