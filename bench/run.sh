@@ -5,11 +5,17 @@
 #
 #   bash bench/run.sh [--events 1000000,10000000] [--runs 3] [--users 100000]
 #                     [--bytewax-events 1000000] [--systems LIST]
+#                     [--processes 2]
 #
 # --users is the same for every size, so that memory compared across sizes
 # shows growth with events read, not with the number of users.
-# --systems picks among eddy-w1,eddy-w2,baseline,bytewax (default: all; the
-# baseline always runs: its rows are the reference); --bytewax-events lists
+# --systems picks among eddy-w1,eddy-w2,eddy-p2,baseline,bytewax (default: all;
+# the baseline always runs: its rows are the reference). eddy-pN is N
+# search-ctr processes × 1 worker on this machine (a cluster over loopback,
+# `-i`/`-a` as in README "Scaling out"); --processes LIST (default 2) adds
+# eddy-pN for each N listed. Its wall time is from the start of the first
+# process to the exit of the last, its CPU time the sum over all processes,
+# its peak RSS the largest process's. --bytewax-events lists
 # the sizes Bytewax runs on ("none": no size). SEARCH_CTR=... BASELINE=...
 # in the environment use prebuilt binaries and skip the build.
 #
@@ -25,7 +31,8 @@ EVENTS="1000000,10000000"
 RUNS=3
 USERS=100000
 BYTEWAX_EVENTS="1000000"
-SYSTEMS="eddy-w1,eddy-w2,baseline,bytewax"
+SYSTEMS="eddy-w1,eddy-w2,eddy-p2,baseline,bytewax"
+PROCESSES=""
 COMMAND="bash bench/run.sh${*:+ $*}"
 
 usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -36,12 +43,19 @@ while [ $# -gt 0 ]; do
         --users) USERS="$2"; shift 2 ;;
         --bytewax-events) BYTEWAX_EVENTS="$2"; shift 2 ;;
         --systems) SYSTEMS="$2"; shift 2 ;;
+        --processes) PROCESSES="$2"; shift 2 ;;
         -h|--help) usage ;;
         *) echo "run.sh: unknown argument $1" >&2; usage ;;
     esac
 done
 [ "$RUNS" -ge 1 ] 2>/dev/null || { echo "run.sh: --runs must be >= 1" >&2; exit 2; }
 [ "$BYTEWAX_EVENTS" = none ] && BYTEWAX_EVENTS=""
+for p in ${PROCESSES//,/ }; do
+    [ "$p" -ge 2 ] 2>/dev/null || { echo "run.sh: --processes takes counts >= 2, not $p" >&2; exit 2; }
+    SYSTEMS+=",eddy-p$p"
+done
+# The process counts to run: every eddy-pN among the systems.
+PCOUNTS="$(tr ',' '\n' <<<"$SYSTEMS" | sed -n 's/^eddy-p\([0-9][0-9]*\)$/\1/p' | sort -nu | tr '\n' ' ')"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -89,7 +103,8 @@ BASELINE="${BASELINE:-$TARGET_DIR/release/baseline}"
 now() { date +%s.%N; }
 
 # measure SYSTEM N RUN OUTFILE -- CMD...: runs CMD under GNU time, appends a
-# line to $RAW: size system run wall_s rss_kb.
+# line to $RAW: size system run wall_s rss_kb cpu_s (user + sys, summed over
+# CMD and every child it waited for).
 measure() {
     local system="$1" n="$2" run="$3" outfile="$4"; shift 5
     local tv="$OUT/time-$system-$n.txt" t0 t1
@@ -103,8 +118,12 @@ measure() {
     local rss
     rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$tv")
     [ -n "$rss" ] || die "no peak RSS in $tv"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$system" "$run" \
-        "$(python3 -c "print(f'{$t1 - $t0:.3f}')")" "$rss" >>"$RAW"
+    local user sys
+    user=$(sed -n 's/^[[:space:]]*User time (seconds): //p' "$tv")
+    sys=$(sed -n 's/^[[:space:]]*System time (seconds): //p' "$tv")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$system" "$run" \
+        "$(python3 -c "print(f'{$t1 - $t0:.3f}')")" "$rss" \
+        "$(python3 -c "print(f'{${user:-0} + ${sys:-0}:.2f}')")" >>"$RAW"
     [ -f "$outfile" ] || die "$system wrote no output file $outfile"
 }
 
@@ -159,6 +178,31 @@ for n in "${SIZES[@]}"; do
             check "eddy-w$w" "$n" "$o"
         done
     done
+    for p in $PCOUNTS; do
+        for run in $(seq 1 "$RUNS"); do
+            o="$OUT/rows-eddy-p$p-$n.jsonl"
+            addrs="$(python3 -c "
+import socket
+socks = [socket.socket() for _ in range($p)]
+for s in socks: s.bind(('127.0.0.1', 0))
+print(','.join('127.0.0.1:%d' % s.getsockname()[1] for s in socks))")"
+            log "search-ctr $p processes x 1 worker ($addrs), $n events, run $run/$RUNS"
+            # Process 0 writes the rows; the others write none. Every
+            # process's exit status counts.
+            measure "eddy-p$p" "$n" "$run" "$o" -- bash -c '
+                bin="$1" f="$2" o="$3" p="$4" addrs="$5"; pids=()
+                for i in $(seq 0 $((p - 1))); do
+                    out="$o"; [ "$i" -gt 0 ] && out="$o.process$i"
+                    "$bin" run --input "$f" --gap 30m --wait 10s --format jsonl --output "$out" \
+                        --quiet -w 1 -i "$i" -a "$addrs" &
+                    pids+=($!)
+                done
+                status=0
+                for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+                exit $status' eddy-p "$SEARCH_CTR" "$f" "$o" "$p" "$addrs"
+            check "eddy-p$p" "$n" "$o"
+        done
+    done
     if has_system bytewax && bytewax_size "$n"; then
         for run in $(seq 1 "$RUNS"); do
             o="$OUT/rows-bytewax-$n.jsonl"
@@ -187,9 +231,9 @@ from collections import defaultdict
 
 runs = defaultdict(list)
 for line in open(sys.argv[1]):
-    n, system, _run, wall, rss = line.split("\t")
-    runs[(int(n), system)].append((float(wall), int(rss)))
-med = {k: (statistics.median(w for w, _ in v), statistics.median(r for _, r in v)) for k, v in runs.items()}
+    n, system, _run, wall, rss, cpu = line.split("\t")
+    runs[(int(n), system)].append((float(wall), int(rss), float(cpu)))
+med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in runs.items()}
 rows = {}
 for n in sorted({n for n, _ in med}):
     path = f"bench/out/rows-baseline-{n}.sorted"
@@ -202,7 +246,10 @@ for line in os.environ["GEN_INFO"].strip().splitlines():
 env = os.environ
 names = {"eddy-w1": "search-ctr `-w 1`", "eddy-w2": "search-ctr `-w 2`",
          "baseline": "baseline (plain Rust, 1 thread)", "bytewax": "Bytewax 0.19.1 (1 worker)"}
-order = ["eddy-w1", "eddy-w2", "baseline", "bytewax"]
+pcounts = sorted({int(s[len("eddy-p"):]) for _, s in med if s.startswith("eddy-p")})
+for p in pcounts:
+    names[f"eddy-p{p}"] = f"search-ctr {p} processes × `-w 1` (loopback)"
+order = ["eddy-w1", "eddy-w2"] + [f"eddy-p{p}" for p in pcounts] + ["baseline", "bytewax"]
 out = []
 out.append("# search-ctr end-to-end benchmark\n")
 out.append(f"- Date: {env['DATE']}; commit `{env['COMMIT']}`")
@@ -215,16 +262,19 @@ out.append(f"- Input: `search-ctr generate --events N --users {env['USERS']} --s
            "(gap 30 min, wait 10 s).")
 out.append(f"- Each figure is the median of {env['RUNS']} runs: wall-clock seconds (process start to exit), "
            "events per second (input lines ÷ wall time), peak RSS (`/usr/bin/time -v`, "
-           "Maximum resident set size).")
+           "Maximum resident set size), CPU seconds (user + sys, `/usr/bin/time -v`). "
+           "Several processes: wall time from the first start to the last exit, CPU summed "
+           "over the processes, peak RSS of the largest.")
 out.append("- Every run's rows were checked equal, as a multiset, to the baseline's before this table was written.\n")
-out.append("| events | input | system | wall s | events/s | peak RSS MiB |")
-out.append("|---:|---:|---|---:|---:|---:|")
+out.append("| events | input | system | wall s | events/s | CPU s | peak RSS MiB |")
+out.append("|---:|---:|---|---:|---:|---:|---:|")
 for n in sorted(rows):
     for s in order:
         if (n, s) not in med:
             continue
-        wall, rss = med[(n, s)]
-        out.append(f"| {n:,} | {gen[n][1] / 1e6:,.0f} MB | {names[s]} | {wall:.2f} | {n / wall:,.0f} | {rss / 1024:,.0f} |")
+        wall, rss, cpu = med[(n, s)]
+        out.append(f"| {n:,} | {gen[n][1] / 1e6:,.0f} MB | {names[s]} | {wall:.2f} | {n / wall:,.0f} "
+                   f"| {cpu:.2f} | {rss / 1024:,.0f} |")
 out.append("")
 out.append("Ratios (throughput of search-ctr ÷ throughput of the other; > 1 means search-ctr is faster):\n")
 out.append("| events | search-ctr | ÷ baseline | ÷ Bytewax |")
@@ -238,6 +288,17 @@ for n in sorted(rows):
         vs_bw = f"{med[(n, 'bytewax')][0] / mine:.1f}×" if (n, "bytewax") in med else "–"
         out.append(f"| {n:,} | {names[s]} | {vs_base} | {vs_bw} |")
 out.append("")
+cross = [(n, p) for n in sorted(rows) for p in pcounts if (n, f"eddy-p{p}") in med and (n, f"eddy-w{p}") in med]
+if cross:
+    out.append("Processes against threads (p processes × 1 worker ÷ 1 process × p workers; "
+               "throughput from wall time, and CPU time of the threads ÷ CPU time of the processes; "
+               "> 1 means the processes are as fast or faster):\n")
+    out.append("| events | configuration | throughput ratio | CPU ratio |")
+    out.append("|---:|---|---:|---:|")
+    for n, p in cross:
+        procs, threads = med[(n, f"eddy-p{p}")], med[(n, f"eddy-w{p}")]
+        out.append(f"| {n:,} | {p} processes ÷ `-w {p}` | {threads[0] / procs[0]:.2f}× | {threads[2] / procs[2]:.2f}× |")
+    out.append("")
 out.append("Rows per size: " + ", ".join(f"{n:,} events → {r:,} session rows" for n, r in sorted(rows.items())) + ".")
 out.append("Generation (`search-ctr generate`, to a file): " + ", ".join(
     f"{n:,} events in {s:.2f} s ({n / s:,.0f} events/s)" for n, (s, _) in sorted(gen.items())) + ".")
