@@ -249,6 +249,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub idle_timeout: Option<Duration>,
 
+    /// For live input with several partitions (a Kafka topic without
+    /// --kafka-until-end): a partition that has had nothing to read for this
+    /// long stops holding the others back: its progress mark follows the
+    /// highest one of the topic's other partitions (as Flink's idle
+    /// sources). What it receives afterwards is placed at that mark, so an
+    /// event older than it is late for the analytics windows that closed
+    /// meanwhile. `0s`: never (an idle partition then holds every other
+    /// one back until it receives data). Bounded inputs never idle.
+    ///
+    /// Example: search-ctr run -I kafka://127.0.0.1:9092/search-events --partition-idle 30s
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub partition_idle: Duration,
+
     /// Row format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,

@@ -105,6 +105,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         recovery: recovery_config(&args.recovery, args.quiet, &plan)?,
         ..RunConfig::workers(args.workers)
     }
+    .with_partition_idle(Some(args.partition_idle).filter(|d| !d.is_zero()))
     .with_stop(crate::signals::listen());
     // With --recovery-dir, outputs are written in place (a resume truncates
     // them back to a snapshot); processes other than 0 write none.

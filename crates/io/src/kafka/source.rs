@@ -93,7 +93,10 @@ type Decode<T> = Arc<dyn Fn(&KafkaRecord<'_>) -> T + Send + Sync>;
 
 /// A Kafka topic as a partitioned, resumable source: partition `p` of the
 /// topic is source partition `p` (key `TOPIC/p`). Live by default (an idle
-/// partition answers [`Poll::Pending`]); [`KafkaSource::until_end`] makes it
+/// partition answers [`Poll::Pending`], and after eddy's
+/// `RunConfig::partition_idle` of that, the engine lets its progress mark
+/// follow the topic's other partitions, so an empty partition does not
+/// hold them back); [`KafkaSource::until_end`] makes it
 /// bounded at the end offsets seen when each partition is first opened,
 /// which makes a replay as deterministic as a file.
 pub struct KafkaSource<T> {
