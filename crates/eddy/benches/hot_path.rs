@@ -1,6 +1,9 @@
-//! Micro-benchmarks of the engine's hot parts: the routing hash, the session
-//! windower, and a keyed count through the whole engine (exchange, stash,
-//! state map) on 1 and 2 workers. Run with `cargo bench -p eddy`.
+//! Micro-benchmarks of the per-event path: key (the routing hash), window
+//! insert (the session windower), a keyed count through the whole engine
+//! (exchange, stash, state map) on 1 and 2 workers, and session windows
+//! through the engine to the output (insert, close, emit: the end-of-input
+//! slices and the output's canonical order). Parsing is `ctr`'s bench
+//! (`cargo bench -p ctr --bench parse`). Run with `cargo bench -p eddy`.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
@@ -9,7 +12,7 @@ use std::time::Duration;
 use compact_str::CompactString;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use eddy::testing::{run_collect_with, TestingSource};
-use eddy::window::{SessionWindower, Windower, WindowerLogic};
+use eddy::window::{EventClock, FoldOrder, SessionWindower, Windower, WindowerLogic};
 use eddy::{Key, RunConfig};
 
 fn keys(n: usize) -> Vec<CompactString> {
@@ -79,5 +82,50 @@ fn keyed_engine(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, routing, session_windower, keyed_engine);
+fn session_windows_engine(c: &mut Criterion) {
+    // 20k users with 10 events each, 1 s apart within a user, interleaved:
+    // one session per user, all closed (and emitted) at end of input.
+    let users = 20_000usize;
+    let items: Vec<(String, i64)> = (0..users * 10)
+        .map(|i| (format!("u{}", i % users), (i / users) as i64 * 1_000))
+        .collect();
+    let mut g = c.benchmark_group("engine_session_windows");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(items.len() as u64));
+    for workers in [1, 2] {
+        g.bench_function(format!("200k events, 20k users, {workers} workers"), |b| {
+            b.iter(|| {
+                let out = run_collect_with(
+                    &RunConfig::workers(workers),
+                    TestingSource::new(items.clone()),
+                    |s| {
+                        let clock = EventClock::new(|e: &(String, i64)| e.1, Duration::from_secs(10));
+                        s.key_on("user", |e: &(String, i64)| e.0.clone())
+                            .fold_window(
+                                "sessions",
+                                clock,
+                                SessionWindower::new(Duration::from_secs(1_800)),
+                                || 0u64,
+                                |n: &mut u64, _| *n += 1,
+                                |a: &mut u64, b| *a += b,
+                                FoldOrder::ByArrival,
+                            )
+                            .down
+                    },
+                )
+                .expect("run");
+                black_box(out.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    routing,
+    session_windower,
+    keyed_engine,
+    session_windows_engine
+);
 criterion_main!(benches);

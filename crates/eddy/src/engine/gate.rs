@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::base::record::Rec;
+use crate::base::record::{Rec, EOF_BASE};
 use crate::engine::chunk_order::{ChunkGroups, Resolver};
 use crate::engine::control::{Signal, Snap};
 use crate::engine::stash::Stash;
@@ -37,11 +37,11 @@ impl Pending {
             .sort_by_key(|&(epoch, mark)| (mark, epoch));
     }
 
-    /// The next snapshot the frontier has passed (nothing below its mark
+    /// The next snapshot the frontier has passed (nothing below its cut
     /// can still arrive), removed from the queue.
     fn next_due(&mut self, frontier: Option<u64>) -> Option<Snap> {
         let &(_, mark) = self.0.front()?;
-        if frontier.is_none_or(|f| f >= mark) {
+        if frontier.is_none_or(|f| f >= cut(mark)) {
             self.0.pop_front()
         } else {
             None
@@ -49,10 +49,19 @@ impl Pending {
     }
 }
 
+/// Where a snapshot at `mark` cuts the records: below the mark, and never
+/// after the first end-of-input tag. The last snapshot (mark `EOF_TAG`)
+/// holds the state before any end-of-input value, as when those values
+/// were all tagged `EOF_TAG`; an output takes it once the frontier has
+/// reached `EOF_BASE`, before writing the end-of-input slices.
+fn cut(mark: u64) -> u64 {
+    mark.min(EOF_BASE)
+}
+
 /// What [`Gate::drain`] hands a step.
 pub(crate) enum Drained<'r, T> {
     /// Records in canonical order, every one below the bound (a snapshot's
-    /// mark or the frontier; `None`: end of input).
+    /// cut or the frontier; `None`: end of input).
     Ready(&'r mut Vec<Rec<T>>, Option<u64>),
     /// Everything below this snapshot's mark has been handed over: save the
     /// state for this epoch.
@@ -117,7 +126,7 @@ impl<T> Gate<T> {
         loop {
             let snap = self.release(frontier, ready);
             let bound = match snap {
-                Some((_, mark)) => Some(mark),
+                Some((_, mark)) => Some(cut(mark)),
                 None => frontier,
             };
             let going = step(Drained::Ready(ready, bound));
@@ -145,7 +154,7 @@ impl<T> Gate<T> {
         }
         match self.pending.next_due(frontier) {
             Some(snap) => {
-                self.stash.take(Some(snap.1), ready);
+                self.stash.take(Some(cut(snap.1)), ready);
                 Some(snap)
             }
             None => {
@@ -186,6 +195,32 @@ mod tests {
         ready.clear();
         assert_eq!(gate.release(Some(40), &mut ready), None);
         assert_eq!(ready.iter().map(|r| r.tag).collect::<Vec<_>>(), vec![35]);
+    }
+
+    #[test]
+    fn the_last_snapshot_cuts_before_the_end_of_input_values() {
+        use crate::base::record::{eof_tag, EOF_TAG};
+        let rec = |tag: u64| Rec { tag, pos: 0, val: () };
+        let mut gate = Gate::new(Rc::default());
+        gate.push(&mut vec![rec(5), rec(eof_tag(0)), rec(eof_tag(u64::MAX))]);
+        gate.announce(&[Signal::Snapshot((1, EOF_TAG))]);
+        let mut ready = Vec::new();
+        // The frontier at the first slice: the last snapshot is due, with
+        // only what precedes the end of input.
+        assert_eq!(gate.release(Some(EOF_BASE), &mut ready), Some((1, EOF_TAG)));
+        assert_eq!(ready.iter().map(|r| r.tag).collect::<Vec<_>>(), vec![5]);
+        ready.clear();
+        assert_eq!(gate.release(Some(eof_tag(0) + 1), &mut ready), None);
+        assert_eq!(ready.iter().map(|r| r.tag).collect::<Vec<_>>(), vec![eof_tag(0)]);
+        ready.clear();
+        let mut bounds = Vec::new();
+        gate.drain(None, &mut ready, |d| {
+            if let Drained::Ready(r, bound) = d {
+                bounds.push((r.len(), bound));
+            }
+            true
+        });
+        assert_eq!(bounds, vec![(1, None)]);
     }
 
     #[test]

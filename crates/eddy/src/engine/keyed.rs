@@ -6,9 +6,15 @@
 //! order — so each key sees its values in an order that does not depend on
 //! the number of workers, batch sizes or timing. State lives in one map per
 //! operator, keyed by `K`; logic that leaves a key's state `None` drops it.
-//! At end of input the remaining keys are finished in key order. Logic that
-//! asks for ticks (live inputs: idle timeouts) also gets a wall-clock tick
-//! for every key now and then.
+//! At end of input the remaining keys are finished in slices of the hash
+//! space (in key order within a slice), at most [`EOF_KEYS_PER_ACTIVATION`]
+//! keys per activation: each slice's values are tagged with the slice's
+//! end-of-input tag ([`eof_tag`]) and the capability steps up to it, so that
+//! later steps and outputs take them a slice at a time instead of the whole
+//! burst at once. Until then the capability stays at or below `EOF_BASE`,
+//! so that a keyed step downstream of another can still finish its keys in
+//! slices after it. Logic that asks for ticks (live inputs: idle timeouts)
+//! also gets a wall-clock tick for every key now and then.
 //!
 //! Logic may also ask to be woken ([`KeyedLogic::notify_at`], the open
 //! `stateful` operator's contract): at an event time (deterministic: the
@@ -32,7 +38,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
-use crate::base::record::{time_mark, Rec, EOF_TAG};
+use crate::base::record::{eof_tag, time_mark, Rec, EOF_BASE};
 use crate::base::routing::{owner, Key};
 use crate::base::Data;
 use crate::engine::batcher::Batcher;
@@ -45,6 +51,13 @@ use crate::recovery::codec;
 
 /// Per-key state map with a fast hasher.
 pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
+
+/// How many keys a keyed step finishes per activation at end of input;
+/// between activations the values emitted so far drain downstream.
+pub const EOF_KEYS_PER_ACTIVATION: usize = 4096;
+
+/// The keys left to finish at end of input, by end-of-input tag then key.
+type Closing<K, S> = std::iter::Peekable<std::vec::IntoIter<(u64, K, S)>>;
 
 pub use crate::base::Wake;
 
@@ -259,8 +272,8 @@ where
             name,
             move |init_cap, info| {
                 let tick = logic.tick_every();
-                let activator =
-                    (tick.is_some() || L::WAKES).then(|| scope.activator_for(info.address.clone()));
+                let activator = scope.activator_for(info.address.clone());
+                let mut closing: Option<Closing<K, L::State>> = None;
                 let mut last_tick = Instant::now();
                 let mut cap: Option<Capability<u64>> = Some(init_cap);
                 let mut gate: Gate<(K, V)> = Gate::new(groups);
@@ -327,8 +340,7 @@ where
                     if !going {
                         return;
                     }
-                    if let (Some(every), Some(c), Some(activator)) = (tick, cap.as_ref(), activator.as_ref())
-                    {
+                    if let (Some(every), Some(c), true) = (tick, cap.as_ref(), closing.is_none()) {
                         let now = Instant::now();
                         if now.duration_since(last_tick) >= every {
                             last_tick = now;
@@ -352,7 +364,7 @@ where
                         }
                         activator.activate_after(every);
                     }
-                    if let (true, Some(c), Some(activator)) = (L::WAKES, cap.as_ref(), activator.as_ref()) {
+                    if let (true, Some(c), true) = (L::WAKES, cap.as_ref(), closing.is_none()) {
                         let now = Instant::now();
                         wakes.pop_wall_due(now, &mut due);
                         if !due.is_empty() {
@@ -377,6 +389,9 @@ where
                     meter.holding(states.len());
                     match frontier {
                         Some(f) => {
+                            // Never past the end-of-input tags: this step's own
+                            // end-of-input values go there.
+                            let f = f.min(EOF_BASE);
                             if let Some(c) = cap.as_mut() {
                                 if *c.time() < f {
                                     c.downgrade(&f);
@@ -384,23 +399,47 @@ where
                             }
                         }
                         None => {
-                            if let Some(c) = cap.take() {
-                                let mut keys: Vec<K> = states.keys().cloned().collect();
-                                keys.sort();
-                                let mut session = output.session_with_builder(&c);
-                                for key in keys {
-                                    if let Some(Some(state)) = states.remove(&key) {
-                                        logic.on_eof(&key, state, &mut emitted);
-                                        meter.emitted(emitted.len());
-                                        let pos = key.route_hash();
-                                        for o in emitted.drain(..) {
-                                            session.give(Rec {
-                                                tag: EOF_TAG,
-                                                pos,
-                                                val: (key.clone(), o),
-                                            });
-                                        }
+                            let Some(c) = cap.as_mut() else { return };
+                            let rest = closing.get_or_insert_with(|| {
+                                // Moved out, not cloned: the table goes at once.
+                                let mut all: Vec<(u64, K, L::State)> = std::mem::take(&mut states)
+                                    .into_iter()
+                                    .filter_map(|(key, slot)| {
+                                        slot.map(|s| (eof_tag(key.route_hash()), key, s))
+                                    })
+                                    .collect();
+                                all.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+                                all.into_iter().peekable()
+                            });
+                            if let Some(&(tag, _, _)) = rest.peek() {
+                                if *c.time() < tag {
+                                    c.downgrade(&tag);
+                                }
+                                let mut session = output.session_with_builder(&*c);
+                                for (tag, key, state) in rest.by_ref().take(EOF_KEYS_PER_ACTIVATION) {
+                                    logic.on_eof(&key, state, &mut emitted);
+                                    meter.emitted(emitted.len());
+                                    let pos = key.route_hash();
+                                    for o in emitted.drain(..) {
+                                        session.give(Rec {
+                                            tag,
+                                            pos,
+                                            val: (key.clone(), o),
+                                        });
                                     }
+                                }
+                            }
+                            match rest.peek() {
+                                // What is emitted so far can be taken downstream.
+                                Some(&(next, _, _)) => {
+                                    if *c.time() < next {
+                                        c.downgrade(&next);
+                                    }
+                                    activator.activate();
+                                }
+                                None => {
+                                    cap = None;
+                                    closing = None;
                                 }
                             }
                         }
