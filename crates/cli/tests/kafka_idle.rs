@@ -60,10 +60,15 @@ fn real(test: &str) -> Option<Broker> {
 impl Broker {
     /// A new topic (unique name) with `partitions`: its name and `kafka://` URI.
     fn topic(&self, name: &str, partitions: i32) -> (String, String) {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let topic = format!("{name}-{}-{nanos:x}", std::process::id());
+        // A random suffix (std's hasher keys).
+        let suffix = {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+                >> 16
+        };
+        let topic = format!("{name}-{}-{suffix:x}", std::process::id());
         let uri = format!("kafka://{}/{topic}", self.servers);
         match &self.mock {
             Some(m) => m.create_topic(&topic, partitions, 1).unwrap(),
