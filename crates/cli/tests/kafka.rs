@@ -883,8 +883,12 @@ fn bench_kafka_latency() {
                 serde_json::Value::String(u) => u.clone(),
                 other => other.to_string(),
             };
-            let time: jiff::Timestamp = v["time"].as_str().unwrap().parse().unwrap();
-            (user, time.as_millisecond())
+            // The generator writes times as RFC 3339 text or epoch ms.
+            let time = match &v["time"] {
+                serde_json::Value::String(t) => t.parse::<jiff::Timestamp>().unwrap().as_millisecond(),
+                other => other.as_i64().unwrap(),
+            };
+            (user, time)
         })
         .collect();
     let input = b.topic("bench-in", 4);
