@@ -211,21 +211,20 @@ struct Network {
 
 impl Network {
     /// After the workers of a successful run returned: waits for timely's
-    /// network threads (everything sent, every peer's end received) and
-    /// the relays. A peer lost only now does not fail a run whose workers
+    /// network threads (everything sent, every peer's end received). A
+    /// peer lost only now does not fail a run whose workers
     /// all finished; its network thread's panic, re-raised by timely's
     /// join, is caught here, quietly.
     fn finish(self) {
         self.relays.release();
         let comms = self.comms;
         let _ = failure::quietly(move || drop(comms));
-        self.relays.join();
         drop(self.heartbeat);
     }
 
     /// After a failed run: timely's network threads learn of every broken
     /// connection and end by themselves (joining them would re-raise
-    /// their panics), as do the relays.
+    /// their panics) once the relays are released.
     fn abandon(self) {
         self.relays.release();
         std::mem::forget(self.comms);

@@ -1,18 +1,22 @@
 //! **Relays.** Timely's receive thread prints a read error with `println!`
 //! — on stdout, among a run's rows — and then panics, which poisons queues
-//! that workers still use. So timely never holds a connection to another
-//! process: it gets one end of a loopback connection per peer, and two
-//! relay threads copy between the other end and the real connection. A
-//! relay follows timely's framing just enough to see the zero-length
-//! message that ends a stream cleanly. When the real connection ends
-//! without it, the relay makes that the run's error ("lost connection to
-//! process N") and tells timely nothing until the workers have returned;
-//! then [`Relays::release`] closes timely's ends so that its threads end.
+//! that workers still use. So timely never holds a bare connection to
+//! another process: it gets a [`Relay`] per peer, the real connection
+//! behind a guard that timely's network threads read and write through
+//! directly (no copy, no thread of its own). A relay follows timely's
+//! framing just enough to see the zero-length message that ends a stream
+//! cleanly. When the real connection ends without it, fails to read or
+//! fails to write, the relay makes that the run's error ("lost connection
+//! to process N") and tells timely nothing until the workers have
+//! returned: a read waits, a write is taken and dropped. Then
+//! [`Relays::release`] lets the waiting reads see the end, so that
+//! timely's threads end.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, Weak};
-use std::thread::JoinHandle;
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+
+use timely::communication::allocator::zero_copy::stream::Stream;
 
 use super::framing::{Frames, Layout};
 use crate::base::signal::RunShared;
@@ -21,32 +25,26 @@ use crate::error::{EddyError, Result};
 /// The relays of a clustered run: see the module docs.
 #[derive(Debug)]
 pub(crate) struct Relays {
-    peers: Vec<RelayEnds>,
-}
-
-#[derive(Debug)]
-struct RelayEnds {
-    /// The relay's end of timely's loopback connection.
-    local: TcpStream,
-    state: Arc<Mutex<RelayState>>,
-    threads: Vec<JoinHandle<()>>,
+    peers: Vec<Arc<RelayCtx>>,
 }
 
 #[derive(Debug, Default)]
 struct RelayState {
     /// The workers have returned: timely may hear of breaks now.
     released: bool,
-    /// The real connection broke; timely has not been told.
+    /// The real connection broke; timely's reader waits to hear of it.
     withheld: bool,
 }
 
 /// What a relay needs to know about its peer and run.
-#[derive(Clone)]
+#[derive(Debug)]
 struct RelayCtx {
     peer: usize,
     address: String,
     shared: Weak<RunShared>,
-    state: Arc<Mutex<RelayState>>,
+    state: Mutex<RelayState>,
+    /// Signalled on release.
+    released: Condvar,
 }
 
 impl RelayCtx {
@@ -63,6 +61,22 @@ impl RelayCtx {
             }
         }
     }
+
+    /// A break, as timely's reader hears of it: nothing until the relays
+    /// are released, then the end of the stream.
+    fn withhold(&self) -> io::Result<usize> {
+        let Ok(mut state) = self.state.lock() else {
+            return Ok(0);
+        };
+        state.withheld = true;
+        while !state.released {
+            state = match self.released.wait(state) {
+                Ok(state) => state,
+                Err(_) => return Ok(0),
+            };
+        }
+        Ok(0)
+    }
 }
 
 /// The error of a broken connection to process `peer`.
@@ -72,60 +86,164 @@ pub(crate) fn lost_peer(peer: usize, address: &str) -> EddyError {
     ))
 }
 
-/// Puts a relay between timely and each real connection in `data`;
-/// returns timely's ends (one per process, `None` at this one's index).
+/// Timely's end of the connection to one peer: the real connection behind
+/// the guard the module docs describe. Timely clones it for its send and
+/// its receive thread; each clone keeps its own view of the stream.
+#[derive(Debug)]
+pub(crate) struct Relay {
+    stream: TcpStream,
+    ctx: Arc<RelayCtx>,
+    layout: Layout,
+    /// What this handle has read, by timely's framing.
+    frames: Frames,
+    /// This handle's reads have met a break (or an end): only `withhold`
+    /// from now on.
+    broken: bool,
+    /// This handle's writes still reach the peer.
+    forwarding: bool,
+}
+
+impl Read for Relay {
+    /// Reads the peer's bytes. A clean end (timely's end message, then the
+    /// end of the stream) is passed on; a break is the run's error, passed
+    /// on to timely (as an end) only once released.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.broken {
+            return self.ctx.withhold();
+        }
+        loop {
+            match self.stream.read(buf) {
+                Ok(0) if self.frames.clean() => return Ok(0),
+                Ok(0) => break,
+                Ok(n) => {
+                    self.frames.feed(&buf[..n]);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        self.broken = true;
+        self.ctx.lost();
+        self.ctx.withhold()
+    }
+}
+
+impl Write for Relay {
+    /// Sends timely's bytes to the peer. If the peer cannot take them, that
+    /// is the run's error, and timely's bytes are taken and dropped from
+    /// then on, so that its writes never fail.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        while self.forwarding {
+            match self.stream.write(buf) {
+                Ok(n) if n > 0 || buf.is_empty() => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(_) | Err(_) => {
+                    self.forwarding = false;
+                    self.ctx.lost();
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for Relay {
+    fn try_clone(&self) -> io::Result<Self> {
+        Ok(Relay {
+            stream: self.stream.try_clone()?,
+            ctx: self.ctx.clone(),
+            layout: self.layout,
+            frames: Frames::new(self.layout),
+            broken: false,
+            forwarding: true,
+        })
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.stream.set_nonblocking(nonblocking)
+    }
+
+    /// Timely's send thread ends its stream with a shutdown of the write
+    /// side: passed on unless the peer is gone (then there is nobody to
+    /// tell, and timely must not see an error).
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let _ = self.stream.shutdown(how);
+        Ok(())
+    }
+}
+
+/// Puts a relay on each real connection in `data`; returns timely's ends
+/// (one per process, `None` at this one's index).
 pub(crate) fn relay(
     data: Vec<Option<TcpStream>>,
     addresses: &[String],
     shared: &Arc<RunShared>,
-) -> Result<(Vec<Option<TcpStream>>, Relays)> {
+) -> Result<(Vec<Option<Relay>>, Relays)> {
     let engine = |e: io::Error| EddyError::Engine(format!("cannot set up the connection relays: {e}"));
     let layout = Layout::of_timely().map_err(engine)?;
     let mut timely_ends = Vec::with_capacity(data.len());
     let mut peers = Vec::new();
     for (peer, real) in data.into_iter().enumerate() {
-        let Some(real) = real else {
+        let Some(stream) = real else {
             timely_ends.push(None);
             continue;
         };
-        let (theirs, local) = loopback_pair().map_err(engine)?;
-        let ctx = RelayCtx {
+        let ctx = Arc::new(RelayCtx {
             peer,
             address: addresses.get(peer).cloned().unwrap_or_default(),
             shared: Arc::downgrade(shared),
-            state: Arc::new(Mutex::new(RelayState::default())),
-        };
-        let inbound = {
-            let (real, local, ctx) = (
-                real.try_clone().map_err(engine)?,
-                local.try_clone().map_err(engine)?,
-                ctx.clone(),
-            );
-            std::thread::Builder::new()
-                .name(format!("eddy-relay-in-{peer}"))
-                .spawn(move || relay_in(real, local, layout, &ctx))
-                .map_err(engine)?
-        };
-        let outbound = {
-            let (local, ctx) = (local.try_clone().map_err(engine)?, ctx.clone());
-            std::thread::Builder::new()
-                .name(format!("eddy-relay-out-{peer}"))
-                .spawn(move || relay_out(local, real, &ctx))
-                .map_err(engine)?
-        };
-        timely_ends.push(Some(theirs));
-        peers.push(RelayEnds {
-            local,
-            state: ctx.state,
-            threads: vec![inbound, outbound],
+            state: Mutex::new(RelayState::default()),
+            released: Condvar::new(),
         });
+        peers.push(ctx.clone());
+        timely_ends.push(Some(Relay {
+            stream,
+            ctx,
+            layout,
+            frames: Frames::new(layout),
+            broken: false,
+            forwarding: true,
+        }));
     }
     Ok((timely_ends, Relays { peers }))
 }
 
-/// A connected pair of loopback sockets: (timely's end, the relay's end).
+impl Relays {
+    /// The workers have returned: from now on a break reaches timely at
+    /// once, and the breaks held back so far are passed on (timely's
+    /// threads for those peers end).
+    pub(crate) fn release(&self) {
+        for ctx in &self.peers {
+            if let Ok(mut state) = ctx.state.lock() {
+                state.released = true;
+            }
+            ctx.released.notify_all();
+        }
+    }
+
+    /// Whether a reader of peer `peer`'s connection is waiting to hear of
+    /// a break (for tests).
+    #[cfg(test)]
+    fn withheld(&self, peer: usize) -> bool {
+        self.peers
+            .iter()
+            .filter(|c| c.peer == peer)
+            .any(|c| c.state.lock().map(|s| s.withheld).unwrap_or(false))
+    }
+}
+
+/// A connected pair of loopback sockets (for tests).
+#[cfg(test)]
 pub(super) fn loopback_pair() -> io::Result<(TcpStream, TcpStream)> {
-    let listener = TcpListener::bind(("127.0.0.1", 0))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     let theirs = TcpStream::connect(listener.local_addr()?)?;
     let expected = theirs.local_addr()?;
     loop {
@@ -139,99 +257,21 @@ pub(super) fn loopback_pair() -> io::Result<(TcpStream, TcpStream)> {
     }
 }
 
-/// Copies the peer's bytes to timely. A clean end (timely's end message,
-/// then the end of the stream) is passed on; a break is the run's error,
-/// passed on to timely only once released.
-fn relay_in(mut real: TcpStream, mut local: TcpStream, layout: Layout, ctx: &RelayCtx) {
-    let mut frames = Frames::new(layout);
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = match real.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => 0,
-        };
-        if n == 0 {
-            break;
-        }
-        frames.feed(&buf[..n]);
-        if local.write_all(&buf[..n]).is_err() {
-            // Timely's side is gone (released): nobody to tell.
-            return;
-        }
-    }
-    if frames.clean() {
-        let _ = local.shutdown(Shutdown::Write);
-        return;
-    }
-    ctx.lost();
-    if let Ok(mut state) = ctx.state.lock() {
-        if state.released {
-            let _ = local.shutdown(Shutdown::Both);
-        } else {
-            state.withheld = true;
-        }
-    }
-}
-
-/// Copies timely's bytes to the peer. If the peer cannot take them, that
-/// is the run's error, and timely's bytes are read and dropped from then
-/// on, so that its writes never fail.
-fn relay_out(mut local: TcpStream, mut real: TcpStream, ctx: &RelayCtx) {
-    let mut buf = vec![0u8; 64 << 10];
-    let mut forwarding = true;
-    loop {
-        let n = match local.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
-        };
-        if n == 0 {
-            if forwarding {
-                let _ = real.shutdown(Shutdown::Write);
-            }
-            return;
-        }
-        if forwarding && real.write_all(&buf[..n]).is_err() {
-            forwarding = false;
-            ctx.lost();
-        }
-    }
-}
-
-impl Relays {
-    /// The workers have returned: from now on a break reaches timely at
-    /// once, and the breaks held back so far are passed on (timely's
-    /// threads for those peers end).
-    pub(crate) fn release(&self) {
-        for p in &self.peers {
-            if let Ok(mut state) = p.state.lock() {
-                state.released = true;
-                if state.withheld {
-                    let _ = p.local.shutdown(Shutdown::Both);
-                }
-            }
-        }
-    }
-
-    /// Waits for every relay thread (after a successful run, once timely's
-    /// threads have ended): everything timely sent has been handed to the
-    /// peers' connections.
-    pub(crate) fn join(self) {
-        for p in self.peers {
-            for t in p.threads {
-                let _ = t.join();
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
     use super::*;
     use crate::engine::cluster::framing::tests::header;
+
+    /// Waits (a hang guard, not a timing assertion) until `done`.
+    fn wait_for(done: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !done() && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 
     #[test]
     fn a_break_is_the_runs_error_and_reaches_timely_only_when_released() {
@@ -239,54 +279,60 @@ mod tests {
         let shared = Arc::new(RunShared::default());
         let (mut ends, relays) =
             relay(vec![None, Some(real)], &["x".into(), "peer:1".into()], &shared).unwrap();
-        let mut timely = ends[1].take().unwrap();
+        let end = ends[1].take().unwrap();
+        // Timely's two threads hold clones.
+        let (mut reader, mut writer) = (end.try_clone().unwrap(), end.try_clone().unwrap());
+        drop(end);
         let mut peer = peer_side;
         peer.write_all(&header(2)).unwrap();
         peer.write_all(&[1, 2]).unwrap();
-        timely.write_all(b"from timely").unwrap();
+        writer.write_all(b"from timely").unwrap();
         let mut got = vec![0u8; 11];
         peer.read_exact(&mut got).unwrap();
         assert_eq!(got, b"from timely");
+        let mut seen = vec![0u8; header(2).len() + 2];
+        reader.read_exact(&mut seen).unwrap();
         // The peer dies mid-stream (no end message).
         drop(peer);
-        let mut seen = vec![0u8; header(2).len() + 2];
-        timely.read_exact(&mut seen).unwrap();
-        let started = Instant::now();
-        while !shared.aborted() && started.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let (tx, rx) = mpsc::channel();
+        let read = std::thread::spawn(move || {
+            let mut one = [0u8; 1];
+            let _ = tx.send(reader.read(&mut one).map_err(|e| e.kind()));
+        });
+        wait_for(|| shared.aborted() && relays.withheld(1));
         let e = shared.take_error().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(
             e,
             "engine error: lost connection to process 1 (peer:1): it failed or exited"
         );
-        // Timely hears nothing yet: its reader would panic on an end.
-        timely.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let mut one = [0u8; 1];
-        let pending = timely.read(&mut one).unwrap_err();
-        assert!(matches!(
-            pending.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        ));
+        // Timely hears nothing yet (its reader would panic on an end): the
+        // read waits for the release, which has not happened.
+        assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
+        // Its writes are taken and dropped, never an error.
+        for _ in 0..64 {
+            writer.write_all(&[0u8; 1 << 16]).unwrap();
+        }
+        writer.shutdown(Shutdown::Write).unwrap();
         relays.release();
-        timely.set_read_timeout(None).unwrap();
-        assert_eq!(timely.read(&mut one).unwrap(), 0);
+        assert_eq!(rx.recv().unwrap(), Ok(0));
+        read.join().unwrap();
     }
 
     #[test]
     fn a_clean_end_is_passed_on() {
         let (mut peer, real) = loopback_pair().unwrap();
         let shared = Arc::new(RunShared::default());
-        let (mut ends, relays) =
+        let (mut ends, _relays) =
             relay(vec![Some(real), None], &["peer:0".into(), "x".into()], &shared).unwrap();
-        let mut timely = ends[0].take().unwrap();
+        let end = ends[0].take().unwrap();
+        let (mut reader, writer) = (end.try_clone().unwrap(), end.try_clone().unwrap());
+        drop(end);
         peer.write_all(&header(0)).unwrap();
         peer.shutdown(Shutdown::Write).unwrap();
         let mut got = Vec::new();
-        timely.read_to_end(&mut got).unwrap();
+        reader.read_to_end(&mut got).unwrap();
         assert_eq!(got, header(0));
-        timely.shutdown(Shutdown::Write).unwrap();
-        relays.join();
+        writer.shutdown(Shutdown::Write).unwrap();
         assert!(!shared.aborted());
         let mut rest = Vec::new();
         peer.read_to_end(&mut rest).unwrap();
