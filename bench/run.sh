@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmark of search-ctr against a plain single-threaded Rust
-# baseline (bench/baseline) and Bytewax 0.19.1 (bench/bytewax/ctr_flow.py),
+# baseline (bench/baseline) and Bytewax 0.21.1 (bench/bytewax/ctr_flow.py),
 # on the same generated search logs.
 #
 #   bash bench/run.sh [--events 1000000,10000000] [--runs 3] [--users 100000]
@@ -19,7 +19,7 @@
 # the sizes Bytewax runs on ("none": no size). SEARCH_CTR=... BASELINE=...
 # in the environment use prebuilt binaries and skip the build.
 #
-# It installs what it needs (GNU time, a venv with bytewax==0.19.1 at
+# It installs what it needs (GNU time, a venv with bytewax==0.21.1 at
 # bench/.venv), builds the release binaries, generates
 # bench/out/events-N.jsonl, runs every system --runs times per size, checks
 # that every output holds the same rows as the baseline's (as multisets) and
@@ -81,11 +81,11 @@ PY="bench/.venv/bin/python"
 need_bytewax=""
 if has_system bytewax && [ -n "$BYTEWAX_EVENTS" ]; then need_bytewax=1; fi
 if [ -n "$need_bytewax" ]; then
-    if ! "$PY" -c 'import bytewax, importlib.metadata as m; assert m.version("bytewax") == "0.19.1"' 2>/dev/null; then
-        log "creating bench/.venv with bytewax==0.19.1"
+    if ! "$PY" -c 'import bytewax, importlib.metadata as m; assert m.version("bytewax") == "0.21.1"' 2>/dev/null; then
+        log "creating bench/.venv with bytewax==0.21.1"
         python3 -m venv bench/.venv
         "$PY" -m pip install -q --upgrade pip >/dev/null
-        "$PY" -m pip install -q "bytewax==0.19.1"
+        "$PY" -m pip install -q "bytewax==0.21.1"
     fi
 fi
 
@@ -245,7 +245,7 @@ for line in os.environ["GEN_INFO"].strip().splitlines():
 
 env = os.environ
 names = {"eddy-w1": "search-ctr `-w 1`", "eddy-w2": "search-ctr `-w 2`",
-         "baseline": "baseline (plain Rust, 1 thread)", "bytewax": "Bytewax 0.19.1 (1 worker)"}
+         "baseline": "baseline (plain Rust, 1 thread)", "bytewax": "Bytewax 0.21.1 (1 worker)"}
 pcounts = sorted({int(s[len("eddy-p"):]) for _, s in med if s.startswith("eddy-p")})
 for p in pcounts:
     names[f"eddy-p{p}"] = f"search-ctr {p} processes × `-w 1` (loopback)"
