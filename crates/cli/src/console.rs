@@ -12,7 +12,7 @@ use std::fmt;
 use std::io::{self, ErrorKind, Write};
 use std::process::ExitCode;
 
-use eddy::EddyError;
+use eddy::{ConnectorError, EddyError};
 
 use crate::commands::UsageError;
 
@@ -93,7 +93,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 /// names stdout: the tutorial reads no stdin, so `-` there is its output.
 pub fn stdout_error(e: EddyError) -> anyhow::Error {
     match e {
-        EddyError::Io { path, error } if path.as_os_str() == "-" => StreamError {
+        EddyError::Connector(ConnectorError::Io { path, error }) if path.as_os_str() == "-" => StreamError {
             stream: Stream::Stdout,
             source: error,
         }

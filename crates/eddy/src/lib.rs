@@ -43,14 +43,14 @@ pub(crate) mod base;
 pub mod dataflow;
 pub mod describe;
 pub(crate) mod engine;
+pub mod error;
 pub mod metrics;
 pub mod recovery;
 pub mod testing;
 pub mod window;
 
 pub use eddy_io as connectors;
-pub use eddy_io::error;
-pub use eddy_io::{EddyError, Result};
+pub use error::{ConnectorError, EddyError, RecoveryError, Result};
 
 /// serde, as eddy uses it: derive `Serialize`/`Deserialize` for stream
 /// values and state without a direct dependency (`#[serde(crate =

@@ -3,11 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::connectors::{ConnectorError, Result};
 use crate::connectors::{Poll, Sink, SinkPartition, Source, SourcePartition};
 use crate::dataflow::run;
 use crate::dataflow::{Data, Stream};
 use crate::engine::run::RunConfig;
-use crate::error::{EddyError, Result};
+use crate::error::EddyError;
 
 /// A source over in-memory items (Bytewax's `TestingSource`): one partition
 /// per `Vec`, read `batch_size` items at a time.
@@ -54,11 +55,11 @@ impl<T: Clone + 'static> Source<T> for TestingSource<T> {
             .strip_prefix("part-")
             .and_then(|i| i.parse::<usize>().ok())
             .filter(|i| *i < self.parts.len())
-            .ok_or_else(|| EddyError::Build(format!("no testing partition {key:?}")))?;
+            .ok_or_else(|| ConnectorError::Build(format!("no testing partition {key:?}")))?;
         let skip = match resume {
             Some(b) => u64::from_le_bytes(
                 b.try_into()
-                    .map_err(|_| EddyError::Build(format!("bad resume position for {key}")))?,
+                    .map_err(|_| ConnectorError::Build(format!("bad resume position for {key}")))?,
             ),
             None => 0,
         };
@@ -128,6 +129,11 @@ impl<T> TestingSink<T> {
     }
 }
 
+/// A panic while another writer held the sink's lock.
+fn poisoned() -> ConnectorError {
+    ConnectorError::io("testing sink", std::io::Error::other("lock poisoned"))
+}
+
 struct TestingWriter<T> {
     items: Arc<Mutex<Vec<T>>>,
 }
@@ -145,21 +151,15 @@ impl<T: 'static> Sink<T> for TestingSink<T> {
         let n = state
             .try_into()
             .map(u64::from_le_bytes)
-            .map_err(|_| EddyError::Recovery("bad testing sink state".into()))?;
-        self.items
-            .lock()
-            .map_err(|_| EddyError::Engine("testing sink lock poisoned".into()))?
-            .truncate(n as usize);
+            .map_err(|_| ConnectorError::Resume("bad testing sink state".into()))?;
+        self.items.lock().map_err(|_| poisoned())?.truncate(n as usize);
         self.build(0, 1)
     }
 }
 
 impl<T> SinkPartition<T> for TestingWriter<T> {
     fn write_batch(&mut self, items: &mut Vec<T>) -> Result<()> {
-        let mut v = self
-            .items
-            .lock()
-            .map_err(|_| EddyError::Engine("testing sink lock poisoned".into()))?;
+        let mut v = self.items.lock().map_err(|_| poisoned())?;
         v.append(items);
         Ok(())
     }
@@ -169,11 +169,7 @@ impl<T> SinkPartition<T> for TestingWriter<T> {
     }
 
     fn snapshot(&mut self) -> Result<Vec<u8>> {
-        let n = self
-            .items
-            .lock()
-            .map_err(|_| EddyError::Engine("testing sink lock poisoned".into()))?
-            .len();
+        let n = self.items.lock().map_err(|_| poisoned())?.len();
         Ok((n as u64).to_le_bytes().to_vec())
     }
 }
@@ -192,7 +188,11 @@ where
 
 /// Runs `source` through the steps `build` adds with `config`, and returns
 /// the output (written by one writer, in canonical order).
-pub fn run_collect_with<T, U, F>(config: &RunConfig, source: TestingSource<T>, build: F) -> Result<Vec<U>>
+pub fn run_collect_with<T, U, F>(
+    config: &RunConfig,
+    source: TestingSource<T>,
+    build: F,
+) -> Result<Vec<U>, EddyError>
 where
     T: Data,
     U: Data,

@@ -33,7 +33,7 @@ struct BatchesWriter {
 }
 
 impl Sink<String> for Batches {
-    fn build(&self, w: usize, n: usize) -> eddy::Result<Box<dyn SinkPartition<String>>> {
+    fn build(&self, w: usize, n: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<String>>> {
         Ok(Box::new(BatchesWriter {
             inner: self.inner.build(w, n)?,
             sizes: self.sizes.clone(),
@@ -42,12 +42,12 @@ impl Sink<String> for Batches {
 }
 
 impl SinkPartition<String> for BatchesWriter {
-    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::connectors::Result<()> {
         self.sizes.lock().expect("sizes").push(items.len());
         self.inner.write_batch(items)
     }
 
-    fn close(&mut self) -> eddy::Result<()> {
+    fn close(&mut self) -> eddy::connectors::Result<()> {
         self.inner.close()
     }
 }

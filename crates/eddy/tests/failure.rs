@@ -160,17 +160,21 @@ struct Endless;
 struct EndlessPart(bool);
 
 impl Source<i64> for Endless {
-    fn list_parts(&self) -> eddy::Result<Vec<String>> {
+    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
         Ok(vec!["endless".into()])
     }
 
-    fn build_part(&self, _key: &str, _resume: Option<&[u8]>) -> eddy::Result<Box<dyn SourcePartition<i64>>> {
+    fn build_part(
+        &self,
+        _key: &str,
+        _resume: Option<&[u8]>,
+    ) -> eddy::connectors::Result<Box<dyn SourcePartition<i64>>> {
         Ok(Box::new(EndlessPart(false)))
     }
 }
 
 impl SourcePartition<i64> for EndlessPart {
-    fn next_batch(&mut self, out: &mut Vec<i64>, _max: usize) -> eddy::Result<Poll> {
+    fn next_batch(&mut self, out: &mut Vec<i64>, _max: usize) -> eddy::connectors::Result<Poll> {
         if !self.0 {
             self.0 = true;
             out.push(1);

@@ -24,7 +24,7 @@ struct LivePartition {
 }
 
 impl Source<(String, i64)> for LiveSource {
-    fn list_parts(&self) -> eddy::Result<Vec<String>> {
+    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
         Ok(vec!["live".into()])
     }
 
@@ -32,7 +32,7 @@ impl Source<(String, i64)> for LiveSource {
         &self,
         _key: &str,
         _resume: Option<&[u8]>,
-    ) -> eddy::Result<Box<dyn SourcePartition<(String, i64)>>> {
+    ) -> eddy::connectors::Result<Box<dyn SourcePartition<(String, i64)>>> {
         Ok(Box::new(LivePartition {
             items: self.items.clone().into_iter(),
             close: self.close.clone(),
@@ -41,7 +41,7 @@ impl Source<(String, i64)> for LiveSource {
 }
 
 impl SourcePartition<(String, i64)> for LivePartition {
-    fn next_batch(&mut self, out: &mut Vec<(String, i64)>, max: usize) -> eddy::Result<Poll> {
+    fn next_batch(&mut self, out: &mut Vec<(String, i64)>, max: usize) -> eddy::connectors::Result<Poll> {
         let before = out.len();
         out.extend(self.items.by_ref().take(max));
         if out.len() > before {

@@ -291,7 +291,11 @@ fn bad_step_names_fail_the_build() {
 struct FailingSink;
 
 impl eddy::connectors::Sink<i64> for FailingSink {
-    fn build(&self, _w: usize, _n: usize) -> eddy::Result<Box<dyn eddy::connectors::SinkPartition<i64>>> {
+    fn build(
+        &self,
+        _w: usize,
+        _n: usize,
+    ) -> eddy::connectors::Result<Box<dyn eddy::connectors::SinkPartition<i64>>> {
         Ok(Box::new(FailingWriter))
     }
 }
@@ -299,13 +303,13 @@ impl eddy::connectors::Sink<i64> for FailingSink {
 struct FailingWriter;
 
 impl eddy::connectors::SinkPartition<i64> for FailingWriter {
-    fn write_batch(&mut self, _items: &mut Vec<i64>) -> eddy::Result<()> {
-        Err(EddyError::Step {
-            step: "flow.out".into(),
-            message: "disk on fire".into(),
-        })
+    fn write_batch(&mut self, _items: &mut Vec<i64>) -> eddy::connectors::Result<()> {
+        Err(eddy::ConnectorError::io(
+            "out.txt",
+            std::io::Error::new(std::io::ErrorKind::StorageFull, "disk on fire"),
+        ))
     }
-    fn close(&mut self) -> eddy::Result<()> {
+    fn close(&mut self) -> eddy::connectors::Result<()> {
         Ok(())
     }
 }
@@ -320,6 +324,10 @@ fn a_failing_sink_stops_every_worker_with_its_error() {
             Ok(())
         })
         .expect_err("sink fails");
-        assert!(err.to_string().contains("disk on fire"), "{err}");
+        assert!(
+            matches!(&err, EddyError::Connector(eddy::ConnectorError::Io { path, error })
+                if path.as_os_str() == "out.txt" && error.kind() == std::io::ErrorKind::StorageFull),
+            "{err:?}"
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use eddy::recovery::{init_store, inspect, RecoveryConfig};
+use eddy::recovery::{init_store, inspect, CodecError, Owner, RecoveryConfig, RecoveryError};
 use eddy::testing::{TestingSink, TestingSource};
 use eddy::window::{EventClock, EventTime, SessionWindower, SlidingWindower, TumblingWindower};
 use eddy::{run, EddyError, RunConfig};
@@ -383,9 +383,9 @@ fn run_on(dir: &Path, flow_id: &str, fingerprint: &str) -> eddy::Result<Vec<i64>
     Ok(sink.take())
 }
 
-fn recovery_error(r: eddy::Result<Vec<i64>>) -> String {
+fn recovery_error(r: eddy::Result<Vec<i64>>) -> RecoveryError {
     match r {
-        Err(e @ EddyError::Recovery(_)) => e.to_string(),
+        Err(EddyError::Recovery(e)) => e,
         other => panic!("expected a recovery error, got {other:?}"),
     }
 }
@@ -393,11 +393,15 @@ fn recovery_error(r: eddy::Result<Vec<i64>>) -> String {
 #[test]
 fn missing_store_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = recovery_error(run_on(&dir.path().join("nowhere"), "f", ""));
-    assert!(err.contains("no recovery store"), "{err}");
+    let nowhere = dir.path().join("nowhere");
+    let err = recovery_error(run_on(&nowhere, "f", ""));
+    assert!(
+        matches!(&err, RecoveryError::Missing { dir, .. } if dir == &nowhere),
+        "{err:?}"
+    );
     assert!(init_store(dir.path()).is_ok());
     let again = init_store(dir.path()).expect_err("a second init");
-    assert!(again.to_string().contains("already exists"), "{again}");
+    assert!(matches!(again, RecoveryError::Exists { .. }), "{again:?}");
 }
 
 #[test]
@@ -406,22 +410,48 @@ fn foreign_stores_are_refused() {
     init_store(dir.path()).expect("init");
     run_on(dir.path(), "flow_a", "v1").expect("first run");
     let err = recovery_error(run_on(dir.path(), "flow_b", "v1"));
-    assert!(err.contains("dataflow \"flow_a\""), "{err}");
+    assert!(
+        matches!(&err, RecoveryError::Foreign { owner: Owner::Dataflow { theirs, ours }, .. }
+            if theirs == "flow_a" && ours == "flow_b"),
+        "{err:?}"
+    );
     let err = recovery_error(run_on(dir.path(), "flow_a", "v2"));
-    assert!(err.contains("other parameters"), "{err}");
+    assert!(
+        matches!(&err, RecoveryError::Foreign { owner: Owner::Parameters { theirs, .. }, .. } if theirs == "v1"),
+        "{err:?}"
+    );
     // Another SQLite database.
     let other = tempfile::tempdir().expect("tempdir");
     let conn = rusqlite::Connection::open(other.path().join("recovery.sqlite3")).expect("sqlite");
     conn.execute_batch("CREATE TABLE t (x);").expect("table");
     drop(conn);
     let err = recovery_error(run_on(other.path(), "flow_a", "v1"));
-    assert!(err.contains("not an eddy recovery store"), "{err}");
+    assert!(
+        matches!(
+            err,
+            RecoveryError::Foreign {
+                owner: Owner::NotEddy,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // Another version of the store.
     let conn = rusqlite::Connection::open(dir.path().join("recovery.sqlite3")).expect("sqlite");
     conn.execute_batch("PRAGMA user_version = 99;").expect("version");
     drop(conn);
     let err = recovery_error(run_on(dir.path(), "flow_a", "v1"));
-    assert!(err.contains("format version 99"), "{err}");
+    assert!(
+        matches!(
+            err,
+            RecoveryError::OtherVersion {
+                found: 99,
+                expected: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -437,7 +467,10 @@ fn damaged_stores_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("recovery.sqlite3"), &bytes[..bytes.len() / 2]).expect("write");
     let err = recovery_error(run_on(dir.path(), "f", ""));
-    assert!(err.contains("cannot be read") || err.contains("damaged"), "{err}");
+    assert!(
+        matches!(err, RecoveryError::Damaged { .. } | RecoveryError::Sqlite { .. }),
+        "{err:?}"
+    );
 
     // Garbage, not a database at all.
     std::fs::write(
@@ -446,7 +479,7 @@ fn damaged_stores_are_refused() {
     )
     .expect("write");
     let err = recovery_error(run_on(dir.path(), "f", ""));
-    assert!(err.contains("cannot be read"), "{err}");
+    assert!(matches!(err, RecoveryError::Damaged { .. }), "{err:?}");
 
     // A snapshot part with a flipped byte: the checksum catches it.
     std::fs::write(dir.path().join("recovery.sqlite3"), &bytes).expect("write");
@@ -455,9 +488,10 @@ fn damaged_stores_are_refused() {
         .expect("damage");
     drop(conn);
     let err = recovery_error(run_on(dir.path(), "f", ""));
+    let cause = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<CodecError>());
     assert!(
-        err.contains("checksum mismatch") || err.contains("cannot be decoded"),
-        "{err}"
+        matches!(err, RecoveryError::Damaged { .. }) && matches!(cause, Some(CodecError::Checksum)),
+        "{err:?}"
     );
 
     // Pages overwritten in the middle of the file.

@@ -1,21 +1,24 @@
-//! The one error type of the library: every failure names the step, and where
-//! it comes from input, the file and line.
+//! The connectors' error: what a [`Source`](crate::Source) or
+//! [`Sink`](crate::Sink) reports. Every failure names its file (or topic)
+//! and, for invalid input, the line. The `eddy` crate wraps it in its own
+//! `ConnectorError` (`ConnectorError::Connector`), keeping it as the source.
 
 use std::path::PathBuf;
 
-/// Why a dataflow could not be built or did not finish.
+/// Why a source or sink failed.
 #[derive(Debug, thiserror::Error)]
-pub enum EddyError {
-    /// The dataflow description is wrong (duplicate step id, bad parameter).
+pub enum ConnectorError {
+    /// The connector's description is wrong (an unknown partition key, a
+    /// bad parameter): the dataflow cannot be built.
     #[error("dataflow build error: {0}")]
     Build(String),
-    /// An I/O error while opening or reading an input: `FILE: message`.
+    /// An I/O error while opening, reading or writing: `FILE: message`.
     /// The underlying error's message is part of this error's text, so it
     /// is not also its [`source`](std::error::Error::source): a report that
     /// prints the chain names it once.
     #[error("{}: {error}", path.display())]
     Io {
-        /// The file (or `-` for stdin) being read or written.
+        /// The file (or `-` for stdin/stdout, or a `kafka://` topic).
         path: PathBuf,
         /// The underlying error.
         error: std::io::Error,
@@ -30,80 +33,37 @@ pub enum EddyError {
         /// What was wrong, and what was expected.
         message: String,
     },
-    /// A step's own logic reported an error.
-    #[error("step {step}: {message}")]
-    Step {
-        /// The full id of the failing step.
-        step: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The recovery store is missing, damaged, foreign, or cannot be
-    /// written; the message names the store and what was expected.
+    /// A sink cannot be resumed from the state a snapshot holds for it (a
+    /// file shorter than its snapshot, a state of another sink): the
+    /// message names the output and what was expected.
     #[error("recovery: {0}")]
-    Recovery(String),
-    /// The engine (timely) failed: a peer process was lost, networking
-    /// could not start.
-    #[error("engine error: {0}")]
-    Engine(String),
-    /// Code running on a worker panicked: user logic in `step`, or (`step`
-    /// `None`) outside any step's logic. Every worker of the run stopped.
-    #[error("{}", describe_panic(.step.as_deref(), *.worker, .message))]
-    Panic {
-        /// The full id of the step whose logic panicked, where known.
-        step: Option<String>,
-        /// The (global) index of the worker it panicked on.
-        worker: usize,
-        /// The panic's message (`"panicked"` for a payload that is not text).
-        message: String,
-    },
-    /// The run was told to stop from outside (a signal, a `StopHandle`)
-    /// before its inputs ended.
-    #[error("interrupted")]
-    Interrupted,
-    /// Two processes of a cluster were started differently (another
-    /// dataflow, input, option or worker count): they compared their run
-    /// parameters when they connected, and none of them ran anything.
-    /// `process` is the higher of the two ids, so both report the same text.
-    #[error(
-        "process {process} disagrees with process {other} on {item}: {value} (process {process}) vs \
-         {other_value} (process {other}); every process of a cluster must be started with the same \
-         inputs and options"
-    )]
-    ClusterMismatch {
-        /// What differs (`--gap`, `input file 2`, `dataflow`, ...).
-        item: String,
-        /// One process (the higher id).
-        process: usize,
-        /// Its value.
-        value: String,
-        /// The other process.
-        other: usize,
-        /// The other's value.
-        other_value: String,
+    Resume(String),
+    /// A Kafka client call failed: `kafka://HOSTS/TOPIC[/PARTITION]: what`,
+    /// then (as the [`source`](std::error::Error::source)) rdkafka's error.
+    #[error("{place}: {what}")]
+    Kafka {
+        /// The topic or partition, as a `kafka://` URI.
+        place: String,
+        /// What was being done, and what to check.
+        what: String,
+        /// The client's error (boxed: it is large, and errors are rare).
+        #[source]
+        source: Box<rdkafka::error::KafkaError>,
     },
 }
 
-/// `Panic`'s text: "step flow.calc panicked on worker 1: boom".
-fn describe_panic(step: Option<&str>, worker: usize, message: &str) -> String {
-    match step {
-        Some(step) => format!("step {step} panicked on worker {worker}: {message}"),
-        None => format!("worker {worker} panicked: {message}"),
-    }
-}
-
-impl EddyError {
+impl ConnectorError {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        EddyError::Io {
+        ConnectorError::Io {
             path: path.into(),
             error: source,
         }
     }
 }
 
-/// Result alias used throughout the library.
-pub type Result<T, E = EddyError> = std::result::Result<T, E>;
+/// Result alias of the connectors.
+pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
@@ -123,11 +83,34 @@ mod tests {
 
     #[test]
     fn io_error_is_named_once() {
-        let err = EddyError::io(
+        let err = ConnectorError::io(
             "logs/a.log",
             std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory"),
         );
         assert_eq!(report(&err), "logs/a.log: No such file or directory");
         assert!(err.source().is_none());
+    }
+
+    #[test]
+    fn a_kafka_error_keeps_the_client_error_as_source() {
+        let err = ConnectorError::Kafka {
+            place: "kafka://localhost:9092/clicks".into(),
+            what: "cannot create a consumer".into(),
+            source: Box::new(rdkafka::error::KafkaError::ClientCreation("bad config".into())),
+        };
+        let source = err
+            .source()
+            .and_then(|s| s.downcast_ref::<Box<rdkafka::error::KafkaError>>());
+        assert!(
+            matches!(
+                source.map(|b| &**b),
+                Some(rdkafka::error::KafkaError::ClientCreation(_))
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            report(&err),
+            "kafka://localhost:9092/clicks: cannot create a consumer: Client creation error: bad config"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Eddy's connectors: partitioned, resumable sources and sinks, and the
-//! library's error type. No engine here: the `eddy` crate drives these
+//! connector error ([`ConnectorError`]). No engine here: the `eddy` crate drives these
 //! traits from its timely operators.
 //!
 //! A [`Source`] is a fixed, ordered list of partitions (a file, a chunk of a
@@ -19,7 +19,7 @@ pub mod files;
 pub mod kafka;
 pub mod stdio;
 
-pub use error::{EddyError, Result};
+pub use error::{ConnectorError, Result};
 pub use files::{FileSink, FileSinkWriter, FileSource, LineRef};
 pub use stdio::StdOutSink;
 

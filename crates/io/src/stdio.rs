@@ -13,7 +13,7 @@ use std::thread;
 use bytes::{Bytes, BytesMut};
 
 use crate::files::reader::{Fill, Filled};
-use crate::{EddyError, Result, Sink, SinkPartition};
+use crate::{ConnectorError, Result, Sink, SinkPartition};
 
 /// The encoder of a sink (see [`FileSink::new`](crate::files::FileSink::new)).
 type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>) + Send + Sync>;
@@ -112,7 +112,7 @@ impl<T, W: Write> PipeWriter<T, W> {
                 self.broken = true;
                 Ok(())
             }
-            Err(e) => Err(EddyError::io(Path::new("-"), e)),
+            Err(e) => Err(ConnectorError::io(Path::new("-"), e)),
         }
     }
 }
@@ -281,7 +281,7 @@ mod tests {
         let (mut w, _) = writer(0, io::ErrorKind::StorageFull);
         // Each batch is written out at once, so the batch reports it.
         let err = w.write_batch(&mut vec![1]).unwrap_err();
-        assert!(matches!(err, EddyError::Io { .. }), "{err}");
+        assert!(matches!(err, ConnectorError::Io { .. }), "{err}");
         assert!(err.to_string().starts_with("-: "), "{err}");
     }
 

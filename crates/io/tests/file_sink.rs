@@ -1,7 +1,7 @@
 //! `FileSink`: header, items, truncation, position and errors.
 
 use eddy_io::files::FileSink;
-use eddy_io::{EddyError, Sink, SinkPartition, SinkRouting};
+use eddy_io::{ConnectorError, Sink, SinkPartition, SinkRouting};
 
 fn csv(n: &u32, out: &mut Vec<u8>) {
     out.extend_from_slice(format!("{n},{}\n", n * 2).as_bytes());
@@ -75,7 +75,7 @@ fn unwritable_path_is_an_error_naming_it() {
     let path = dir.path().join("no-such-dir").join("out.csv");
     let err = FileSink::new(&path, csv).build(0, 1).err().expect("an error");
     assert!(
-        matches!(&err, EddyError::Io { path: p, .. } if p == &path),
+        matches!(&err, ConnectorError::Io { path: p, .. } if p == &path),
         "{err:?}"
     );
     assert!(err.to_string().contains("no-such-dir"), "{err}");
@@ -144,14 +144,14 @@ fn resume_refuses_a_missing_or_shorter_output_and_bad_state() {
     w.close().unwrap();
     std::fs::write(&path, "1,2\n").unwrap();
     let err = sink.resume(0, 1, &state).err().expect("shorter");
-    assert!(matches!(err, EddyError::Recovery(_)), "{err}");
+    assert!(matches!(err, ConnectorError::Resume(_)), "{err}");
     assert!(err.to_string().contains("fewer than"), "{err}");
     std::fs::remove_file(&path).unwrap();
     let err = sink.resume(0, 1, &state).err().expect("missing");
     assert!(err.to_string().contains("cannot reopen"), "{err}");
     for bad in [&[][..], &[9, 0, 0, 0, 0, 0, 0, 0, 0][..], &[1, 2, 3][..]] {
         let err = sink.resume(0, 1, bad).err().expect("bad state");
-        assert!(matches!(err, EddyError::Recovery(_)), "{err}");
+        assert!(matches!(err, ConnectorError::Resume(_)), "{err}");
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use eddy_io::files::{FileSource, LineRef};
-use eddy_io::{EddyError, Poll, Source, SourcePartition};
+use eddy_io::{ConnectorError, Poll, Source, SourcePartition};
 use proptest::prelude::*;
 
 /// What the test decoder keeps of a line.
@@ -306,7 +306,7 @@ fn missing_input_names_the_path() {
     let missing = dir.path().join("no-such.log");
     let err = source(&[&missing]).list_parts().unwrap_err();
     assert!(
-        matches!(&err, EddyError::Io { path, .. } if path == &missing),
+        matches!(&err, ConnectorError::Io { path, .. } if path == &missing),
         "{err:?}"
     );
     assert!(err.to_string().contains("no-such.log"), "{err}");
@@ -332,7 +332,7 @@ fn corrupt_gz_is_a_read_error_naming_the_file() {
     let mut part = src.build_part(&key, None).unwrap();
     let err = part.next_batch(&mut Vec::new(), 10).unwrap_err();
     assert!(
-        matches!(&err, EddyError::Io { path: p, .. } if p == &path),
+        matches!(&err, ConnectorError::Io { path: p, .. } if p == &path),
         "{err:?}"
     );
 }
@@ -342,7 +342,7 @@ fn input_given_twice_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "a.log", b"a\n");
     let err = source(&[&path, dir.path()]).list_parts().unwrap_err();
-    assert!(matches!(err, EddyError::Build(_)), "{err:?}");
+    assert!(matches!(err, ConnectorError::Build(_)), "{err:?}");
     assert!(err.to_string().contains("a.log"), "{err}");
 }
 
@@ -447,7 +447,7 @@ fn bad_positions_and_keys_are_errors() {
     let err = src.build_part(&key, Some(&[42, 0, 1])).err().expect("error");
     assert!(err.to_string().contains("a.log"), "{err}");
     let err = src.build_part("nonsense", None).err().expect("error");
-    assert!(matches!(err, EddyError::Build(_)), "{err:?}");
+    assert!(matches!(err, ConnectorError::Build(_)), "{err:?}");
     let gz = write(dir.path(), "a.gz", &gzip(&[b"1\n"]));
     let src = source(&[&gz]);
     let key = src.list_parts().unwrap().remove(0);

@@ -12,7 +12,7 @@ use ctr::metrics::Row;
 use eddy::connectors::files::{reopen_at, sync_if_regular, FileSink};
 use eddy::connectors::stdio::StdOutSink;
 use eddy::connectors::{Sink, SinkPartition, SinkRouting};
-use eddy::EddyError;
+use eddy::ConnectorError;
 use serde::Serialize;
 
 use super::item::BadLine;
@@ -47,9 +47,9 @@ struct NamedStdout<S>(S);
 struct NamedStdoutWriter<T>(Box<dyn SinkPartition<T>>);
 
 /// An I/O error on `-` is one on stdout.
-fn name_stdout(e: EddyError) -> EddyError {
+fn name_stdout(e: ConnectorError) -> ConnectorError {
     match e {
-        EddyError::Io { path, error } if is_stdout(&path) => EddyError::io(STDOUT, error),
+        ConnectorError::Io { path, error } if is_stdout(&path) => ConnectorError::io(STDOUT, error),
         e => e,
     }
 }
@@ -59,27 +59,32 @@ impl<T: 'static, S: Sink<T>> Sink<T> for NamedStdout<S> {
         self.0.routing()
     }
 
-    fn build(&self, worker: usize, workers: usize) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+    fn build(&self, worker: usize, workers: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
         let inner = self.0.build(worker, workers).map_err(name_stdout)?;
         Ok(Box::new(NamedStdoutWriter(inner)))
     }
 
-    fn resume(&self, worker: usize, workers: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+    fn resume(
+        &self,
+        worker: usize,
+        workers: usize,
+        state: &[u8],
+    ) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
         let inner = self.0.resume(worker, workers, state).map_err(name_stdout)?;
         Ok(Box::new(NamedStdoutWriter(inner)))
     }
 }
 
 impl<T> SinkPartition<T> for NamedStdoutWriter<T> {
-    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::connectors::Result<()> {
         self.0.write_batch(items).map_err(name_stdout)
     }
 
-    fn close(&mut self) -> eddy::Result<()> {
+    fn close(&mut self) -> eddy::connectors::Result<()> {
         self.0.close().map_err(name_stdout)
     }
 
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
         self.0.snapshot().map_err(name_stdout)
     }
 }
@@ -119,26 +124,31 @@ impl<T: 'static> Sink<T> for Tapped<T> {
         self.sink.routing()
     }
 
-    fn build(&self, worker: usize, workers: usize) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+    fn build(&self, worker: usize, workers: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
         Ok(self.tapping(self.sink.build(worker, workers)?))
     }
 
-    fn resume(&self, worker: usize, workers: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<T>>> {
+    fn resume(
+        &self,
+        worker: usize,
+        workers: usize,
+        state: &[u8],
+    ) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
         Ok(self.tapping(self.sink.resume(worker, workers, state)?))
     }
 }
 
 impl<T> SinkPartition<T> for TappedWriter<T> {
-    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::connectors::Result<()> {
         (self.tap)(items);
         self.inner.write_batch(items)
     }
 
-    fn close(&mut self) -> eddy::Result<()> {
+    fn close(&mut self) -> eddy::connectors::Result<()> {
         self.inner.close()
     }
 
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
         self.inner.snapshot()
     }
 }
@@ -222,20 +232,24 @@ pub fn write_dead_letter(bad: &BadLine, out: &mut Vec<u8>) {
 pub struct FailOnInvalid;
 
 impl Sink<BadLine> for FailOnInvalid {
-    fn build(&self, _worker: usize, _workers: usize) -> eddy::Result<Box<dyn SinkPartition<BadLine>>> {
+    fn build(
+        &self,
+        _worker: usize,
+        _workers: usize,
+    ) -> eddy::connectors::Result<Box<dyn SinkPartition<BadLine>>> {
         Ok(Box::new(FailOnInvalid))
     }
 }
 
 impl SinkPartition<BadLine> for FailOnInvalid {
-    fn write_batch(&mut self, items: &mut Vec<BadLine>) -> eddy::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<BadLine>) -> eddy::connectors::Result<()> {
         match items.drain(..).next() {
             // A Kafka message: `topic/partition@offset: reason`.
-            Some(bad) if bad.line == 0 => Err(EddyError::io(
+            Some(bad) if bad.line == 0 => Err(ConnectorError::io(
                 bad.file,
                 std::io::Error::new(ErrorKind::InvalidData, bad.reason),
             )),
-            Some(bad) => Err(EddyError::Input {
+            Some(bad) => Err(ConnectorError::Input {
                 path: PathBuf::from(bad.file),
                 line: bad.line,
                 message: bad.reason,
@@ -244,7 +258,7 @@ impl SinkPartition<BadLine> for FailOnInvalid {
         }
     }
 
-    fn close(&mut self) -> eddy::Result<()> {
+    fn close(&mut self) -> eddy::connectors::Result<()> {
         Ok(())
     }
 }
@@ -267,8 +281,8 @@ struct TextWriter {
 }
 
 impl TextSink {
-    fn open(&self, resume: Option<(u64, Vec<u8>)>) -> eddy::Result<TextWriter> {
-        let err = |e| EddyError::io(&self.path, e);
+    fn open(&self, resume: Option<(u64, Vec<u8>)>) -> eddy::connectors::Result<TextWriter> {
+        let err = |e| ConnectorError::io(&self.path, e);
         let (out, file, written): (Box<dyn Write>, _, _) = if is_stdout(&self.path) {
             (Box::new(std::io::stdout()), None, 0)
         } else {
@@ -296,7 +310,11 @@ impl TextSink {
 }
 
 impl Sink<Row> for TextSink {
-    fn build(&self, _worker: usize, _workers: usize) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
+    fn build(
+        &self,
+        _worker: usize,
+        _workers: usize,
+    ) -> eddy::connectors::Result<Box<dyn SinkPartition<Row>>> {
         Ok(Box::new(self.open(None)?))
     }
 
@@ -305,9 +323,9 @@ impl Sink<Row> for TextSink {
         _worker: usize,
         _workers: usize,
         state: &[u8],
-    ) -> eddy::Result<Box<dyn SinkPartition<Row>>> {
+    ) -> eddy::connectors::Result<Box<dyn SinkPartition<Row>>> {
         let bad = || {
-            EddyError::Recovery(format!(
+            ConnectorError::Resume(format!(
                 "{}: bad text sink state in the snapshot",
                 self.path.display()
             ))
@@ -328,7 +346,7 @@ impl Sink<Row> for TextSink {
 
 impl TextWriter {
     /// Writes `bytes`; a closed pipe ends the output quietly.
-    fn put(&mut self, bytes: &[u8]) -> eddy::Result<()> {
+    fn put(&mut self, bytes: &[u8]) -> eddy::connectors::Result<()> {
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
@@ -341,7 +359,7 @@ impl TextWriter {
                 self.out = None;
                 Ok(())
             }
-            Err(e) => Err(EddyError::io(&self.path, e)),
+            Err(e) => Err(ConnectorError::io(&self.path, e)),
         }
     }
 }
@@ -349,7 +367,7 @@ impl TextWriter {
 impl TextWriter {
     /// Hands what is buffered to the reader (a live run's rows must not
     /// wait); a closed pipe is not an error.
-    fn flush(&mut self) -> eddy::Result<()> {
+    fn flush(&mut self) -> eddy::connectors::Result<()> {
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
@@ -358,14 +376,14 @@ impl TextWriter {
                 self.out = None;
                 Ok(())
             }
-            Err(e) => Err(EddyError::io(&self.path, e)),
+            Err(e) => Err(ConnectorError::io(&self.path, e)),
             Ok(()) => Ok(()),
         }
     }
 }
 
 impl SinkPartition<Row> for TextWriter {
-    fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::connectors::Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         for row in items.drain(..) {
@@ -377,7 +395,7 @@ impl SinkPartition<Row> for TextWriter {
         r
     }
 
-    fn close(&mut self) -> eddy::Result<()> {
+    fn close(&mut self) -> eddy::connectors::Result<()> {
         let tuples = std::mem::take(&mut self.tuples);
         self.put(&tuples)?;
         self.flush()?;
@@ -387,7 +405,7 @@ impl SinkPartition<Row> for TextWriter {
 
     /// `[1][file length u64 LE][the tuples still to print]`, after a flush
     /// and a sync.
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
         self.flush()?;
         if let Some(file) = self.file.as_ref() {
             sync_if_regular(file, &self.path)?;

@@ -65,10 +65,10 @@ impl RunShared {
     /// Records an error (the first one wins) and asks every worker to stop.
     /// In a clustered run, the connections to the other processes are shut
     /// down, so that they stop too.
-    pub fn fail(&self, error: EddyError) {
+    pub fn fail(&self, error: impl Into<EddyError>) {
         if let Ok(mut slot) = self.error.lock() {
             if slot.is_none() {
-                *slot = Some(error);
+                *slot = Some(error.into());
             }
         }
         self.abort.store(true, Ordering::SeqCst);

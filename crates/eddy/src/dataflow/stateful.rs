@@ -16,6 +16,7 @@ use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
 pub use crate::engine::keyed::Wake;
 use crate::engine::keyed::{keyed, KeyedLogic};
+use crate::error::CodecError;
 use crate::recovery::codec::{decode_value, encode_value};
 
 /// Whether a key's logic is kept after a call (Bytewax's `RETAIN` and
@@ -96,11 +97,11 @@ where
     type State = L;
     const WAKES: bool = true;
 
-    fn save(&self, logic: &L, out: &mut Vec<u8>) -> Result<(), String> {
+    fn save(&self, logic: &L, out: &mut Vec<u8>) -> Result<(), CodecError> {
         encode_value(&logic.snapshot(), out)
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<L, String> {
+    fn load(&mut self, bytes: &[u8]) -> Result<L, CodecError> {
         Ok((self.builder)(Some(decode_value(bytes)?)))
     }
 

@@ -24,7 +24,7 @@ use crate::base::record::EOF_TAG;
 use crate::engine::gate::low;
 use crate::engine::graph::{FlowCtx, Scope};
 use crate::engine::input_log::ChunkEnd;
-use crate::error::EddyError;
+use crate::error::{EddyError, RecoveryError};
 use crate::recovery::WorkerRecovery;
 
 /// A snapshot announcement: `(epoch, mark)`.
@@ -145,7 +145,11 @@ pub(crate) fn build_control<'a>(
 /// Reports a failed snapshot write as the run's error.
 pub(crate) fn snapshot_error(step: &str, e: EddyError) -> EddyError {
     match e {
-        EddyError::Recovery(m) => EddyError::Recovery(m),
-        other => EddyError::Recovery(format!("step {step}: cannot snapshot: {other}")),
+        EddyError::Recovery(e) => EddyError::Recovery(e),
+        other => RecoveryError::Snapshot {
+            step: step.to_owned(),
+            source: Box::new(other),
+        }
+        .into(),
     }
 }

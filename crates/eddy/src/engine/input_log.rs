@@ -14,7 +14,7 @@ use crate::engine::chunk_order::{ChunkGroups, ChunkMarks, Prefix};
 use crate::engine::control::{Control, Signal, Snap};
 use crate::engine::gate::{least, low};
 use crate::engine::graph::FlowCtx;
-use crate::error::{EddyError, Result};
+use crate::error::{RecoveryError, Result};
 use crate::recovery::WorkerRecovery;
 
 /// Where a partition is: enough to reopen it there and tag the records
@@ -191,10 +191,13 @@ pub(crate) fn restored_parts(
         let mut then: Vec<&SavedPart> = saved.values().collect();
         then.sort_by_key(|p| p.index);
         let then: Vec<&str> = then.iter().map(|p| p.key.as_str()).collect();
-        return Err(EddyError::Recovery(format!(
-            "step {step}: the input's partitions changed since the snapshot (then {then:?}, now {keys:?}); \
-             a resume needs the same inputs"
-        )));
+        return Err(RecoveryError::Mismatch {
+            detail: format!(
+                "step {step}: the input's partitions changed since the snapshot (then {then:?}, now \
+                 {keys:?}); a resume needs the same inputs"
+            ),
+        }
+        .into());
     }
     Ok(Some(saved))
 }

@@ -46,7 +46,8 @@ use crate::engine::control::{snapshot_error, Control};
 use crate::engine::failure::StepScope;
 use crate::engine::gate::{least, low, Drained, Gate};
 use crate::engine::graph::{FlowCtx, Scope};
-use crate::error::EddyError;
+use crate::error::{CodecError, RecoveryError};
+
 use crate::recovery::codec;
 
 /// Per-key state map with a fast hasher.
@@ -71,10 +72,10 @@ pub trait KeyedLogic<K, V, O>: 'static {
     const WAKES: bool = false;
 
     /// Appends the encoding of a key's state, for a snapshot.
-    fn save(&self, state: &Self::State, out: &mut Vec<u8>) -> Result<(), String>;
+    fn save(&self, state: &Self::State, out: &mut Vec<u8>) -> Result<(), CodecError>;
 
     /// Rebuilds a key's state from what [`KeyedLogic::save`] wrote.
-    fn load(&mut self, bytes: &[u8]) -> Result<Self::State, String>;
+    fn load(&mut self, bytes: &[u8]) -> Result<Self::State, CodecError>;
 
     /// Takes one value of `key`, in canonical order. `state` is `None` for a
     /// key with no state yet; leaving it `None` drops the key's state.
@@ -236,8 +237,10 @@ where
             .load_keyed::<K>(name, |key| owner(key.route_hash(), workers) == me)
             .and_then(|saved| {
                 for (key, bytes) in saved {
-                    let state = logic.load(&bytes).map_err(|m| {
-                        EddyError::Recovery(format!("step {name}: a key's snapshotted state: {m}"))
+                    let state = logic.load(&bytes).map_err(|source| RecoveryError::Codec {
+                        step: name.to_owned(),
+                        what: "a key's snapshotted state".into(),
+                        source,
                     })?;
                     states.insert(key, Some(state));
                 }
@@ -325,7 +328,7 @@ where
                             let Some(rec) = rec.as_ref().filter(|_| !shared.aborted()) else {
                                 return true;
                             };
-                            let saved = save_states(&logic, &states)
+                            let saved = save_states(&step, &logic, &states)
                                 .and_then(|part| rec.save_sealed(epoch, &step, worker, part))
                                 .map_err(|e| snapshot_error(&step, e));
                             match saved {
@@ -595,6 +598,7 @@ fn notify<K, V, O, L>(
 /// Every key's state, as a sealed snapshot part: framed `(key, state)`
 /// pairs, encoded straight into one buffer.
 fn save_states<K: Key, V, O, L: KeyedLogic<K, V, O>>(
+    step: &str,
     logic: &L,
     states: &StateMap<K, Option<L::State>>,
 ) -> crate::error::Result<Vec<u8>> {
@@ -603,7 +607,11 @@ fn save_states<K: Key, V, O, L: KeyedLogic<K, V, O>>(
         if let Some(state) = slot {
             codec::framed(&mut part, |out| codec::encode_value(key, out))
                 .and_then(|()| codec::framed(&mut part, |out| logic.save(state, out)))
-                .map_err(|m| EddyError::Recovery(format!("a key's state cannot be saved: {m}")))?;
+                .map_err(|source| RecoveryError::Codec {
+                    step: step.to_owned(),
+                    what: "a key's state cannot be saved".into(),
+                    source,
+                })?;
         }
     }
     Ok(codec::seal(part))

@@ -62,12 +62,10 @@ impl<T> Writer<T> {
         // A failed write stops the run: no snapshot may then record this
         // writer's state.
         if self.shared.aborted() {
-            return Err(crate::error::EddyError::Recovery(
-                "the run is stopping: no snapshot of its output".into(),
-            ));
+            return Err(crate::error::RecoveryError::Stopping.into());
         }
         match self.sink.as_mut() {
-            Some(sink) => sink.snapshot().map(Some),
+            Some(sink) => Ok(sink.snapshot().map(Some)?),
             None => Ok(None),
         }
     }
@@ -104,8 +102,8 @@ pub(crate) fn build_output<'a, T: Data, S: Sink<T>>(
     if routing == SinkRouting::PerWorker || worker == 0 {
         let opened =
             resume_state(rec.as_deref(), step_id, worker, workers, routing).and_then(|state| match state {
-                Some(state) => sink.resume(worker, workers, &state),
-                None => sink.build(worker, workers),
+                Some(state) => Ok(sink.resume(worker, workers, &state)?),
+                None => Ok(sink.build(worker, workers)?),
             });
         match opened {
             Ok(w) => writer.sink = Some(w),
@@ -211,11 +209,14 @@ fn resume_state(
     let parts = rec.load::<Option<Vec<u8>>>(step)?;
     if routing == SinkRouting::PerWorker {
         if let Some((w, _)) = parts.iter().find(|(w, state)| *w >= workers && state.is_some()) {
-            return Err(crate::error::EddyError::Recovery(format!(
-                "step {step} writes one output per worker and worker {w}'s output is in the snapshot: \
-                 resume it with at least {} workers",
-                w + 1
-            )));
+            return Err(crate::error::RecoveryError::Mismatch {
+                detail: format!(
+                    "step {step} writes one output per worker and worker {w}'s output is in the \
+                     snapshot: resume it with at least {} workers",
+                    w + 1
+                ),
+            }
+            .into());
         }
     }
     Ok(parts

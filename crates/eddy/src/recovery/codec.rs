@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::error::CodecError;
+
 /// The snapshot encoding's version; a part with another one is refused.
 pub const PART_VERSION: u8 = 2;
 
@@ -16,12 +18,15 @@ const MAGIC: &[u8; 3] = b"EDY";
 const HEADER: usize = 4 + 8;
 
 /// Encodes `value` as a checksummed, versioned part.
-pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(HEADER + 64);
     out.extend_from_slice(MAGIC);
     out.push(PART_VERSION);
     out.extend_from_slice(&[0; 8]);
-    bincode::serialize_into(&mut out, value).map_err(|e| format!("cannot encode a snapshot part: {e}"))?;
+    bincode::serialize_into(&mut out, value).map_err(|source| CodecError::Encode {
+        what: "a snapshot part",
+        source,
+    })?;
     let sum = xxh3_64(&out[HEADER..]);
     out[4..HEADER].copy_from_slice(&sum.to_le_bytes());
     Ok(out)
@@ -43,22 +48,24 @@ pub fn seal(mut part: Vec<u8>) -> Vec<u8> {
 }
 
 /// Appends `[u32 length][bytes written by f]` to `out`.
-pub fn framed(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> Result<(), String>) -> Result<(), String> {
+pub fn framed(
+    out: &mut Vec<u8>,
+    f: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+) -> Result<(), CodecError> {
     let at = out.len();
     out.extend_from_slice(&[0; 4]);
     f(out)?;
-    let len = u32::try_from(out.len() - at - 4).map_err(|_| "a state over 4 GiB".to_owned())?;
+    let len = u32::try_from(out.len() - at - 4).map_err(|_| CodecError::TooLarge)?;
     out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     Ok(())
 }
 
 /// Splits `[u32 length][bytes]` off the front of `input`.
-pub fn unframe<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], String> {
-    let damaged = || "snapshot part is truncated".to_owned();
-    let (len, rest) = input.split_first_chunk::<4>().ok_or_else(damaged)?;
+pub fn unframe<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], CodecError> {
+    let (len, rest) = input.split_first_chunk::<4>().ok_or(CodecError::Truncated)?;
     let len = u32::from_le_bytes(*len) as usize;
     if rest.len() < len {
-        return Err(damaged());
+        return Err(CodecError::Truncated);
     }
     let (item, rest) = rest.split_at(len);
     *input = rest;
@@ -66,38 +73,47 @@ pub fn unframe<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], String> {
 }
 
 /// Checks a part's header and checksum and returns its payload.
-pub fn payload(bytes: &[u8]) -> Result<&[u8], String> {
+pub fn payload(bytes: &[u8]) -> Result<&[u8], CodecError> {
     if bytes.len() < HEADER || &bytes[..3] != MAGIC {
-        return Err("not an eddy snapshot part (bad header)".to_owned());
+        return Err(CodecError::BadHeader);
     }
     if bytes[3] != PART_VERSION {
-        return Err(format!(
-            "snapshot part has format version {}, this build reads version {PART_VERSION}",
-            bytes[3]
-        ));
+        return Err(CodecError::OtherVersion {
+            found: bytes[3],
+            expected: PART_VERSION,
+        });
     }
     let mut sum = [0u8; 8];
     sum.copy_from_slice(&bytes[4..HEADER]);
     let payload = &bytes[HEADER..];
     if u64::from_le_bytes(sum) != xxh3_64(payload) {
-        return Err("snapshot part is damaged (checksum mismatch)".to_owned());
+        return Err(CodecError::Checksum);
     }
     Ok(payload)
 }
 
 /// Decodes a part written by [`encode`].
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    bincode::deserialize(payload(bytes)?).map_err(|e| format!("snapshot part cannot be decoded: {e}"))
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    bincode::deserialize(payload(bytes)?).map_err(|source| CodecError::Decode {
+        what: "snapshot part",
+        source,
+    })
 }
 
 /// Encodes a value inside a part (no header): per-key states.
-pub fn encode_value<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), String> {
-    bincode::serialize_into(out, value).map_err(|e| format!("cannot encode state: {e}"))
+pub fn encode_value<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    bincode::serialize_into(out, value).map_err(|source| CodecError::Encode {
+        what: "state",
+        source,
+    })
 }
 
 /// Decodes a value written by [`encode_value`].
-pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    bincode::deserialize(bytes).map_err(|e| format!("state cannot be decoded: {e}"))
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    bincode::deserialize(bytes).map_err(|source| CodecError::Decode {
+        what: "state",
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -126,7 +142,10 @@ mod tests {
         assert_eq!(key, "key");
         assert_eq!(unframe(&mut body).unwrap(), b"state");
         assert!(body.is_empty());
-        assert!(unframe(&mut &[5, 0, 0, 0, 1][..]).is_err());
+        assert!(matches!(
+            unframe(&mut &[5, 0, 0, 0, 1][..]),
+            Err(CodecError::Truncated)
+        ));
     }
 
     #[test]
@@ -136,14 +155,33 @@ mod tests {
         for i in 0..bytes.len() * 8 {
             let mut bad = bytes.clone();
             bad[i / 8] ^= 1 << (i % 8);
-            assert!(decode::<Vec<u32>>(&bad).is_err(), "bit {i}");
+            let err = decode::<Vec<u32>>(&bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    CodecError::BadHeader | CodecError::Checksum | CodecError::OtherVersion { .. }
+                ),
+                "bit {i}: {err:?}"
+            );
         }
         // Every truncation is caught.
         for n in 0..bytes.len() {
-            assert!(decode::<Vec<u32>>(&bytes[..n]).is_err(), "length {n}");
+            let err = decode::<Vec<u32>>(&bytes[..n]).unwrap_err();
+            assert!(
+                matches!(err, CodecError::BadHeader | CodecError::Checksum),
+                "length {n}: {err:?}"
+            );
         }
         let mut other = bytes.clone();
         other[3] = PART_VERSION + 1;
-        assert!(decode::<Vec<u32>>(&other).unwrap_err().contains("format version"));
+        assert!(matches!(
+            decode::<Vec<u32>>(&other),
+            Err(CodecError::OtherVersion { found, expected: PART_VERSION }) if found == PART_VERSION + 1
+        ));
+        // A payload that is intact but of another type: bincode's error is the source.
+        let err = decode::<Vec<String>>(&encode(&vec![u64::MAX]).unwrap()).unwrap_err();
+        assert!(matches!(err, CodecError::Decode { .. }), "{err:?}");
+        let source = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<bincode::Error>());
+        assert!(source.is_some(), "{err:?}");
     }
 }

@@ -52,8 +52,9 @@ use serde::Serialize;
 
 use crate::connectors::files::identity::show_time;
 use crate::connectors::files::InputIdentity;
-use crate::error::{EddyError, Result};
+pub use crate::error::{CodecError, Owner, RecoveryError};
 pub use store::EpochRow;
+use store::Result;
 pub(crate) use store::Store;
 
 /// Where snapshots go and how often they are taken.
@@ -220,22 +221,27 @@ pub(crate) fn prepare(
 ) -> Result<(Option<ResumeFrom>, std::fs::File)> {
     let store = Store::open(&config.dir, true)?;
     let lock = lock_process(&config.dir, process)?;
-    let foreign = |what: &str, theirs: &str, ours: &str| {
-        EddyError::Recovery(format!(
-            "{}: the store belongs to {what} {theirs:?}, not {ours:?}; use another recovery directory \
-             (or delete this one to start over)",
-            store.path().display()
-        ))
+    let foreign = |owner| RecoveryError::Foreign {
+        path: store.path().to_path_buf(),
+        owner,
     };
     match store.meta("flow_id")? {
-        Some(id) if id != flow_id => return Err(foreign("dataflow", &id, flow_id)),
+        Some(id) if id != flow_id => {
+            return Err(foreign(Owner::Dataflow {
+                theirs: id,
+                ours: flow_id.to_owned(),
+            }))
+        }
         Some(_) => {}
         None if process == 0 => store.set_meta("flow_id", flow_id)?,
         None => {}
     }
     match store.meta("fingerprint")? {
         Some(f) if f != config.fingerprint => {
-            return Err(foreign("a run with other parameters", &f, &config.fingerprint))
+            return Err(foreign(Owner::Parameters {
+                theirs: f,
+                ours: config.fingerprint.clone(),
+            }))
         }
         Some(_) => {}
         None if process == 0 => store.set_meta("fingerprint", &config.fingerprint)?,
@@ -246,11 +252,11 @@ pub(crate) fn prepare(
         None if process == 0 => store.set_inputs(&config.inputs)?,
         None => {}
         Some(e) => {
-            check_inputs(&store.inputs()?, &config.inputs).map_err(|m| {
-                EddyError::Recovery(format!(
+            check_inputs(&store.inputs()?, &config.inputs).map_err(|m| RecoveryError::Mismatch {
+                detail: format!(
                     "{m}; a resume needs the same inputs: restore them, or start a new run with a new \
                      recovery store (nothing was resumed or truncated)"
-                ))
+                ),
             })?;
             check_snapshot(&store, e)?;
         }
@@ -273,19 +279,17 @@ pub(crate) fn prepare(
 /// checksum, and that all its parts are there: a damaged snapshot is
 /// refused before any output is truncated back to it.
 fn check_snapshot(store: &Store, epoch: &EpochRow) -> Result<()> {
-    let found = store.check_parts(epoch.epoch, |_, _, data| {
-        codec::payload(data)
-            .map(drop)
-            .map_err(|m| format!("{m}; the snapshot cannot be resumed (nothing was resumed or truncated)"))
-    })?;
+    let found = store.check_parts(epoch.epoch, |_, _, data| codec::payload(data).map(drop))?;
     if found != epoch.expected {
-        return Err(EddyError::Recovery(format!(
-            "{}: snapshot {} has {found} parts, {} expected: the store was changed outside eddy \
-             (nothing was resumed or truncated)",
-            store.path().display(),
-            epoch.epoch,
-            epoch.expected
-        )));
+        return Err(RecoveryError::Damaged {
+            path: store.path().to_path_buf(),
+            detail: format!(
+                "snapshot {} has {found} parts, {} expected: the store was changed outside eddy \
+                 (nothing was resumed or truncated)",
+                epoch.epoch, epoch.expected
+            ),
+            source: None,
+        });
     }
     Ok(())
 }
@@ -357,15 +361,17 @@ fn lock_process(dir: &Path, process: usize) -> Result<std::fs::File> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| EddyError::io(&path, e))?;
+        .map_err(|error| RecoveryError::Io {
+            path: path.clone(),
+            error,
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(EddyError::Recovery(format!(
-            "{}: another run (process {process}) is using this recovery store; \
-             wait for it to end or stop it",
-            dir.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(EddyError::io(&path, e)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RecoveryError::InUse {
+            dir: dir.to_path_buf(),
+            process,
+        }),
+        Err(std::fs::TryLockError::Error(error)) => Err(RecoveryError::Io { path, error }),
     }
 }
 
@@ -385,7 +391,7 @@ impl WorkerRecovery {
         config: &RecoveryConfig,
         resume: Option<ResumeFrom>,
         writer: SyncSender<writer::Msg>,
-    ) -> Result<Self> {
+    ) -> crate::error::Result<Self> {
         Ok(WorkerRecovery {
             store: Store::open(&config.dir, false)?,
             config: config.clone(),
@@ -395,10 +401,10 @@ impl WorkerRecovery {
         })
     }
 
-    fn send(&self, msg: writer::Msg) -> Result<()> {
+    fn send(&self, msg: writer::Msg) -> crate::error::Result<()> {
         self.writer
             .send(msg)
-            .map_err(|_| EddyError::Recovery("the snapshot writer has stopped".into()))
+            .map_err(|_| RecoveryError::WriterStopped.into())
     }
 
     /// Records a new epoch (and lets old ones go).
@@ -409,7 +415,7 @@ impl WorkerRecovery {
         expected: u64,
         workers: u64,
         collect_before_ms: i64,
-    ) -> Result<()> {
+    ) -> crate::error::Result<()> {
         self.send(writer::Msg::Epoch {
             epoch,
             mark,
@@ -421,7 +427,13 @@ impl WorkerRecovery {
     }
 
     /// Hands a sealed part (see [`codec::seal`]) to the writer.
-    pub fn save_sealed(&self, epoch: u64, step: &str, worker: usize, data: Vec<u8>) -> Result<()> {
+    pub fn save_sealed(
+        &self,
+        epoch: u64,
+        step: &str,
+        worker: usize,
+        data: Vec<u8>,
+    ) -> crate::error::Result<()> {
         self.send(writer::Msg::Part {
             epoch,
             step: step.to_owned(),
@@ -457,8 +469,12 @@ impl WorkerRecovery {
         step: &str,
         worker: usize,
         value: &T,
-    ) -> Result<()> {
-        let data = codec::encode(value).map_err(|m| EddyError::Recovery(format!("step {step}: {m}")))?;
+    ) -> crate::error::Result<()> {
+        let data = codec::encode(value).map_err(|source| RecoveryError::Codec {
+            step: step.to_owned(),
+            what: "its state cannot be saved".into(),
+            source,
+        })?;
         // Through the writer thread like every part: it alone writes the
         // store, and it knows when an epoch is complete.
         self.save_sealed(epoch, step, worker, data)
@@ -467,7 +483,7 @@ impl WorkerRecovery {
     /// Every worker's part of `step` in the snapshot resumed from (empty
     /// when not resuming). A snapshot without parts for the step means the
     /// dataflow changed: an error.
-    pub fn load<T: DeserializeOwned>(&self, step: &str) -> Result<Vec<(usize, T)>> {
+    pub fn load<T: DeserializeOwned>(&self, step: &str) -> crate::error::Result<Vec<(usize, T)>> {
         self.load_with(step, |data| codec::decode(data))
     }
 
@@ -475,31 +491,39 @@ impl WorkerRecovery {
     fn load_with<T>(
         &self,
         step: &str,
-        decode: impl Fn(&[u8]) -> Result<T, String>,
-    ) -> Result<Vec<(usize, T)>> {
+        decode: impl Fn(&[u8]) -> crate::error::Result<T, CodecError>,
+    ) -> crate::error::Result<Vec<(usize, T)>> {
         let Some(resume) = self.resume else {
             return Ok(Vec::new());
         };
         let parts = self.store.parts(resume.epoch, step)?;
         if parts.is_empty() {
-            return Err(EddyError::Recovery(format!(
-                "{}: snapshot {} has no state for step {step}: the dataflow changed since it was written",
-                self.store.path().display(),
-                resume.epoch
-            )));
+            return Err(RecoveryError::Mismatch {
+                detail: format!(
+                    "{}: snapshot {} has no state for step {step}: the dataflow changed since it was written",
+                    self.store.path().display(),
+                    resume.epoch
+                ),
+            }
+            .into());
         }
         parts
             .into_iter()
             .map(|(worker, data)| {
-                decode(&data).map(|v| (worker, v)).map_err(|m| {
-                    EddyError::Recovery(format!(
-                        "{}: snapshot {}, step {step}, worker {worker}: {m}",
-                        self.store.path().display(),
-                        resume.epoch
-                    ))
-                })
+                decode(&data)
+                    .map(|v| (worker, v))
+                    .map_err(|source| RecoveryError::Codec {
+                        step: step.to_owned(),
+                        what: format!(
+                            "{}: snapshot {}, worker {worker}",
+                            self.store.path().display(),
+                            resume.epoch
+                        ),
+                        source,
+                    })
             })
-            .collect()
+            .collect::<Result<_>>()
+            .map_err(Into::into)
     }
 
     /// The keyed states of `step` whose keys this worker owns (`owns`: the
@@ -509,7 +533,7 @@ impl WorkerRecovery {
         &self,
         step: &str,
         owns: impl Fn(&K) -> bool,
-    ) -> Result<Vec<(K, Vec<u8>)>> {
+    ) -> crate::error::Result<Vec<(K, Vec<u8>)>> {
         let parts = self.load_with(step, |data| {
             let mut body = codec::payload(data)?;
             let mut mine = Vec::new();
@@ -620,9 +644,14 @@ mod tests {
         drop(store);
 
         std::fs::write(&path, b"").unwrap();
-        let e = Store::open(dir.path(), true).err().unwrap().to_string();
+        let e = Store::open(dir.path(), true).err().unwrap();
         assert!(
-            e.contains("recovery.sqlite3 is empty (0 bytes): it was never initialised or was truncated"),
+            matches!(&e, RecoveryError::Empty { path: p, .. } if p == &path),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("recovery.sqlite3 is empty (0 bytes): it was never initialised or was truncated"),
             "{e}"
         );
         // `init` replaces an empty store.
@@ -638,10 +667,163 @@ mod tests {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA user_version = 1").unwrap();
         drop(conn);
-        let e = Store::open(dir.path(), true).err().unwrap().to_string();
+        let e = Store::open(dir.path(), true).err().unwrap();
         assert!(
-            e.contains("format version 1; this build reads version 2; it was made by an older build"),
+            matches!(&e, RecoveryError::OtherVersion { path: p, found: 1, expected: store::STORE_VERSION } if p == &path),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("format version 1; this build reads version 2; it was made by an older build"),
             "{e}"
+        );
+    }
+
+    /// A chain printer's text (`anyhow`'s `{:#}`): the error, then each
+    /// source.
+    fn report(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut next = e.source();
+        while let Some(s) = next {
+            text.push_str(&format!(": {s}"));
+            next = s.source();
+        }
+        text
+    }
+
+    /// The run parameters of the tests below.
+    fn config(dir: &Path) -> RecoveryConfig {
+        RecoveryConfig {
+            fingerprint: "v1".into(),
+            ..RecoveryConfig::new(dir)
+        }
+    }
+
+    #[test]
+    fn a_missing_store_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let nowhere = dir.path().join("nowhere");
+        let e = prepare(&config(&nowhere), "f", 0).err().unwrap();
+        assert!(
+            matches!(&e, RecoveryError::Missing { dir, path } if dir == &nowhere && path == &store_file(&nowhere)),
+            "{e:?}"
+        );
+        assert!(matches!(inspect(&nowhere), Err(RecoveryError::Missing { .. })));
+    }
+
+    #[test]
+    fn a_store_of_another_flow_is_foreign() {
+        let dir = tempfile::tempdir().unwrap();
+        init_store(dir.path()).unwrap();
+        drop(prepare(&config(dir.path()), "flow_a", 0).unwrap());
+        let e = prepare(&config(dir.path()), "flow_b", 0).err().unwrap();
+        assert!(
+            matches!(&e, RecoveryError::Foreign { owner: Owner::Dataflow { theirs, ours }, .. }
+                if theirs == "flow_a" && ours == "flow_b"),
+            "{e:?}"
+        );
+        let other = RecoveryConfig {
+            fingerprint: "v2".into(),
+            ..config(dir.path())
+        };
+        let e = prepare(&other, "flow_a", 0).err().unwrap();
+        assert!(
+            matches!(&e, RecoveryError::Foreign { owner: Owner::Parameters { theirs, ours }, .. }
+                if theirs == "v1" && ours == "v2"),
+            "{e:?}"
+        );
+        // Another application's SQLite database.
+        let foreign = tempfile::tempdir().unwrap();
+        let conn = rusqlite::Connection::open(store_file(foreign.path())).unwrap();
+        conn.execute_batch("CREATE TABLE t (x);").unwrap();
+        drop(conn);
+        let e = inspect(foreign.path()).err().unwrap();
+        assert!(
+            matches!(
+                e,
+                RecoveryError::Foreign {
+                    owner: Owner::NotEddy,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_corrupted_sqlite_file_is_damaged_with_sqlite_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = init_store(dir.path()).unwrap();
+        std::fs::write(&path, [0xA5u8; 8192]).unwrap();
+        let e = inspect(dir.path()).err().unwrap();
+        assert!(
+            matches!(&e, RecoveryError::Damaged { path: p, .. } if p == &path),
+            "{e:?}"
+        );
+        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<rusqlite::Error>());
+        assert_eq!(
+            source.and_then(rusqlite::Error::sqlite_error_code),
+            Some(rusqlite::ErrorCode::NotADatabase),
+            "{e:?}"
+        );
+        // The run's error keeps the chain: SQLite's text is printed once.
+        let run_error = crate::EddyError::from(e);
+        let text = report(&run_error);
+        assert_eq!(text.matches("file is not a database").count(), 1, "{text}");
+        assert!(text.starts_with(&format!("{}: ", path.display())), "{text}");
+    }
+
+    #[test]
+    fn a_damaged_part_is_damaged_with_the_codec_error_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        init_store(dir.path()).unwrap();
+        let store = Store::open(dir.path(), true).unwrap();
+        store.add_epoch(1, 10, 1, 1, 0).unwrap();
+        let mut part = codec::encode(&vec![1u64, 2, 3]).unwrap();
+        *part.last_mut().unwrap() ^= 1;
+        store.put_part(1, "f.sum", 0, &part).unwrap();
+        let epoch = store.latest_complete().unwrap().unwrap();
+        let e = check_snapshot(&store, &epoch).err().unwrap();
+        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<CodecError>());
+        assert!(
+            matches!(e, RecoveryError::Damaged { .. }) && matches!(source, Some(CodecError::Checksum)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_store_locked_by_a_live_run_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        init_store(dir.path()).unwrap();
+        // The first run holds its process lock until its guard is dropped.
+        let (_, lock) = prepare(&config(dir.path()), "f", 0).unwrap();
+        let e = prepare(&config(dir.path()), "f", 0).err().unwrap();
+        assert!(
+            matches!(&e, RecoveryError::InUse { dir: d, process: 0 } if d == dir.path()),
+            "{e:?}"
+        );
+        // Another process id has its own lock; the first run's end frees it.
+        assert!(prepare(&config(dir.path()), "f", 1).is_ok());
+        drop(lock);
+        assert!(prepare(&config(dir.path()), "f", 0).is_ok());
+    }
+
+    #[test]
+    fn an_sqlite_failure_keeps_rusqlite_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        init_store(dir.path()).unwrap();
+        let store = Store::open(dir.path(), true).unwrap();
+        // A statement SQLite refuses: the store is fine, the call is not.
+        let e = store.transaction(|| store.transaction(|| Ok(()))).err().unwrap();
+        assert!(matches!(&e, RecoveryError::Sqlite { .. }), "{e:?}");
+        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<rusqlite::Error>());
+        assert!(
+            matches!(source, Some(rusqlite::Error::SqliteFailure(..))),
+            "{e:?}"
+        );
+        assert!(
+            !e.to_string().contains("transaction"),
+            "the cause is not flattened: {e}"
         );
     }
 }

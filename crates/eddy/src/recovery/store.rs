@@ -16,7 +16,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::connectors::files::InputIdentity;
-use crate::error::{EddyError, Result};
+use crate::error::{CodecError, Owner, RecoveryError};
+
+/// The store's results: a [`RecoveryError`] names the store and the case.
+pub type Result<T, E = RecoveryError> = std::result::Result<T, E>;
 
 /// The file name of the store inside the recovery directory.
 pub const STORE_FILE: &str = "recovery.sqlite3";
@@ -76,11 +79,30 @@ fn wal_file(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn damaged(path: &Path, e: impl std::fmt::Display) -> EddyError {
-    EddyError::Recovery(format!(
-        "{}: the recovery store cannot be read or written: {e}",
-        path.display()
-    ))
+/// SQLite's error `e` on the store `path`: [`RecoveryError::Damaged`] when
+/// SQLite finds no database or a corrupt one there, else
+/// [`RecoveryError::Sqlite`]. Either way `e` is the source.
+fn sqlite(path: &Path, e: rusqlite::Error) -> RecoveryError {
+    use rusqlite::ffi::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => RecoveryError::Damaged {
+            path: path.to_path_buf(),
+            detail: "the recovery store is damaged: SQLite cannot read it".into(),
+            source: Some(Box::new(e)),
+        },
+        _ => RecoveryError::Sqlite {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    }
+}
+
+/// An I/O error on a file of the recovery directory.
+fn io(path: &Path, error: std::io::Error) -> RecoveryError {
+    RecoveryError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
 }
 
 impl Store {
@@ -99,18 +121,15 @@ impl Store {
                 match std::fs::remove_file(&stale) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(EddyError::io(&stale, e)),
+                    Err(e) => return Err(io(&stale, e)),
                 }
             }
         }
         if path.exists() {
-            return Err(EddyError::Recovery(format!(
-                "{}: a recovery store already exists; delete it to start over",
-                path.display()
-            )));
+            return Err(RecoveryError::Exists { path });
         }
-        std::fs::create_dir_all(dir).map_err(|e| EddyError::io(dir, e))?;
-        let conn = Connection::open(&path).map_err(|e| damaged(&path, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let conn = Connection::open(&path).map_err(|e| sqlite(&path, e))?;
         conn.execute_batch(&format!(
             "PRAGMA page_size = 65536;
              PRAGMA application_id = {APPLICATION_ID};
@@ -127,7 +146,7 @@ impl Store {
                  data BLOB NOT NULL, PRIMARY KEY (epoch, step, worker));
              COMMIT;"
         ))
-        .map_err(|e| damaged(&path, e))?;
+        .map_err(|e| sqlite(&path, e))?;
         Ok(path)
     }
 
@@ -136,25 +155,20 @@ impl Store {
     pub fn open(dir: &Path, check: bool) -> Result<Store> {
         let path = Self::file(dir);
         if !path.is_file() {
-            return Err(EddyError::Recovery(format!(
-                "no recovery store in {} (expected {}); create one with `search-ctr recovery init {}` \
-                 (eddy::recovery::init_store)",
-                dir.display(),
-                path.display(),
-                dir.display()
-            )));
+            return Err(RecoveryError::Missing {
+                dir: dir.to_path_buf(),
+                path,
+            });
         }
         if is_empty_store(&path) {
-            return Err(EddyError::Recovery(format!(
-                "the recovery store {} is empty (0 bytes): it was never initialised or was truncated; \
-                 run `search-ctr recovery init {}` (eddy::recovery::init_store) to start over",
-                path.display(),
-                dir.display()
-            )));
+            return Err(RecoveryError::Empty {
+                dir: dir.to_path_buf(),
+                path,
+            });
         }
         let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| damaged(&path, e))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| damaged(&path, e))?;
+            .map_err(|e| sqlite(&path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sqlite(&path, e))?;
         let store = Store { conn, path };
         store.check_header(check)?;
         Ok(store)
@@ -164,40 +178,37 @@ impl Store {
     fn pragma<T: rusqlite::types::FromSql>(&self, name: &str) -> Result<T> {
         self.conn
             .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
-            .map_err(|e| damaged(&self.path, e))
+            .map_err(|e| self.err(e))
     }
 
     fn check_header(&self, check: bool) -> Result<()> {
-        let err = |e| damaged(&self.path, e);
         if self.pragma::<i64>("application_id")? != APPLICATION_ID {
-            return Err(EddyError::Recovery(format!(
-                "{}: not an eddy recovery store (a foreign SQLite database)",
-                self.path.display()
-            )));
+            return Err(RecoveryError::Foreign {
+                path: self.path.clone(),
+                owner: Owner::NotEddy,
+            });
         }
         let version: i64 = self.pragma("user_version")?;
         if version != STORE_VERSION {
-            let advice = if version < STORE_VERSION {
-                "it was made by an older build: finish or discard its run with that build, or delete \
-                 the store and create a new one (`search-ctr recovery init`) to start over"
-            } else {
-                "it was made by a newer build: use that build"
-            };
-            return Err(EddyError::Recovery(format!(
-                "{}: recovery store format version {version}; this build reads version {STORE_VERSION}; \
-                 {advice}",
-                self.path.display()
-            )));
+            return Err(RecoveryError::OtherVersion {
+                path: self.path.clone(),
+                found: version,
+                expected: STORE_VERSION,
+            });
         }
         if check {
             let verdict: String = self.pragma("quick_check")?;
             if verdict != "ok" {
-                return Err(damaged(&self.path, format!("the store is damaged ({verdict})")));
+                return Err(RecoveryError::Damaged {
+                    path: self.path.clone(),
+                    detail: format!("the recovery store is damaged (SQLite's page check: {verdict})"),
+                    source: None,
+                });
             }
         }
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL")
-            .map_err(err)?;
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -206,8 +217,8 @@ impl Store {
         &self.path
     }
 
-    fn err(&self, e: rusqlite::Error) -> EddyError {
-        damaged(&self.path, e)
+    fn err(&self, e: rusqlite::Error) -> RecoveryError {
+        sqlite(&self.path, e)
     }
 
     /// A `meta` value.
@@ -292,10 +303,11 @@ impl Store {
         for row in rows {
             let (mut id, raw) = row.map_err(|e| self.err(e))?;
             if raw.len() % 16 != 0 {
-                return Err(damaged(
-                    &self.path,
-                    format!("the recorded identity of input {} is damaged", id.path),
-                ));
+                return Err(RecoveryError::Damaged {
+                    path: self.path.clone(),
+                    detail: format!("the recorded identity of input {} is damaged", id.path),
+                    source: None,
+                });
             }
             id.boundaries = raw
                 .chunks_exact(16)
@@ -319,7 +331,7 @@ impl Store {
     pub fn check_parts(
         &self,
         epoch: u64,
-        mut check: impl FnMut(&str, usize, &[u8]) -> std::result::Result<(), String>,
+        mut check: impl FnMut(&str, usize, &[u8]) -> Result<(), CodecError>,
     ) -> Result<u64> {
         let mut stmt = self
             .conn
@@ -332,11 +344,13 @@ impl Store {
             let worker = row.get::<_, i64>(1).map_err(|e| self.err(e))? as usize;
             let data = row.get_ref(2).map_err(|e| self.err(e))?;
             let bytes = data.as_blob().map_err(|e| self.err(e.into()))?;
-            check(&step, worker, bytes).map_err(|m| {
-                EddyError::Recovery(format!(
-                    "{}: snapshot {epoch}, step {step}, worker {worker}: {m}",
-                    self.path.display()
-                ))
+            check(&step, worker, bytes).map_err(|e| RecoveryError::Damaged {
+                path: self.path.clone(),
+                detail: format!(
+                    "snapshot {epoch}, step {step}, worker {worker}: the snapshot cannot be resumed \
+                     (nothing was resumed or truncated)"
+                ),
+                source: Some(Box::new(e)),
             })?;
             count += 1;
         }

@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use super::{RecoveryConfig, Store};
 use crate::base::signal::RunShared;
-use crate::error::{EddyError, Result};
+use crate::error::RecoveryError;
+use crate::recovery::store::Result;
 
 /// Messages in flight before the workers wait for the writer.
 const QUEUE: usize = 256;
@@ -137,7 +138,7 @@ impl StoreWriter {
                     shared.fail(e);
                 }
             })
-            .map_err(|e| EddyError::Recovery(format!("cannot start the snapshot writer: {e}")))?;
+            .map_err(|source| RecoveryError::WriterStart { source })?;
         Ok(StoreWriter {
             tx,
             handle: Some(handle),

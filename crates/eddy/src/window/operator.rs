@@ -22,6 +22,7 @@ use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
 use crate::engine::keyed::KeyedLogic;
 use crate::engine::ops;
+use crate::error::CodecError;
 use crate::recovery::codec::{decode_value, encode_value};
 
 /// The three outputs of a window operator (Bytewax's `WindowOut`).
@@ -163,7 +164,7 @@ where
     /// state inline would cost that factor over again.
     type State = Box<WindowState<C::Logic, Wr::Logic, V, A>>;
 
-    fn save(&self, st: &Self::State, out: &mut Vec<u8>) -> Result<(), String> {
+    fn save(&self, st: &Self::State, out: &mut Vec<u8>) -> Result<(), CodecError> {
         // The form of a `Vec` of accumulators and a `VecDeque` queue.
         let queue = st.queue.as_deref().map_or(&[][..], |q| q.as_slices().0);
         let queue_tail = st.queue.as_deref().map_or(&[][..], |q| q.as_slices().1);
@@ -171,7 +172,7 @@ where
         encode_value(&(st.clock.save(), &st.windower, &st.accs, queue), out)
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<Self::State, String> {
+    fn load(&mut self, bytes: &[u8]) -> Result<Self::State, CodecError> {
         let (clock, windower, accs, queue): Saved<Wr::Logic, V, A> = decode_value(bytes)?;
         Ok(Box::new(WindowState {
             clock: self.clock.restore(clock),

@@ -9,7 +9,7 @@ use std::path::Path;
 use eddy::connectors::{Sink, SinkPartition};
 use eddy::recovery::inspect;
 use eddy::testing::TestingSink;
-use eddy::EddyError;
+use eddy::ConnectorError;
 
 /// A sink that fails with "disk full" once `budget` items are written in
 /// this run: the crash of a test.
@@ -27,14 +27,19 @@ pub struct CrashingWriter {
 }
 
 impl Sink<String> for Crashing {
-    fn build(&self, w: usize, n: usize) -> eddy::Result<Box<dyn SinkPartition<String>>> {
+    fn build(&self, w: usize, n: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<String>>> {
         Ok(Box::new(CrashingWriter {
             inner: self.inner.build(w, n)?,
             budget: self.budget.clone(),
         }))
     }
 
-    fn resume(&self, w: usize, n: usize, state: &[u8]) -> eddy::Result<Box<dyn SinkPartition<String>>> {
+    fn resume(
+        &self,
+        w: usize,
+        n: usize,
+        state: &[u8],
+    ) -> eddy::connectors::Result<Box<dyn SinkPartition<String>>> {
         Ok(Box::new(CrashingWriter {
             inner: self.inner.resume(w, n, state)?,
             budget: self.budget.clone(),
@@ -43,13 +48,13 @@ impl Sink<String> for Crashing {
 }
 
 impl SinkPartition<String> for CrashingWriter {
-    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::connectors::Result<()> {
         let left = self.budget.fetch_sub(items.len() as i64, Ordering::SeqCst);
         if left < items.len() as i64 {
             // Write part of the batch, then fail: a torn write.
             items.truncate(left.max(0) as usize);
             self.inner.write_batch(items)?;
-            return Err(EddyError::io(
+            return Err(ConnectorError::io(
                 "test-output",
                 io::Error::new(io::ErrorKind::StorageFull, "simulated disk full"),
             ));
@@ -57,11 +62,11 @@ impl SinkPartition<String> for CrashingWriter {
         self.inner.write_batch(items)
     }
 
-    fn close(&mut self) -> eddy::Result<()> {
+    fn close(&mut self) -> eddy::connectors::Result<()> {
         self.inner.close()
     }
 
-    fn snapshot(&mut self) -> eddy::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
         self.inner.snapshot()
     }
 }

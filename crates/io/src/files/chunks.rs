@@ -18,7 +18,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::{EddyError, Result};
+use crate::{ConnectorError, Result};
 
 /// One partition of a [`FileSource`](super::FileSource).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +93,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Whether the regular file at `path` is gzip data: it starts with the gzip
 /// magic bytes, whatever its name.
 pub(crate) fn is_gz(path: &Path) -> Result<bool> {
-    let mut file = fs::File::open(path).map_err(|e| EddyError::io(path, e))?;
+    let mut file = fs::File::open(path).map_err(|e| ConnectorError::io(path, e))?;
     let mut head = [0u8; 2];
     let mut got = 0;
     while got < head.len() {
@@ -101,7 +101,7 @@ pub(crate) fn is_gz(path: &Path) -> Result<bool> {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(EddyError::io(path, e)),
+            Err(e) => return Err(ConnectorError::io(path, e)),
         }
     }
     Ok(got == head.len() && head == GZIP_MAGIC)
@@ -140,7 +140,7 @@ fn expand(input: &Path, out: &mut Expanded) -> Result<()> {
         out.files.push(input.to_path_buf());
         return Ok(());
     }
-    let meta = fs::metadata(input).map_err(|e| EddyError::io(input, e))?;
+    let meta = fs::metadata(input).map_err(|e| ConnectorError::io(input, e))?;
     if !meta.is_dir() {
         out.files.push(input.to_path_buf());
         return Ok(());
@@ -162,10 +162,10 @@ fn expand(input: &Path, out: &mut Expanded) -> Result<()> {
 /// hidden entries in `out`. A symbolic link to a file is read; one to a
 /// directory is not followed (so no cycle can form).
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, out: &mut Expanded) -> Result<()> {
-    for entry in fs::read_dir(dir).map_err(|e| EddyError::io(dir, e))? {
-        let entry = entry.map_err(|e| EddyError::io(dir, e))?;
+    for entry in fs::read_dir(dir).map_err(|e| ConnectorError::io(dir, e))? {
+        let entry = entry.map_err(|e| ConnectorError::io(dir, e))?;
         let path = entry.path();
-        let kind = entry.file_type().map_err(|e| EddyError::io(&path, e))?;
+        let kind = entry.file_type().map_err(|e| ConnectorError::io(&path, e))?;
         let hidden = is_hidden(&entry.file_name());
         if kind.is_dir() {
             if hidden {
@@ -179,7 +179,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, out: &mut Expanded) -> Result<()> 
         let is_file = kind.is_file()
             || (kind.is_symlink()
                 && fs::metadata(&path)
-                    .map_err(|e| EddyError::io(&path, e))?
+                    .map_err(|e| ConnectorError::io(&path, e))?
                     .is_file());
         if !is_file {
             continue;
@@ -200,13 +200,13 @@ pub(crate) fn plan(inputs: &[PathBuf], chunk_bytes: u64) -> Result<Vec<Part>> {
     let mut seen = HashSet::new();
     for file in files {
         if file.to_str().is_none() {
-            return Err(EddyError::io(
+            return Err(ConnectorError::io(
                 &file,
                 io::Error::new(io::ErrorKind::InvalidInput, "path is not valid UTF-8"),
             ));
         }
         if !seen.insert(file.clone()) {
-            return Err(EddyError::Build(format!(
+            return Err(ConnectorError::Build(format!(
                 "input {} is given more than once",
                 file.display()
             )));
@@ -216,7 +216,7 @@ pub(crate) fn plan(inputs: &[PathBuf], chunk_bytes: u64) -> Result<Vec<Part>> {
             continue;
         }
         let path: Arc<Path> = Arc::from(file.as_path());
-        let meta = fs::metadata(&path).map_err(|e| EddyError::io(&file, e))?;
+        let meta = fs::metadata(&path).map_err(|e| ConnectorError::io(&file, e))?;
         // Only a regular file is sniffed: reading a pipe would consume it.
         if meta.is_file() && is_gz(&path)? {
             parts.push(Part::Gz(path));

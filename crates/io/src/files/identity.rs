@@ -19,7 +19,7 @@ use std::path::Path;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::chunks::{plan, Part};
-use crate::{EddyError, Result};
+use crate::{ConnectorError, Result};
 
 /// Bytes hashed at the start and at the end of a file.
 pub const EDGE_BYTES: u64 = 64 * 1024;
@@ -51,7 +51,7 @@ impl InputIdentity {
     /// `starts` (each below the file's size). Anything but a regular file
     /// is an error: it cannot be read again after a crash.
     pub fn of(path: &Path, starts: &[u64]) -> Result<InputIdentity> {
-        let err = |e| EddyError::io(path, e);
+        let err = |e| ConnectorError::io(path, e);
         let name = path.to_str().ok_or_else(|| {
             err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -213,7 +213,7 @@ pub fn input_identities(inputs: &[std::path::PathBuf], chunk_bytes: u64) -> Resu
     for part in plan(inputs, chunk_bytes)? {
         match part {
             Part::Stdin => {
-                return Err(EddyError::io(
+                return Err(ConnectorError::io(
                     "-",
                     io::Error::new(
                         io::ErrorKind::Unsupported,

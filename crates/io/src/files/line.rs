@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::EddyError;
+use crate::ConnectorError;
 
 /// One line handed to a [`FileSource`](super::FileSource)'s decoder.
 #[derive(Debug)]
@@ -111,9 +111,9 @@ impl<'a> LineRef<'a> {
         }
     }
 
-    /// An [`EddyError::Input`] at this line: `FILE:LINE: message`.
-    pub fn error(&self, message: impl Into<String>) -> EddyError {
-        EddyError::Input {
+    /// An [`ConnectorError::Input`] at this line: `FILE:LINE: message`.
+    pub fn error(&self, message: impl Into<String>) -> ConnectorError {
+        ConnectorError::Input {
             path: self.path.to_path_buf(),
             line: self.line_number(),
             message: message.into(),

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::{EddyError, Result, Sink, SinkPartition};
+use crate::{ConnectorError, Result, Sink, SinkPartition};
 
 /// The encoder of a sink: appends one item's bytes (with its terminator).
 pub(crate) type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>) + Send + Sync>;
@@ -81,7 +81,7 @@ impl<T> FileSink<T> {
 
     /// Creates (or truncates) the file and writes the header.
     pub fn open(&self) -> Result<FileSinkWriter<T>> {
-        let err = |e| EddyError::io(&self.path, e);
+        let err = |e| ConnectorError::io(&self.path, e);
         let file = File::create(&self.path).map_err(err)?;
         let mut out = BufWriter::with_capacity(BUFFER_BYTES, file);
         out.write_all(&self.header).map_err(err)?;
@@ -101,7 +101,7 @@ impl<T> FileSink<T> {
     /// was changed by someone else: an error, never a silent restart.
     pub fn reopen(&self, state: &[u8]) -> Result<FileSinkWriter<T>> {
         let len = decode_length(state).map_err(|m| {
-            EddyError::Recovery(format!(
+            ConnectorError::Resume(format!(
                 "{}: bad sink state in the snapshot: {m}",
                 self.path.display()
             ))
@@ -123,16 +123,16 @@ impl<T> FileSink<T> {
 /// A file that is missing or shorter was changed by someone else: an
 /// error, never a silent restart.
 pub fn reopen_at(path: &Path, len: u64) -> Result<File> {
-    let err = |e| EddyError::io(path, e);
+    let err = |e| ConnectorError::io(path, e);
     let mut file = OpenOptions::new().write(true).open(path).map_err(|e| {
-        EddyError::Recovery(format!(
+        ConnectorError::Resume(format!(
             "{}: cannot reopen the output to resume it ({e}); it had {len} bytes at the snapshot",
             path.display()
         ))
     })?;
     let actual = file.metadata().map_err(err)?.len();
     if actual < len {
-        return Err(EddyError::Recovery(format!(
+        return Err(ConnectorError::Resume(format!(
             "{}: the output has {actual} bytes, fewer than the {len} it had at the snapshot; \
              it was changed outside this run",
             path.display()
@@ -147,7 +147,7 @@ pub fn reopen_at(path: &Path, len: u64) -> Result<File> {
 /// synced (`/dev/null` or a pipe cannot, and need not be).
 pub fn sync_if_regular(file: &File, path: &Path) -> Result<()> {
     if file.metadata().is_ok_and(|m| m.is_file()) {
-        file.sync_data().map_err(|e| EddyError::io(path, e))?;
+        file.sync_data().map_err(|e| ConnectorError::io(path, e))?;
     }
     Ok(())
 }
@@ -217,7 +217,7 @@ impl<T> FileSinkWriter<T> {
 
     /// Writes the buffered bytes to the file.
     pub fn flush(&mut self) -> Result<()> {
-        self.out.flush().map_err(|e| EddyError::io(&self.path, e))
+        self.out.flush().map_err(|e| ConnectorError::io(&self.path, e))
     }
 
     /// Makes the written bytes durable; only regular files can be synced
@@ -226,8 +226,8 @@ impl<T> FileSinkWriter<T> {
         sync_if_regular(self.out.get_ref(), &self.path)
     }
 
-    fn closed_error(&self) -> EddyError {
-        EddyError::io(&self.path, io::Error::other("write after close"))
+    fn closed_error(&self) -> ConnectorError {
+        ConnectorError::io(&self.path, io::Error::other("write after close"))
     }
 }
 
@@ -241,7 +241,7 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
             (self.encode)(&item, &mut self.scratch);
             self.out
                 .write_all(&self.scratch)
-                .map_err(|e| EddyError::io(&self.path, e))?;
+                .map_err(|e| ConnectorError::io(&self.path, e))?;
             self.written += self.scratch.len() as u64;
         }
         Ok(())

@@ -15,7 +15,7 @@ use super::line::{FirstLine, LineRef};
 use super::position::Position;
 use super::reader::{Fill, LineReader, Next, ReadFill, Start};
 use crate::stdio::ThreadFill;
-use crate::{EddyError, Poll, Result, Source, SourcePartition};
+use crate::{ConnectorError, Poll, Result, Source, SourcePartition};
 
 /// The decoder of a [`FileSource`].
 type Decode<T> = Arc<dyn Fn(&LineRef<'_>) -> T + Send + Sync>;
@@ -160,7 +160,7 @@ impl<T> FileSource<T> {
                 plain_bytes = None;
                 continue;
             }
-            let meta = std::fs::metadata(file).map_err(|e| EddyError::io(file, e))?;
+            let meta = std::fs::metadata(file).map_err(|e| ConnectorError::io(file, e))?;
             if !meta.is_file() || is_gz(file)? {
                 plain_bytes = None;
             }
@@ -204,14 +204,14 @@ impl<T: 'static> Source<T> for FileSource<T> {
 
     fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>> {
         let part = Part::parse(key)
-            .ok_or_else(|| EddyError::Build(format!("unknown file partition key {key:?}")))?;
+            .ok_or_else(|| ConnectorError::Build(format!("unknown file partition key {key:?}")))?;
         let path = part.path();
-        let invalid = |kind, message: String| EddyError::io(&*path, io::Error::new(kind, message));
+        let invalid = |kind, message: String| ConnectorError::io(&*path, io::Error::new(kind, message));
         let resume = match resume {
             None | Some([]) => None,
             Some(bytes) => Some(Position::decode(bytes).map_err(|m| invalid(io::ErrorKind::InvalidData, m))?),
         };
-        let open = || File::open(&path).map_err(|e| EddyError::io(&*path, e));
+        let open = || File::open(&path).map_err(|e| ConnectorError::io(&*path, e));
         let (fill, pos, end, first): (Box<dyn Fill + Send>, _, _, _) = match &part {
             Part::Stdin => {
                 if resume.is_some_and(|p| p != Position::default()) {
@@ -221,7 +221,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
                     ));
                 }
                 let fill = ThreadFill::spawn(io::stdin(), self.buffer_bytes)
-                    .map_err(|e| EddyError::io(&*path, e))?;
+                    .map_err(|e| ConnectorError::io(&*path, e))?;
                 (Box::new(fill), Position::default(), None, FirstLine::Known(1))
             }
             Part::Whole(_) => {
@@ -229,7 +229,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
                 let pos = resume.unwrap_or_default();
                 if pos.offset > 0 {
                     file.seek(SeekFrom::Start(pos.offset))
-                        .map_err(|e| EddyError::io(&*path, e))?;
+                        .map_err(|e| ConnectorError::io(&*path, e))?;
                 }
                 (Box::new(ReadFill(file)), pos, None, FirstLine::Known(1))
             }
@@ -241,7 +241,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
                     lines: 0,
                 });
                 file.seek(SeekFrom::Start(pos.offset))
-                    .map_err(|e| EddyError::io(&*path, e))?;
+                    .map_err(|e| ConnectorError::io(&*path, e))?;
                 let first = if *start == 0 {
                     FirstLine::Known(1)
                 } else {
@@ -259,7 +259,7 @@ impl<T: 'static> Source<T> for FileSource<T> {
                 let mut gz = MultiGzDecoder::new(open()?);
                 let pos = resume.unwrap_or_default();
                 let skipped = io::copy(&mut (&mut gz).take(pos.offset), &mut io::sink())
-                    .map_err(|e| EddyError::io(&*path, e))?;
+                    .map_err(|e| ConnectorError::io(&*path, e))?;
                 if skipped != pos.offset {
                     return Err(invalid(
                         io::ErrorKind::InvalidData,
@@ -308,7 +308,7 @@ struct FilePartition<T> {
 impl<T> FilePartition<T> {
     /// A read error, saying where in the file it happened: `corrupt gzip
     /// data after line 1234: …` for a damaged gzip file.
-    fn read_error(&self, e: io::Error) -> EddyError {
+    fn read_error(&self, e: io::Error) -> ConnectorError {
         // The number of the last line yielded, where it is known without
         // counting (not in a chunk after the first).
         let at = match self.first {
@@ -327,7 +327,7 @@ impl<T> FilePartition<T> {
         } else {
             "read error"
         };
-        EddyError::io(&*self.path, io::Error::new(e.kind(), format!("{what}{at}: {e}")))
+        ConnectorError::io(&*self.path, io::Error::new(e.kind(), format!("{what}{at}: {e}")))
     }
 }
 

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 
-use crate::EddyError;
+use crate::ConnectorError;
 
 /// Where a Kafka topic is: its brokers, its name, and the librdkafka
 /// settings every client of it gets.
@@ -123,20 +123,20 @@ impl KafkaUri {
     }
 
     /// An error about this topic: `kafka://HOSTS/TOPIC: message`.
-    pub(crate) fn error(&self, message: impl fmt::Display) -> EddyError {
-        EddyError::io(self.to_string(), std::io::Error::other(message.to_string()))
+    pub(crate) fn error(&self, message: impl fmt::Display) -> ConnectorError {
+        ConnectorError::io(self.to_string(), std::io::Error::other(message.to_string()))
     }
 
     /// An error about one partition: `kafka://HOSTS/TOPIC/PARTITION: message`.
-    pub(crate) fn part_error(&self, partition: i32, message: impl fmt::Display) -> EddyError {
-        EddyError::io(
+    pub(crate) fn part_error(&self, partition: i32, message: impl fmt::Display) -> ConnectorError {
+        ConnectorError::io(
             format!("{self}/{partition}"),
             std::io::Error::other(message.to_string()),
         )
     }
 
     /// Why the broker did not answer, with what to check.
-    pub(crate) fn unreachable(&self, what: &str, e: impl fmt::Display) -> EddyError {
+    pub(crate) fn unreachable(&self, what: &str, e: impl fmt::Display) -> ConnectorError {
         self.error(format!(
             "{what}: no answer from the broker within {:?} ({e}); is it running and reachable at {}? \
              (a local one: scripts/kafka-broker.sh start)",
