@@ -19,6 +19,7 @@ cd "$SRC"
 
 # module -> the crate modules it may name
 declare -A ALLOWED=(
+    [error]="error"
     [base]="base error"
     [metrics]="base error metrics"
     [recovery]="base error metrics connectors recovery"
@@ -40,7 +41,7 @@ code() {
 }
 
 bad=0
-for module in base metrics recovery engine dataflow window describe; do
+for module in error base metrics recovery engine dataflow window describe; do
     if [ -d "$module" ]; then files=$(find "$module" -name '*.rs' | sort); elif [ -f "$module.rs" ]; then files="$module.rs"; else continue; fi
     for f in $files; do
         while IFS= read -r line; do
