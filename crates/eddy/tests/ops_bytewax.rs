@@ -201,7 +201,8 @@ fn join_window_joins_within_tumbling_windows_and_sessions() {
         let clock = EventClock::new(|s: &JoinSide<i64, i64>| s.either(|c| *c, |v| *v), Duration::ZERO);
         let windows =
             TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).expect("valid windower");
-        l.join_window("join", &r, clock, windows, JoinInsert::Last).down
+        l.join_window("join", &r, clock, windows, JoinInsert::Last, JoinEmit::Final)
+            .down
     });
     assert_eq!(
         out,
@@ -233,12 +234,84 @@ fn join_window_joins_within_tumbling_windows_and_sessions() {
                 clock,
                 SessionWindower::new(Duration::from_millis(gap)),
                 JoinInsert::Last,
+                JoinEmit::Final,
             )
             .down
             .filter("u", |(k, _)| k == "u")
         });
         assert_eq!(out, want, "gap {gap}");
     }
+}
+
+#[test]
+fn join_window_emit_modes_complete_final_running() {
+    // (user, Ok(click at t) | Err(view at t)), t in ms, over two
+    // partitions; a 100 ms wait, so values are joined in time order.
+    let parts: Vec<Vec<Either>> = vec![
+        vec![("u".into(), Err(1)), ("u".into(), Ok(5)), ("v".into(), Ok(30))],
+        vec![
+            ("v".into(), Err(2)),
+            ("u".into(), Err(7)),
+            ("u".into(), Ok(13)),
+            ("u".into(), Err(14)),
+        ],
+    ];
+    let join = |insert_mode: JoinInsert, emit_mode: JoinEmit| {
+        all_workers(parts.clone(), move |s| {
+            let (l, r) = split(&s);
+            let clock = EventClock::new(
+                |s: &JoinSide<i64, i64>| s.either(|c| *c, |v| *v),
+                Duration::from_millis(100),
+            );
+            let windows =
+                TumblingWindower::new(Duration::from_millis(10), EventTime::EPOCH).expect("valid windower");
+            l.join_window("join", &r, clock, windows, insert_mode, emit_mode)
+                .down
+        })
+    };
+    // Final: once per window, at its close.
+    assert_eq!(
+        join(JoinInsert::Last, JoinEmit::Final),
+        rows(&[
+            ("u", (0, (Some(5), Some(7)))),
+            ("u", (1, (Some(13), Some(14)))),
+            ("v", (0, (None, Some(2)))),
+            ("v", (3, (Some(30), None))),
+        ])
+    );
+    // Complete: as soon as both sides are there, then the window starts
+    // over (u's view at 7 finds no click); v never has both in one window.
+    assert_eq!(
+        join(JoinInsert::Last, JoinEmit::Complete),
+        rows(&[("u", (0, (Some(5), Some(1)))), ("u", (1, (Some(13), Some(14))))])
+    );
+    // Running: at every value, with what each side holds so far.
+    assert_eq!(
+        join(JoinInsert::Last, JoinEmit::Running),
+        rows(&[
+            ("u", (0, (None, Some(1)))),
+            ("u", (0, (Some(5), Some(1)))),
+            ("u", (0, (Some(5), Some(7)))),
+            ("u", (1, (Some(13), None))),
+            ("u", (1, (Some(13), Some(14)))),
+            ("v", (0, (None, Some(2)))),
+            ("v", (3, (Some(30), None))),
+        ])
+    );
+    // Insert modes as `join`: `First` keeps the view at 1; `Product` keeps
+    // both views, so the running row count grows.
+    assert_eq!(
+        join(JoinInsert::First, JoinEmit::Running)[..3],
+        rows(&[
+            ("u", (0, (None, Some(1)))),
+            ("u", (0, (Some(5), Some(1)))),
+            ("u", (0, (Some(5), Some(1)))),
+        ])[..]
+    );
+    assert_eq!(
+        join(JoinInsert::Product, JoinEmit::Final)[..2],
+        rows(&[("u", (0, (Some(5), Some(1)))), ("u", (0, (Some(5), Some(7))))])[..]
+    );
 }
 
 #[test]

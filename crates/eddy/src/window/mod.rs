@@ -1,4 +1,5 @@
-//! Event-time windowing, built on the keyed core like any user operator.
+//! Event-time windowing, built on the open stateful operator
+//! ([`crate::Stream::stateful`]) like any user operator.
 //!
 //! A window step combines a [`clock`] (what time a value has, and the
 //! watermark), a [`windower`] (which windows a time falls in, when they

@@ -1,5 +1,6 @@
-//! The window operators: one keyed logic that runs a clock, a windower and
-//! a fold per key, and the Bytewax-named operators built on it.
+//! The window operators: one [`StatefulLogic`] per key, run through the
+//! public [`Stream::stateful`] like any user operator, that holds a clock,
+//! a windower and a fold; and the Bytewax-named operators built on it.
 //!
 //! Per key and value: the clock gives the value's time and the watermark
 //! after it; a time below the watermark is late (reported on `late`, never
@@ -8,22 +9,27 @@
 //! watermark reaches its time, and is then folded in time order (ties in
 //! arrival order); unordered operators fold at once. Windows the watermark
 //! closes are emitted on `down` (with their id) and `meta`. At end of input
-//! every queued value is folded and every window closes.
+//! every queued value is folded and every window closes. With an idle
+//! timeout (live inputs), a key's logic asks for a wall-clock wake-up
+//! ([`Wake::WallClock`]) at its last value plus the timeout, and then
+//! closes every window and is discarded.
+//!
+//! What all keys of a step share (clock and windower configs, the fold's
+//! closures, scratch buffers) sits behind one `Rc` that each key's logic
+//! points to: 8 bytes per key, never a copy of the closures.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::marker::PhantomData;
-use std::time::{Duration, Instant};
+use std::rc::Rc;
 
 use super::clock::{Clock, ClockLogic};
 use super::slots::Slots;
 use super::windower::{Windower, WindowerLogic};
 use super::WindowMetadata;
 use crate::base::routing::Key;
+use crate::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use crate::dataflow::{Data, Stream};
-use crate::engine::keyed::KeyedLogic;
 use crate::engine::ops;
-use crate::error::CodecError;
-use crate::recovery::codec::{decode_value, encode_value};
 
 /// The three outputs of a window operator (Bytewax's `WindowOut`).
 pub struct WindowOut<'a, K: Key, V: Data, W: Data> {
@@ -46,219 +52,380 @@ pub enum WindowEvent<V, W> {
     Meta(i64, WindowMetadata),
 }
 
-/// A key's window state: its clock, windows, accumulators and (ordered
-/// folds) queued values. The usual single open window and its accumulator
-/// are inline and an empty queue is one null pointer, so a key with one
-/// open window is one allocation: the keyed core holds this boxed (see
-/// `KeyedLogic::State` below).
-pub struct WindowState<CL, WL, V, A> {
-    clock: CL,
-    windower: WL,
-    accs: Slots<(i64, A)>,
+/// How a window step folds each window's values, emits from it and merges
+/// two windows (Bytewax's `WindowLogic`: `on_value`, `on_merge`,
+/// `on_close`). One per step, shared by every key's logic.
+pub(crate) trait WindowFold<V>: 'static {
+    /// A window's accumulator.
+    type Acc: Data;
+    /// What the step emits for a window (on `down`).
+    type Out: Data;
+    /// An empty accumulator, for a window's first value.
+    fn build(&mut self) -> Self::Acc;
+    /// Adds a value to a window; may emit at once (running joins).
+    fn fold(&mut self, acc: &mut Self::Acc, value: V, emit: &mut Vec<Self::Out>);
+    /// Merges the later window `from` into the earlier `into` (sessions).
+    fn merge(&mut self, into: &mut Self::Acc, from: Self::Acc, emit: &mut Vec<Self::Out>);
+    /// The window closed: what it emits.
+    fn close(&mut self, acc: Self::Acc, emit: &mut Vec<Self::Out>);
+}
+
+/// `fold_window`'s [`WindowFold`]: builder, folder and merger closures;
+/// a window emits its accumulator when it closes.
+struct FoldFns<B, F, M> {
+    builder: B,
+    folder: F,
+    merger: M,
+}
+
+impl<V, A, B, F, M> WindowFold<V> for FoldFns<B, F, M>
+where
+    A: Data,
+    B: FnMut() -> A + 'static,
+    F: FnMut(&mut A, V) + 'static,
+    M: FnMut(&mut A, A) + 'static,
+{
+    type Acc = A;
+    type Out = A;
+
+    #[inline]
+    fn build(&mut self) -> A {
+        (self.builder)()
+    }
+
+    #[inline]
+    fn fold(&mut self, acc: &mut A, value: V, _emit: &mut Vec<A>) {
+        (self.folder)(acc, value);
+    }
+
+    fn merge(&mut self, into: &mut A, from: A, _emit: &mut Vec<A>) {
+        (self.merger)(into, from);
+    }
+
+    fn close(&mut self, acc: A, emit: &mut Vec<A>) {
+        emit.push(acc);
+    }
+}
+
+/// What a window step shares between its keys: the clock and windower
+/// configs, the fold, and scratch buffers. Each key's logic holds an `Rc`
+/// to it (8 bytes), never a copy.
+struct Shared<C, Wr, V, Fo: WindowFold<V>> {
+    clock: C,
+    windower: Wr,
+    ordered: bool,
+    fold: Fo,
+    ids: Vec<i64>,
+    merges: Vec<(i64, i64)>,
+    closed: Vec<(i64, WindowMetadata)>,
+    emit: Vec<Fo::Out>,
+    /// What the current call emits, handed to the step by [`Emits`].
+    out: VecDeque<WindowEvent<V, Fo::Out>>,
+}
+
+/// The per-key [`StatefulLogic`] of every window operator: the key's clock,
+/// windows, accumulators and (ordered folds) queued values, with an `Rc`
+/// to the step's [`Shared`] half. Boxed: the step's hash table keeps a key
+/// and this one pointer per slot, and its slots are 1.1–2.3× the keys (it
+/// doubles), so a large state inline would cost that factor over again.
+struct KeyWindows<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>>(Box<KeyState<C, Wr, V, Fo>>);
+
+/// A key's window state. The usual single open window and its
+/// accumulator are inline and an empty queue is one null pointer, so a key
+/// with one open window is one allocation.
+struct KeyState<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>> {
+    shared: Rc<RefCell<Shared<C, Wr, V, Fo>>>,
+    clock: C::Logic,
+    windower: Wr::Logic,
+    accs: Slots<(i64, Fo::Acc)>,
     // Boxed on purpose: 8 bytes per key, not a 32-byte empty `VecDeque`.
     #[allow(clippy::box_collection)]
     queue: Option<Box<VecDeque<(i64, V)>>>,
 }
 
 /// A key's window state as a snapshot holds it: clock, windower,
-/// accumulators, queue.
+/// accumulators, queue (the form the keyed window state always had).
 type Saved<WL, V, A> = (i64, WL, Slots<(i64, A)>, VecDeque<(i64, V)>);
 
-/// How a window step folds: builder, folder and merger.
-struct WindowLogic<C, Wr, V, A, B, F, M> {
-    clock: C,
-    windower: Wr,
-    ordered: bool,
-    builder: B,
-    folder: F,
-    merger: M,
-    ids: Vec<i64>,
-    merges: Vec<(i64, i64)>,
-    closed: Vec<(i64, WindowMetadata)>,
-    _types: PhantomData<fn() -> (V, A)>,
+/// What one call of a key's window logic emits: drained from the step's
+/// shared buffer, so an emitting call allocates nothing.
+struct Emits<'s, C, Wr, V, Fo: WindowFold<V>>(std::cell::RefMut<'s, Shared<C, Wr, V, Fo>>);
+
+impl<C, Wr, V, Fo: WindowFold<V>> Iterator for Emits<'_, C, Wr, V, Fo> {
+    type Item = WindowEvent<V, Fo::Out>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.out.pop_front()
+    }
 }
 
-impl<C, Wr, V, A, B, F, M> WindowLogic<C, Wr, V, A, B, F, M>
+impl<C, Wr, V, Fo: WindowFold<V>> Drop for Emits<'_, C, Wr, V, Fo> {
+    /// What the step did not take is not the next key's to emit.
+    fn drop(&mut self) {
+        self.0.out.clear();
+    }
+}
+
+impl<C, Wr, V, Fo> KeyState<C, Wr, V, Fo>
 where
     C: Clock<V>,
     Wr: Windower,
-    V: Clone + 'static,
-    A: 'static,
-    B: FnMut() -> A + 'static,
-    F: FnMut(&mut A, V) + 'static,
-    M: FnMut(&mut A, A) + 'static,
+    V: Data,
+    Fo: WindowFold<V>,
 {
     /// Puts a value into its windows and applies the merges this caused.
-    fn insert(&mut self, st: &mut WindowState<C::Logic, Wr::Logic, V, A>, time: i64, value: V) {
-        self.ids.clear();
-        st.windower.open_for(time, &mut self.ids, &mut self.merges);
+    fn insert(&mut self, sh: &mut Shared<C, Wr, V, Fo>, time: i64, value: V) {
+        sh.ids.clear();
+        self.windower.open_for(time, &mut sh.ids, &mut sh.merges);
         let mut value = Some(value);
-        let n = self.ids.len();
-        for (i, id) in self.ids.iter().enumerate() {
+        let n = sh.ids.len();
+        for i in 0..n {
+            let id = sh.ids[i];
             let v = if i + 1 == n { value.take() } else { value.clone() };
             let Some(v) = v else { break };
-            let at = match st.accs.as_slice().iter().position(|(w, _)| w == id) {
+            let at = match self.accs.as_slice().iter().position(|(w, _)| *w == id) {
                 Some(at) => at,
                 None => {
-                    st.accs.push((*id, (self.builder)()));
-                    st.accs.len() - 1
+                    self.accs.push((id, sh.fold.build()));
+                    self.accs.len() - 1
                 }
             };
-            (self.folder)(&mut st.accs.as_mut_slice()[at].1, v);
+            sh.fold.fold(&mut self.accs.as_mut_slice()[at].1, v, &mut sh.emit);
+            sh.emit_down(id);
         }
-        for (from, into) in self.merges.drain(..) {
-            let Some(at) = st.accs.as_slice().iter().position(|(w, _)| *w == from) else {
+        let mut merges = std::mem::take(&mut sh.merges);
+        for (from, into) in merges.drain(..) {
+            let Some(at) = self.accs.as_slice().iter().position(|(w, _)| *w == from) else {
                 continue;
             };
-            let (_, absorbed) = st.accs.remove(at);
-            match st.accs.as_mut_slice().iter_mut().find(|(w, _)| *w == into) {
-                Some((_, target)) => (self.merger)(target, absorbed),
-                None => st.accs.push((into, absorbed)),
+            let (_, absorbed) = self.accs.remove(at);
+            match self.accs.as_mut_slice().iter_mut().find(|(w, _)| *w == into) {
+                Some((_, target)) => sh.fold.merge(target, absorbed, &mut sh.emit),
+                None => self.accs.push((into, absorbed)),
             }
+            sh.emit_down(into);
         }
+        sh.merges = merges;
     }
 
     /// Folds queued values the watermark has reached (all at `i64::MAX`).
-    fn flush(&mut self, st: &mut WindowState<C::Logic, Wr::Logic, V, A>, watermark: i64) {
-        while let Some(queue) = st.queue.as_mut() {
+    fn flush(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64) {
+        while let Some(queue) = self.queue.as_mut() {
             if queue.front().is_none_or(|(t, _)| *t > watermark) {
                 break;
             }
             if let Some((t, v)) = queue.pop_front() {
-                self.insert(st, t, v);
+                self.insert(sh, t, v);
             }
         }
     }
 
     /// Emits the windows the watermark closes.
-    fn close(
-        &mut self,
-        st: &mut WindowState<C::Logic, Wr::Logic, V, A>,
-        watermark: i64,
-        out: &mut Vec<WindowEvent<V, A>>,
-    ) {
-        st.windower.close_for(watermark, &mut self.closed);
-        for (id, meta) in self.closed.drain(..) {
-            let acc = match st.accs.as_slice().iter().position(|(w, _)| *w == id) {
-                Some(at) => st.accs.remove(at).1,
-                None => (self.builder)(),
+    fn close(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64) {
+        self.windower.close_for(watermark, &mut sh.closed);
+        let closed = std::mem::take(&mut sh.closed);
+        for (id, meta) in closed.iter().cloned() {
+            let acc = match self.accs.as_slice().iter().position(|(w, _)| *w == id) {
+                Some(at) => self.accs.remove(at).1,
+                None => sh.fold.build(),
             };
-            out.push(WindowEvent::Down(id, acc));
-            out.push(WindowEvent::Meta(id, meta));
+            sh.fold.close(acc, &mut sh.emit);
+            sh.emit_down(id);
+            sh.out.push_back(WindowEvent::Meta(id, meta));
+        }
+        sh.closed = closed;
+        sh.closed.clear();
+    }
+
+    /// Takes one value (what `on_item` does, `sh` borrowed).
+    fn take(&mut self, sh: &mut Shared<C, Wr, V, Fo>, value: V) {
+        let (time, watermark) = sh.clock.on_item(&mut self.clock, &value);
+        if time < watermark {
+            sh.ids.clear();
+            self.windower.late_for(time, &mut sh.ids);
+            let n = sh.ids.len();
+            let mut value = Some(value);
+            for i in 0..n {
+                let v = if i + 1 == n { value.take() } else { value.clone() };
+                if let Some(v) = v {
+                    sh.out.push_back(WindowEvent::Late(sh.ids[i], v));
+                }
+            }
+        } else if sh.ordered {
+            // Keep the queue in (time, arrival) order.
+            let queue = self.queue.get_or_insert_with(Default::default);
+            let at = queue.partition_point(|(t, _)| *t <= time);
+            queue.insert(at, (time, value));
+            self.flush(sh, watermark);
+        } else {
+            self.insert(sh, time, value);
+        }
+        self.close(sh, watermark);
+        if self.queue.as_ref().is_some_and(|q| q.is_empty()) {
+            self.queue = None;
+        }
+        if self.accs.is_empty() && self.windower.is_empty() {
+            // An idle key keeps only its clock and window counter.
+            self.accs.shrink();
+            self.windower.shrink();
+        }
+    }
+
+    /// Folds every queued value and closes every window (end of input, or
+    /// an idle key's timeout).
+    fn finish(&mut self) -> Emits<'_, C, Wr, V, Fo> {
+        let shared = Rc::clone(&self.shared);
+        {
+            let mut sh = shared.borrow_mut();
+            self.flush(&mut sh, i64::MAX);
+            self.close(&mut sh, i64::MAX);
+        }
+        Emits(self.shared.borrow_mut())
+    }
+}
+
+impl<C, Wr, V, Fo: WindowFold<V>> Shared<C, Wr, V, Fo> {
+    /// Moves what the fold emitted for window `id` to the output.
+    #[inline]
+    fn emit_down(&mut self, id: i64) {
+        for o in self.emit.drain(..) {
+            self.out.push_back(WindowEvent::Down(id, o));
         }
     }
 }
 
-impl<K, C, Wr, V, A, B, F, M> KeyedLogic<K, V, WindowEvent<V, A>> for WindowLogic<C, Wr, V, A, B, F, M>
+impl<C, Wr, V, Fo> StatefulLogic<V> for KeyWindows<C, Wr, V, Fo>
 where
     C: Clock<V>,
     Wr: Windower,
     V: Data,
-    A: Data,
-    B: FnMut() -> A + 'static,
-    F: FnMut(&mut A, V) + 'static,
-    M: FnMut(&mut A, A) + 'static,
+    Fo: WindowFold<V>,
 {
-    /// Boxed: the keyed core's hash table keeps a key and a pointer per
-    /// slot, and its slots are 1.1–2.3× the keys (it doubles), so a large
-    /// state inline would cost that factor over again.
-    type State = Box<WindowState<C::Logic, Wr::Logic, V, A>>;
+    type Out = WindowEvent<V, Fo::Out>;
+    type State = Saved<Wr::Logic, V, Fo::Acc>;
 
-    fn save(&self, st: &Self::State, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        // The form of a `Vec` of accumulators and a `VecDeque` queue.
-        let queue = st.queue.as_deref().map_or(&[][..], |q| q.as_slices().0);
-        let queue_tail = st.queue.as_deref().map_or(&[][..], |q| q.as_slices().1);
-        let queue: Vec<&(i64, V)> = queue.iter().chain(queue_tail).collect();
-        encode_value(&(st.clock.save(), &st.windower, &st.accs, queue), out)
+    #[inline]
+    fn on_item(&mut self, value: V) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
+        let st = &mut *self.0;
+        let shared = Rc::clone(&st.shared);
+        st.take(&mut shared.borrow_mut(), value);
+        (Emits(st.shared.borrow_mut()), IsComplete::Retain)
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Result<Self::State, CodecError> {
-        let (clock, windower, accs, queue): Saved<Wr::Logic, V, A> = decode_value(bytes)?;
-        Ok(Box::new(WindowState {
-            clock: self.clock.restore(clock),
+    fn on_notify(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
+        // Only an idle timeout asks for a wake-up: close everything and
+        // forget the key, clock included, so memory stays bounded by the
+        // keys seen within the timeout.
+        (self.0.finish(), IsComplete::Discard)
+    }
+
+    fn on_eof(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
+        (self.0.finish(), IsComplete::Discard)
+    }
+
+    #[inline]
+    fn notify_at(&self) -> Option<Wake> {
+        let idle = self.0.shared.borrow().clock.idle_timeout()?;
+        let seen = self.0.clock.last_seen()?;
+        Some(Wake::WallClock(seen + idle))
+    }
+
+    fn snapshot(&self) -> Self::State {
+        let st = &*self.0;
+        let queue = st.queue.as_deref().cloned().unwrap_or_default();
+        (st.clock.save(), st.windower.clone(), st.accs.clone(), queue)
+    }
+}
+
+impl<C, Wr, V, Fo> KeyWindows<C, Wr, V, Fo>
+where
+    C: Clock<V>,
+    Wr: Windower,
+    V: Data,
+    Fo: WindowFold<V>,
+{
+    /// A key's logic: fresh, or from a snapshot.
+    fn build(
+        shared: &Rc<RefCell<Shared<C, Wr, V, Fo>>>,
+        resume: Option<Saved<Wr::Logic, V, Fo::Acc>>,
+    ) -> Self {
+        let sh = shared.borrow();
+        let (clock, windower, accs, queue) = match resume {
+            Some((clock, windower, accs, queue)) => (
+                sh.clock.restore(clock),
+                windower,
+                accs,
+                (!queue.is_empty()).then(|| Box::new(queue)),
+            ),
+            None => (sh.clock.build(), sh.windower.build(), Slots::Empty, None),
+        };
+        KeyWindows(Box::new(KeyState {
+            shared: Rc::clone(shared),
+            clock,
             windower,
             accs,
-            queue: (!queue.is_empty()).then(|| Box::new(queue)),
+            queue,
         }))
     }
+}
 
-    fn on_value(
-        &mut self,
-        _key: &K,
-        state: &mut Option<Self::State>,
-        value: V,
-        out: &mut Vec<WindowEvent<V, A>>,
-    ) {
-        let st = state.get_or_insert_with(|| {
-            Box::new(WindowState {
-                clock: self.clock.build(),
-                windower: self.windower.build(),
-                accs: Slots::Empty,
-                queue: None,
-            })
-        });
-        let (time, watermark) = self.clock.on_item(&mut st.clock, &value);
-        if time < watermark {
-            self.ids.clear();
-            st.windower.late_for(time, &mut self.ids);
-            let n = self.ids.len();
-            let mut value = Some(value);
-            for (i, id) in self.ids.iter().enumerate() {
-                let v = if i + 1 == n { value.take() } else { value.clone() };
-                if let Some(v) = v {
-                    out.push(WindowEvent::Late(*id, v));
-                }
-            }
-        } else if self.ordered {
-            // Keep the queue in (time, arrival) order.
-            let queue = st.queue.get_or_insert_with(Default::default);
-            let at = queue.partition_point(|(t, _)| *t <= time);
-            queue.insert(at, (time, value));
-            self.flush(st, watermark);
-        } else {
-            self.insert(st, time, value);
-        }
-        self.close(st, watermark, out);
-        if st.queue.as_ref().is_some_and(|q| q.is_empty()) {
-            st.queue = None;
-        }
-        if st.accs.is_empty() && st.windower.is_empty() {
-            // An idle key keeps only its clock and window counter.
-            st.accs.shrink();
-            st.windower.shrink();
-        }
-    }
-
-    fn on_eof(&mut self, _key: &K, mut state: Self::State, out: &mut Vec<WindowEvent<V, A>>) {
-        self.flush(&mut state, i64::MAX);
-        self.close(&mut state, i64::MAX, out);
-    }
-
-    fn tick_every(&self) -> Option<Duration> {
-        let idle = self.clock.idle_timeout()?;
-        Some((idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)))
-    }
-
-    fn on_tick(
-        &mut self,
-        _key: &K,
-        state: &mut Option<Self::State>,
-        now: Instant,
-        out: &mut Vec<WindowEvent<V, A>>,
-    ) {
-        let (Some(idle), Some(st)) = (self.clock.idle_timeout(), state.as_mut()) else {
-            return;
+impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
+    /// The window step: one [`KeyWindows`] per key through
+    /// [`Stream::stateful`] (the public path), split into [`WindowOut`].
+    pub(crate) fn window_step<C, Wr, Fo>(
+        &self,
+        step: &str,
+        clock: C,
+        windower: Wr,
+        fold: Fo,
+        order: FoldOrder,
+    ) -> WindowOut<'a, K, V, Fo::Out>
+    where
+        C: Clock<V>,
+        Wr: Windower,
+        Fo: WindowFold<V>,
+    {
+        let shared = Rc::new(RefCell::new(Shared {
+            clock,
+            windower,
+            ordered: order == FoldOrder::ByTime,
+            fold,
+            ids: Vec::new(),
+            merges: Vec::new(),
+            closed: Vec::new(),
+            emit: Vec::new(),
+            out: VecDeque::new(),
+        }));
+        let events = self.stateful(step, move |resume| KeyWindows::build(&shared, resume));
+        let step_id = step.to_owned();
+        let parts = ops::partition(
+            &events.inner,
+            &step_id,
+            3,
+            |(_, e): &(K, WindowEvent<V, Fo::Out>)| match e {
+                WindowEvent::Down(..) => 0,
+                WindowEvent::Late(..) => 1,
+                WindowEvent::Meta(..) => 2,
+            },
+        );
+        let mut parts = parts.into_iter().map(|s| self.wrap(s));
+        let (Some(down), Some(late), Some(meta)) = (parts.next(), parts.next(), parts.next()) else {
+            unreachable!("partition(3) yields three streams")
         };
-        if st
-            .clock
-            .last_seen()
-            .is_some_and(|seen| now.duration_since(seen) >= idle)
-        {
-            self.flush(st, i64::MAX);
-            self.close(st, i64::MAX, out);
-            // Forget the idle key, clock included: memory stays bounded by
-            // the keys seen within the timeout.
-            *state = None;
+        WindowOut {
+            down: down.unsplit(&format!("{step}_down"), |s| match s {
+                WindowEvent::Down(id, w) => Some((id, w)),
+                _ => None,
+            }),
+            late: late.unsplit(&format!("{step}_late"), |s| match s {
+                WindowEvent::Late(id, v) => Some((id, v)),
+                _ => None,
+            }),
+            meta: meta.unsplit(&format!("{step}_meta"), |s| match s {
+                WindowEvent::Meta(id, m) => Some((id, m)),
+                _ => None,
+            }),
         }
     }
 }
@@ -308,48 +475,17 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         merger: impl FnMut(&mut A, A) + 'static,
         order: FoldOrder,
     ) -> WindowOut<'a, K, V, A> {
-        let logic = WindowLogic {
+        self.window_step(
+            step,
             clock,
             windower,
-            ordered: order == FoldOrder::ByTime,
-            builder,
-            folder,
-            merger,
-            ids: Vec::new(),
-            merges: Vec::new(),
-            closed: Vec::new(),
-            _types: PhantomData,
-        };
-        let step_id = step.to_owned();
-        let events = self.keyed_step(step, logic);
-        let parts = ops::partition(
-            &events.inner,
-            &step_id,
-            3,
-            |(_, e): &(K, WindowEvent<V, A>)| match e {
-                WindowEvent::Down(..) => 0,
-                WindowEvent::Late(..) => 1,
-                WindowEvent::Meta(..) => 2,
+            FoldFns {
+                builder,
+                folder,
+                merger,
             },
-        );
-        let mut parts = parts.into_iter().map(|s| self.wrap(s));
-        let (Some(down), Some(late), Some(meta)) = (parts.next(), parts.next(), parts.next()) else {
-            unreachable!("partition(3) yields three streams")
-        };
-        WindowOut {
-            down: down.unsplit(&format!("{step}_down"), |s| match s {
-                WindowEvent::Down(id, w) => Some((id, w)),
-                _ => None,
-            }),
-            late: late.unsplit(&format!("{step}_late"), |s| match s {
-                WindowEvent::Late(id, v) => Some((id, v)),
-                _ => None,
-            }),
-            meta: meta.unsplit(&format!("{step}_meta"), |s| match s {
-                WindowEvent::Meta(id, m) => Some((id, m)),
-                _ => None,
-            }),
-        }
+            order,
+        )
     }
 
     /// Collects each window's values, in time order (Bytewax's
@@ -477,5 +613,98 @@ impl<'a, K: Key, V: Data, W: Data> Stream<'a, (K, WindowEvent<V, W>)> {
         f: impl Fn(WindowEvent<V, W>) -> Option<U> + 'static,
     ) -> Stream<'a, (K, U)> {
         self.filter_map(step, move |(k, e)| f(e).map(|u| (k, u)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::window::{EventClock, SessionWindower};
+
+    type Sum = FoldFns<fn() -> i64, fn(&mut i64, i64), fn(&mut i64, i64)>;
+    type Logic = KeyWindows<EventClock<i64>, SessionWindower, i64, Sum>;
+    type Step = Rc<RefCell<Shared<EventClock<i64>, SessionWindower, i64, Sum>>>;
+
+    fn shared(idle: Option<Duration>) -> Step {
+        let mut clock = EventClock::new(|t: &i64| *t, Duration::from_millis(5));
+        if let Some(idle) = idle {
+            clock = clock.idle_timeout(idle);
+        }
+        Rc::new(RefCell::new(Shared {
+            clock,
+            windower: SessionWindower::new(Duration::from_millis(10)),
+            ordered: true,
+            fold: FoldFns {
+                builder: (|| 0) as fn() -> i64,
+                folder: (|a: &mut i64, v: i64| *a += v) as fn(&mut i64, i64),
+                merger: (|a: &mut i64, b: i64| *a += b) as fn(&mut i64, i64),
+            },
+            ids: Vec::new(),
+            merges: Vec::new(),
+            closed: Vec::new(),
+            emit: Vec::new(),
+            out: VecDeque::new(),
+        }))
+    }
+
+    fn downs(events: impl IntoIterator<Item = WindowEvent<i64, i64>>) -> Vec<(i64, i64)> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                WindowEvent::Down(id, sum) => Some((id, sum)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_keys_logic_is_one_pointer_and_shares_the_steps_closures() {
+        // The step's map holds `Option<logic>`: one pointer, as the boxed
+        // window state was before windows ran on `stateful`.
+        assert_eq!(std::mem::size_of::<Option<Logic>>(), 8);
+        let sh = shared(None);
+        let a = Logic::build(&sh, None);
+        let b = Logic::build(&sh, None);
+        assert!(Rc::ptr_eq(&a.0.shared, &b.0.shared));
+        assert_eq!(Rc::strong_count(&sh), 3);
+    }
+
+    #[test]
+    fn a_snapshot_resumes_with_the_same_windows_and_queue() {
+        let sh = shared(None);
+        let mut logic = Logic::build(&sh, None);
+        for t in [100, 103, 101] {
+            assert!(downs(logic.on_item(t).0).is_empty());
+        }
+        let saved = logic.snapshot();
+        // Queued values (within the 5 ms wait) are in the snapshot, in time
+        // order.
+        assert_eq!(
+            saved.3.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+            vec![100, 101, 103]
+        );
+        let mut resumed = Logic::build(&sh, Some(saved));
+        // A value past the session's gap closes it, in both.
+        assert_eq!(downs(logic.on_item(200).0), vec![(0, 304)]);
+        assert_eq!(downs(resumed.on_item(200).0), vec![(0, 304)]);
+        assert_eq!(downs(resumed.on_eof().0), vec![(1, 200)]);
+    }
+
+    #[test]
+    fn an_idle_timeout_asks_for_a_wall_clock_wake_up_that_closes_everything() {
+        assert_eq!(Logic::build(&shared(None), None).notify_at(), None);
+        let sh = shared(Some(Duration::from_secs(30)));
+        let mut logic = Logic::build(&sh, None);
+        let _ = downs(logic.on_item(100).0);
+        let seen = logic.0.clock.last_seen().expect("tracked with an idle timeout");
+        assert_eq!(
+            logic.notify_at(),
+            Some(Wake::WallClock(seen + Duration::from_secs(30)))
+        );
+        let (events, complete) = logic.on_notify();
+        assert_eq!(downs(events), vec![(0, 100)]);
+        assert_eq!(complete, IsComplete::Discard);
     }
 }

@@ -12,9 +12,9 @@ pub trait Windower: Clone + 'static {
     fn build(&self) -> Self::Logic;
 }
 
-/// Per-key window bookkeeping. Ids are `i64`, unique per key. It is
-/// snapshotted with serde.
-pub trait WindowerLogic: serde::Serialize + serde::de::DeserializeOwned + 'static {
+/// Per-key window bookkeeping. Ids are `i64`, unique per key. A snapshot
+/// takes a copy of it (`Clone`) and saves that with serde.
+pub trait WindowerLogic: Clone + serde::Serialize + serde::de::DeserializeOwned + 'static {
     /// The windows a value at `time` goes into (opening or extending them);
     /// pushes their ids to `out`, and to `merges` the merges this caused:
     /// `(merged away, merged into)`, the survivor being the earlier window.
