@@ -135,6 +135,34 @@ impl KafkaUri {
         )
     }
 
+    /// A client call that failed with `e`: `kafka://HOSTS/TOPIC: what`, `e`
+    /// kept as the source ([`ConnectorError::Kafka`]).
+    pub(crate) fn client_error(
+        &self,
+        what: impl Into<String>,
+        e: rdkafka::error::KafkaError,
+    ) -> ConnectorError {
+        ConnectorError::Kafka {
+            place: self.to_string(),
+            what: what.into(),
+            source: Box::new(e),
+        }
+    }
+
+    /// A client call that got no answer from the broker (`e`, kept as the
+    /// source), with what to check.
+    pub(crate) fn no_answer(&self, what: &str, e: rdkafka::error::KafkaError) -> ConnectorError {
+        self.client_error(
+            format!(
+                "{what}: no answer from the broker within {:?}; is it running and reachable at {}? \
+                 (a local one: scripts/kafka-broker.sh start)",
+                self.timeout,
+                self.brokers.join(",")
+            ),
+            e,
+        )
+    }
+
     /// Why the broker did not answer, with what to check.
     pub(crate) fn unreachable(&self, what: &str, e: impl fmt::Display) -> ConnectorError {
         self.error(format!(
@@ -172,7 +200,7 @@ pub(crate) fn find_topic<C: rdkafka::consumer::Consumer<X>, X: rdkafka::consumer
 ) -> crate::Result<Result<i32, String>> {
     let meta = client
         .fetch_metadata(Some(&uri.topic), uri.timeout)
-        .map_err(|e| uri.unreachable("cannot read the topic's metadata", e))?;
+        .map_err(|e| uri.no_answer("cannot read the topic's metadata", e))?;
     let Some(topic) = meta.topics().iter().find(|t| t.name() == uri.topic) else {
         return Ok(Err("the broker did not describe the topic".into()));
     };
@@ -197,11 +225,11 @@ pub fn create_topic(uri: &KafkaUri, partitions: i32) -> crate::Result<bool> {
     let admin: AdminClient<DefaultClientContext> = uri
         .client_config(&[])
         .create()
-        .map_err(|e| uri.error(format!("cannot create an admin client: {e}")))?;
+        .map_err(|e| uri.client_error("cannot create an admin client", e))?;
     let topic = NewTopic::new(&uri.topic, partitions, TopicReplication::Fixed(1));
     let options = AdminOptions::new().request_timeout(Some(uri.timeout));
     let results = block_on(admin.create_topics([&topic], &options))
-        .map_err(|e| uri.unreachable("cannot create the topic", e))?;
+        .map_err(|e| uri.no_answer("cannot create the topic", e))?;
     match results.into_iter().next() {
         Some(Ok(_)) => Ok(true),
         Some(Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
