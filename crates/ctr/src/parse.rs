@@ -261,7 +261,7 @@ pub fn parse_line_detailed(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invali
             if let Parsed::Event(event) = &mut parsed {
                 let detail = match event.kind {
                     EventKind::Search => captured.query.map(|q| Detail::Query(CompactString::new(q))),
-                    EventKind::Results => captured.item_list().map(Detail::Items),
+                    EventKind::Results => captured.items.map(Detail::Items),
                     EventKind::ClickResult => captured.item.map(|item| Detail::Click {
                         item: CompactString::new(item),
                         position: None,

@@ -20,7 +20,7 @@
 //! order, so the files do not depend on the number of workers or
 //! processes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use compact_str::CompactString;
 use ctr::analytics::aggregate::{QueryWindowAcc, WindowAggs};
+use ctr::analytics::hash::FxHashMap;
 use ctr::analytics::rows::{
     self, JudgmentRow, PositionRow, QueryRow, WindowRows, JUDGMENT_CSV_HEADER, POSITION_CSV_HEADER,
     QUERY_CSV_HEADER,
@@ -80,7 +81,7 @@ pub enum WindowState {
     /// No search yet.
     Empty,
     /// Counting: the window's start and its accumulators per query.
-    Open(i64, HashMap<CompactString, QueryWindowAcc>),
+    Open(i64, FxHashMap<CompactString, QueryWindowAcc>),
     /// Its rows have been written.
     Closed,
 }
@@ -122,7 +123,7 @@ impl StatefulLogic<Vec<SearchRecord>> for WindowLogic {
                 return (None, IsComplete::Retain);
             };
             let start = self.closing.window.start_of(first.time_ms);
-            self.state = WindowState::Open(start, HashMap::new());
+            self.state = WindowState::Open(start, FxHashMap::default());
         }
         let out = match &mut self.state {
             WindowState::Empty => None,
@@ -209,17 +210,20 @@ impl StatefulLogic<WindowRows> for GatherLogic {
     }
 }
 
-/// A closed session's searches, by window (one group nearly always).
-fn by_window(window: Window, records: Vec<SearchRecord>) -> Vec<(i64, Vec<SearchRecord>)> {
+/// A closed session's searches, by window (one group nearly always: then
+/// without allocating a vector of groups).
+fn by_window(window: Window, records: Vec<SearchRecord>) -> impl Iterator<Item = (i64, Vec<SearchRecord>)> {
     let first = records.first().map(|r| window.start_of(r.time_ms));
-    if records.iter().all(|r| Some(window.start_of(r.time_ms)) == first) {
-        return first.map(|start| (start, records)).into_iter().collect();
-    }
-    let mut groups: BTreeMap<i64, Vec<SearchRecord>> = BTreeMap::new();
-    for r in records {
-        groups.entry(window.start_of(r.time_ms)).or_default().push(r);
-    }
-    groups.into_iter().collect()
+    let (one, many) = if records.iter().all(|r| Some(window.start_of(r.time_ms)) == first) {
+        (first.map(|start| (start, records)), Vec::new())
+    } else {
+        let mut groups: BTreeMap<i64, Vec<SearchRecord>> = BTreeMap::new();
+        for r in records {
+            groups.entry(window.start_of(r.time_ms)).or_default().push(r);
+        }
+        (None, groups.into_iter().collect())
+    };
+    one.into_iter().chain(many)
 }
 
 /// A late search as a tagged line of the late output (its `\n` included).

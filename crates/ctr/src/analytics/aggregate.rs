@@ -9,10 +9,12 @@
 //! ascending order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
+use super::hash::FxHashMap;
 use super::list::ItemList;
 use super::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use super::searches::{Position, SearchRecord};
@@ -347,7 +349,7 @@ pub struct QueryWindowAcc {
     #[serde(with = "pairs")]
     other_positions: BTreeMap<Position, PositionAgg>,
     /// Judgments of the runs already counted.
-    judgments: HashMap<CompactString, JudgmentAgg>,
+    judgments: FxHashMap<CompactString, JudgmentAgg>,
     /// The latest runs of searches with an identical result list (at
     /// most [`LIST_RUNS`]).
     runs: Vec<ListRun>,
@@ -368,23 +370,28 @@ struct ListRun {
 
 impl QueryWindowAcc {
     /// Counts one search of this query and window.
+    ///
+    /// Each click's place in the list is looked up once (for its position
+    /// and its run); the first-click histogram of [`QueryAgg`] is not kept
+    /// here: it is the positions' first clicks, read off at the end.
     pub fn add(&mut self, r: SearchRecord) {
-        self.query.add(&r);
-        for (i, click) in r.clicks.iter().enumerate() {
-            let agg = match r.position(click) {
-                Position::Ranked(p) if (1..=DENSE_POSITIONS).contains(&p) => {
-                    let at = p as usize - 1;
-                    if self.ranked.len() <= at {
-                        self.ranked.resize(at + 1, PositionAgg::default());
-                    }
-                    &mut self.ranked[at]
-                }
-                other => self.other_positions.entry(other).or_default(),
-            };
-            agg.clicks += 1;
-            agg.first_clicks += u64::from(i == 0);
+        let q = &mut self.query;
+        q.searches += 1;
+        q.searches_with_click += u64::from(r.clicked());
+        q.zero_result += u64::from(r.zero_result());
+        q.clicks += r.clicks.len() as u64;
+        q.reformulated += u64::from(r.reformulated());
+        if let Some(ms) = r.time_to_first_click_ms() {
+            q.time_to_first_click_sum_ms += i128::from(ms);
         }
-        let Some(list) = r.results else { return };
+        let SearchRecord { results, clicks, .. } = r;
+        let Some(list) = results else {
+            for (i, click) in clicks.iter().enumerate() {
+                let at = click.reported.map_or(Position::Unranked, Position::Ranked);
+                self.count_click(at, i == 0);
+            }
+            return;
+        };
         if !list.is_empty() {
             if self.list_lengths.len() <= list.len() {
                 self.list_lengths.resize(list.len() + 1, 0);
@@ -411,13 +418,34 @@ impl QueryWindowAcc {
                 self.runs.len() - 1
             }
         };
-        let run = &mut self.runs[at];
-        run.searches += 1;
-        for click in &r.clicks {
-            if let Some(i) = run.items.position(&click.item) {
-                run.clicks[i] += 1;
+        self.runs[at].searches += 1;
+        for (i, click) in clicks.iter().enumerate() {
+            let run = &mut self.runs[at];
+            let listed = run.items.position(&click.item);
+            if let Some(idx) = listed {
+                run.clicks[idx] += 1;
             }
+            let place = click
+                .reported
+                .or_else(|| listed.and_then(|idx| u32::try_from(idx + 1).ok()));
+            self.count_click(place.map_or(Position::Unranked, Position::Ranked), i == 0);
         }
+    }
+
+    /// Counts a click at `position` (the search's first click or not).
+    fn count_click(&mut self, position: Position, first: bool) {
+        let agg = match position {
+            Position::Ranked(p) if (1..=DENSE_POSITIONS).contains(&p) => {
+                let at = p as usize - 1;
+                if self.ranked.len() <= at {
+                    self.ranked.resize(at + 1, PositionAgg::default());
+                }
+                &mut self.ranked[at]
+            }
+            other => self.other_positions.entry(other).or_default(),
+        };
+        agg.clicks += 1;
+        agg.first_clicks += u64::from(first);
     }
 
     /// Counts a run into the judgments.
@@ -439,6 +467,18 @@ impl QueryWindowAcc {
         for run in std::mem::take(&mut self.runs) {
             self.count_run(&run);
         }
+        // Searches whose first click is ranked at `p`: the first clicks at
+        // `p` (the vector's, then the map's further positions).
+        let dense = self.ranked.iter().zip(1..);
+        let further = self.other_positions.iter().filter_map(|(p, a)| match p {
+            Position::Ranked(p) => Some((a, *p)),
+            Position::Unranked => None,
+        });
+        for (a, p) in dense.chain(further) {
+            if a.first_clicks > 0 {
+                *self.query.first_click_positions.entry(p).or_default() += a.first_clicks;
+            }
+        }
         let mut positions = self.other_positions;
         let ranked = self.ranked.len().max(self.list_lengths.len().saturating_sub(1));
         // Impressions at `p`: lists of at least `p` items.
@@ -457,7 +497,7 @@ impl QueryWindowAcc {
         queries.insert(CompactString::new(query), self.query);
         let mut judgments = HashMap::new();
         if !self.judgments.is_empty() {
-            judgments.insert(CompactString::new(query), self.judgments);
+            judgments.insert(CompactString::new(query), self.judgments.into_iter().collect());
         }
         WindowAggs {
             queries,
@@ -560,7 +600,7 @@ fn ratio(n: u64, d: u64) -> f64 {
 
 /// The value under `key`, inserted (default) if absent; the key is copied
 /// only then.
-fn entry<'m, V: Default>(map: &'m mut HashMap<CompactString, V>, key: &str) -> &'m mut V {
+fn entry<'m, V: Default, S: BuildHasher>(map: &'m mut HashMap<CompactString, V, S>, key: &str) -> &'m mut V {
     if !map.contains_key(key) {
         map.insert(key.into(), V::default());
     }

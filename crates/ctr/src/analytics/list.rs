@@ -100,6 +100,19 @@ impl ItemListBuilder {
         self.len = self.len.saturating_add(1);
     }
 
+    /// The list so far, in an allocation of its exact size; the builder
+    /// is left empty, its buffer kept for the next list (a parse reuses
+    /// one builder for every line).
+    pub fn finish_copy(&mut self) -> ItemList {
+        let list = ItemList {
+            buf: Box::from(self.buf.as_str()),
+            len: self.len,
+        };
+        self.buf.clear();
+        self.len = 0;
+        list
+    }
+
     /// The list.
     pub fn finish(self) -> ItemList {
         ItemList {
@@ -224,6 +237,18 @@ mod tests {
         let longer = "w".repeat(RADIX);
         let longest = "v".repeat(RADIX * 3 + 5);
         roundtrip(&[&long127, &long128, "a", &long, &longer, "b", &longest]);
+    }
+
+    #[test]
+    fn a_reused_builder_starts_each_list_empty() {
+        let mut b = ItemListBuilder::with_capacity(4);
+        b.push("a");
+        b.push("bc");
+        let first = b.finish_copy();
+        b.push("d");
+        assert_eq!(first, ItemList::from(vec!["a", "bc"]));
+        assert_eq!(b.finish_copy(), ItemList::from(vec!["d"]));
+        assert_eq!(b.finish_copy(), ItemList::default());
     }
 
     #[test]

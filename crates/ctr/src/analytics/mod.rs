@@ -9,6 +9,7 @@
 //!   the per-session accumulator [`searches::SessionSearches`].
 //! - [`aggregate`]: mergeable per-window accumulators and the rows they
 //!   give (COEC included).
+//! - [`hash`]: the fast hasher of the per-query maps.
 //! - [`list`]: a result list in one compact buffer ([`list::ItemList`]).
 //! - [`rows`]: the row types and their JSON Lines / CSV forms.
 //! - [`topk`]: the summary's top lists.
@@ -16,6 +17,7 @@
 //!   oracle tests compare against.
 
 pub mod aggregate;
+pub mod hash;
 pub mod list;
 pub mod query;
 pub mod reference;

@@ -9,6 +9,8 @@
 //! What it does accept, it feeds through the same [`FieldKind`] rules as the
 //! full path, so both paths agree on every line (a property test checks).
 
+use std::cell::RefCell;
+
 use crate::analytics::list::{ItemList, ItemListBuilder};
 
 use super::{FieldKind, Fields, Key, Slot, StrArrayField, StrField, TimeField, TypeField, UserField};
@@ -44,21 +46,15 @@ pub(super) struct Captured<'a> {
     pub query: Option<&'a str>,
     /// `item`, when a string.
     pub item: Option<&'a str>,
-    /// `items`, when an array of strings: its text, `[` to `]`.
-    pub items: Option<&'a str>,
+    /// `items`, when an array of strings, built as the tokenizer read it.
+    pub items: Option<ItemList>,
 }
 
-impl<'a> Captured<'a> {
-    /// The captured `items` array as an [`ItemList`], built in one buffer
-    /// as it is read.
-    pub fn item_list(&self) -> Option<ItemList> {
-        let text = self.items?;
-        let mut c = Cursor { text, i: 0 };
-        let mut list = ItemListBuilder::with_capacity(text.len());
-        // A `Vec<()>` does not allocate.
-        c.strings_map(|item| list.push(item))?;
-        Some(list.finish())
-    }
+thread_local! {
+    /// The buffer a detailed parse builds a result list in (one per
+    /// thread, reused for every line: the list is then copied out in one
+    /// allocation of its exact size).
+    static LIST_BUFFER: RefCell<ItemListBuilder> = RefCell::new(ItemListBuilder::with_capacity(256));
 }
 
 /// [`parse_flat`], also keeping (borrowed) the values search analytics
@@ -83,8 +79,21 @@ fn parse_flat_impl<const DETAIL: bool>(text: &str) -> Option<(Fields, Captured<'
             c.ws();
             c.eat(b':')?;
             c.ws();
-            let start = c.i;
-            let v = c.value()?;
+            let v = if DETAIL && matches!(key, Key::Items) && c.peek() == Some(b'[') {
+                // The result list, built as its strings are read (one
+                // pass over the array).
+                captured.items = LIST_BUFFER.with(|b| {
+                    let mut b = b.borrow_mut();
+                    // A `Vec<()>` does not allocate.
+                    let read = c.strings_map(|item| b.push(item));
+                    let list = b.finish_copy();
+                    read.map(|_| list)
+                });
+                captured.items.as_ref()?;
+                Value::StrArray
+            } else {
+                c.value()?
+            };
             match key {
                 Key::Type => f.put_type(read::<TypeField>(&v)),
                 Key::User => f.put_user(read::<UserField>(&v)),
@@ -95,15 +104,7 @@ fn parse_flat_impl<const DETAIL: bool>(text: &str) -> Option<(Fields, Captured<'
                     }
                     f.put_query(read::<StrField>(&v));
                 }
-                Key::Items => {
-                    if DETAIL {
-                        captured.items = match v {
-                            Value::StrArray => text.get(start..c.i),
-                            _ => None,
-                        };
-                    }
-                    f.put_items(read::<StrArrayField>(&v));
-                }
+                Key::Items => f.put_items(read::<StrArrayField>(&v)),
                 Key::Item => {
                     if DETAIL {
                         captured.item = str_of(&v);
