@@ -11,6 +11,10 @@
 //!   resume reads the last message of every output partition back to skip
 //!   the rows the crashed run already wrote: exactly-once on any
 //!   Kafka-protocol broker, without transactions (ARCHITECTURE.md, "Kafka").
+//!   [`KafkaSink::transactional`] adds Kafka transactions on top, for
+//!   brokers that support them: each snapshot epoch's rows are committed
+//!   together, so a `read_committed` consumer never sees rows a crashed run
+//!   had not yet committed.
 //!
 //! Addresses are URIs: `kafka://HOST:PORT[,HOST:PORT…]/TOPIC` ([`KafkaUri`]).
 //! Every librdkafka setting can be given with [`KafkaUri::option`] (SASL, TLS,
