@@ -312,7 +312,14 @@ fn kill_at_marker(mut child: Child, marker: &Path) {
     let start = Instant::now();
     while !marker.exists() {
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the run ended ({status}) before reaching {}", marker.display());
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut pipe, &mut stderr).unwrap();
+            }
+            panic!(
+                "the run ended ({status}) before reaching {}; its stderr:\n{stderr}",
+                marker.display()
+            );
         }
         // Generous: only there to turn a hang into a failure.
         assert!(
