@@ -13,8 +13,7 @@
 //! later steps and outputs take them a slice at a time instead of the whole
 //! burst at once. Until then the capability stays at or below `EOF_BASE`,
 //! so that a keyed step downstream of another can still finish its keys in
-//! slices after it. Logic that asks for ticks (live inputs: idle timeouts)
-//! also gets a wall-clock tick for every key now and then.
+//! slices after it.
 //!
 //! Logic may also ask to be woken ([`KeyedLogic::notify_at`], the open
 //! `stateful` operator's contract): at an event time (deterministic: the
@@ -30,7 +29,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustc_hash::FxHasher;
 use timely::dataflow::channels::pact::{ExchangeCore, Pipeline};
@@ -84,16 +83,6 @@ pub trait KeyedLogic<K, V, O>: 'static {
 
     /// End of input: the key's last state; emit what is left.
     fn on_eof(&mut self, key: &K, state: Self::State, out: &mut Vec<O>);
-
-    /// How often [`KeyedLogic::on_tick`] should run (`None`, the default:
-    /// never). Only for live inputs: a tick reads the wall clock.
-    fn tick_every(&self) -> Option<Duration> {
-        None
-    }
-
-    /// A wall-clock tick, for every key with state; leaving it `None` drops
-    /// the key's state.
-    fn on_tick(&mut self, _key: &K, _state: &mut Option<Self::State>, _now: Instant, _out: &mut Vec<O>) {}
 
     /// When the key wants [`KeyedLogic::on_notify`] next (asked after every
     /// call that leaves the key's state in place; only with `WAKES`).
@@ -274,10 +263,8 @@ where
             Pipeline,
             name,
             move |init_cap, info| {
-                let tick = logic.tick_every();
                 let activator = scope.activator_for(info.address.clone());
                 let mut closing: Option<Closing<K, L::State>> = None;
-                let mut last_tick = Instant::now();
                 let mut cap: Option<Capability<u64>> = Some(init_cap);
                 let mut gate: Gate<(K, V)> = Gate::new(groups);
                 let mut ready: Vec<Rec<(K, V)>> = Vec::new();
@@ -343,37 +330,19 @@ where
                     if !going {
                         return;
                     }
-                    if let (Some(every), Some(c), true) = (tick, cap.as_ref(), closing.is_none()) {
-                        let now = Instant::now();
-                        if now.duration_since(last_tick) >= every {
-                            last_tick = now;
-                            let mut session = output.session_with_builder(c);
-                            states.retain(|key, slot| {
-                                logic.on_tick(key, slot, now, &mut emitted);
-                                meter.emitted(emitted.len());
-                                for o in emitted.drain(..) {
-                                    // Wall-clock results have no canonical place:
-                                    // tag 0 lets every later step release them at
-                                    // once instead of waiting for a live input's
-                                    // frontier to move.
-                                    session.give(Rec {
-                                        tag: 0,
-                                        pos: key.route_hash(),
-                                        val: (key.clone(), o),
-                                    });
-                                }
-                                slot.is_some()
-                            });
-                        }
-                        activator.activate_after(every);
-                    }
-                    if let (true, Some(c), true) = (L::WAKES, cap.as_ref(), closing.is_none()) {
+                    // The wall clock is read only while a wall-clock wake-up
+                    // is pending (live inputs with an idle timeout).
+                    let wall = L::WAKES && wakes.next_wall().is_some();
+                    if let (true, Some(c), true) = (wall, cap.as_ref(), closing.is_none()) {
                         let now = Instant::now();
                         wakes.pop_wall_due(now, &mut due);
                         if !due.is_empty() {
                             let mut session = output.session_with_builder(c);
                             for key in due.drain(..) {
-                                // Like ticks: tag 0, released at once downstream.
+                                // Wall-clock results have no canonical place:
+                                // tag 0 lets every later step release them at
+                                // once instead of waiting for a live input's
+                                // frontier to move.
                                 notify(
                                     &mut logic,
                                     &mut states,

@@ -21,6 +21,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::time::Duration;
 
 use super::clock::{Clock, ClockLogic};
 use super::slots::Slots;
@@ -119,8 +120,18 @@ struct Shared<C, Wr, V, Fo: WindowFold<V>> {
     merges: Vec<(i64, i64)>,
     closed: Vec<(i64, WindowMetadata)>,
     emit: Vec<Fo::Out>,
-    /// What the current call emits, handed to the step by [`Emits`].
-    out: VecDeque<WindowEvent<V, Fo::Out>>,
+    /// What the current call emits, in reverse order (the last event
+    /// first), handed to the step by [`Emits`], which pops from the end.
+    out: Vec<WindowEvent<V, Fo::Out>>,
+}
+
+/// A window step's [`Shared`] half with what every call only reads kept
+/// outside the `RefCell`: asking for a wake-up after each value borrows
+/// nothing.
+struct Step<C, Wr, V, Fo: WindowFold<V>> {
+    /// The clock's idle timeout (copied from it: fixed for the run).
+    idle: Option<Duration>,
+    cell: RefCell<Shared<C, Wr, V, Fo>>,
 }
 
 /// The per-key [`StatefulLogic`] of every window operator: the key's clock,
@@ -134,7 +145,14 @@ struct KeyWindows<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>>(Box<KeyState<
 /// accumulator are inline and an empty queue is one null pointer, so a key
 /// with one open window is one allocation.
 struct KeyState<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>> {
-    shared: Rc<RefCell<Shared<C, Wr, V, Fo>>>,
+    shared: Rc<Step<C, Wr, V, Fo>>,
+    data: KeyData<C, Wr, V, Fo>,
+}
+
+/// A key's own window data: [`KeyState`] less the shared pointer, so that
+/// a call borrows the step's half and the key's data side by side (no
+/// `Rc` clone per value).
+struct KeyData<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>> {
     clock: C::Logic,
     windower: Wr::Logic,
     accs: Slots<(i64, Fo::Acc)>,
@@ -148,7 +166,8 @@ struct KeyState<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>> {
 type Saved<WL, V, A> = (i64, WL, Slots<(i64, A)>, VecDeque<(i64, V)>);
 
 /// What one call of a key's window logic emits: drained from the step's
-/// shared buffer, so an emitting call allocates nothing.
+/// shared buffer (kept in reverse, popped from the end), so an emitting
+/// call allocates nothing.
 struct Emits<'s, C, Wr, V, Fo: WindowFold<V>>(std::cell::RefMut<'s, Shared<C, Wr, V, Fo>>);
 
 impl<C, Wr, V, Fo: WindowFold<V>> Iterator for Emits<'_, C, Wr, V, Fo> {
@@ -156,7 +175,12 @@ impl<C, Wr, V, Fo: WindowFold<V>> Iterator for Emits<'_, C, Wr, V, Fo> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.out.pop_front()
+        self.0.out.pop()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.out.len(), Some(self.0.out.len()))
     }
 }
 
@@ -167,7 +191,7 @@ impl<C, Wr, V, Fo: WindowFold<V>> Drop for Emits<'_, C, Wr, V, Fo> {
     }
 }
 
-impl<C, Wr, V, Fo> KeyState<C, Wr, V, Fo>
+impl<C, Wr, V, Fo> KeyData<C, Wr, V, Fo>
 where
     C: Clock<V>,
     Wr: Windower,
@@ -224,18 +248,17 @@ where
     /// Emits the windows the watermark closes.
     fn close(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64) {
         self.windower.close_for(watermark, &mut sh.closed);
-        let closed = std::mem::take(&mut sh.closed);
-        for (id, meta) in closed.iter().cloned() {
+        let mut closed = std::mem::take(&mut sh.closed);
+        for (id, meta) in closed.drain(..) {
             let acc = match self.accs.as_slice().iter().position(|(w, _)| *w == id) {
                 Some(at) => self.accs.remove(at).1,
                 None => sh.fold.build(),
             };
             sh.fold.close(acc, &mut sh.emit);
             sh.emit_down(id);
-            sh.out.push_back(WindowEvent::Meta(id, meta));
+            sh.out.push(WindowEvent::Meta(id, meta));
         }
         sh.closed = closed;
-        sh.closed.clear();
     }
 
     /// Takes one value (what `on_item` does, `sh` borrowed).
@@ -249,7 +272,7 @@ where
             for i in 0..n {
                 let v = if i + 1 == n { value.take() } else { value.clone() };
                 if let Some(v) = v {
-                    sh.out.push_back(WindowEvent::Late(sh.ids[i], v));
+                    sh.out.push(WindowEvent::Late(sh.ids[i], v));
                 }
             }
         } else if sh.ordered {
@@ -271,17 +294,32 @@ where
             self.windower.shrink();
         }
     }
+}
+
+impl<C, Wr, V, Fo> KeyState<C, Wr, V, Fo>
+where
+    C: Clock<V>,
+    Wr: Windower,
+    V: Data,
+    Fo: WindowFold<V>,
+{
+    /// Takes one value: what it emits.
+    #[inline]
+    fn take(&mut self, value: V) -> Emits<'_, C, Wr, V, Fo> {
+        let mut sh = self.shared.cell.borrow_mut();
+        self.data.take(&mut sh, value);
+        sh.out.reverse();
+        Emits(sh)
+    }
 
     /// Folds every queued value and closes every window (end of input, or
     /// an idle key's timeout).
     fn finish(&mut self) -> Emits<'_, C, Wr, V, Fo> {
-        let shared = Rc::clone(&self.shared);
-        {
-            let mut sh = shared.borrow_mut();
-            self.flush(&mut sh, i64::MAX);
-            self.close(&mut sh, i64::MAX);
-        }
-        Emits(self.shared.borrow_mut())
+        let mut sh = self.shared.cell.borrow_mut();
+        self.data.flush(&mut sh, i64::MAX);
+        self.data.close(&mut sh, i64::MAX);
+        sh.out.reverse();
+        Emits(sh)
     }
 }
 
@@ -289,8 +327,11 @@ impl<C, Wr, V, Fo: WindowFold<V>> Shared<C, Wr, V, Fo> {
     /// Moves what the fold emitted for window `id` to the output.
     #[inline]
     fn emit_down(&mut self, id: i64) {
+        if self.emit.is_empty() {
+            return;
+        }
         for o in self.emit.drain(..) {
-            self.out.push_back(WindowEvent::Down(id, o));
+            self.out.push(WindowEvent::Down(id, o));
         }
     }
 }
@@ -307,10 +348,7 @@ where
 
     #[inline]
     fn on_item(&mut self, value: V) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
-        let st = &mut *self.0;
-        let shared = Rc::clone(&st.shared);
-        st.take(&mut shared.borrow_mut(), value);
-        (Emits(st.shared.borrow_mut()), IsComplete::Retain)
+        (self.0.take(value), IsComplete::Retain)
     }
 
     fn on_notify(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
@@ -326,13 +364,13 @@ where
 
     #[inline]
     fn notify_at(&self) -> Option<Wake> {
-        let idle = self.0.shared.borrow().clock.idle_timeout()?;
-        let seen = self.0.clock.last_seen()?;
+        let idle = self.0.shared.idle?;
+        let seen = self.0.data.clock.last_seen()?;
         Some(Wake::WallClock(seen + idle))
     }
 
     fn snapshot(&self) -> Self::State {
-        let st = &*self.0;
+        let st = &self.0.data;
         let queue = st.queue.as_deref().cloned().unwrap_or_default();
         (st.clock.save(), st.windower.clone(), st.accs.clone(), queue)
     }
@@ -346,11 +384,8 @@ where
     Fo: WindowFold<V>,
 {
     /// A key's logic: fresh, or from a snapshot.
-    fn build(
-        shared: &Rc<RefCell<Shared<C, Wr, V, Fo>>>,
-        resume: Option<Saved<Wr::Logic, V, Fo::Acc>>,
-    ) -> Self {
-        let sh = shared.borrow();
+    fn build(shared: &Rc<Step<C, Wr, V, Fo>>, resume: Option<Saved<Wr::Logic, V, Fo::Acc>>) -> Self {
+        let sh = shared.cell.borrow();
         let (clock, windower, accs, queue) = match resume {
             Some((clock, windower, accs, queue)) => (
                 sh.clock.restore(clock),
@@ -362,10 +397,12 @@ where
         };
         KeyWindows(Box::new(KeyState {
             shared: Rc::clone(shared),
-            clock,
-            windower,
-            accs,
-            queue,
+            data: KeyData {
+                clock,
+                windower,
+                accs,
+                queue,
+            },
         }))
     }
 }
@@ -386,17 +423,21 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         Wr: Windower,
         Fo: WindowFold<V>,
     {
-        let shared = Rc::new(RefCell::new(Shared {
-            clock,
-            windower,
-            ordered: order == FoldOrder::ByTime,
-            fold,
-            ids: Vec::new(),
-            merges: Vec::new(),
-            closed: Vec::new(),
-            emit: Vec::new(),
-            out: VecDeque::new(),
-        }));
+        let idle = clock.idle_timeout();
+        let shared = Rc::new(Step {
+            idle,
+            cell: RefCell::new(Shared {
+                clock,
+                windower,
+                ordered: order == FoldOrder::ByTime,
+                fold,
+                ids: Vec::new(),
+                merges: Vec::new(),
+                closed: Vec::new(),
+                emit: Vec::new(),
+                out: Vec::new(),
+            }),
+        });
         let events = self.stateful(step, move |resume| KeyWindows::build(&shared, resume));
         let step_id = step.to_owned();
         let parts = ops::partition(
@@ -625,28 +666,31 @@ mod tests {
 
     type Sum = FoldFns<fn() -> i64, fn(&mut i64, i64), fn(&mut i64, i64)>;
     type Logic = KeyWindows<EventClock<i64>, SessionWindower, i64, Sum>;
-    type Step = Rc<RefCell<Shared<EventClock<i64>, SessionWindower, i64, Sum>>>;
+    type SharedStep = Rc<Step<EventClock<i64>, SessionWindower, i64, Sum>>;
 
-    fn shared(idle: Option<Duration>) -> Step {
+    fn shared(idle: Option<Duration>) -> SharedStep {
         let mut clock = EventClock::new(|t: &i64| *t, Duration::from_millis(5));
         if let Some(idle) = idle {
             clock = clock.idle_timeout(idle);
         }
-        Rc::new(RefCell::new(Shared {
-            clock,
-            windower: SessionWindower::new(Duration::from_millis(10)),
-            ordered: true,
-            fold: FoldFns {
-                builder: (|| 0) as fn() -> i64,
-                folder: (|a: &mut i64, v: i64| *a += v) as fn(&mut i64, i64),
-                merger: (|a: &mut i64, b: i64| *a += b) as fn(&mut i64, i64),
-            },
-            ids: Vec::new(),
-            merges: Vec::new(),
-            closed: Vec::new(),
-            emit: Vec::new(),
-            out: VecDeque::new(),
-        }))
+        Rc::new(Step {
+            idle,
+            cell: RefCell::new(Shared {
+                clock,
+                windower: SessionWindower::new(Duration::from_millis(10)),
+                ordered: true,
+                fold: FoldFns {
+                    builder: (|| 0) as fn() -> i64,
+                    folder: (|a: &mut i64, v: i64| *a += v) as fn(&mut i64, i64),
+                    merger: (|a: &mut i64, b: i64| *a += b) as fn(&mut i64, i64),
+                },
+                ids: Vec::new(),
+                merges: Vec::new(),
+                closed: Vec::new(),
+                emit: Vec::new(),
+                out: Vec::new(),
+            }),
+        })
     }
 
     fn downs(events: impl IntoIterator<Item = WindowEvent<i64, i64>>) -> Vec<(i64, i64)> {
@@ -698,7 +742,12 @@ mod tests {
         let sh = shared(Some(Duration::from_secs(30)));
         let mut logic = Logic::build(&sh, None);
         let _ = downs(logic.on_item(100).0);
-        let seen = logic.0.clock.last_seen().expect("tracked with an idle timeout");
+        let seen = logic
+            .0
+            .data
+            .clock
+            .last_seen()
+            .expect("tracked with an idle timeout");
         assert_eq!(
             logic.notify_at(),
             Some(Wake::WallClock(seen + Duration::from_secs(30)))
