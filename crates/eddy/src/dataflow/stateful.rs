@@ -109,14 +109,14 @@ where
     fn on_value(&mut self, _key: &K, slot: &mut Option<L>, value: V, out: &mut Vec<L::Out>) {
         let logic = slot.get_or_insert_with(|| (self.builder)(None));
         let (emits, complete) = logic.on_item(value);
-        out.extend(emits);
+        push_all(out, emits);
         if complete == IsComplete::Discard {
             *slot = None;
         }
     }
 
     fn on_eof(&mut self, _key: &K, mut logic: L, out: &mut Vec<L::Out>) {
-        out.extend(logic.on_eof().0);
+        push_all(out, logic.on_eof().0);
     }
 
     #[inline]
@@ -127,11 +127,23 @@ where
     fn on_notify(&mut self, _key: &K, slot: &mut Option<L>, out: &mut Vec<L::Out>) {
         if let Some(logic) = slot.as_mut() {
             let (emits, complete) = logic.on_notify();
-            out.extend(emits);
+            push_all(out, emits);
             if complete == IsComplete::Discard {
                 *slot = None;
             }
         }
+    }
+}
+
+/// Appends what a call emitted. Most calls emit nothing: one `next()`
+/// answers that, without `Vec::extend`'s reserve-and-loop setup (the
+/// window operators measured ~70 instructions per value for it).
+#[inline]
+fn push_all<O>(out: &mut Vec<O>, emits: impl IntoIterator<Item = O>) {
+    let mut emits = emits.into_iter();
+    if let Some(first) = emits.next() {
+        out.push(first);
+        out.extend(emits);
     }
 }
 

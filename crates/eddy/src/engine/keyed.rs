@@ -119,10 +119,19 @@ impl<K: Key> Wakes<K> {
     }
 
     /// Schedules `key` at `want` (`None`: no wake-up), replacing what it had.
+    /// Inlined: the common call (nothing wanted, nothing pending) is one
+    /// test at the call site, once per record.
+    #[inline]
     fn set(&mut self, key: &K, want: Option<Sched>) {
         if want.is_none() && self.of_key.is_empty() {
             return;
         }
+        self.replace(key, want);
+    }
+
+    /// [`Wakes::set`] past its fast path.
+    #[inline(never)]
+    fn replace(&mut self, key: &K, want: Option<Sched>) {
         let current = self.of_key.get(key).copied();
         if current == want {
             return;
@@ -152,6 +161,7 @@ impl<K: Key> Wakes<K> {
 
     /// The earliest event-time wake-up below `bound` (`None`: no bound),
     /// removed.
+    #[inline]
     fn pop_mark_below(&mut self, bound: Option<u64>) -> Option<(u64, K)> {
         let &(m, _) = self.by_mark.first()?;
         if bound.is_some_and(|b| m >= b) {
