@@ -173,7 +173,7 @@ impl RunConfig {
                     ProcessBuilder::new_typed_vector(workers, hooks.refill.clone(), hooks.spill.clone());
                 let (builders, comms) =
                     initialize_networking_from_sockets(local, sockets, c.process_id, workers, hooks)
-                        .map_err(|e| EddyError::Engine(format!("cannot start networking: {e}")))?;
+                        .map_err(|e| EddyError::network("cannot start networking", e))?;
                 let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
                 let network = Network {
                     comms: Box::new(comms),

@@ -39,6 +39,17 @@ pub enum EddyError {
     /// could not start.
     #[error("engine error: {0}")]
     Engine(String),
+    /// A cluster's networking failed at the operating system (listen,
+    /// accept, connect, a socket option, a thread): what it was doing, with
+    /// the I/O error as its [`source`](std::error::Error::source).
+    #[error("engine error: {what}")]
+    Network {
+        /// What the engine was doing (`process 0: cannot listen on ADDR`).
+        what: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Code running on a worker panicked: user logic in `step`, or (`step`
     /// `None`) outside any step's logic. Every worker of the run stopped.
     #[error("{}", describe_panic(.step.as_deref(), *.worker, .message))]
@@ -86,6 +97,14 @@ fn describe_panic(step: Option<&str>, worker: usize, message: &str) -> String {
 }
 
 impl EddyError {
+    /// A networking failure: `what` the engine was doing, and why.
+    pub fn network(what: impl Into<String>, source: std::io::Error) -> Self {
+        EddyError::Network {
+            what: what.into(),
+            source,
+        }
+    }
+
     /// An I/O error on `path`, as a connector reports it
     /// ([`ConnectorError::Io`]).
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

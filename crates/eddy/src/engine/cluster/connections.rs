@@ -68,10 +68,10 @@ pub(crate) fn connect(cluster: &ClusterConfig, identity: &[(String, String)]) ->
     let timeout = cluster.connect_timeout;
     let deadline = Instant::now() + timeout;
     let listener = TcpListener::bind(&addrs[me])
-        .map_err(|e| EddyError::Engine(format!("process {me}: cannot listen on {}: {e}", addrs[me])))?;
+        .map_err(|e| EddyError::network(format!("process {me}: cannot listen on {}", addrs[me]), e))?;
     listener
         .set_nonblocking(true)
-        .map_err(|e| EddyError::Engine(format!("process {me}: {e}")))?;
+        .map_err(|e| EddyError::network(format!("process {me}"), e))?;
     let none = || (0..addrs.len()).map(|_| None).collect::<Vec<Option<TcpStream>>>();
     let mut conns = Connections {
         data: none(),
@@ -87,9 +87,8 @@ pub(crate) fn connect(cluster: &ClusterConfig, identity: &[(String, String)]) ->
     while waiting > 0 {
         match listener.accept() {
             Ok((mut stream, _)) => {
-                let (peer, channel) = read_handshake(&mut stream, deadline).map_err(|e| {
-                    EddyError::Engine(format!("process {me}: bad handshake from a peer: {e}"))
-                })?;
+                let (peer, channel) = read_handshake(&mut stream, deadline)
+                    .map_err(|e| EddyError::network(format!("process {me}: bad handshake from a peer"), e))?;
                 if peer <= me || peer >= addrs.len() || conns.slot(channel, peer).is_some() {
                     return Err(EddyError::Engine(format!(
                         "process {me}: unexpected connection claiming to be process {peer}"
@@ -98,7 +97,7 @@ pub(crate) fn connect(cluster: &ClusterConfig, identity: &[(String, String)]) ->
                 stream
                     .set_nonblocking(false)
                     .and_then(|()| stream.set_nodelay(true))
-                    .map_err(|e| EddyError::Engine(format!("process {me}: {e}")))?;
+                    .map_err(|e| EddyError::network(format!("process {me}"), e))?;
                 *conns.slot(channel, peer) = Some(stream);
                 waiting -= 1;
             }
@@ -115,7 +114,7 @@ pub(crate) fn connect(cluster: &ClusterConfig, identity: &[(String, String)]) ->
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err(e) => return Err(EddyError::Engine(format!("process {me}: accept failed: {e}"))),
+            Err(e) => return Err(EddyError::network(format!("process {me}: accept failed"), e)),
         }
     }
     agree(me, addrs, &conns.data, identity, timeout)?;
@@ -153,7 +152,7 @@ fn dial(
                     .set_nodelay(true)
                     .and_then(|()| stream.write_all(&hello))
                     .map_err(|e| {
-                        EddyError::Engine(format!("process {me}: handshake with process {peer}: {e}"))
+                        EddyError::network(format!("process {me}: handshake with process {peer}"), e)
                     })?;
                 return Ok(stream);
             }
@@ -188,5 +187,28 @@ fn read_handshake(stream: &mut TcpStream, deadline: Instant) -> io::Result<(usiz
             io::ErrorKind::InvalidData,
             "not an eddy process of this version",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_taken_address_is_a_network_error_with_the_os_error_as_source() {
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let cluster = ClusterConfig::new(0, vec![addr.clone(), "127.0.0.1:1".into()]);
+        let Err(e) = connect(&cluster, &[]) else {
+            panic!("listening on a taken address succeeded");
+        };
+        let EddyError::Network { what, source } = &e else {
+            panic!("not a network error: {e:?}");
+        };
+        assert!(what.contains(&addr), "{what}");
+        assert_eq!(source.kind(), io::ErrorKind::AddrInUse);
+        let cause = e.source().expect("the OS error is the source");
+        assert!(cause.downcast_ref::<io::Error>().is_some());
     }
 }

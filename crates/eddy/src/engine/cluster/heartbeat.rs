@@ -65,7 +65,7 @@ impl Heartbeat {
             let Some(stream) = link else { continue };
             stream
                 .set_nonblocking(true)
-                .map_err(|e| EddyError::Engine(format!("heartbeat connection to process {index}: {e}")))?;
+                .map_err(|e| EddyError::network(format!("heartbeat connection to process {index}"), e))?;
             peers.push(Watched {
                 index,
                 address: addresses.get(index).cloned().unwrap_or_default(),
@@ -80,7 +80,7 @@ impl Heartbeat {
         let thread = std::thread::Builder::new()
             .name("eddy-heartbeat".to_owned())
             .spawn(move || beat(peers, timeout, &shared, &flag))
-            .map_err(|e| EddyError::Engine(format!("cannot start the heartbeat thread: {e}")))?;
+            .map_err(|e| EddyError::network("cannot start the heartbeat thread", e))?;
         Ok(Heartbeat {
             stop,
             thread: Some(thread),

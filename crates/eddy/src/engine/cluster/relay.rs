@@ -187,7 +187,7 @@ pub(crate) fn relay(
     addresses: &[String],
     shared: &Arc<RunShared>,
 ) -> Result<(Vec<Option<Relay>>, Relays)> {
-    let engine = |e: io::Error| EddyError::Engine(format!("cannot set up the connection relays: {e}"));
+    let engine = |e: io::Error| EddyError::network("cannot set up the connection relays", e);
     let layout = Layout::of_timely().map_err(engine)?;
     let mut timely_ends = Vec::with_capacity(data.len());
     let mut peers = Vec::new();
