@@ -15,58 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::kafka::{mock, random, real, Broker};
 use common::{bin, free_ports, latest_complete, run, s, stderr};
 use eddy::connectors::kafka::{
     create_topic, murmur2, KafkaUri, PAUSE_READBACK_ENV, PAUSE_WRITES_ENV, POSITION_HEADER,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
-/// A random number (std's hasher keys).
-fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
-}
-
-/// A broker: the mock cluster or a real one.
-struct Broker {
-    servers: String,
-    mock: Option<MockCluster<'static, DefaultProducerContext>>,
-}
-
-fn mock() -> Broker {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    Broker {
-        servers: cluster.bootstrap_servers(),
-        mock: Some(cluster),
-    }
-}
-
-/// The real broker, if any (see the module's doc).
-fn real(test: &str) -> Option<Broker> {
-    match std::env::var("EDDY_KAFKA_BOOTSTRAP") {
-        Ok(servers) if !servers.trim().is_empty() => Some(Broker {
-            servers: servers.trim().to_owned(),
-            mock: None,
-        }),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "{test}: CI=true but EDDY_KAFKA_BOOTSTRAP is not set: the real-broker tests must run in CI \
-             (.ci/run starts one with scripts/kafka-broker.sh start)"
-        ),
-        _ => {
-            eprintln!(
-                "{test}: skipped: no real broker (EDDY_KAFKA_BOOTSTRAP=$(scripts/kafka-broker.sh start | tail -1) \
-                 runs it)"
-            );
-            None
-        }
-    }
-}
 
 impl Broker {
     /// A new topic (unique name) with `partitions`; its `kafka://` URI.

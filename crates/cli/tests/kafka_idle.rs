@@ -17,45 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::bin;
+use common::kafka::{mock, real, Broker};
 use eddy::connectors::kafka::{create_topic, KafkaUri};
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
-
-/// A broker: the mock cluster or a real one.
-struct Broker {
-    servers: String,
-    mock: Option<MockCluster<'static, DefaultProducerContext>>,
-}
-
-fn mock() -> Broker {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    Broker {
-        servers: cluster.bootstrap_servers(),
-        mock: Some(cluster),
-    }
-}
-
-/// The real broker, if any (see the module's doc).
-fn real(test: &str) -> Option<Broker> {
-    match std::env::var("EDDY_KAFKA_BOOTSTRAP") {
-        Ok(servers) if !servers.trim().is_empty() => Some(Broker {
-            servers: servers.trim().to_owned(),
-            mock: None,
-        }),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "{test}: CI=true but EDDY_KAFKA_BOOTSTRAP is not set: the real-broker tests must run in CI \
-             (.ci/run starts one with scripts/kafka-broker.sh start)"
-        ),
-        _ => {
-            eprintln!(
-                "{test}: skipped: no real broker (EDDY_KAFKA_BOOTSTRAP=$(scripts/kafka-broker.sh start | tail -1) \
-                 runs it)"
-            );
-            None
-        }
-    }
-}
 
 impl Broker {
     /// A new topic (unique name) with `partitions`: its name and `kafka://` URI.

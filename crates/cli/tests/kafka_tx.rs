@@ -24,55 +24,15 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::kafka::{mock, random, real, Broker};
 use common::{bin, latest_complete, run, s, stderr};
 use eddy::connectors::kafka::{create_topic, murmur2, KafkaSink, KafkaUri, PAUSE_WRITES_ENV};
 use eddy::connectors::Sink;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
-/// A broker: the mock cluster or a real one.
-struct Broker {
-    servers: String,
-    mock: Option<MockCluster<'static, DefaultProducerContext>>,
-}
-
-fn mock() -> Broker {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    Broker {
-        servers: cluster.bootstrap_servers(),
-        mock: Some(cluster),
-    }
-}
-
-/// The real broker named by `EDDY_KAFKA_BOOTSTRAP`, if any (required under
-/// `CI=true`, as in tests/kafka.rs).
-fn real(test: &str) -> Option<Broker> {
-    match std::env::var("EDDY_KAFKA_BOOTSTRAP") {
-        Ok(servers) if !servers.trim().is_empty() => Some(Broker {
-            servers: servers.trim().to_owned(),
-            mock: None,
-        }),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{test}: CI=true but EDDY_KAFKA_BOOTSTRAP is not set (.ci/run starts a broker)")
-        }
-        _ => {
-            eprintln!("{test}: skipped: no real broker (EDDY_KAFKA_BOOTSTRAP=HOST:PORT runs it)");
-            None
-        }
-    }
-}
-
-fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
-}
 
 impl Broker {
     /// A new topic (unique name) with `partitions`; its `kafka://` URI.

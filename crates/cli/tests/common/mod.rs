@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: run the real binary.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
