@@ -132,12 +132,12 @@ impl EddyError {
 pub type Result<T, E = EddyError> = std::result::Result<T, E>;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::error::Error as _;
 
     /// What a chain-printing report (`anyhow`'s `{:#}`) shows.
-    pub(super) fn report(e: &dyn std::error::Error) -> String {
+    pub(crate) fn report(e: &dyn std::error::Error) -> String {
         let mut text = e.to_string();
         let mut next = e.source();
         while let Some(s) = next {

@@ -553,6 +553,7 @@ impl WorkerRecovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::tests::report;
 
     fn id(path: &str, size: u64) -> InputIdentity {
         InputIdentity {
@@ -677,18 +678,6 @@ mod tests {
                 .contains("format version 1; this build reads version 2; it was made by an older build"),
             "{e}"
         );
-    }
-
-    /// A chain printer's text (`anyhow`'s `{:#}`): the error, then each
-    /// source.
-    fn report(e: &dyn std::error::Error) -> String {
-        let mut text = e.to_string();
-        let mut next = e.source();
-        while let Some(s) = next {
-            text.push_str(&format!(": {s}"));
-            next = s.source();
-        }
-        text
     }
 
     /// The run parameters of the tests below.
