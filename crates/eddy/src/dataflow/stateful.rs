@@ -58,6 +58,17 @@ pub trait StatefulLogic<V>: 'static {
     /// Takes one value of the key.
     fn on_item(&mut self, value: V) -> (impl IntoIterator<Item = Self::Out>, IsComplete);
 
+    /// [`StatefulLogic::on_item`] appending what it emits to `out`: the
+    /// call the step makes. Override it only to emit without building an
+    /// iterator (the window operators do; it must emit what `on_item`
+    /// would). Default: calls `on_item`.
+    #[inline]
+    fn on_item_into(&mut self, value: V, out: &mut Vec<Self::Out>) -> IsComplete {
+        let (emits, complete) = self.on_item(value);
+        push_all(out, emits);
+        complete
+    }
+
     /// The wake-up asked for with [`StatefulLogic::notify_at`] is due.
     /// Default: nothing, retain.
     fn on_notify(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
@@ -108,9 +119,7 @@ where
     #[inline]
     fn on_value(&mut self, _key: &K, slot: &mut Option<L>, value: V, out: &mut Vec<L::Out>) {
         let logic = slot.get_or_insert_with(|| (self.builder)(None));
-        let (emits, complete) = logic.on_item(value);
-        push_all(out, emits);
-        if complete == IsComplete::Discard {
+        if logic.on_item_into(value, out) == IsComplete::Discard {
             *slot = None;
         }
     }

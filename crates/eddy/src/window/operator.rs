@@ -30,7 +30,7 @@ use super::WindowMetadata;
 use crate::base::routing::Key;
 use crate::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use crate::dataflow::{Data, Stream};
-use crate::engine::ops;
+use crate::engine::ops::{self, Three};
 
 /// The three outputs of a window operator (Bytewax's `WindowOut`).
 pub struct WindowOut<'a, K: Key, V: Data, W: Data> {
@@ -161,6 +161,9 @@ struct KeyData<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>> {
     queue: Option<Box<VecDeque<(i64, V)>>>,
 }
 
+/// Where a window step's calls append their events.
+type Out<V, Fo> = Vec<WindowEvent<V, <Fo as WindowFold<V>>::Out>>;
+
 /// A key's window state as a snapshot holds it: clock, windower,
 /// accumulators, queue (the form the keyed window state always had).
 type Saved<WL, V, A> = (i64, WL, Slots<(i64, A)>, VecDeque<(i64, V)>);
@@ -199,7 +202,7 @@ where
     Fo: WindowFold<V>,
 {
     /// Puts a value into its windows and applies the merges this caused.
-    fn insert(&mut self, sh: &mut Shared<C, Wr, V, Fo>, time: i64, value: V) {
+    fn insert(&mut self, sh: &mut Shared<C, Wr, V, Fo>, time: i64, value: V, out: &mut Out<V, Fo>) {
         sh.ids.clear();
         self.windower.open_for(time, &mut sh.ids, &mut sh.merges);
         let mut value = Some(value);
@@ -216,7 +219,7 @@ where
                 }
             };
             sh.fold.fold(&mut self.accs.as_mut_slice()[at].1, v, &mut sh.emit);
-            sh.emit_down(id);
+            sh.emit_down(id, out);
         }
         let mut merges = std::mem::take(&mut sh.merges);
         for (from, into) in merges.drain(..) {
@@ -228,25 +231,25 @@ where
                 Some((_, target)) => sh.fold.merge(target, absorbed, &mut sh.emit),
                 None => self.accs.push((into, absorbed)),
             }
-            sh.emit_down(into);
+            sh.emit_down(into, out);
         }
         sh.merges = merges;
     }
 
     /// Folds queued values the watermark has reached (all at `i64::MAX`).
-    fn flush(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64) {
+    fn flush(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64, out: &mut Out<V, Fo>) {
         while let Some(queue) = self.queue.as_mut() {
             if queue.front().is_none_or(|(t, _)| *t > watermark) {
                 break;
             }
             if let Some((t, v)) = queue.pop_front() {
-                self.insert(sh, t, v);
+                self.insert(sh, t, v, out);
             }
         }
     }
 
     /// Emits the windows the watermark closes.
-    fn close(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64) {
+    fn close(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64, out: &mut Out<V, Fo>) {
         self.windower.close_for(watermark, &mut sh.closed);
         let mut closed = std::mem::take(&mut sh.closed);
         for (id, meta) in closed.drain(..) {
@@ -255,14 +258,14 @@ where
                 None => sh.fold.build(),
             };
             sh.fold.close(acc, &mut sh.emit);
-            sh.emit_down(id);
-            sh.out.push(WindowEvent::Meta(id, meta));
+            sh.emit_down(id, out);
+            out.push(WindowEvent::Meta(id, meta));
         }
         sh.closed = closed;
     }
 
     /// Takes one value (what `on_item` does, `sh` borrowed).
-    fn take(&mut self, sh: &mut Shared<C, Wr, V, Fo>, value: V) {
+    fn take(&mut self, sh: &mut Shared<C, Wr, V, Fo>, value: V, out: &mut Out<V, Fo>) {
         let (time, watermark) = sh.clock.on_item(&mut self.clock, &value);
         if time < watermark {
             sh.ids.clear();
@@ -272,7 +275,7 @@ where
             for i in 0..n {
                 let v = if i + 1 == n { value.take() } else { value.clone() };
                 if let Some(v) = v {
-                    sh.out.push(WindowEvent::Late(sh.ids[i], v));
+                    out.push(WindowEvent::Late(sh.ids[i], v));
                 }
             }
         } else if sh.ordered {
@@ -280,11 +283,11 @@ where
             let queue = self.queue.get_or_insert_with(Default::default);
             let at = queue.partition_point(|(t, _)| *t <= time);
             queue.insert(at, (time, value));
-            self.flush(sh, watermark);
+            self.flush(sh, watermark, out);
         } else {
-            self.insert(sh, time, value);
+            self.insert(sh, time, value, out);
         }
-        self.close(sh, watermark);
+        self.close(sh, watermark, out);
         if self.queue.as_ref().is_some_and(|q| q.is_empty()) {
             self.queue = None;
         }
@@ -303,12 +306,20 @@ where
     V: Data,
     Fo: WindowFold<V>,
 {
-    /// Takes one value: what it emits.
+    /// Takes one value, appending what it emits to `out`.
     #[inline]
+    fn take_into(&mut self, value: V, out: &mut Out<V, Fo>) {
+        let mut sh = self.shared.cell.borrow_mut();
+        self.data.take(&mut sh, value, out);
+    }
+
+    /// Takes one value: what it emits.
     fn take(&mut self, value: V) -> Emits<'_, C, Wr, V, Fo> {
         let mut sh = self.shared.cell.borrow_mut();
-        self.data.take(&mut sh, value);
-        sh.out.reverse();
+        let mut out = std::mem::take(&mut sh.out);
+        self.data.take(&mut sh, value, &mut out);
+        out.reverse();
+        sh.out = out;
         Emits(sh)
     }
 
@@ -316,22 +327,24 @@ where
     /// an idle key's timeout).
     fn finish(&mut self) -> Emits<'_, C, Wr, V, Fo> {
         let mut sh = self.shared.cell.borrow_mut();
-        self.data.flush(&mut sh, i64::MAX);
-        self.data.close(&mut sh, i64::MAX);
-        sh.out.reverse();
+        let mut out = std::mem::take(&mut sh.out);
+        self.data.flush(&mut sh, i64::MAX, &mut out);
+        self.data.close(&mut sh, i64::MAX, &mut out);
+        out.reverse();
+        sh.out = out;
         Emits(sh)
     }
 }
 
 impl<C, Wr, V, Fo: WindowFold<V>> Shared<C, Wr, V, Fo> {
-    /// Moves what the fold emitted for window `id` to the output.
+    /// Moves what the fold emitted for window `id` to `out`.
     #[inline]
-    fn emit_down(&mut self, id: i64) {
+    fn emit_down(&mut self, id: i64, out: &mut Out<V, Fo>) {
         if self.emit.is_empty() {
             return;
         }
         for o in self.emit.drain(..) {
-            self.out.push(WindowEvent::Down(id, o));
+            out.push(WindowEvent::Down(id, o));
         }
     }
 }
@@ -346,9 +359,14 @@ where
     type Out = WindowEvent<V, Fo::Out>;
     type State = Saved<Wr::Logic, V, Fo::Acc>;
 
-    #[inline]
     fn on_item(&mut self, value: V) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
         (self.0.take(value), IsComplete::Retain)
+    }
+
+    #[inline]
+    fn on_item_into(&mut self, value: V, out: &mut Vec<Self::Out>) -> IsComplete {
+        self.0.take_into(value, out);
+        IsComplete::Retain
     }
 
     fn on_notify(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
@@ -439,34 +457,17 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             }),
         });
         let events = self.stateful(step, move |resume| KeyWindows::build(&shared, resume));
-        let step_id = step.to_owned();
-        let parts = ops::partition(
-            &events.inner,
-            &step_id,
-            3,
-            |(_, e): &(K, WindowEvent<V, Fo::Out>)| match e {
-                WindowEvent::Down(..) => 0,
-                WindowEvent::Late(..) => 1,
-                WindowEvent::Meta(..) => 2,
-            },
-        );
-        let mut parts = parts.into_iter().map(|s| self.wrap(s));
-        let (Some(down), Some(late), Some(meta)) = (parts.next(), parts.next(), parts.next()) else {
-            unreachable!("partition(3) yields three streams")
-        };
+        // Split into the three typed streams in one operator.
+        let (down, late, meta) = ops::split3(&events.inner, step, |(k, e)| match e {
+            WindowEvent::Down(id, w) => Three::First((k, (id, w))),
+            WindowEvent::Late(id, v) => Three::Second((k, (id, v))),
+            WindowEvent::Meta(id, m) => Three::Third((k, (id, m))),
+        });
+        // The window step makes all three (no step of their own).
         WindowOut {
-            down: down.unsplit(&format!("{step}_down"), |s| match s {
-                WindowEvent::Down(id, w) => Some((id, w)),
-                _ => None,
-            }),
-            late: late.unsplit(&format!("{step}_late"), |s| match s {
-                WindowEvent::Late(id, v) => Some((id, v)),
-                _ => None,
-            }),
-            meta: meta.unsplit(&format!("{step}_meta"), |s| match s {
-                WindowEvent::Meta(id, m) => Some((id, m)),
-                _ => None,
-            }),
+            down: events.wrap(down),
+            late: events.wrap(late),
+            meta: events.wrap(meta),
         }
     }
 }
@@ -646,17 +647,6 @@ impl<'a, T: Data> Stream<'a, T> {
     }
 }
 
-impl<'a, K: Key, V: Data, W: Data> Stream<'a, (K, WindowEvent<V, W>)> {
-    /// Narrows one partition of the window events to its own type.
-    fn unsplit<U: Data>(
-        &self,
-        step: &str,
-        f: impl Fn(WindowEvent<V, W>) -> Option<U> + 'static,
-    ) -> Stream<'a, (K, U)> {
-        self.filter_map(step, move |(k, e)| f(e).map(|u| (k, u)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -734,6 +724,29 @@ mod tests {
         assert_eq!(downs(logic.on_item(200).0), vec![(0, 304)]);
         assert_eq!(downs(resumed.on_item(200).0), vec![(0, 304)]);
         assert_eq!(downs(resumed.on_eof().0), vec![(1, 200)]);
+    }
+
+    #[test]
+    fn on_item_into_emits_what_on_item_emits_in_the_same_order() {
+        fn show(events: impl IntoIterator<Item = WindowEvent<i64, i64>>) -> Vec<String> {
+            events.into_iter().map(|e| format!("{e:?}")).collect()
+        }
+        let sh = shared(None);
+        let (mut by_iter, mut by_push) = (Logic::build(&sh, None), Logic::build(&sh, None));
+        let mut seen = String::new();
+        // Queued, merged, closed (down and meta), then late values.
+        for t in [100, 103, 101, 200, 120, 500, 300, 90] {
+            let want = show(by_iter.on_item(t).0);
+            let mut got = vec![WindowEvent::Down(-1, -1)];
+            assert_eq!(by_push.on_item_into(t, &mut got), IsComplete::Retain);
+            // Appended after what `out` held.
+            assert_eq!(show(got.drain(1..)), want, "value {t}");
+            seen.extend(want);
+        }
+        for kind in ["Down(", "Late(", "Meta("] {
+            assert!(seen.contains(kind), "{kind} never emitted: {seen}");
+        }
+        assert_eq!(show(by_iter.on_eof().0), show(by_push.on_eof().0));
     }
 
     #[test]
