@@ -45,9 +45,10 @@ pub struct Event {
     /// What the event says beyond its kind (query, result list, clicked
     /// item), kept only by the parses that ask for it
     /// ([`crate::parse::parse_line_detailed`], [`crate::ubi`]); `None`
-    /// otherwise, so the session metrics pay nothing for it. Boxed: rare
-    /// outside search analytics, and it keeps `Event` small.
-    pub detail: Option<Box<Detail>>,
+    /// otherwise. Inline, not boxed: an analytics run has one for most
+    /// events, and a box was an allocation and a free per event; inline it
+    /// makes `Event` 72 bytes instead of 48.
+    pub detail: Option<Detail>,
 }
 
 /// The kind-specific values of a `search`, `results` or `click_result`
@@ -67,4 +68,22 @@ pub enum Detail {
         /// The position the client reported, 1-based.
         position: Option<u32>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_detail_is_inline_and_small() {
+        // Every event of a run moves through the dataflow several times:
+        // the inline detail (no box to allocate) adds 24 bytes, no more.
+        assert_eq!(std::mem::size_of::<Detail>(), 32);
+        assert_eq!(std::mem::size_of::<Option<Detail>>(), 32);
+        assert!(
+            std::mem::size_of::<Event>() <= 72,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
+    }
 }

@@ -29,6 +29,16 @@ pub fn normalize_query(query: &str) -> CompactString {
     out
 }
 
+/// [`normalize_query`] of an owned query: an already normal one (nearly
+/// every query) is returned as it is, without a copy.
+pub fn normalize_query_owned(query: CompactString) -> CompactString {
+    if is_normal_ascii(&query) {
+        query
+    } else {
+        normalize_query(&query)
+    }
+}
+
 /// ASCII without upper case, other white space than single spaces
 /// between words, or a space at either end: its own normal form.
 fn is_normal_ascii(query: &str) -> bool {
@@ -78,6 +88,7 @@ mod tests {
             }
             let once = normalize_query(&q);
             prop_assert_eq!(normalize_query(&once), once.clone());
+            prop_assert_eq!(normalize_query_owned(CompactString::new(&q)), once.clone());
             prop_assert_eq!(is_normal_ascii(&q), q.is_ascii() && once == q);
         }
     }

@@ -24,7 +24,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::list::ItemList;
-use super::query::normalize_query;
+use super::query::{normalize_query, normalize_query_owned};
 use crate::event::{Detail, Event, EventKind};
 
 /// Where a click's item was shown.
@@ -146,7 +146,7 @@ impl Step {
     /// [`detail`](Event::detail) gives an empty query or item (parse with
     /// [`crate::parse::parse_line_detailed`] to keep them).
     pub fn of(event: &Event) -> Step {
-        let detail = event.detail.as_deref();
+        let detail = event.detail.as_ref();
         match event.kind {
             EventKind::Search => Step::Search(match detail {
                 Some(Detail::Query(q)) => normalize_query(q),
@@ -172,22 +172,15 @@ impl Step {
 }
 
 impl Step {
-    /// [`Step::of`] an owned event, moving its values.
+    /// [`Step::of`] an owned event, moving its values (an already normal
+    /// query, a result list, a clicked item: none is copied).
     pub fn from_event(event: Event) -> Step {
         match (event.kind, event.detail) {
-            (EventKind::Results, Some(detail)) => match *detail {
-                Detail::Items(items) => Step::Results(Some(items)),
-                _ => Step::Results(None),
-            },
-            (EventKind::ClickResult, Some(detail)) => match *detail {
-                Detail::Click { item, position } => Step::Click {
-                    item,
-                    reported: position,
-                },
-                _ => Step::Click {
-                    item: CompactString::default(),
-                    reported: None,
-                },
+            (EventKind::Search, Some(Detail::Query(q))) => Step::Search(normalize_query_owned(q)),
+            (EventKind::Results, Some(Detail::Items(items))) => Step::Results(Some(items)),
+            (EventKind::ClickResult, Some(Detail::Click { item, position })) => Step::Click {
+                item,
+                reported: position,
             },
             (kind, detail) => Step::of(&Event {
                 kind,
