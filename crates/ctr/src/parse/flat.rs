@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use crate::analytics::list::{ItemList, ItemListBuilder};
+use crate::analytics::list::{ItemList, ItemListBuilder, ListCache};
 
 use super::{FieldKind, Fields, Key, Slot, StrArrayField, StrField, TimeField, TypeField, UserField};
 
@@ -53,8 +53,10 @@ pub(super) struct Captured<'a> {
 thread_local! {
     /// The buffer a detailed parse builds a result list in (one per
     /// thread, reused for every line: the list is then copied out in one
-    /// allocation of its exact size).
-    static LIST_BUFFER: RefCell<ItemListBuilder> = RefCell::new(ItemListBuilder::with_capacity(256));
+    /// allocation of its exact size, or shared with an equal list of the
+    /// cache), and the lists this thread built lately.
+    static LIST_BUFFER: RefCell<(ItemListBuilder, ListCache)> =
+        RefCell::new((ItemListBuilder::with_capacity(256), ListCache::default()));
 }
 
 /// [`parse_flat`], also keeping (borrowed) the values search analytics
@@ -83,10 +85,10 @@ fn parse_flat_impl<const DETAIL: bool>(text: &str) -> Option<(Fields, Captured<'
                 // The result list, built as its strings are read (one
                 // pass over the array).
                 captured.items = LIST_BUFFER.with(|b| {
-                    let mut b = b.borrow_mut();
+                    let (b, cache) = &mut *b.borrow_mut();
                     // A `Vec<()>` does not allocate.
                     let read = c.strings_map(|item| b.push(item));
-                    let list = b.finish_copy();
+                    let list = b.finish_cached(cache);
                     read.map(|_| list)
                 });
                 captured.items.as_ref()?;
