@@ -68,6 +68,14 @@ pub trait SourcePartition<T> {
     fn reopenable(&self) -> bool {
         false
     }
+    /// A count that grows by the bytes of source data this open partition
+    /// consumes (a file: its read offset), or 0 when it does not know; only
+    /// its differences across one `next_batch` are used. The engine weighs
+    /// each batch it has in flight by the bytes read for it (plus the items'
+    /// own size), so that its read-ahead is bounded in bytes.
+    fn bytes_read(&self) -> u64 {
+        0
+    }
 }
 
 /// Where a sink's items are written.

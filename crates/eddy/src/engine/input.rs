@@ -7,9 +7,11 @@
 //! capability starts at its first mark instead of 0 and an unstarted
 //! partition never holds the whole flow back. Partitions are read lowest
 //! mark first (event-time aligned reading), and a worker stops reading
-//! while more than [`MAX_IN_FLIGHT`] of its batches are not yet through the
-//! flow (backpressure, so memory stays bounded) — except from the partition
-//! that holds the flow's frontier, which can always go on.
+//! while its batches not yet through the flow weigh more than
+//! [`MAX_IN_FLIGHT_BYTES`] (the source bytes read for them plus the records'
+//! own size), or number more than [`MAX_IN_FLIGHT`] (backpressure, so memory
+//! stays bounded) — except from the partition that holds the flow's
+//! frontier, which can always go on.
 //!
 //! Idle live partitions (see `ARCHITECTURE.md`, "Idle partitions"): a
 //! partition that has answered `Poll::Pending` for longer than
@@ -44,6 +46,14 @@ use crate::error::EddyError;
 pub const BATCH: usize = 4096;
 /// Batches one worker's partitions may have in flight before they wait.
 pub const MAX_IN_FLIGHT: usize = 32;
+/// Bytes one worker's partitions may have in flight before they wait: the
+/// source bytes read for the batches not yet through the flow plus their
+/// records' own size (a partition may overshoot by one batch). With several
+/// workers reading the chunks of one file, a chunk read ahead waits in the
+/// gates until the chunk before it ends elsewhere: peak memory grows with
+/// this bound (10 M events, `-w 2`: 245 MB at 32 batches, ~180 MB at 8 MiB;
+/// `BENCHMARKS.md`, "Read-ahead bounded by bytes").
+pub const MAX_IN_FLIGHT_BYTES: u64 = 8 << 20;
 /// Batches one activation reads, over all partitions, before yielding.
 const BATCHES_PER_ACTIVATION: usize = 4;
 
@@ -74,6 +84,9 @@ struct Part<T> {
     mark: u64,
     cap: Option<Capability<u64>>,
     staged: Vec<Rec<T>>,
+    /// What `staged` weighs: the source bytes read for it plus its records'
+    /// size.
+    staged_bytes: u64,
     done: bool,
     idle: bool,
     /// When its current idle spell began (its first `Pending` after data).
@@ -109,9 +122,12 @@ impl<T: 'static> Part<T> {
                 slot.insert(source.build_part(&self.key, at)?)
             }
         };
+        let bytes_before = reader.bytes_read();
         let poll = reader.next_batch(buf, max)?;
         let position = reader.position();
         let read = !buf.is_empty();
+        let records = (buf.len() * std::mem::size_of::<Rec<T>>()) as u64;
+        self.staged_bytes += reader.bytes_read().saturating_sub(bytes_before) + records;
         if read {
             self.idle = false;
             self.idle_since = None;
@@ -235,7 +251,9 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
         let mut high_at = Instant::now();
         let mut parts: Vec<Part<T>> = parts;
         let mut buf: Vec<T> = Vec::with_capacity(BATCH);
-        let mut in_flight: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
+        // This worker's batches not yet through the flow: (mark, weight).
+        let mut in_flight: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
+        let mut in_flight_bytes: u64 = 0;
         let mut ended: Vec<ChunkEnd> = restored_ends;
         let mut reads: u64 = 0;
         move |_frontiers| {
@@ -267,8 +285,12 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
             // Backpressure: forget batches the whole flow has passed (kept
             // per worker, so a partition that is done still counts until
             // its batches are through).
-            while in_flight.peek().is_some_and(|Reverse(t)| !probe.less_than(t)) {
+            while let Some(&Reverse((t, bytes))) = in_flight.peek() {
+                if probe.less_than(&t) {
+                    break;
+                }
                 in_flight.pop();
+                in_flight_bytes -= bytes;
             }
             let mut blocked = false;
             if let Some(after) = idle_after {
@@ -286,7 +308,8 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                     // The partition holding the flow's frontier may always
                     // read (else a full worker could wait on itself).
                     let holding = !probe.less_than(cap.time());
-                    if in_flight.len() >= MAX_IN_FLIGHT && !holding {
+                    let full = in_flight.len() >= MAX_IN_FLIGHT || in_flight_bytes >= MAX_IN_FLIGHT_BYTES;
+                    if full && !holding {
                         blocked = true;
                         break;
                     }
@@ -315,7 +338,9 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                     }
                     let Some(cap) = part.cap.as_mut() else { break };
                     if !part.staged.is_empty() {
-                        in_flight.push(Reverse(*cap.time()));
+                        in_flight.push(Reverse((*cap.time(), part.staged_bytes)));
+                        in_flight_bytes += part.staged_bytes;
+                        part.staged_bytes = 0;
                         meter.emitted(part.staged.len());
                         output.give(&*cap, &mut part.staged);
                         part.staged.clear();
@@ -518,6 +543,7 @@ fn try_open_parts<T, S: Source<T>>(
             mark,
             cap: None,
             staged: Vec::new(),
+            staged_bytes: 0,
             done: false,
             idle: false,
             idle_since: None,
@@ -541,6 +567,127 @@ fn try_open_parts<T, S: Source<T>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use crate::connectors::Result;
+    use crate::engine::run::RunConfig;
+    use crate::testing::TestingSink;
+
+    /// Source bytes each item of the busy partition stands for.
+    const ITEM_BYTES: u64 = 1024;
+    /// Items of the busy partition.
+    const BUSY_ITEMS: u64 = 200_000;
+
+    type Item = (u32, i64);
+
+    /// Partition `slow` (event time 0) yields one item, then answers
+    /// `Pending` — holding the flow's frontier, so nothing the other
+    /// partition reads can get through — until `busy` has read half the
+    /// byte bound and it has been polled 50 times more; then it ends.
+    /// Partition `busy` (event times from 1000) yields [`BUSY_ITEMS`], each
+    /// standing for [`ITEM_BYTES`] source bytes.
+    #[derive(Clone, Default)]
+    struct HeldBack {
+        /// Items `busy` has yielded.
+        busy_read: Arc<AtomicU64>,
+        /// Items `busy` had yielded when `slow` ended.
+        busy_at_release: Arc<AtomicU64>,
+    }
+
+    struct Slow {
+        held: HeldBack,
+        first: bool,
+        polls_after: u32,
+    }
+
+    struct Busy {
+        held: HeldBack,
+        next: u64,
+    }
+
+    impl Source<Item> for HeldBack {
+        fn list_parts(&self) -> Result<Vec<String>> {
+            Ok(vec!["slow".into(), "busy".into()])
+        }
+
+        fn build_part(&self, key: &str, _resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<Item>>> {
+            let held = self.clone();
+            Ok(match key {
+                "slow" => Box::new(Slow {
+                    held,
+                    first: true,
+                    polls_after: 0,
+                }),
+                _ => Box::new(Busy { held, next: 0 }),
+            })
+        }
+    }
+
+    impl SourcePartition<Item> for Slow {
+        fn next_batch(&mut self, out: &mut Vec<Item>, _max: usize) -> Result<Poll> {
+            if std::mem::take(&mut self.first) {
+                out.push((0, 0));
+                return Ok(Poll::Ready);
+            }
+            let read = self.held.busy_read.load(Ordering::SeqCst);
+            if read >= MAX_IN_FLIGHT_BYTES / ITEM_BYTES / 2 {
+                self.polls_after += 1;
+                if self.polls_after > 50 {
+                    self.held.busy_at_release.store(read, Ordering::SeqCst);
+                    return Ok(Poll::Done);
+                }
+            }
+            Ok(Poll::Pending(Duration::ZERO))
+        }
+
+        fn position(&self) -> Vec<u8> {
+            Vec::new()
+        }
+    }
+
+    impl SourcePartition<Item> for Busy {
+        fn next_batch(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll> {
+            let n = (max as u64).min(BUSY_ITEMS - self.next);
+            out.extend((self.next..self.next + n).map(|i| (1, 1000 + i as i64)));
+            self.next += n;
+            self.held.busy_read.store(self.next, Ordering::SeqCst);
+            Ok(if self.next == BUSY_ITEMS {
+                Poll::Done
+            } else {
+                Poll::Ready
+            })
+        }
+
+        fn position(&self) -> Vec<u8> {
+            Vec::new()
+        }
+
+        fn bytes_read(&self) -> u64 {
+            self.next * ITEM_BYTES
+        }
+    }
+
+    #[test]
+    fn read_ahead_behind_a_held_frontier_is_bounded_in_bytes() {
+        let source = HeldBack::default();
+        let held = source.clone();
+        let sink = TestingSink::new();
+        let out = sink.clone();
+        crate::dataflow::run("read_ahead", &RunConfig::workers(1), move |flow| {
+            flow.input_timed("inp", source.clone(), |i: &Item| Some(i.1))
+                .output("out", out.clone());
+            Ok(())
+        })
+        .expect("run");
+        assert_eq!(sink.take().len() as u64, BUSY_ITEMS + 1);
+        // Nothing of `busy` could pass while `slow` held the frontier:
+        // what it had read then is its read-ahead. At most the byte bound
+        // plus one batch (the old bound, 32 batches, is 131,072 items).
+        let ahead = held.busy_at_release.load(Ordering::SeqCst);
+        let bound = MAX_IN_FLIGHT_BYTES / ITEM_BYTES + BATCH as u64;
+        assert!(ahead <= bound, "read ahead {ahead} items, bound {bound}");
+        assert!(ahead >= MAX_IN_FLIGHT_BYTES / ITEM_BYTES / 2);
+    }
 
     /// A partition at mark 10 that has sent everything it read.
     fn part() -> Part<u32> {
@@ -554,6 +701,7 @@ mod tests {
             mark: 10,
             cap: None,
             staged: Vec::new(),
+            staged_bytes: 0,
             done: false,
             idle: false,
             idle_since: None,

@@ -6,6 +6,12 @@
 //! more). A line longer than `max_line` bytes is cut to its first `max_line`
 //! bytes and the rest is skipped (counted, to report the line's length, but
 //! not kept), so the buffer never holds more than `max_line + block` bytes.
+//!
+//! A reader's first line comes from a small first read ([`FIRST_FILL`]
+//! bytes, doubled until a line is found): the engine reads each partition's
+//! first line at the start and keeps it until that partition's turn comes,
+//! and a line pins the block it was cut from — a full block per partition
+//! would hold `block` bytes for each of hundreds of chunks.
 
 use std::io::{self, Read};
 
@@ -110,6 +116,9 @@ pub(crate) struct Start {
     pub(crate) end: Option<u64>,
 }
 
+/// Bytes of a reader's first read, before it has yielded a line.
+pub(crate) const FIRST_FILL: usize = 4096;
+
 /// Splits the bytes of a [`Fill`] into lines.
 pub(crate) struct LineReader<F> {
     fill: F,
@@ -125,6 +134,8 @@ pub(crate) struct LineReader<F> {
     block: usize,
     /// A too-long line being skipped to its end.
     long: Option<Long>,
+    /// No line yielded yet: reads are small (see [`FIRST_FILL`]).
+    fresh: bool,
 }
 
 impl<F: Fill> LineReader<F> {
@@ -141,6 +152,7 @@ impl<F: Fill> LineReader<F> {
             max_line,
             block: block.max(1),
             long: None,
+            fresh: true,
         }
     }
 
@@ -162,7 +174,14 @@ impl<F: Fill> LineReader<F> {
 
     /// Reads more; `Ok(false)` when the fill has nothing yet.
     fn more(&mut self) -> io::Result<bool> {
-        match self.fill.fill(&mut self.buf, self.block)? {
+        let want = if self.fresh {
+            // Doubles with what is buffered, so a long first line is not
+            // read in many small pieces.
+            FIRST_FILL.max(self.buf.len()).min(self.block)
+        } else {
+            self.block
+        };
+        match self.fill.fill(&mut self.buf, want)? {
             Filled::Some => Ok(true),
             Filled::Eof => {
                 self.eof = true;
@@ -173,6 +192,7 @@ impl<F: Fill> LineReader<F> {
     }
 
     fn cut(&mut self, len: usize, keep: usize, too_long: bool) -> Next {
+        self.fresh = false;
         let mut bytes = self.buf.split_to(len).freeze();
         bytes.truncate(keep);
         let offset = self.offset;
@@ -189,6 +209,7 @@ impl<F: Fill> LineReader<F> {
 
     /// The too-long line being skipped, now that its end is known.
     fn finish_long(&mut self) -> Next {
+        self.fresh = false;
         match self.long.take() {
             Some(long) => Next::Line(RawLine {
                 bytes: long.head,
@@ -379,6 +400,26 @@ mod tests {
         assert!(l.too_long);
         assert!(r.buf.capacity() < 64, "capacity {}", r.buf.capacity());
         assert_eq!(r.next_line().ok(), Some(Next::Done));
+    }
+
+    #[test]
+    fn the_first_line_pins_a_small_buffer_not_a_block() {
+        let data = b"first\nsecond\n".repeat(100_000);
+        let block = 256 * 1024;
+        let mut r = LineReader::new(ReadFill(&data[..]), start(), 1 << 20, block);
+        let Ok(Next::Line(first)) = r.next_line() else {
+            panic!("expected a line")
+        };
+        assert_eq!(&first.bytes[..], b"first");
+        // The first line shares its allocation with the rest of the buffer.
+        assert!(r.buf.capacity() <= FIRST_FILL, "capacity {}", r.buf.capacity());
+        // Later reads take whole blocks.
+        assert!(matches!(r.next_line(), Ok(Next::Line(l)) if &l.bytes[..] == b"second"));
+        for _ in 0..1000 {
+            assert!(matches!(r.next_line(), Ok(Next::Line(_))));
+        }
+        assert!(r.buf.capacity() > block / 2, "capacity {}", r.buf.capacity());
+        assert_eq!(read_all(r).len(), 200_000 - 1002);
     }
 
     #[test]

@@ -374,6 +374,10 @@ impl<T> SourcePartition<T> for FilePartition<T> {
         self.regular
     }
 
+    fn bytes_read(&self) -> u64 {
+        self.reader.state().0
+    }
+
     fn position(&self) -> Vec<u8> {
         let (offset, skipping) = self.reader.state();
         Position {
