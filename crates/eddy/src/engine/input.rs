@@ -132,6 +132,9 @@ impl<T: 'static> Part<T> {
             self.idle = false;
             self.idle_since = None;
         }
+        // `output.give` takes the staged container: reserve the batch once
+        // rather than growing by doubling.
+        self.staged.reserve(buf.len());
         for val in buf.drain(..) {
             let mark = match time_of {
                 Some(f) => match f(&val) {
