@@ -278,10 +278,16 @@ impl WindowAggs {
         let ctr_at = self.position_ctrs();
         let mut queries: Vec<_> = self.queries.iter().collect();
         queries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // Only the pairs that give a row are sorted (most have too few
+        // impressions).
         let mut judgments: Vec<_> = self
             .judgments
             .iter()
             .flat_map(|(q, items)| items.iter().map(move |(i, a)| (q, i, a)))
+            .filter(|(_, _, a)| {
+                let n = a.impression_count();
+                n > 0 && n >= min_impressions
+            })
             .collect();
         judgments.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         WindowRows {

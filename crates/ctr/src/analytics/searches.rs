@@ -18,6 +18,7 @@
 //! clicks) plus the events of one `wait`; `app_open`, `app_close`,
 //! `timeout` and superseded result lists are not kept once folded.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use compact_str::CompactString;
@@ -314,6 +315,34 @@ impl Run {
     }
 }
 
+/// Pending queues kept per thread at most, for sessions opened later.
+const POOL_SIZE: usize = 256;
+/// The largest pending queue kept for reuse (in events).
+const POOL_CAPACITY: usize = 64;
+
+thread_local! {
+    /// Empty pending queues of finished sessions, for the next ones: a
+    /// session's queue is an allocation (and a reallocation or two as it
+    /// grows) that a new session would otherwise make again; a reused one
+    /// was touched lately (in cache).
+    static PENDING_POOL: RefCell<Vec<VecDeque<(i64, Step)>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Gives an emptied pending queue back to this thread's pool.
+fn recycle(mut pending: VecDeque<(i64, Step)>) {
+    let cap = pending.capacity();
+    if cap == 0 || cap > POOL_CAPACITY {
+        return;
+    }
+    pending.clear();
+    PENDING_POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_SIZE {
+            p.push(pending);
+        }
+    });
+}
+
 /// The incremental, mergeable accumulator of one session's searches.
 ///
 /// Feed it with [`push`](Self::push) (or [`push_event`](Self::push_event))
@@ -349,7 +378,7 @@ impl SessionSearches {
         SessionSearches {
             wait_ms: wait_ms.max(0),
             folded: Run::default(),
-            pending: VecDeque::new(),
+            pending: PENDING_POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default(),
             max_time: i64::MIN,
         }
     }
@@ -379,11 +408,12 @@ impl SessionSearches {
     /// Joins two sessions of one user: every event of `earlier` has a time
     /// before every event of `later`.
     pub fn merge(earlier: Self, later: Self) -> Self {
-        let mut earlier = earlier;
+        let (mut earlier, mut later) = (earlier, later);
         let wait_ms = earlier.wait_ms.max(later.wait_ms);
         let max_time = earlier.max_time.max(later.max_time);
         let mut merged = if later.folded.is_empty() {
-            earlier.pending.extend(later.pending);
+            earlier.pending.extend(later.pending.drain(..));
+            recycle(later.pending);
             SessionSearches {
                 wait_ms,
                 folded: earlier.folded,
@@ -392,6 +422,7 @@ impl SessionSearches {
             }
         } else {
             let folded = earlier.fold_all();
+            recycle(earlier.pending);
             SessionSearches {
                 wait_ms,
                 folded: folded.then(later.folded),
@@ -406,7 +437,9 @@ impl SessionSearches {
     /// The session's searches, in time order.
     pub fn finish(self) -> Vec<SearchRecord> {
         let mut this = self;
-        this.fold_all().into_records()
+        let records = this.fold_all().into_records();
+        recycle(this.pending);
+        records
     }
 
     /// Events not yet folded (those within `wait` of the latest time).
@@ -471,6 +504,22 @@ mod tests {
         assert_eq!(s.folded_searches(), 10);
         // Only the searches (and no event list) are kept.
         assert!(s.folded.searches.iter().all(|r| r.clicks.is_empty()));
+    }
+
+    #[test]
+    fn a_finished_session_leaves_its_pending_queue_to_the_next() {
+        let mut s = SessionSearches::new(1_000);
+        for t in 0..5 {
+            s.push(t, search("q"));
+        }
+        assert!(s.pending.capacity() >= 5);
+        assert_eq!(s.finish().len(), 5);
+        // Same thread: the next session starts with that (emptied) queue.
+        let mut next = SessionSearches::new(1_000);
+        assert!(next.pending.is_empty() && next.pending.capacity() >= 5);
+        next.push(7, search("r"));
+        let r = next.finish();
+        assert_eq!((r.len(), r[0].query.as_str()), (1, "r"));
     }
 
     #[test]
