@@ -34,7 +34,7 @@ const RADIX: usize = 0x8000;
 const LEAD: u32 = 0xE000;
 
 /// A result list: its items, in order, in one (shared) buffer.
-#[derive(Clone, Default, Eq, Hash)]
+#[derive(Clone, Default, Eq)]
 pub struct ItemList {
     buf: Arc<str>,
     len: u32,
@@ -43,6 +43,14 @@ pub struct ItemList {
 impl PartialEq for ItemList {
     fn eq(&self, other: &ItemList) -> bool {
         Arc::ptr_eq(&self.buf, &other.buf) || (self.len == other.len && self.buf == other.buf)
+    }
+}
+
+/// By content, as [`PartialEq`] compares (the pointer shortcut aside).
+impl std::hash::Hash for ItemList {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.buf.hash(h);
+        self.len.hash(h);
     }
 }
 
