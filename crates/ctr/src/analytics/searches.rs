@@ -18,7 +18,6 @@
 //! clicks) plus the events of one `wait`; `app_open`, `app_close`,
 //! `timeout` and superseded result lists are not kept once folded.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use compact_str::CompactString;
@@ -315,32 +314,174 @@ impl Run {
     }
 }
 
-/// Pending queues kept per thread at most, for sessions opened later.
-const POOL_SIZE: usize = 256;
-/// The largest pending queue kept for reuse (in events).
-const POOL_CAPACITY: usize = 64;
+/// Pending events kept inline in a session's accumulator; more go to the
+/// heap.
+const PENDING_INLINE: usize = 4;
 
-thread_local! {
-    /// Empty pending queues of finished sessions, for the next ones: a
-    /// session's queue is an allocation (and a reallocation or two as it
-    /// grows) that a new session would otherwise make again; a reused one
-    /// was touched lately (in cache).
-    static PENDING_POOL: RefCell<Vec<VecDeque<(i64, Step)>>> = const { RefCell::new(Vec::new()) };
+/// A session's pending events, in (time, arrival) order: up to
+/// [`PENDING_INLINE`] inline (a `wait` holds few events of one user), so
+/// that an event reads and writes the memory of the accumulator it
+/// already reads (a queue of its own was an allocation per session and a
+/// second memory area to fetch per event), more in a `VecDeque`.
+/// Serialized as a `VecDeque`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "VecDeque<(i64, Step)>", into = "VecDeque<(i64, Step)>")]
+enum Pending {
+    /// `slots[..len]`; the others hold [`Step::Other`] at time 0.
+    Inline {
+        len: u8,
+        slots: [(i64, Step); PENDING_INLINE],
+    },
+    /// More than fit inline (kept on the heap until the session ends).
+    Heap(VecDeque<(i64, Step)>),
 }
 
-/// Gives an emptied pending queue back to this thread's pool.
-fn recycle(mut pending: VecDeque<(i64, Step)>) {
-    let cap = pending.capacity();
-    if cap == 0 || cap > POOL_CAPACITY {
-        return;
-    }
-    pending.clear();
-    PENDING_POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.len() < POOL_SIZE {
-            p.push(pending);
+/// An unused inline slot.
+fn filler() -> (i64, Step) {
+    (0, Step::Other)
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending::Inline {
+            len: 0,
+            slots: std::array::from_fn(|_| filler()),
         }
-    });
+    }
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Pending {}
+
+impl From<VecDeque<(i64, Step)>> for Pending {
+    fn from(q: VecDeque<(i64, Step)>) -> Self {
+        let mut p = Pending::default();
+        p.extend(q);
+        p
+    }
+}
+
+impl From<Pending> for VecDeque<(i64, Step)> {
+    fn from(mut p: Pending) -> Self {
+        let mut q = VecDeque::with_capacity(p.len());
+        p.drain_each(|t, step| q.push_back((t, step)));
+        q
+    }
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        match self {
+            Pending::Inline { len, .. } => usize::from(*len),
+            Pending::Heap(q) => q.len(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(i64, Step)> + '_ {
+        let (inline, heap) = match self {
+            Pending::Inline { len, slots } => (Some(slots[..usize::from(*len)].iter()), None),
+            Pending::Heap(q) => (None, Some(q.iter())),
+        };
+        inline.into_iter().flatten().chain(heap.into_iter().flatten())
+    }
+
+    fn front_time(&self) -> Option<i64> {
+        match self {
+            Pending::Inline { len: 0, .. } => None,
+            Pending::Inline { slots, .. } => Some(slots[0].0),
+            Pending::Heap(q) => q.front().map(|&(t, _)| t),
+        }
+    }
+
+    /// Inserts after every event at or before `time`.
+    fn insert_sorted(&mut self, time: i64, step: Step) {
+        match self {
+            Pending::Inline { len, slots } if usize::from(*len) < PENDING_INLINE => {
+                let n = usize::from(*len);
+                let at = slots[..n].partition_point(|&(t, _)| t <= time);
+                // The filler at `n` moves to `at` and is replaced.
+                slots[at..=n].rotate_right(1);
+                slots[at] = (time, step);
+                *len += 1;
+            }
+            Pending::Inline { len, slots } => {
+                let n = usize::from(*len);
+                let mut q = VecDeque::with_capacity(2 * PENDING_INLINE);
+                q.extend(slots[..n].iter_mut().map(|s| std::mem::replace(s, filler())));
+                let at = q.partition_point(|&(t, _)| t <= time);
+                q.insert(at, (time, step));
+                *self = Pending::Heap(q);
+            }
+            Pending::Heap(q) => {
+                let at = q.partition_point(|&(t, _)| t <= time);
+                q.insert(at, (time, step));
+            }
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<(i64, Step)> {
+        match self {
+            Pending::Inline { len: 0, .. } => None,
+            Pending::Inline { len, slots } => {
+                let n = usize::from(*len);
+                let first = std::mem::replace(&mut slots[0], filler());
+                slots[..n].rotate_left(1);
+                *len -= 1;
+                Some(first)
+            }
+            Pending::Heap(q) => q.pop_front(),
+        }
+    }
+
+    /// Appends `later`'s events (all at or after this queue's).
+    fn extend(&mut self, later: impl IntoIterator<Item = (i64, Step)>) {
+        for (t, step) in later {
+            match self {
+                Pending::Heap(q) => q.push_back((t, step)),
+                Pending::Inline { .. } => {
+                    // At the back: every event here is at or before `t`.
+                    let len = self.len();
+                    self.insert_at_back(len, t, step);
+                }
+            }
+        }
+    }
+
+    fn insert_at_back(&mut self, len: usize, time: i64, step: Step) {
+        match self {
+            Pending::Inline { len: n, slots } if len < PENDING_INLINE => {
+                slots[len] = (time, step);
+                *n += 1;
+            }
+            _ => {
+                // Full: the heap form, the event at the back.
+                let mut q: VecDeque<(i64, Step)> = VecDeque::with_capacity(2 * PENDING_INLINE);
+                self.drain_each(|t, s| q.push_back((t, s)));
+                q.push_back((time, step));
+                *self = Pending::Heap(q);
+            }
+        }
+    }
+
+    /// Takes every event, in order, leaving the queue empty.
+    fn drain_each(&mut self, mut f: impl FnMut(i64, Step)) {
+        match self {
+            Pending::Inline { len, slots } => {
+                let n = usize::from(*len);
+                for slot in &mut slots[..n] {
+                    let (t, step) = std::mem::replace(slot, filler());
+                    f(t, step);
+                }
+                *len = 0;
+            }
+            Pending::Heap(q) => q.drain(..).for_each(|(t, step)| f(t, step)),
+        }
+    }
 }
 
 /// The incremental, mergeable accumulator of one session's searches.
@@ -366,7 +507,7 @@ pub struct SessionSearches {
     folded: Run,
     /// Events not yet folded, in (time, arrival) order; every one is at
     /// least `max_time - wait_ms`.
-    pending: VecDeque<(i64, Step)>,
+    pending: Pending,
     max_time: i64,
 }
 
@@ -378,7 +519,7 @@ impl SessionSearches {
         SessionSearches {
             wait_ms: wait_ms.max(0),
             folded: Run::default(),
-            pending: PENDING_POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default(),
+            pending: Pending::default(),
             max_time: i64::MIN,
         }
     }
@@ -387,8 +528,7 @@ impl SessionSearches {
     /// [`SessionMetrics::push`](crate::metrics::SessionMetrics::push) for
     /// the ordering rule).
     pub fn push(&mut self, time_ms: i64, step: Step) {
-        let at = self.pending.partition_point(|&(t, _)| t <= time_ms);
-        self.pending.insert(at, (time_ms, step));
+        self.pending.insert_sorted(time_ms, step);
         self.max_time = self.max_time.max(time_ms);
         self.compact();
     }
@@ -412,8 +552,9 @@ impl SessionSearches {
         let wait_ms = earlier.wait_ms.max(later.wait_ms);
         let max_time = earlier.max_time.max(later.max_time);
         let mut merged = if later.folded.is_empty() {
-            earlier.pending.extend(later.pending.drain(..));
-            recycle(later.pending);
+            later
+                .pending
+                .drain_each(|t, step| earlier.pending.extend([(t, step)]));
             SessionSearches {
                 wait_ms,
                 folded: earlier.folded,
@@ -422,7 +563,6 @@ impl SessionSearches {
             }
         } else {
             let folded = earlier.fold_all();
-            recycle(earlier.pending);
             SessionSearches {
                 wait_ms,
                 folded: folded.then(later.folded),
@@ -437,9 +577,7 @@ impl SessionSearches {
     /// The session's searches, in time order.
     pub fn finish(self) -> Vec<SearchRecord> {
         let mut this = self;
-        let records = this.fold_all().into_records();
-        recycle(this.pending);
-        records
+        this.fold_all().into_records()
     }
 
     /// Events not yet folded (those within `wait` of the latest time).
@@ -454,7 +592,7 @@ impl SessionSearches {
 
     fn compact(&mut self) {
         let horizon = self.max_time.saturating_sub(self.wait_ms);
-        while self.pending.front().is_some_and(|&(t, _)| t < horizon) {
+        while self.pending.front_time().is_some_and(|t| t < horizon) {
             if let Some((t, step)) = self.pending.pop_front() {
                 self.folded.push(t, step);
             }
@@ -462,9 +600,8 @@ impl SessionSearches {
     }
 
     fn fold_all(&mut self) -> Run {
-        for (t, step) in self.pending.drain(..) {
-            self.folded.push(t, step);
-        }
+        let folded = &mut self.folded;
+        self.pending.drain_each(|t, step| folded.push(t, step));
         std::mem::take(&mut self.folded)
     }
 }
@@ -507,19 +644,29 @@ mod tests {
     }
 
     #[test]
-    fn a_finished_session_leaves_its_pending_queue_to_the_next() {
+    fn pending_events_stay_inline_up_to_a_few_then_go_to_the_heap() {
         let mut s = SessionSearches::new(1_000);
-        for t in 0..5 {
-            s.push(t, search("q"));
+        // Out of order within `wait`: kept sorted, inline.
+        for t in [3, 1, 2, 0] {
+            s.push(t, search(&t.to_string()));
         }
-        assert!(s.pending.capacity() >= 5);
-        assert_eq!(s.finish().len(), 5);
-        // Same thread: the next session starts with that (emptied) queue.
-        let mut next = SessionSearches::new(1_000);
-        assert!(next.pending.is_empty() && next.pending.capacity() >= 5);
-        next.push(7, search("r"));
-        let r = next.finish();
-        assert_eq!((r.len(), r[0].query.as_str()), (1, "r"));
+        assert!(matches!(s.pending, Pending::Inline { len: 4, .. }));
+        let times = |s: &SessionSearches| s.pending.iter().map(|&(t, _)| t).collect::<Vec<_>>();
+        assert_eq!(times(&s), [0, 1, 2, 3]);
+        s.push(1, search("1b"));
+        assert!(matches!(s.pending, Pending::Heap(_)));
+        assert_eq!(times(&s), [0, 1, 1, 2, 3]);
+        let queries: Vec<_> = s.clone().finish().into_iter().map(|r| r.query).collect();
+        assert_eq!(queries, ["0", "1", "1b", "2", "3"]);
+        // Snapshots keep the `VecDeque` form; either form reads back equal.
+        let bytes = bincode::serialize(&s).unwrap();
+        let back: SessionSearches = bincode::deserialize(&bytes).unwrap();
+        assert_eq!(back, s);
+        let mut small = SessionSearches::new(1_000);
+        small.push(5, search("a"));
+        let back: SessionSearches = bincode::deserialize(&bincode::serialize(&small).unwrap()).unwrap();
+        assert!(matches!(back.pending, Pending::Inline { len: 1, .. }));
+        assert_eq!(back, small);
     }
 
     #[test]
