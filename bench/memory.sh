@@ -79,7 +79,10 @@ for users in "${LIST[@]}"; do
         peak "eddy-w$w" "$users" "$o" -- "$SEARCH_CTR" run --input "$f" --gap 30m --wait 10s \
             --format jsonl --output "$o" --quiet -w "$w"
         sort "$o" | cmp -s - "$ref" || die "search-ctr -w $w and the baseline disagree on $users users"
+        rm -f "$o"
     done
+    # Rows are only compared (at 4 M users each copy is ~1 GB).
+    rm -f "$OUT/memrows-baseline-$users.jsonl" "$ref"
 done
 
 CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
