@@ -164,7 +164,11 @@ impl ItemListBuilder {
 }
 
 /// Slots of a [`ListCache`] (a power of two).
-const CACHE_SLOTS: usize = 1024;
+/// (4,096: on the benchmark's log, 2,394 distinct lists, 95 % of lists
+/// are found, against 85 % with 1,024; ~100 KB per thread plus the lists.)
+const CACHE_SLOTS: usize = 1 << CACHE_BITS;
+/// log2 of [`CACHE_SLOTS`].
+const CACHE_BITS: u32 = 12;
 
 /// The result lists a parse built lately, by hash of their buffer, one
 /// per slot (a new list takes its slot's place): bounded, at most
@@ -186,7 +190,7 @@ impl ListCache {
     fn slot(&self, buf: &str) -> usize {
         let h = BuildHasherDefault::<super::hash::FxHasher>::default().hash_one(buf);
         // The high bits: FxHash mixes them best.
-        (h >> 54) as usize & (CACHE_SLOTS - 1)
+        (h >> (64 - CACHE_BITS)) as usize
     }
 }
 
