@@ -349,7 +349,7 @@ pub struct RunArgs {
 
     /// Files larger than this are read in chunks of this many bytes, in
     /// parallel (0 = never split). Chunks do not depend on the worker count.
-    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, hide_short_help = true)]
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, hide_short_help = true)]
     pub chunk_bytes: u64,
 
     /// Crash recovery.

@@ -51,9 +51,11 @@ pub const MAX_IN_FLIGHT: usize = 32;
 /// records' own size (a partition may overshoot by one batch). With several
 /// workers reading the chunks of one file, a chunk read ahead waits in the
 /// gates until the chunk before it ends elsewhere: peak memory grows with
-/// this bound (10 M events, `-w 2`: 245 MB at 32 batches, ~180 MB at 8 MiB;
+/// this bound, and parsing stays parallel only if the bound holds a whole
+/// chunk read ahead (a 4 MiB chunk of ~100-byte lines weighs ~10 MiB; with
+/// 16 MiB chunks and an 8 MiB bound, 2 workers were 25 % slower;
 /// `BENCHMARKS.md`, "Read-ahead bounded by bytes").
-pub const MAX_IN_FLIGHT_BYTES: u64 = 8 << 20;
+pub const MAX_IN_FLIGHT_BYTES: u64 = 12 << 20;
 /// Batches one activation reads, over all partitions, before yielding.
 const BATCHES_PER_ACTIVATION: usize = 4;
 

@@ -20,7 +20,7 @@ use crate::{ConnectorError, Poll, Result, Source, SourcePartition};
 /// The decoder of a [`FileSource`].
 type Decode<T> = Arc<dyn Fn(&LineRef<'_>) -> T + Send + Sync>;
 
-const DEFAULT_CHUNK_BYTES: u64 = 16 * 1024 * 1024;
+const DEFAULT_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
 const DEFAULT_BUFFER_BYTES: usize = 256 * 1024;
 /// How long a stdin partition asks to wait when no line is ready.
@@ -119,7 +119,7 @@ impl<T> FileSource<T> {
     }
 
     /// Splits plain files larger than `n` bytes into chunks of `n` bytes
-    /// (default 16 MiB); 0 never splits.
+    /// (default 4 MiB); 0 never splits.
     pub fn chunk_bytes(mut self, n: u64) -> Self {
         self.chunk_bytes = n;
         self
