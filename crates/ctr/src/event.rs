@@ -45,10 +45,12 @@ pub struct Event {
     /// What the event says beyond its kind (query, result list, clicked
     /// item), kept only by the parses that ask for it
     /// ([`crate::parse::parse_line_detailed`], [`crate::ubi`]); `None`
-    /// otherwise. Inline, not boxed: an analytics run has one for most
-    /// events, and a box was an allocation and a free per event; inline it
-    /// makes `Event` 72 bytes instead of 48.
-    pub detail: Option<Detail>,
+    /// otherwise. Boxed: every event of a run moves through the dataflow
+    /// several times, and inline it made `Event` 72 bytes instead of 48 —
+    /// 8 % slower for two workers of a sessions-only run (BENCHMARKS.md,
+    /// "Analytics cost"), a cost every run paid for an allocation that only
+    /// analytics runs make.
+    pub detail: Option<Box<Detail>>,
 }
 
 /// The kind-specific values of a `search`, `results` or `click_result`
@@ -75,13 +77,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_detail_is_inline_and_small() {
-        // Every event of a run moves through the dataflow several times:
-        // the inline detail (no box to allocate) adds 24 bytes, no more.
-        assert_eq!(std::mem::size_of::<Detail>(), 32);
-        assert_eq!(std::mem::size_of::<Option<Detail>>(), 32);
+    fn an_event_stays_small_its_detail_boxed() {
+        // Every event of a run moves through the dataflow several times: a
+        // sessions-only run must not pay for the analytics' detail.
+        assert_eq!(std::mem::size_of::<Option<Box<Detail>>>(), 8);
         assert!(
-            std::mem::size_of::<Event>() <= 72,
+            std::mem::size_of::<Event>() <= 48,
             "{}",
             std::mem::size_of::<Event>()
         );

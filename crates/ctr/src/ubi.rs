@@ -148,7 +148,7 @@ pub fn parse_ubi_line(line: &[u8], cfg: &UbiConfig) -> Result<UbiParsed, Invalid
         time_ms,
         kind,
         integer_time,
-        detail: Some(detail),
+        detail: Some(Box::new(detail)),
     };
     if action.is_some() {
         let attrs = obj.get("event_attributes");

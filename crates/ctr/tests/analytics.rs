@@ -410,7 +410,7 @@ fn parse_keeps_details_only_when_asked_and_checks_the_same() {
     let Ok(Parsed::Event(e)) = parse_line_detailed(line, TimeUnit::Millis) else {
         panic!()
     };
-    assert_eq!(e.detail.as_ref(), Some(&Detail::Query("a\"b".into())));
+    assert_eq!(e.detail.as_deref(), Some(&Detail::Query("a\"b".into())));
     let line = b"\xEF\xBB\xBF{\"type\":\"click_result\",\"user\":1,\"item\":\"x\",\"time\":5}\r";
     let Ok(Parsed::Event(e)) = parse_line_detailed(line, TimeUnit::Millis) else {
         panic!()
@@ -419,7 +419,7 @@ fn parse_keeps_details_only_when_asked_and_checks_the_same() {
         item: "x".into(),
         position: None,
     };
-    assert_eq!(e.detail.as_ref(), Some(&click));
+    assert_eq!(e.detail.as_deref(), Some(&click));
     for bad in [
         &br#"{"type":"results","user":1,"time":5}"#[..],
         b"{",
@@ -502,7 +502,7 @@ fn the_search_profile_exercises_every_analytic() {
         .any(|r| r.position == Unranked && r.clicks > 0));
     // Normalisation folds the upper-case, spaced and full-width variants.
     assert!(evs.iter().any(|e| matches!(
-        e.detail.as_ref(),
+        e.detail.as_deref(),
         Some(ctr::event::Detail::Query(q)) if !q.is_ascii()
     )));
     assert!(queries

@@ -65,7 +65,7 @@ fn event_of(user: usize, time_ms: i64, pick: (u8, u8, Vec<u8>)) -> Event {
         time_ms,
         kind,
         integer_time: true,
-        detail,
+        detail: detail.map(Box::new),
     }
 }
 

@@ -30,7 +30,7 @@ fn with_product_click() -> UbiConfig {
 }
 
 fn detail(e: &Event) -> &Detail {
-    e.detail.as_ref().unwrap_or_else(|| panic!("no detail: {e:?}"))
+    e.detail.as_deref().unwrap_or_else(|| panic!("no detail: {e:?}"))
 }
 
 #[test]

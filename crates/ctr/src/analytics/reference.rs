@@ -252,7 +252,7 @@ fn window_rows(out: &mut BTreeMap<i64, WindowRows>, w: i64) -> &mut WindowRows {
 
 /// One event of a session, in session order.
 fn scan(session: &mut Vec<Search>, e: &Event) {
-    let detail = e.detail.as_ref();
+    let detail = e.detail.as_deref();
     match e.kind {
         EventKind::Search => {
             if let Some(last) = session.last_mut() {

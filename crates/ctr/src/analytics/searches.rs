@@ -146,7 +146,7 @@ impl Step {
     /// [`detail`](Event::detail) gives an empty query or item (parse with
     /// [`crate::parse::parse_line_detailed`] to keep them).
     pub fn of(event: &Event) -> Step {
-        let detail = event.detail.as_ref();
+        let detail = event.detail.as_deref();
         match event.kind {
             EventKind::Search => Step::Search(match detail {
                 Some(Detail::Query(q)) => normalize_query(q),
@@ -175,7 +175,7 @@ impl Step {
     /// [`Step::of`] an owned event, moving its values (an already normal
     /// query, a result list, a clicked item: none is copied).
     pub fn from_event(event: Event) -> Step {
-        match (event.kind, event.detail) {
+        match (event.kind, event.detail.map(|d| *d)) {
             (EventKind::Search, Some(Detail::Query(q))) => Step::Search(normalize_query_owned(q)),
             (EventKind::Results, Some(Detail::Items(items))) => Step::Results(Some(items)),
             (EventKind::ClickResult, Some(Detail::Click { item, position })) => Step::Click {
@@ -184,7 +184,7 @@ impl Step {
             },
             (kind, detail) => Step::of(&Event {
                 kind,
-                detail,
+                detail: detail.map(Box::new),
                 ..event
             }),
         }
