@@ -588,7 +588,8 @@ mod tests {
     /// Partition `slow` (event time 0) yields one item, then answers
     /// `Pending` — holding the flow's frontier, so nothing the other
     /// partition reads can get through — until `busy` has read half the
-    /// byte bound and it has been polled 50 times more; then it ends.
+    /// byte bound and then made no progress over 200 polls of `slow` (it is
+    /// held back, or done); then it ends.
     /// Partition `busy` (event times from 1000) yields [`BUSY_ITEMS`], each
     /// standing for [`ITEM_BYTES`] source bytes.
     #[derive(Clone, Default)]
@@ -602,7 +603,9 @@ mod tests {
     struct Slow {
         held: HeldBack,
         first: bool,
-        polls_after: u32,
+        /// `busy`'s count at the last poll, and polls since it changed.
+        last_read: u64,
+        still: u32,
     }
 
     struct Busy {
@@ -621,7 +624,8 @@ mod tests {
                 "slow" => Box::new(Slow {
                     held,
                     first: true,
-                    polls_after: 0,
+                    last_read: 0,
+                    still: 0,
                 }),
                 _ => Box::new(Busy { held, next: 0 }),
             })
@@ -635,9 +639,11 @@ mod tests {
                 return Ok(Poll::Ready);
             }
             let read = self.held.busy_read.load(Ordering::SeqCst);
-            if read >= MAX_IN_FLIGHT_BYTES / ITEM_BYTES / 2 {
-                self.polls_after += 1;
-                if self.polls_after > 50 {
+            if read != self.last_read {
+                (self.last_read, self.still) = (read, 0);
+            } else if read >= MAX_IN_FLIGHT_BYTES / ITEM_BYTES / 2 {
+                self.still += 1;
+                if self.still > 200 {
                     self.held.busy_at_release.store(read, Ordering::SeqCst);
                     return Ok(Poll::Done);
                 }
@@ -674,11 +680,23 @@ mod tests {
 
     #[test]
     fn read_ahead_behind_a_held_frontier_is_bounded_in_bytes() {
+        read_ahead_is_bounded(1);
+    }
+
+    /// The case of chunks read by two workers: the partition reading ahead
+    /// (on one worker) is held back by the other's partition holding the
+    /// flow's frontier, and only its own worker's bound stops it.
+    #[test]
+    fn read_ahead_behind_a_frontier_held_on_another_worker_is_bounded_in_bytes() {
+        read_ahead_is_bounded(2);
+    }
+
+    fn read_ahead_is_bounded(workers: usize) {
         let source = HeldBack::default();
         let held = source.clone();
         let sink = TestingSink::new();
         let out = sink.clone();
-        crate::dataflow::run("read_ahead", &RunConfig::workers(1), move |flow| {
+        crate::dataflow::run("read_ahead", &RunConfig::workers(workers), move |flow| {
             flow.input_timed("inp", source.clone(), |i: &Item| Some(i.1))
                 .output("out", out.clone());
             Ok(())
