@@ -12,6 +12,7 @@ use ctr::analytics::rows::WindowRows;
 use ctr::analytics::searches::{SearchRecord, SessionSearches};
 use ctr::analytics::window::Window;
 use ctr::event::{Detail, Event, EventKind};
+use ctr::metrics::SessionMetrics;
 use proptest::prelude::*;
 
 const GAP: i64 = 100;
@@ -110,7 +111,9 @@ fn snapshot<T: serde::Serialize + serde::de::DeserializeOwned>(x: &T) -> T {
 /// One session's records, the engine's way with random choices: events up
 /// to `merge_at` go to parts cut by time, the parts merge in a random
 /// order, the rest arrive at the merged session; a snapshot round trip on
-/// the way.
+/// the way. The session's totals from the same accumulator are checked
+/// against [`SessionMetrics`] fed the same events (a run with analytics
+/// takes its session rows from them).
 fn session_records(events: &[&Event], rng: &mut Mix) -> Vec<SearchRecord> {
     let mut times: Vec<i64> = events.iter().map(|e| e.time_ms).collect();
     times.sort_unstable();
@@ -144,7 +147,13 @@ fn session_records(events: &[&Event], rng: &mut Mix) -> Vec<SearchRecord> {
             merged = snapshot(&merged);
         }
     }
-    merged.finish()
+    let mut metrics = SessionMetrics::new(WAIT);
+    for e in events {
+        metrics.push(e.time_ms, e.kind);
+    }
+    let (summary, records) = merged.finish_with_summary();
+    assert_eq!(summary, metrics.finish(), "session totals of {events:?}");
+    records
 }
 
 /// Every session's records, each session the engine's way

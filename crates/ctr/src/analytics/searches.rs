@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::list::ItemList;
 use super::query::{normalize_query, normalize_query_owned};
 use crate::event::{Detail, Event, EventKind};
+use crate::metrics::Summary;
 
 /// Where a click's item was shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -504,6 +505,8 @@ impl Pending {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSearches {
     wait_ms: i64,
+    /// Events pushed, of every kind (the session row's `events`).
+    events: u64,
     folded: Run,
     /// Events not yet folded, in (time, arrival) order; every one is at
     /// least `max_time - wait_ms`.
@@ -518,6 +521,7 @@ impl SessionSearches {
     pub fn new(wait_ms: i64) -> Self {
         SessionSearches {
             wait_ms: wait_ms.max(0),
+            events: 0,
             folded: Run::default(),
             pending: Pending::default(),
             max_time: i64::MIN,
@@ -528,6 +532,7 @@ impl SessionSearches {
     /// [`SessionMetrics::push`](crate::metrics::SessionMetrics::push) for
     /// the ordering rule).
     pub fn push(&mut self, time_ms: i64, step: Step) {
+        self.events += 1;
         self.pending.insert_sorted(time_ms, step);
         self.max_time = self.max_time.max(time_ms);
         self.compact();
@@ -551,12 +556,14 @@ impl SessionSearches {
         let (mut earlier, mut later) = (earlier, later);
         let wait_ms = earlier.wait_ms.max(later.wait_ms);
         let max_time = earlier.max_time.max(later.max_time);
+        let events = earlier.events + later.events;
         let mut merged = if later.folded.is_empty() {
             later
                 .pending
                 .drain_each(|t, step| earlier.pending.extend([(t, step)]));
             SessionSearches {
                 wait_ms,
+                events,
                 folded: earlier.folded,
                 pending: earlier.pending,
                 max_time,
@@ -565,6 +572,7 @@ impl SessionSearches {
             let folded = earlier.fold_all();
             SessionSearches {
                 wait_ms,
+                events,
                 folded: folded.then(later.folded),
                 pending: later.pending,
                 max_time,
@@ -576,8 +584,29 @@ impl SessionSearches {
 
     /// The session's searches, in time order.
     pub fn finish(self) -> Vec<SearchRecord> {
+        self.finish_with_summary().1
+    }
+
+    /// The session's totals — the [`Summary`] that
+    /// [`SessionMetrics`](crate::metrics::SessionMetrics) fed the same
+    /// events gives (clicks before the session's first search count only
+    /// as clicks) — and its searches, in time order. A run with analytics
+    /// feeds its sessions only to this accumulator: one ordering of the
+    /// events instead of two.
+    pub fn finish_with_summary(self) -> (Summary, Vec<SearchRecord>) {
         let mut this = self;
-        this.fold_all().into_records()
+        let run = this.fold_all();
+        let mut summary = Summary {
+            events: this.events,
+            searches: run.searches.len() as u64,
+            clicks: run.lead_clicks.len() as u64,
+            searches_with_click: 0,
+        };
+        for r in &run.searches {
+            summary.clicks += r.clicks.len() as u64;
+            summary.searches_with_click += u64::from(r.clicked());
+        }
+        (summary, run.into_records())
     }
 
     /// Events not yet folded (those within `wait` of the latest time).
