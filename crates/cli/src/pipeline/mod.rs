@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctr::metrics::{Row, SessionMetrics};
+use ctr::metrics::{Row, SessionMetrics, Summary};
 use ctr::timestamp::TimeUnit;
 use eddy::connectors::files::{FileSource, LineRef};
 use eddy::window::{EventClock, SessionWindower};
@@ -297,9 +297,23 @@ impl SessionAcc {
         let t = e.event.time_ms;
         self.start = self.start.min(t);
         self.end = self.end.max(t);
-        self.metrics.push(t, e.event.kind);
-        if let Some(searches) = &mut self.searches {
-            searches.push_event_owned(e.event);
+        match &mut self.searches {
+            // With analytics, the searches' accumulator gives the session's
+            // totals too: the events are ordered once, not twice.
+            Some(searches) => searches.push_event_owned(e.event),
+            None => self.metrics.push(t, e.event.kind),
+        }
+    }
+
+    /// The session's first and last event times, its totals, and (with
+    /// analytics) its searches.
+    fn finish(self) -> (i64, i64, Summary, Option<Vec<SearchRecord>>) {
+        match self.searches {
+            Some(s) => {
+                let (summary, records) = s.finish_with_summary();
+                (self.start, self.end, summary, Some(records))
+            }
+            None => (self.start, self.end, self.metrics.finish(), None),
         }
     }
 
@@ -326,10 +340,13 @@ enum Closed {
 }
 
 /// The row of a closed session (`None` without a search), counted.
-fn session_row(stats: &Stats, user: ctr::event::UserKey, acc: SessionAcc) -> Option<Row> {
+fn session_row(
+    stats: &Stats,
+    user: ctr::event::UserKey,
+    (start, end, summary): (i64, i64, Summary),
+) -> Option<Row> {
     stats.sessions.inc();
-    let summary = acc.metrics.finish();
-    match Row::from_session(user, acc.start, acc.end, summary) {
+    match Row::from_session(user, start, end, summary) {
         Some(row) => {
             stats.searches.add(row.searches);
             stats.searches_with_click.add(row.searches_with_click);
@@ -437,13 +454,14 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     let mut late_searches = None;
     let rows = match &plan.analytics {
         None => windows.down.filter_map("rows", move |(user, (_id, acc))| {
-            session_row(&row_stats, user, acc)
+            let (start, end, summary, _) = acc.finish();
+            session_row(&row_stats, user, (start, end, summary))
         }),
         Some(a) => {
             // The session row stays as it is; its searches flow on.
-            let closed = windows.down.flat_map("rows", move |(user, (_id, mut acc))| {
-                let searches = acc.searches.take().map(|s| s.finish());
-                let row = session_row(&row_stats, user, acc).map(Closed::Row);
+            let closed = windows.down.flat_map("rows", move |(user, (_id, acc))| {
+                let (start, end, summary, searches) = acc.finish();
+                let row = session_row(&row_stats, user, (start, end, summary)).map(Closed::Row);
                 // One record for all the session's searches.
                 row.into_iter()
                     .chain(searches.filter(|s| !s.is_empty()).map(Closed::Searches))
