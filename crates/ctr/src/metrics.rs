@@ -15,6 +15,9 @@
 //!
 //! Memory is thus bounded by the events of one `wait`, not by the session's
 //! length, and two sessions bridged by a new event merge in O(pending).
+//! The engine keeps a [`SessionFold`] per open session (the same without
+//! its `wait`, which every call passes): 56 bytes, the bulk of the memory
+//! per tracked user.
 
 use std::collections::VecDeque;
 
@@ -37,12 +40,19 @@ pub struct Summary {
 
 /// Summary of a time-ordered run of events; [`Fold::then`] joins two
 /// adjacent runs (associative, with `Fold::default()` as identity).
+///
+/// Counts are `u32` (a session is kept per open user, so its size is the
+/// memory per user); they saturate at `u32::MAX` (4,294,967,295 events in
+/// one session) rather than wrap. [`Summary`] and the rows are `u64`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Fold {
-    totals: Summary,
+    events: u32,
+    searches: u32,
+    clicks: u32,
+    searches_with_click: u32,
     /// Clicks before the run's first search (they belong to a search of an
     /// earlier run, if any).
-    leading_clicks: u64,
+    leading_clicks: u32,
     /// Whether the run holds a search.
     has_search: bool,
     /// Whether the run's last search already has a click.
@@ -51,19 +61,19 @@ struct Fold {
 
 impl Fold {
     fn push(&mut self, kind: EventKind) {
-        self.totals.events += 1;
+        self.events = self.events.saturating_add(1);
         match kind {
             EventKind::Search => {
-                self.totals.searches += 1;
+                self.searches = self.searches.saturating_add(1);
                 self.has_search = true;
                 self.last_search_clicked = false;
             }
             EventKind::ClickResult => {
-                self.totals.clicks += 1;
+                self.clicks = self.clicks.saturating_add(1);
                 if !self.has_search {
-                    self.leading_clicks += 1;
+                    self.leading_clicks = self.leading_clicks.saturating_add(1);
                 } else if !self.last_search_clicked {
-                    self.totals.searches_with_click += 1;
+                    self.searches_with_click = self.searches_with_click.saturating_add(1);
                     self.last_search_clicked = true;
                 }
             }
@@ -74,18 +84,19 @@ impl Fold {
     /// `self`'s run followed by `later`'s.
     fn then(self, later: Fold) -> Fold {
         let bridged = self.has_search && !self.last_search_clicked && later.leading_clicks > 0;
-        let (a, b) = (self.totals, later.totals);
+        let (a, b) = (self, later);
         Fold {
-            totals: Summary {
-                events: a.events + b.events,
-                searches: a.searches + b.searches,
-                clicks: a.clicks + b.clicks,
-                searches_with_click: a.searches_with_click + b.searches_with_click + u64::from(bridged),
-            },
+            events: a.events.saturating_add(b.events),
+            searches: a.searches.saturating_add(b.searches),
+            clicks: a.clicks.saturating_add(b.clicks),
+            searches_with_click: a
+                .searches_with_click
+                .saturating_add(b.searches_with_click)
+                .saturating_add(u32::from(bridged)),
             leading_clicks: if self.has_search {
                 self.leading_clicks
             } else {
-                self.leading_clicks + later.leading_clicks
+                self.leading_clicks.saturating_add(later.leading_clicks)
             },
             has_search: self.has_search || later.has_search,
             last_search_clicked: if later.has_search {
@@ -97,15 +108,26 @@ impl Fold {
     }
 
     fn is_empty(&self) -> bool {
-        self.totals.events == 0
+        self.events == 0
+    }
+
+    fn totals(&self) -> Summary {
+        Summary {
+            events: u64::from(self.events),
+            searches: u64::from(self.searches),
+            clicks: u64::from(self.clicks),
+            searches_with_click: u64::from(self.searches_with_click),
+        }
     }
 }
 
-/// The incremental, mergeable accumulator of one session's metrics.
+/// The incremental, mergeable accumulator of one session's metrics, with
+/// its lateness bound.
 ///
 /// Feed it with [`push`](Self::push) in arrival order; join two sessions of
 /// one user with [`merge`](Self::merge); read the totals with
-/// [`finish`](Self::finish).
+/// [`finish`](Self::finish). The engine keeps one [`SessionFold`] per open
+/// session instead, and passes the run's `wait` to each call.
 ///
 /// ```
 /// use ctr::event::EventKind::*;
@@ -120,11 +142,7 @@ impl Fold {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionMetrics {
     wait_ms: i64,
-    folded: Fold,
-    /// Events not yet folded, in (time, arrival) order; every one is at
-    /// least `max_time - wait_ms`.
-    pending: Pending,
-    max_time: i64,
+    fold: SessionFold,
 }
 
 impl SessionMetrics {
@@ -134,9 +152,7 @@ impl SessionMetrics {
     pub fn new(wait_ms: i64) -> Self {
         SessionMetrics {
             wait_ms: wait_ms.max(0),
-            folded: Fold::default(),
-            pending: Pending::default(),
-            max_time: i64::MIN,
+            fold: SessionFold::new(),
         }
     }
 
@@ -145,42 +161,164 @@ impl SessionMetrics {
     /// engine's lateness rule); an event that breaks this is still counted,
     /// but may be ordered after events it precedes.
     pub fn push(&mut self, time_ms: i64, kind: EventKind) {
-        self.pending.insert_sorted(time_ms, kind);
-        self.max_time = self.max_time.max(time_ms);
-        self.compact();
+        self.fold.push(time_ms, kind, self.wait_ms);
     }
 
     /// Joins two sessions of one user: every event of `earlier` has a time
     /// before every event of `later`.
     pub fn merge(earlier: Self, later: Self) -> Self {
+        let wait_ms = earlier.wait_ms.max(later.wait_ms);
+        SessionMetrics {
+            wait_ms,
+            fold: SessionFold::merge(earlier.fold, later.fold, wait_ms),
+        }
+    }
+
+    /// The session's totals, all events folded in time order.
+    pub fn finish(self) -> Summary {
+        self.fold.finish()
+    }
+
+    /// Events not yet folded (those within `wait` of the latest time).
+    pub fn pending_len(&self) -> usize {
+        self.fold.pending_len()
+    }
+}
+
+/// [`SessionMetrics`] without its `wait` (the same for every session of a
+/// run: each call takes it), and with the session's extent: what the
+/// engine keeps per open session, 56 bytes. Pending events are held as
+/// their distance below the session's latest time, three inline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "FoldWire", into = "FoldWire")]
+pub struct SessionFold {
+    folded: Fold,
+    /// Events not yet folded, in (time, arrival) order; every one is at
+    /// least `max_time - wait`.
+    pending: Pending,
+    /// The earliest event time (`i64::MAX`: no event yet).
+    min_time: i64,
+    /// The latest event time (`i64::MIN`: no event yet); pending events are
+    /// held relative to it.
+    max_time: i64,
+}
+
+/// [`SessionFold`]'s serialized form: pending events with their times.
+#[derive(Serialize, Deserialize)]
+struct FoldWire {
+    folded: Fold,
+    pending: Vec<(i64, EventKind)>,
+    min_time: i64,
+    max_time: i64,
+}
+
+impl From<FoldWire> for SessionFold {
+    fn from(w: FoldWire) -> Self {
+        let mut pending = Pending::default();
+        for (t, kind) in w.pending {
+            pending.push_back(t, kind, w.max_time);
+        }
+        SessionFold {
+            folded: w.folded,
+            pending,
+            min_time: w.min_time,
+            max_time: w.max_time,
+        }
+    }
+}
+
+impl From<SessionFold> for FoldWire {
+    fn from(f: SessionFold) -> Self {
+        FoldWire {
+            folded: f.folded,
+            pending: f.pending.iter(f.max_time).collect(),
+            min_time: f.min_time,
+            max_time: f.max_time,
+        }
+    }
+}
+
+impl PartialEq for SessionFold {
+    fn eq(&self, other: &Self) -> bool {
+        (self.folded, self.min_time, self.max_time) == (other.folded, other.min_time, other.max_time)
+            && self
+                .pending
+                .iter(self.max_time)
+                .eq(other.pending.iter(other.max_time))
+    }
+}
+
+impl Eq for SessionFold {}
+
+impl Default for SessionFold {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SessionFold {
+    /// An empty session.
+    pub fn new() -> Self {
+        SessionFold {
+            folded: Fold::default(),
+            pending: Pending::default(),
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+        }
+    }
+
+    /// Adds one event, in arrival order ([`SessionMetrics::push`]); events
+    /// may arrive up to `wait_ms` behind the latest time (negative: 0).
+    pub fn push(&mut self, time_ms: i64, kind: EventKind, wait_ms: i64) {
+        if time_ms > self.max_time {
+            self.pending.rebase(self.max_time, time_ms);
+            self.max_time = time_ms;
+        }
+        self.min_time = self.min_time.min(time_ms);
+        self.pending.insert_sorted(time_ms, kind, self.max_time);
+        self.compact(wait_ms);
+    }
+
+    /// Joins two sessions of one user ([`SessionMetrics::merge`]).
+    pub fn merge(earlier: Self, later: Self, wait_ms: i64) -> Self {
+        let max_time = earlier.max_time.max(later.max_time);
         let mut earlier = earlier;
-        let mut merged = if later.folded.is_empty() {
-            for (t, kind) in later.pending.iter() {
-                earlier.pending.push_back(t, kind);
+        let (folded, pending) = if later.folded.is_empty() {
+            let mut pending = Pending::default();
+            let both = earlier
+                .pending
+                .iter(earlier.max_time)
+                .chain(later.pending.iter(later.max_time));
+            for (t, kind) in both {
+                pending.push_back(t, kind, max_time);
             }
-            SessionMetrics {
-                wait_ms: earlier.wait_ms.max(later.wait_ms),
-                folded: earlier.folded,
-                pending: earlier.pending,
-                max_time: earlier.max_time.max(later.max_time),
-            }
+            (earlier.folded, pending)
         } else {
             let folded = earlier.fold_all();
-            SessionMetrics {
-                wait_ms: earlier.wait_ms.max(later.wait_ms),
-                folded: folded.then(later.folded),
-                pending: later.pending,
-                max_time: earlier.max_time.max(later.max_time),
-            }
+            let mut pending = later.pending;
+            pending.rebase(later.max_time, max_time);
+            (folded.then(later.folded), pending)
         };
-        merged.compact();
+        let mut merged = SessionFold {
+            folded,
+            pending,
+            min_time: earlier.min_time.min(later.min_time),
+            max_time,
+        };
+        merged.compact(wait_ms);
         merged
     }
 
     /// The session's totals, all events folded in time order.
     pub fn finish(self) -> Summary {
         let mut this = self;
-        this.fold_all().totals
+        this.fold_all().totals()
+    }
+
+    /// The times of the session's earliest and latest events (`None`: no
+    /// event yet).
+    pub fn extent(&self) -> Option<(i64, i64)> {
+        (self.min_time <= self.max_time).then_some((self.min_time, self.max_time))
     }
 
     /// Events not yet folded (those within `wait` of the latest time).
@@ -190,19 +328,19 @@ impl SessionMetrics {
 
     /// Folds every pending event that no later event can precede: those
     /// more than `wait` behind the session's latest time.
-    fn compact(&mut self) {
-        let horizon = self.max_time.saturating_sub(self.wait_ms);
-        while let Some((t, kind)) = self.pending.front() {
+    fn compact(&mut self, wait_ms: i64) {
+        let horizon = self.max_time.saturating_sub(wait_ms.max(0));
+        while let Some((t, kind)) = self.pending.front(self.max_time) {
             if t >= horizon {
                 break;
             }
             self.folded.push(kind);
-            self.pending.pop_front();
+            self.pending.pop_front(self.max_time);
         }
     }
 
     fn fold_all(&mut self) -> Fold {
-        for (_, kind) in self.pending.iter() {
+        for (_, kind) in self.pending.iter(self.max_time) {
             self.folded.push(kind);
         }
         self.pending = Pending::default();
@@ -213,134 +351,153 @@ impl SessionMetrics {
 /// How many pending events a session holds without a heap allocation.
 const INLINE: usize = 3;
 
-/// A session's pending events, in (time, arrival) order: up to [`INLINE`]
-/// inline (the usual case: a `wait` holds few events of one user), more
-/// on the heap. 40 bytes, like an empty `VecDeque` header plus its
-/// allocation's worth of nothing. Serialized as a `VecDeque`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(from = "VecDeque<(i64, EventKind)>", into = "VecDeque<(i64, EventKind)>")]
+/// A session's pending events, in (time, arrival) order, relative to the
+/// session's latest time (`max`, passed to every call): up to [`INLINE`]
+/// inline as `max − time` in a `u32` (49 days; the usual case: a `wait`
+/// holds few events of one user), more (or farther) on the heap with
+/// their times. 16 bytes.
+#[derive(Debug, Clone)]
 enum Pending {
-    /// `len` events: `times[..len]`, `kinds[..len]`.
+    /// `kinds[i]` at `max − ago[i]`, for the leading `Some` kinds.
     Inline {
-        len: u8,
-        times: [i64; INLINE],
-        kinds: [EventKind; INLINE],
+        kinds: [Option<EventKind>; INLINE],
+        ago: [u32; INLINE],
     },
     /// More than fit inline (back inline once fewer than [`INLINE`] are
-    /// left).
-    Heap(VecDeque<(i64, EventKind)>),
+    /// left, all within `u32` of the latest time).
+    // Boxed on purpose: 8 bytes in every session, not a 32-byte `VecDeque`.
+    #[allow(clippy::box_collection)]
+    Heap(Box<VecDeque<(i64, EventKind)>>),
 }
 
 impl Default for Pending {
     fn default() -> Self {
         Pending::Inline {
-            len: 0,
-            times: [0; INLINE],
-            kinds: [EventKind::AppOpen; INLINE],
+            kinds: [None; INLINE],
+            ago: [0; INLINE],
         }
     }
 }
 
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for Pending {}
-
-impl From<VecDeque<(i64, EventKind)>> for Pending {
-    fn from(q: VecDeque<(i64, EventKind)>) -> Self {
-        let mut p = Pending::default();
-        for (t, kind) in q {
-            p.push_back(t, kind);
-        }
-        p
-    }
-}
-
-impl From<Pending> for VecDeque<(i64, EventKind)> {
-    fn from(p: Pending) -> Self {
-        p.iter().collect()
-    }
+/// `max − time` as the inline form holds it, if it fits.
+fn ago(time: i64, max: i64) -> Option<u32> {
+    max.checked_sub(time).and_then(|d| u32::try_from(d).ok())
 }
 
 impl Pending {
     fn len(&self) -> usize {
         match self {
-            Pending::Inline { len, .. } => usize::from(*len),
+            Pending::Inline { kinds, .. } => kinds.iter().take_while(|k| k.is_some()).count(),
             Pending::Heap(q) => q.len(),
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = (i64, EventKind)> + '_ {
+    fn iter(&self, max: i64) -> impl Iterator<Item = (i64, EventKind)> + '_ {
         let (inline, heap) = match self {
-            Pending::Inline { len, times, kinds } => {
-                let n = usize::from(*len);
-                (
-                    Some(times[..n].iter().copied().zip(kinds[..n].iter().copied())),
-                    None,
-                )
-            }
+            Pending::Inline { kinds, ago } => (
+                Some(
+                    kinds
+                        .iter()
+                        .zip(ago)
+                        .map_while(move |(k, &a)| k.map(|k| (max - i64::from(a), k))),
+                ),
+                None,
+            ),
             Pending::Heap(q) => (None, Some(q.iter().copied())),
         };
         inline.into_iter().flatten().chain(heap.into_iter().flatten())
     }
 
-    fn front(&self) -> Option<(i64, EventKind)> {
-        self.iter().next()
-    }
-
-    /// Inserts at `at` (≤ len).
-    fn insert(&mut self, at: usize, time: i64, kind: EventKind) {
+    fn front(&self, max: i64) -> Option<(i64, EventKind)> {
         match self {
-            Pending::Inline { len, times, kinds } if usize::from(*len) < INLINE => {
-                let n = usize::from(*len);
-                times.copy_within(at..n, at + 1);
-                kinds.copy_within(at..n, at + 1);
-                times[at] = time;
-                kinds[at] = kind;
-                *len += 1;
-            }
-            Pending::Inline { .. } => {
-                let mut q: VecDeque<(i64, EventKind)> = VecDeque::with_capacity(2 * INLINE);
-                q.extend(self.iter());
-                q.insert(at, (time, kind));
-                *self = Pending::Heap(q);
-            }
-            Pending::Heap(q) => q.insert(at, (time, kind)),
+            Pending::Inline { kinds, ago } => kinds[0].map(|k| (max - i64::from(ago[0]), k)),
+            Pending::Heap(q) => q.front().copied(),
         }
     }
 
-    /// Inserts after every event at or before `time`.
-    fn insert_sorted(&mut self, time: i64, kind: EventKind) {
+    /// Moves the events to the heap (their times relative to `max`).
+    fn spill(&mut self, max: i64) -> &mut VecDeque<(i64, EventKind)> {
+        if let Pending::Inline { .. } = self {
+            let mut q = VecDeque::with_capacity(2 * INLINE);
+            q.extend(self.iter(max));
+            *self = Pending::Heap(Box::new(q));
+        }
+        match self {
+            Pending::Heap(q) => q,
+            Pending::Inline { .. } => unreachable!("spilled above"),
+        }
+    }
+
+    /// The session's latest time moves from `old` up to `new`.
+    fn rebase(&mut self, old: i64, new: i64) {
+        let Pending::Inline { kinds, ago } = self else {
+            return;
+        };
+        let n = kinds.iter().take_while(|k| k.is_some()).count();
+        if n == 0 || new == old {
+            return;
+        }
+        let shift = new.checked_sub(old).and_then(|d| u32::try_from(d).ok());
+        let fits = shift.is_some_and(|d| ago[..n].iter().all(|a| a.checked_add(d).is_some()));
+        match shift {
+            Some(d) if fits => ago[..n].iter_mut().for_each(|a| *a += d),
+            _ => {
+                self.spill(old);
+            }
+        }
+    }
+
+    /// Inserts at `at` (≤ len) an event at `time` (≤ `max`).
+    fn insert(&mut self, at: usize, time: i64, kind: EventKind, max: i64) {
+        if let Pending::Inline { kinds, ago: agos } = self {
+            let n = kinds.iter().take_while(|k| k.is_some()).count();
+            if let (true, Some(a)) = (n < INLINE, ago(time, max)) {
+                kinds.copy_within(at..n, at + 1);
+                agos.copy_within(at..n, at + 1);
+                kinds[at] = Some(kind);
+                agos[at] = a;
+                return;
+            }
+        }
+        self.spill(max).insert(at, (time, kind));
+    }
+
+    /// Inserts after every event at or before `time` (≤ `max`).
+    fn insert_sorted(&mut self, time: i64, kind: EventKind, max: i64) {
         let at = match self {
-            Pending::Inline { len, times, .. } => times[..usize::from(*len)].partition_point(|&t| t <= time),
+            Pending::Inline { kinds, ago: agos } => {
+                let n = kinds.iter().take_while(|k| k.is_some()).count();
+                match ago(time, max) {
+                    // Held as `max − time`: later times have smaller ones.
+                    Some(a) => agos[..n].partition_point(|&x| x >= a),
+                    None => agos[..n].partition_point(|&x| max - i64::from(x) <= time),
+                }
+            }
             Pending::Heap(q) => q.partition_point(|&(t, _)| t <= time),
         };
-        self.insert(at, time, kind);
+        self.insert(at, time, kind, max);
     }
 
-    fn push_back(&mut self, time: i64, kind: EventKind) {
-        self.insert(self.len(), time, kind);
+    fn push_back(&mut self, time: i64, kind: EventKind, max: i64) {
+        self.insert(self.len(), time, kind, max);
     }
 
-    fn pop_front(&mut self) {
+    fn pop_front(&mut self, max: i64) {
         match self {
-            Pending::Inline { len, times, kinds } => {
-                let n = usize::from(*len);
-                if n > 0 {
-                    times.copy_within(1..n, 0);
-                    kinds.copy_within(1..n, 0);
-                    times[n - 1] = 0;
-                    kinds[n - 1] = EventKind::AppOpen;
-                    *len -= 1;
-                }
+            Pending::Inline { kinds, ago } => {
+                kinds.copy_within(1.., 0);
+                ago.copy_within(1.., 0);
+                kinds[INLINE - 1] = None;
+                ago[INLINE - 1] = 0;
             }
             Pending::Heap(q) => {
                 q.pop_front();
-                if q.len() < INLINE {
-                    *self = Pending::from(std::mem::take(q));
+                if q.len() < INLINE && q.iter().all(|&(t, _)| ago(t, max).is_some()) {
+                    let mut inline = Pending::default();
+                    for &(t, kind) in q.iter() {
+                        inline.push_back(t, kind, max);
+                    }
+                    *self = inline;
                 }
             }
         }
@@ -507,31 +664,96 @@ mod tests {
         assert_eq!(s, summary(32, 2, 30, 1));
     }
 
+    fn is_inline(p: &Pending, n: usize) -> bool {
+        matches!(p, Pending::Inline { .. }) && p.len() == n
+    }
+
     #[test]
-    fn a_few_pending_events_are_inline_and_serialize_as_a_deque() {
-        let mut m = SessionMetrics::new(WAIT);
-        m.push(5, Search);
-        m.push(3, ClickResult);
-        assert!(matches!(m.pending, Pending::Inline { len: 2, .. }));
-        let as_deque = VecDeque::from(vec![(3, ClickResult), (5, Search)]);
+    fn a_few_pending_events_are_inline_and_serialize_with_their_times() {
+        let mut m = SessionFold::new();
+        m.push(5, Search, WAIT);
+        m.push(3, ClickResult, WAIT);
+        assert!(is_inline(&m.pending, 2));
         assert_eq!(
-            serde_json::to_value(&m.pending).unwrap(),
-            serde_json::to_value(&as_deque).unwrap()
+            serde_json::to_value(&m).unwrap()["pending"],
+            serde_json::json!([[3, "ClickResult"], [5, "Search"]])
         );
         // Past the inline room: on the heap, in order; back inline when
         // the folding leaves one.
         for t in [4, 6, 1] {
-            m.push(t, Results);
+            m.push(t, Results, WAIT);
         }
         assert!(matches!(m.pending, Pending::Heap(_)));
-        let times: Vec<i64> = m.pending.iter().map(|(t, _)| t).collect();
+        let times: Vec<i64> = m.pending.iter(m.max_time).map(|(t, _)| t).collect();
         assert_eq!(times, vec![1, 3, 4, 5, 6]);
-        m.push(WAIT + 6, AppClose);
-        assert!(matches!(m.pending, Pending::Inline { len: 2, .. }));
-        let back: SessionMetrics = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        m.push(WAIT + 6, AppClose, WAIT);
+        assert!(is_inline(&m.pending, 2));
+        let back: SessionFold = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
+        assert_eq!(m.extent(), Some((1, WAIT + 6)));
         assert_eq!(m.finish(), summary(6, 1, 1, 0));
-        assert!(std::mem::size_of::<Pending>() <= 40);
+        assert_eq!(std::mem::size_of::<Pending>(), 16);
+    }
+
+    #[test]
+    fn a_session_is_56_bytes_and_its_wait_is_the_callers() {
+        // What the engine keeps per open session (per user): counts,
+        // three pending events inline, and the extent; no wait.
+        assert!(
+            std::mem::size_of::<SessionFold>() <= 56,
+            "{}",
+            std::mem::size_of::<SessionFold>()
+        );
+        assert_eq!(SessionFold::new().extent(), None);
+        // The same events, the same totals as with the wait inside.
+        let events = [
+            (0, Search),
+            (30, ClickResult),
+            (25, Results),
+            (3, Search),
+            (40, ClickResult),
+        ];
+        let (mut fold, mut metrics) = (SessionFold::new(), SessionMetrics::new(WAIT));
+        for (t, k) in events {
+            fold.push(t, k, WAIT);
+            metrics.push(t, k);
+            assert_eq!(fold.pending_len(), metrics.pending_len());
+        }
+        assert_eq!(fold.finish(), metrics.finish());
+    }
+
+    #[test]
+    fn times_far_apart_go_to_the_heap_and_keep_their_order() {
+        // Beyond `u32` milliseconds of the latest time: not inline.
+        let far = i64::from(u32::MAX) + 10;
+        let mut m = SessionFold::new();
+        m.push(0, Search, i64::MAX);
+        m.push(far, ClickResult, i64::MAX);
+        assert!(matches!(m.pending, Pending::Heap(_)));
+        m.push(1, ClickResult, i64::MAX);
+        let times: Vec<i64> = m.pending.iter(m.max_time).map(|(t, _)| t).collect();
+        assert_eq!(times, vec![0, 1, far]);
+        assert_eq!(m.clone().finish(), summary(3, 1, 2, 1));
+        // A late event far behind is counted (folded at once with a wait).
+        let mut m = SessionFold::new();
+        m.push(far, Search, WAIT);
+        m.push(0, ClickResult, WAIT);
+        assert!(is_inline(&m.pending, 1));
+        assert_eq!(m.finish(), summary(2, 1, 1, 0));
+    }
+
+    #[test]
+    fn counts_saturate_instead_of_wrapping() {
+        let mut f = Fold {
+            events: u32::MAX - 1,
+            searches: u32::MAX,
+            ..Fold::default()
+        };
+        f.push(Search);
+        f.push(Search);
+        assert_eq!(f.totals().events, u64::from(u32::MAX));
+        assert_eq!(f.totals().searches, u64::from(u32::MAX));
+        assert_eq!(f.then(f).events, u32::MAX);
     }
 
     #[test]
@@ -653,6 +875,21 @@ mod tests {
                 m.push(t, k);
             }
             prop_assert_eq!(m.finish(), reference(&events));
+        }
+
+        #[test]
+        fn matches_the_reference_with_times_past_u32_apart(events in arrivals()) {
+            // Times and wait scaled so that pending events lie up to 2^33 ms
+            // apart: the heap form, and moves between the two forms.
+            const SCALE: i64 = 1 << 29;
+            let scaled: Vec<(i64, EventKind)> = events.iter().map(|&(t, k)| (t * SCALE, k)).collect();
+            let mut m = SessionFold::new();
+            for &(t, k) in &scaled {
+                m.push(t, k, WAIT * SCALE);
+            }
+            let back: SessionFold = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+            prop_assert_eq!(&back, &m);
+            prop_assert_eq!(m.finish(), reference(&scaled));
         }
 
         #[test]

@@ -12,7 +12,8 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::error::CodecError;
 
 /// The snapshot encoding's version; a part with another one is refused.
-pub const PART_VERSION: u8 = 2;
+/// Version 3: the compact window state (the store's version 3 too).
+pub const PART_VERSION: u8 = 3;
 
 const MAGIC: &[u8; 3] = b"EDY";
 const HEADER: usize = 4 + 8;

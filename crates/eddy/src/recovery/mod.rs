@@ -663,21 +663,27 @@ mod tests {
 
     #[test]
     fn an_older_store_is_named_as_such() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = init_store(dir.path()).unwrap();
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("PRAGMA user_version = 1").unwrap();
-        drop(conn);
-        let e = Store::open(dir.path(), true).err().unwrap();
-        assert!(
-            matches!(&e, RecoveryError::OtherVersion { path: p, found: 1, expected: store::STORE_VERSION } if p == &path),
-            "{e:?}"
-        );
-        assert!(
-            e.to_string()
-                .contains("format version 1; this build reads version 2; it was made by an older build"),
-            "{e}"
-        );
+        // Version 2: the window state before it was made compact (a
+        // session windower with its gap, `u64` session counts).
+        for old in [1, 2] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = init_store(dir.path()).unwrap();
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {old}"))
+                .unwrap();
+            drop(conn);
+            let e = Store::open(dir.path(), true).err().unwrap();
+            assert!(
+                matches!(&e, RecoveryError::OtherVersion { path: p, found, expected: 3 } if p == &path && *found == old),
+                "{e:?}"
+            );
+            assert!(
+                e.to_string().contains(&format!(
+                    "format version {old}; this build reads version 3; it was made by an older build"
+                )),
+                "{e}"
+            );
+        }
     }
 
     /// The run parameters of the tests below.

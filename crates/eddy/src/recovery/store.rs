@@ -26,9 +26,12 @@ pub const STORE_FILE: &str = "recovery.sqlite3";
 
 /// Marks an eddy store (SQLite `application_id`: "EDDY").
 const APPLICATION_ID: i64 = 0x4544_4459;
-/// The store's schema version (SQLite `user_version`). Version 2 added the
-/// `inputs` table.
-pub const STORE_VERSION: i64 = 2;
+/// The store's format version (SQLite `user_version`). Version 2 added the
+/// `inputs` table; version 3 is the compact per-key window state (the
+/// session windower without its gap, the session accumulators' `u32`
+/// counts and relative pending times): a store of version 2 holds states
+/// this build cannot read, so it is refused when opened.
+pub const STORE_VERSION: i64 = 3;
 
 /// How long a writer waits for another worker's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
