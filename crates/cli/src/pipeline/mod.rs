@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctr::metrics::{Row, SessionMetrics, Summary};
+use ctr::metrics::{Row, SessionFold, Summary};
 use ctr::timestamp::TimeUnit;
 use eddy::connectors::files::{FileSource, LineRef};
 use eddy::window::{EventClock, SessionWindower};
@@ -272,60 +272,84 @@ pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
     out
 }
 
-/// A session's accumulator: its metrics and its extent, and with search
-/// analytics its searches.
+/// A session's accumulator: its metrics and extent, or with search
+/// analytics its searches (which give the totals too) and extent. One per
+/// open session, so per tracked user: without analytics it is the 56-byte
+/// [`SessionFold`] inline; the run's `wait` is passed to each call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionAcc {
-    metrics: SessionMetrics,
+pub struct SessionAcc(Acc);
+
+/// [`SessionAcc`]'s two forms (a run uses one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Acc {
+    /// Without analytics.
+    Plain(SessionFold),
+    /// With analytics. Boxed: a sessions-only run pays nothing for it.
+    Searches(Box<Searched>),
+}
+
+/// A session's searches and extent (with analytics).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Searched {
     start: i64,
     end: i64,
-    /// Boxed: a sessions-only run pays one pointer per open session.
-    searches: Option<Box<SessionSearches>>,
+    searches: SessionSearches,
 }
 
 impl SessionAcc {
     fn new(wait_ms: i64, analytics: bool) -> Self {
-        SessionAcc {
-            metrics: SessionMetrics::new(wait_ms),
-            start: i64::MAX,
-            end: i64::MIN,
-            searches: analytics.then(|| Box::new(SessionSearches::new(wait_ms))),
-        }
+        SessionAcc(match analytics {
+            false => Acc::Plain(SessionFold::new()),
+            true => Acc::Searches(Box::new(Searched {
+                start: i64::MAX,
+                end: i64::MIN,
+                searches: SessionSearches::new(wait_ms),
+            })),
+        })
     }
 
-    fn push(&mut self, e: LogEvent) {
+    fn push(&mut self, e: LogEvent, wait_ms: i64) {
         let t = e.event.time_ms;
-        self.start = self.start.min(t);
-        self.end = self.end.max(t);
-        match &mut self.searches {
+        match &mut self.0 {
+            Acc::Plain(fold) => fold.push(t, e.event.kind, wait_ms),
             // With analytics, the searches' accumulator gives the session's
             // totals too: the events are ordered once, not twice.
-            Some(searches) => searches.push_event_owned(e.event),
-            None => self.metrics.push(t, e.event.kind),
+            Acc::Searches(s) => {
+                s.start = s.start.min(t);
+                s.end = s.end.max(t);
+                s.searches.push_event_owned(e.event);
+            }
         }
     }
 
     /// The session's first and last event times, its totals, and (with
     /// analytics) its searches.
     fn finish(self) -> (i64, i64, Summary, Option<Vec<SearchRecord>>) {
-        match self.searches {
-            Some(s) => {
-                let (summary, records) = s.finish_with_summary();
-                (self.start, self.end, summary, Some(records))
+        match self.0 {
+            Acc::Plain(fold) => {
+                let (start, end) = fold.extent().unwrap_or((i64::MAX, i64::MIN));
+                (start, end, fold.finish(), None)
             }
-            None => (self.start, self.end, self.metrics.finish(), None),
+            Acc::Searches(s) => {
+                let (summary, records) = s.searches.finish_with_summary();
+                (s.start, s.end, summary, Some(records))
+            }
         }
     }
 
     /// Merges `later` (a session after this one) into this one.
-    fn merge(&mut self, later: SessionAcc) {
-        let earlier = std::mem::replace(&mut self.metrics, SessionMetrics::new(0));
-        self.metrics = SessionMetrics::merge(earlier, later.metrics);
-        self.start = self.start.min(later.start);
-        self.end = self.end.max(later.end);
-        self.searches = match (self.searches.take(), later.searches) {
-            (Some(a), Some(b)) => Some(Box::new(SessionSearches::merge(*a, *b))),
-            (a, b) => a.or(b),
+    fn merge(&mut self, later: SessionAcc, wait_ms: i64) {
+        let earlier = std::mem::replace(&mut self.0, Acc::Plain(SessionFold::new()));
+        self.0 = match (earlier, later.0) {
+            (Acc::Plain(a), Acc::Plain(b)) => Acc::Plain(SessionFold::merge(a, b, wait_ms)),
+            (Acc::Searches(a), Acc::Searches(b)) => Acc::Searches(Box::new(Searched {
+                start: a.start.min(b.start),
+                end: a.end.max(b.end),
+                searches: SessionSearches::merge(a.searches, b.searches),
+            })),
+            // A run's sessions all have one form (analytics is part of a
+            // recovery fingerprint, so a resume cannot mix them).
+            (a, _) => a,
         };
     }
 }
@@ -439,12 +463,12 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
                 SessionAcc::new(wait_ms, analytics)
             }
         },
-        SessionAcc::push,
+        move |acc: &mut SessionAcc, e| acc.push(e, wait_ms),
         {
             let stats = stats.clone();
             move |earlier: &mut SessionAcc, later| {
                 stats.sessions_merged.inc();
-                earlier.merge(later)
+                earlier.merge(later, wait_ms)
             }
         },
         eddy::window::FoldOrder::ByArrival,
@@ -643,5 +667,35 @@ mod tests {
         };
         assert_eq!(elsewhere.cluster_fingerprint(2, false), items);
         assert_ne!(plan.cluster_fingerprint(2, true), items);
+    }
+
+    #[test]
+    fn a_sessions_accumulator_is_the_fold_inline_and_keeps_its_extent() {
+        // Per open session (so per tracked user): the fold, no wait, no
+        // second copy of the extent, the analytics form behind the tag.
+        assert_eq!(
+            std::mem::size_of::<SessionAcc>(),
+            std::mem::size_of::<SessionFold>()
+        );
+        let event = |t: i64, kind| LogEvent {
+            event: ctr::event::Event {
+                user: "u".into(),
+                time_ms: t,
+                kind,
+                integer_time: false,
+                detail: None,
+            },
+            raw: Default::default(),
+        };
+        let (mut a, mut b) = (SessionAcc::new(10, false), SessionAcc::new(10, false));
+        a.push(event(5, ctr::event::EventKind::Search), 10);
+        a.push(event(3, ctr::event::EventKind::AppOpen), 10);
+        b.push(event(40, ctr::event::EventKind::ClickResult), 10);
+        a.merge(b, 10);
+        let (start, end, summary, searches) = a.finish();
+        assert_eq!((start, end), (3, 40));
+        assert_eq!((summary.events, summary.searches, summary.clicks), (3, 1, 1));
+        assert_eq!(summary.searches_with_click, 1);
+        assert!(searches.is_none());
     }
 }
