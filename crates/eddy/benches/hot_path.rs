@@ -46,12 +46,13 @@ fn session_windower(c: &mut Criterion) {
         b.iter_batched(
             || SessionWindower::new(Duration::from_secs(1_800)).build(),
             |mut logic| {
+                let windower = SessionWindower::new(Duration::from_secs(1_800));
                 let (mut ids, mut merges, mut closed) = (Vec::new(), Vec::new(), Vec::new());
                 for &t in &times {
                     ids.clear();
                     merges.clear();
-                    logic.open_for(t, &mut ids, &mut merges);
-                    logic.close_for(t - 10_000, &mut closed);
+                    windower.open_for(&mut logic, t, &mut ids, &mut merges);
+                    windower.close_for(&mut logic, t - 10_000, &mut closed);
                 }
                 black_box(closed.len())
             },

@@ -204,7 +204,8 @@ where
     /// Puts a value into its windows and applies the merges this caused.
     fn insert(&mut self, sh: &mut Shared<C, Wr, V, Fo>, time: i64, value: V, out: &mut Out<V, Fo>) {
         sh.ids.clear();
-        self.windower.open_for(time, &mut sh.ids, &mut sh.merges);
+        sh.windower
+            .open_for(&mut self.windower, time, &mut sh.ids, &mut sh.merges);
         let mut value = Some(value);
         let n = sh.ids.len();
         for i in 0..n {
@@ -250,7 +251,8 @@ where
 
     /// Emits the windows the watermark closes.
     fn close(&mut self, sh: &mut Shared<C, Wr, V, Fo>, watermark: i64, out: &mut Out<V, Fo>) {
-        self.windower.close_for(watermark, &mut sh.closed);
+        sh.windower
+            .close_for(&mut self.windower, watermark, &mut sh.closed);
         let mut closed = std::mem::take(&mut sh.closed);
         for (id, meta) in closed.drain(..) {
             let acc = match self.accs.as_slice().iter().position(|(w, _)| *w == id) {
@@ -269,7 +271,7 @@ where
         let (time, watermark) = sh.clock.on_item(&mut self.clock, &value);
         if time < watermark {
             sh.ids.clear();
-            self.windower.late_for(time, &mut sh.ids);
+            sh.windower.late_for(&self.windower, time, &mut sh.ids);
             let n = sh.ids.len();
             let mut value = Some(value);
             for i in 0..n {
@@ -411,7 +413,7 @@ where
                 accs,
                 (!queue.is_empty()).then(|| Box::new(queue)),
             ),
-            None => (sh.clock.build(), sh.windower.build(), Slots::Empty, None),
+            None => (sh.clock.build(), sh.windower.build(), Slots::default(), None),
         };
         KeyWindows(Box::new(KeyState {
             shared: Rc::clone(shared),

@@ -7,6 +7,7 @@
 //! else opens a new session. A session closes once the watermark is
 //! strictly past `end + gap`. Ids count up from 0 per key.
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use super::slots::Slots;
@@ -26,13 +27,32 @@ impl SessionWindower {
     }
 }
 
+/// A session id, held with a niche (its top bit flipped into a
+/// `NonZeroU64`: `i64::MIN` is never an id, ids count up from 0 and a
+/// snapshot holding it is refused), so that the windower's [`Slots`] tag
+/// lives in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Id(NonZeroU64);
+
+impl Id {
+    const FLIP: u64 = 1 << 63;
+
+    fn new(id: i64) -> Self {
+        Id(NonZeroU64::new(id.cast_unsigned() ^ Self::FLIP).unwrap_or(NonZeroU64::MAX))
+    }
+
+    fn get(self) -> i64 {
+        (self.0.get() ^ Self::FLIP).cast_signed()
+    }
+}
+
 /// One open session: its id, extent and the ids merged into it.
 ///
-/// 32 bytes; the merged ids (rare) are boxed, so that the usual session
-/// costs no allocation of its own.
+/// 32 bytes, with a niche; the merged ids (rare) are boxed, so that the
+/// usual session costs no allocation of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Open {
-    id: i64,
+    id: Id,
     open_time: i64,
     close_time: i64,
     // Boxed on purpose: 8 bytes in every session, not a 24-byte `Vec`.
@@ -43,7 +63,7 @@ struct Open {
 impl Open {
     fn new(id: i64, time: i64) -> Self {
         Open {
-            id,
+            id: Id::new(id),
             open_time: time,
             close_time: time,
             merged_ids: None,
@@ -56,62 +76,63 @@ impl Open {
             close_time: self.close_time,
             merged_ids: self.merged_ids.map_or_else(Vec::new, |ids| *ids),
         };
-        (self.id, meta)
+        (self.id.get(), meta)
     }
 }
 
 /// One key's open sessions, ordered by start time. The usual single open
-/// session is held inline (no heap allocation per key).
+/// session is held inline (no heap allocation per key); the gap is the
+/// step's ([`SessionWindower`]), not repeated per key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(from = "Wire", into = "Wire")]
+#[serde(try_from = "Wire", into = "Wire")]
 pub struct SessionWindowerLogic {
-    gap: i64,
     next_id: i64,
     sessions: Slots<Open>,
 }
 
-/// [`SessionWindowerLogic`]'s snapshot form (as it was when the sessions
-/// were a `Vec<(i64, WindowMetadata)>` beside an always-empty merge list).
+/// [`SessionWindowerLogic`]'s snapshot form.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Wire {
-    gap: i64,
     next_id: i64,
     sessions: Vec<(i64, WindowMetadata)>,
-    merges: Vec<(i64, i64)>,
 }
 
-impl From<Wire> for SessionWindowerLogic {
-    fn from(w: Wire) -> Self {
+impl TryFrom<Wire> for SessionWindowerLogic {
+    type Error = String;
+
+    fn try_from(w: Wire) -> Result<Self, String> {
+        if w.next_id == i64::MIN || w.sessions.iter().any(|(id, _)| *id == i64::MIN) {
+            return Err(format!(
+                "a session id of {} in a session windower's state",
+                i64::MIN
+            ));
+        }
         let sessions: Vec<Open> = w
             .sessions
             .into_iter()
             .map(|(id, m)| Open {
-                id,
+                id: Id::new(id),
                 open_time: m.open_time,
                 close_time: m.close_time,
                 merged_ids: (!m.merged_ids.is_empty()).then(|| Box::new(m.merged_ids)),
             })
             .collect();
-        SessionWindowerLogic {
-            gap: w.gap,
+        Ok(SessionWindowerLogic {
             next_id: w.next_id,
             sessions: Slots::from(sessions),
-        }
+        })
     }
 }
 
 impl From<SessionWindowerLogic> for Wire {
     fn from(l: SessionWindowerLogic) -> Self {
         let sessions = match l.sessions {
-            Slots::Empty => Vec::new(),
             Slots::One(s) => vec![s.meta()],
             Slots::Many(v) => v.into_iter().map(Open::meta).collect(),
         };
         Wire {
-            gap: l.gap,
             next_id: l.next_id,
             sessions,
-            merges: Vec::new(),
         }
     }
 }
@@ -119,26 +140,37 @@ impl From<SessionWindowerLogic> for Wire {
 impl Windower for SessionWindower {
     type Logic = SessionWindowerLogic;
     fn build(&self) -> Self::Logic {
-        SessionWindowerLogic {
-            gap: self.gap,
-            ..Default::default()
-        }
+        SessionWindowerLogic::default()
+    }
+
+    #[inline]
+    fn open_for(&self, logic: &mut Self::Logic, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>) {
+        logic.open_for(self.gap, time, out, merges);
+    }
+
+    fn late_for(&self, _logic: &Self::Logic, _time: i64, out: &mut Vec<i64>) {
+        out.push(LATE_SESSION_ID);
+    }
+
+    #[inline]
+    fn close_for(&self, logic: &mut Self::Logic, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
+        logic.close_for(self.gap, watermark, out);
     }
 }
 
 impl SessionWindowerLogic {
     /// Merges neighbours that came within `gap` after session `i` grew.
-    fn merge_around(&mut self, mut i: usize, merges: &mut Vec<(i64, i64)>) {
+    fn merge_around(&mut self, gap: i64, mut i: usize, merges: &mut Vec<(i64, i64)>) {
         while i > 0 && {
             let s = self.sessions.as_slice();
-            s[i].open_time - s[i - 1].close_time <= self.gap
+            s[i].open_time - s[i - 1].close_time <= gap
         } {
             i -= 1;
             self.absorb(i, merges);
         }
         while i + 1 < self.sessions.len() && {
             let s = self.sessions.as_slice();
-            s[i + 1].open_time - s[i].close_time <= self.gap
+            s[i + 1].open_time - s[i].close_time <= gap
         } {
             self.absorb(i, merges);
         }
@@ -150,23 +182,21 @@ impl SessionWindowerLogic {
         let into = &mut self.sessions.as_mut_slice()[i];
         into.close_time = into.close_time.max(later.close_time);
         let ids = into.merged_ids.get_or_insert_with(Default::default);
-        ids.push(later.id);
+        ids.push(later.id.get());
         ids.extend(later.merged_ids.into_iter().flat_map(|v| *v));
-        merges.push((later.id, into.id));
+        merges.push((later.id.get(), into.id.get()));
     }
 
     /// The open sessions (id, extent), by start time.
     pub fn sessions(&self) -> Vec<(i64, WindowMetadata)> {
         self.sessions.as_slice().iter().cloned().map(Open::meta).collect()
     }
-}
 
-impl WindowerLogic for SessionWindowerLogic {
-    fn open_for(&mut self, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>) {
+    /// [`Windower::open_for`] with the step's gap.
+    fn open_for(&mut self, gap: i64, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>) {
         // A session whose reach (start − gap ..= end + gap) holds `time`.
         // If two do, they merge anyway, so any one will do: look from the
         // latest, where in-order data lands.
-        let gap = self.gap;
         let found = self.sessions.as_slice().iter().rposition(|m| {
             time >= m.open_time.saturating_sub(gap) && time <= m.close_time.saturating_add(gap)
         });
@@ -176,20 +206,20 @@ impl WindowerLogic for SessionWindowerLogic {
                 if time < m.open_time || time > m.close_time {
                     m.open_time = m.open_time.min(time);
                     m.close_time = m.close_time.max(time);
-                    self.merge_around(i, merges);
+                    self.merge_around(gap, i, merges);
                     // Merges only fold later sessions into earlier ones, so
                     // the session holding `time` is the last one starting
                     // at or before it.
                     let s = self.sessions.as_slice();
                     let at = s.partition_point(|m| m.open_time <= time);
-                    out.push(s[at.saturating_sub(1)].id);
+                    out.push(s[at.saturating_sub(1)].id.get());
                 } else {
-                    out.push(m.id);
+                    out.push(m.id.get());
                 }
             }
             None => {
                 let id = self.next_id;
-                self.next_id += 1;
+                self.next_id = self.next_id.saturating_add(1);
                 let at = self.sessions.as_slice().partition_point(|m| m.open_time < time);
                 self.sessions.insert(at, Open::new(id, time));
                 out.push(id);
@@ -197,12 +227,8 @@ impl WindowerLogic for SessionWindowerLogic {
         }
     }
 
-    fn late_for(&self, _time: i64, out: &mut Vec<i64>) {
-        out.push(LATE_SESSION_ID);
-    }
-
-    fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
-        let gap = self.gap;
+    /// [`Windower::close_for`] with the step's gap.
+    fn close_for(&mut self, gap: i64, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
         let closes = |m: &Open| watermark > m.close_time.saturating_add(gap) || watermark == i64::MAX;
         if !self.sessions.as_slice().iter().any(closes) {
             return;
@@ -216,7 +242,9 @@ impl WindowerLogic for SessionWindowerLogic {
             }
         }
     }
+}
 
+impl WindowerLogic for SessionWindowerLogic {
     fn is_empty(&self) -> bool {
         self.sessions.is_empty()
     }
@@ -238,7 +266,7 @@ mod tests {
 
     fn open_merging(l: &mut SessionWindowerLogic, t: i64, merges: &mut Vec<(i64, i64)>) -> i64 {
         let mut out = Vec::new();
-        l.open_for(t, &mut out, merges);
+        l.open_for(millis(GAP), t, &mut out, merges);
         assert_eq!(out.len(), 1);
         out[0]
     }
@@ -323,9 +351,9 @@ mod tests {
         open(&mut l, 0);
         open(&mut l, 5_000);
         let mut closed = Vec::new();
-        l.close_for(15_000, &mut closed);
+        l.close_for(millis(GAP), 15_000, &mut closed);
         assert!(closed.is_empty(), "watermark == end + gap keeps it open");
-        l.close_for(15_001, &mut closed);
+        l.close_for(millis(GAP), 15_001, &mut closed);
         assert_eq!(closed, vec![(0, WindowMetadata::new(0, 5_000))]);
         assert!(l.is_empty());
     }
@@ -336,7 +364,7 @@ mod tests {
         open(&mut l, 0);
         open(&mut l, 100_000);
         let mut closed = Vec::new();
-        l.close_for(i64::MAX, &mut closed);
+        l.close_for(millis(GAP), i64::MAX, &mut closed);
         assert_eq!(closed.len(), 2);
         assert!(l.is_empty());
     }
@@ -345,7 +373,7 @@ mod tests {
     fn late_values_go_to_the_late_session_id() {
         let l = SessionWindower::new(GAP).build();
         let mut out = Vec::new();
-        l.late_for(0, &mut out);
+        SessionWindower::new(GAP).late_for(&l, 0, &mut out);
         assert_eq!(out, vec![LATE_SESSION_ID]);
     }
 
@@ -362,15 +390,23 @@ mod tests {
         let mut merged = WindowMetadata::new(0, 40_000);
         merged.merged_ids = vec![2, 1];
         let wire = Wire {
-            gap: 10_000,
             next_id: 4,
             sessions: vec![(0, merged), (3, WindowMetadata::new(100_000, 100_000))],
-            merges: Vec::new(),
         };
         assert_eq!(bytes, bincode::serialize(&wire).unwrap());
         let back: SessionWindowerLogic = bincode::deserialize(&bytes).unwrap();
         assert_eq!(back, l);
-        // The logic of a key is small: gap, counter and one inline session.
-        assert!(std::mem::size_of::<SessionWindowerLogic>() <= 56);
+        let bad = Wire {
+            next_id: 1,
+            sessions: vec![(i64::MIN, WindowMetadata::new(0, 0))],
+        };
+        let e = bincode::deserialize::<SessionWindowerLogic>(&bincode::serialize(&bad).unwrap()).unwrap_err();
+        assert!(
+            e.to_string().contains("session id of -9223372036854775808"),
+            "{e}"
+        );
+        // The logic of a key is small: a counter and one inline session
+        // (32 bytes, the tag in its niche); the gap is the step's.
+        assert_eq!(std::mem::size_of::<SessionWindowerLogic>(), 40);
     }
 }

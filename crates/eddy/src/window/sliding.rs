@@ -58,10 +58,10 @@ impl SlidingWindower {
     }
 }
 
-/// One key's open sliding windows.
+/// One key's open sliding windows (the config is the step's, not
+/// repeated per key).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SlidingWindowerLogic {
-    config: SlidingWindower,
     open: BTreeMap<i64, WindowMetadata>,
 }
 
@@ -69,26 +69,29 @@ impl Windower for SlidingWindower {
     type Logic = SlidingWindowerLogic;
     fn build(&self) -> Self::Logic {
         SlidingWindowerLogic {
-            config: *self,
             open: BTreeMap::new(),
         }
     }
-}
 
-impl WindowerLogic for SlidingWindowerLogic {
-    fn open_for(&mut self, time: i64, out: &mut Vec<i64>, _merges: &mut Vec<(i64, i64)>) {
-        for id in self.config.ids_for(time) {
-            self.open.entry(id).or_insert_with(|| self.config.meta(id));
+    fn open_for(
+        &self,
+        logic: &mut Self::Logic,
+        time: i64,
+        out: &mut Vec<i64>,
+        _merges: &mut Vec<(i64, i64)>,
+    ) {
+        for id in self.ids_for(time) {
+            logic.open.entry(id).or_insert_with(|| self.meta(id));
             out.push(id);
         }
     }
 
-    fn late_for(&self, time: i64, out: &mut Vec<i64>) {
-        out.extend(self.config.ids_for(time));
+    fn late_for(&self, _logic: &Self::Logic, time: i64, out: &mut Vec<i64>) {
+        out.extend(self.ids_for(time));
     }
 
-    fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
-        while let Some(entry) = self.open.first_entry() {
+    fn close_for(&self, logic: &mut Self::Logic, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
+        while let Some(entry) = logic.open.first_entry() {
             if entry.get().close_time <= watermark {
                 let (id, meta) = entry.remove_entry();
                 out.push((id, meta));
@@ -97,7 +100,9 @@ impl WindowerLogic for SlidingWindowerLogic {
             }
         }
     }
+}
 
+impl WindowerLogic for SlidingWindowerLogic {
     fn is_empty(&self) -> bool {
         self.open.is_empty()
     }
@@ -169,14 +174,14 @@ mod tests {
             SlidingWindower::new(Duration::from_secs(10), Duration::from_secs(5), EventTime::EPOCH).unwrap();
         let mut l = w.build();
         let mut out = Vec::new();
-        l.open_for(7 * S, &mut out, &mut Vec::new());
+        w.open_for(&mut l, 7 * S, &mut out, &mut Vec::new());
         assert_eq!(out, vec![0, 1]);
         let mut closed = Vec::new();
-        l.close_for(10 * S - 1, &mut closed);
+        w.close_for(&mut l, 10 * S - 1, &mut closed);
         assert!(closed.is_empty());
-        l.close_for(10 * S, &mut closed);
+        w.close_for(&mut l, 10 * S, &mut closed);
         assert_eq!(closed, vec![(0, w.meta(0))]);
-        l.close_for(i64::MAX, &mut closed);
+        w.close_for(&mut l, i64::MAX, &mut closed);
         assert_eq!(closed.len(), 2);
         assert!(l.is_empty());
     }

@@ -8,23 +8,28 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Zero, one (inline) or several values, in order. Serialized as a
-/// sequence, exactly as a `Vec<T>` is.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// sequence, exactly as a `Vec<T>` is. Two variants, so that the tag can
+/// live in a niche of `T`: where `T` has a free one that the `Vec` can
+/// sit beside (a `NonZero` id, an enum), `Slots<T>` is no larger than `T`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Slots<T> {
-    /// No value.
-    #[default]
-    Empty,
     /// One value, inline.
     One(T),
-    /// Two or more values (or fewer, until the next [`Slots::shrink`]).
+    /// No value (an empty `Vec`: no allocation), or two or more values
+    /// (or fewer, until the next [`Slots::shrink`]).
     Many(Vec<T>),
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots::Many(Vec::new())
+    }
 }
 
 impl<T> Slots<T> {
     /// The values, in order.
     pub(crate) fn as_slice(&self) -> &[T] {
         match self {
-            Slots::Empty => &[],
             Slots::One(t) => std::slice::from_ref(t),
             Slots::Many(v) => v,
         }
@@ -33,7 +38,6 @@ impl<T> Slots<T> {
     /// The values, in order, mutably.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
         match self {
-            Slots::Empty => &mut [],
             Slots::One(t) => std::slice::from_mut(t),
             Slots::Many(v) => v,
         }
@@ -52,7 +56,6 @@ impl<T> Slots<T> {
     /// Inserts `value` at `at` (≤ `len`), shifting later values.
     pub(crate) fn insert(&mut self, at: usize, value: T) {
         *self = match std::mem::take(self) {
-            Slots::Empty => Slots::One(value),
             Slots::One(first) => {
                 let mut v = Vec::with_capacity(2);
                 v.push(first);
@@ -99,7 +102,7 @@ impl<T> Slots<T> {
     /// Frees the heap room of an emptied `Many`.
     pub(crate) fn shrink(&mut self) {
         if self.is_empty() {
-            *self = Slots::Empty;
+            *self = Slots::default();
         }
     }
 }
@@ -107,8 +110,8 @@ impl<T> Slots<T> {
 impl<T> From<Vec<T>> for Slots<T> {
     fn from(mut v: Vec<T>) -> Self {
         match v.len() {
-            0 => Slots::Empty,
-            1 => v.pop().map_or(Slots::Empty, Slots::One),
+            0 => Slots::default(),
+            1 => v.pop().map_or_else(Slots::default, Slots::One),
             _ => Slots::Many(v),
         }
     }
@@ -145,7 +148,12 @@ mod tests {
         assert!(matches!(s, Slots::One(3)));
         s.as_mut_slice()[0] = 4;
         assert_eq!(s.remove(0), 4);
-        assert!(matches!(s, Slots::Empty));
+        assert!(matches!(&s, Slots::Many(v) if v.capacity() == 0));
+        // The tag takes a niche of the value where it has one.
+        assert_eq!(
+            std::mem::size_of::<Slots<(std::num::NonZeroU64, i64, i64, i64)>>(),
+            32
+        );
     }
 
     #[test]

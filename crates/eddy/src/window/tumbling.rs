@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::sliding::{SlidingWindower, SlidingWindowerLogic};
 use super::windower::Windower;
-use super::EventTime;
+use super::{EventTime, WindowMetadata};
 use crate::error::Result;
 
 /// Back-to-back windows of `length`, aligned to `align_to`.
@@ -32,6 +32,18 @@ impl Windower for TumblingWindower {
     type Logic = SlidingWindowerLogic;
     fn build(&self) -> Self::Logic {
         self.inner.build()
+    }
+
+    fn open_for(&self, logic: &mut Self::Logic, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>) {
+        self.inner.open_for(logic, time, out, merges);
+    }
+
+    fn late_for(&self, logic: &Self::Logic, time: i64, out: &mut Vec<i64>) {
+        self.inner.late_for(logic, time, out);
+    }
+
+    fn close_for(&self, logic: &mut Self::Logic, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
+        self.inner.close_for(logic, watermark, out);
     }
 }
 

@@ -1,28 +1,31 @@
 //! The windower contract: a `Clone` config ([`Windower`]) builds a per-key
-//! runtime half ([`WindowerLogic`]).
+//! runtime half ([`WindowerLogic`]) and does the work on it, so that a
+//! key's half holds only its own windows, never a copy of the config.
 
 use super::WindowMetadata;
 
 /// A window definition (session, tumbling, sliding): cloneable config that
-/// builds one logic per key.
+/// builds one logic per key and assigns and closes its windows.
 pub trait Windower: Clone + 'static {
     /// The per-key runtime half.
     type Logic: WindowerLogic;
     /// A fresh logic for a new key.
     fn build(&self) -> Self::Logic;
+    /// The windows a value at `time` goes into (opening or extending them
+    /// in `logic`); pushes their ids to `out`, and to `merges` the merges
+    /// this caused: `(merged away, merged into)`, the survivor being the
+    /// earlier window.
+    fn open_for(&self, logic: &mut Self::Logic, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>);
+    /// The window ids a late value at `time` is reported under.
+    fn late_for(&self, logic: &Self::Logic, time: i64, out: &mut Vec<i64>);
+    /// Removes from `logic` and reports the windows that the watermark
+    /// closes.
+    fn close_for(&self, logic: &mut Self::Logic, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>);
 }
 
 /// Per-key window bookkeeping. Ids are `i64`, unique per key. A snapshot
 /// takes a copy of it (`Clone`) and saves that with serde.
 pub trait WindowerLogic: Clone + serde::Serialize + serde::de::DeserializeOwned + 'static {
-    /// The windows a value at `time` goes into (opening or extending them);
-    /// pushes their ids to `out`, and to `merges` the merges this caused:
-    /// `(merged away, merged into)`, the survivor being the earlier window.
-    fn open_for(&mut self, time: i64, out: &mut Vec<i64>, merges: &mut Vec<(i64, i64)>);
-    /// The window ids a late value at `time` is reported under.
-    fn late_for(&self, time: i64, out: &mut Vec<i64>);
-    /// Removes and reports the windows that the watermark closes.
-    fn close_for(&mut self, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>);
     /// Whether no window is open.
     fn is_empty(&self) -> bool;
     /// Frees memory held for windows that are gone (called when the key has
