@@ -12,7 +12,7 @@ use std::time::Duration;
 use compact_str::CompactString;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use eddy::testing::{run_collect_with, TestingSource};
-use eddy::window::{EventClock, FoldOrder, SessionWindower, Windower, WindowerLogic};
+use eddy::window::{EventClock, FoldOrder, SessionWindower, Windower};
 use eddy::{Key, RunConfig};
 
 fn keys(n: usize) -> Vec<CompactString> {

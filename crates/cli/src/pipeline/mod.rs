@@ -670,6 +670,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tracked_user_is_one_allocation_of_at_most_160_bytes() {
+        // The sessions step's table entry per user: key, clock, windower,
+        // one open session's accumulator inline. mimalloc rounds it up to
+        // its size class (…, 128, 160, 192, 224): at 160 it costs 160, one
+        // byte more costs 192 (BENCHMARKS.md, "Bytes per user, second pass").
+        let bytes = eddy::window::fold_window_key_bytes::<
+            ctr::event::UserKey,
+            LogEvent,
+            SessionAcc,
+            EventClock<LogEvent>,
+            SessionWindower,
+        >();
+        assert!(bytes <= 160, "{bytes} bytes per tracked user");
+    }
+
+    #[test]
     fn a_sessions_accumulator_is_the_fold_inline_and_keeps_its_extent() {
         // Per open session (so per tracked user): the fold, no wait, no
         // second copy of the extent, the analytics form behind the tag.

@@ -49,15 +49,105 @@ use crate::error::{CodecError, RecoveryError};
 
 use crate::recovery::codec;
 
-/// Per-key state map with a fast hasher.
+/// Per-key map with a fast hasher.
 pub type StateMap<K, S> = HashMap<K, S, BuildHasherDefault<FxHasher>>;
+
+/// A key and its state: one allocation per tracked key.
+struct Entry<K, S> {
+    key: K,
+    state: Option<S>,
+}
+
+/// The keyed core's state table: each key's state boxed together with
+/// its key, the table holding one pointer per slot (8 bytes and a control
+/// byte; hashbrown's slots are 1.1–2.3× the keys, it doubles). A key
+/// inline in the table instead costs its size at that factor: a 24-byte
+/// `CompactString` key and a state pointer were ~70 bytes per key at a
+/// million keys; a pointer is ~19. Lookups compare keys in the box, which
+/// the call that follows reads anyway.
+struct KeyTable<K, S> {
+    table: hashbrown::HashTable<Box<Entry<K, S>>>,
+}
+
+impl<K, S> Default for KeyTable<K, S> {
+    fn default() -> Self {
+        KeyTable {
+            table: hashbrown::HashTable::new(),
+        }
+    }
+}
+
+/// A key's hash in the state table (not its routing hash).
+#[inline]
+fn table_hash<K: std::hash::Hash>(key: &K) -> u64 {
+    use std::hash::BuildHasher;
+    BuildHasherDefault::<FxHasher>::default().hash_one(key)
+}
+
+impl<K: Key, S> KeyTable<K, S> {
+    /// The number of keys held.
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// A held key's state slot.
+    #[inline]
+    fn get_mut(&mut self, key: &K) -> Option<&mut Option<S>> {
+        self.table
+            .find_mut(table_hash(key), |e| e.key == *key)
+            .map(|e| &mut e.state)
+    }
+
+    /// Holds `key` (not held yet) with `state`.
+    #[inline]
+    fn insert(&mut self, key: K, state: Option<S>) {
+        let hash = table_hash(&key);
+        self.table
+            .insert_unique(hash, Box::new(Entry { key, state }), |e| table_hash(&e.key));
+    }
+
+    /// Forgets `key`, if held.
+    fn remove(&mut self, key: &K) {
+        if let Ok(entry) = self.table.find_entry(table_hash(key), |e| e.key == *key) {
+            entry.remove();
+        }
+    }
+
+    /// Every key and its state slot, in no order.
+    fn iter(&self) -> impl Iterator<Item = (&K, &Option<S>)> {
+        self.table.iter().map(|e| (&e.key, &e.state))
+    }
+
+    /// Holds `key` with `state`, replacing what it had.
+    fn put(&mut self, key: K, state: Option<S>) {
+        match self.get_mut(&key) {
+            Some(slot) => *slot = state,
+            None => self.insert(key, state),
+        }
+    }
+
+    /// Every held key with a state, still boxed, the table freed.
+    fn into_entries(self) -> impl Iterator<Item = Box<Entry<K, S>>> {
+        self.table.into_iter().filter(|e| e.state.is_some())
+    }
+}
+
+/// The bytes of one key's table entry (its box: key and state) for state
+/// `S`, before the allocator rounds it up to a size class.
+pub(crate) const fn entry_bytes<K, S>() -> usize {
+    std::mem::size_of::<Entry<K, S>>()
+}
 
 /// How many keys a keyed step finishes per activation at end of input;
 /// between activations the values emitted so far drain downstream.
 pub const EOF_KEYS_PER_ACTIVATION: usize = 4096;
 
-/// The keys left to finish at end of input, by end-of-input tag then key.
-type Closing<K, S> = std::iter::Peekable<std::vec::IntoIter<(u64, K, S)>>;
+/// A held key at end of input: its end-of-input tag and its entry.
+type ClosingKey<K, S> = (u64, Box<Entry<K, S>>);
+
+/// The keys left to finish at end of input, by end-of-input tag then key
+/// (still in their boxes: 16 bytes per key beside them).
+type Closing<K, S> = std::iter::Peekable<std::vec::IntoIter<ClosingKey<K, S>>>;
 
 pub use crate::base::Wake;
 
@@ -227,7 +317,7 @@ where
     O: Data,
     L: KeyedLogic<K, V, O>,
 {
-    let mut states: StateMap<K, Option<L::State>> = StateMap::default();
+    let mut states: KeyTable<K, L::State> = KeyTable::default();
     let rec = ctx.recovery().cloned();
     if let Some(rec) = rec.as_ref() {
         rec.participate();
@@ -241,7 +331,7 @@ where
                         what: "a key's snapshotted state".into(),
                         source,
                     })?;
-                    states.insert(key, Some(state));
+                    states.put(key, Some(state));
                 }
                 Ok(())
             });
@@ -253,7 +343,7 @@ where
     if L::WAKES {
         // Restored keys ask again; what they ask for lies at or after the
         // snapshot's mark (an earlier one would have fired before it).
-        for (key, slot) in &states {
+        for (key, slot) in states.iter() {
             if let Some(state) = slot {
                 wakes.set(key, sched(logic.notify_at(state), 0, false));
             }
@@ -383,22 +473,23 @@ where
                         None => {
                             let Some(c) = cap.as_mut() else { return };
                             let rest = closing.get_or_insert_with(|| {
-                                // Moved out, not cloned: the table goes at once.
-                                let mut all: Vec<(u64, K, L::State)> = std::mem::take(&mut states)
-                                    .into_iter()
-                                    .filter_map(|(key, slot)| {
-                                        slot.map(|s| (eof_tag(key.route_hash()), key, s))
-                                    })
+                                // Moved out, not cloned: the table goes at once,
+                                // the states stay in their boxes.
+                                let mut all: Vec<ClosingKey<K, L::State>> = std::mem::take(&mut states)
+                                    .into_entries()
+                                    .map(|e| (eof_tag(e.key.route_hash()), e))
                                     .collect();
-                                all.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+                                all.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
                                 all.into_iter().peekable()
                             });
-                            if let Some(&(tag, _, _)) = rest.peek() {
+                            if let Some(&(tag, _)) = rest.peek() {
                                 if *c.time() < tag {
                                     c.downgrade(&tag);
                                 }
                                 let mut session = output.session_with_builder(&*c);
-                                for (tag, key, state) in rest.by_ref().take(EOF_KEYS_PER_ACTIVATION) {
+                                for (tag, entry) in rest.by_ref().take(EOF_KEYS_PER_ACTIVATION) {
+                                    let Entry { key, state } = *entry;
+                                    let Some(state) = state else { continue };
                                     logic.on_eof(&key, state, &mut emitted);
                                     meter.emitted(emitted.len());
                                     let pos = key.route_hash();
@@ -413,7 +504,7 @@ where
                             }
                             match rest.peek() {
                                 // What is emitted so far can be taken downstream.
-                                Some(&(next, _, _)) => {
+                                Some(&(next, _)) => {
                                     if *c.time() < next {
                                         c.downgrade(&next);
                                     }
@@ -435,7 +526,7 @@ where
 /// Feeds ready records, in canonical order, to their keys' logic.
 fn apply<K, V, O, L>(
     logic: &mut L,
-    states: &mut StateMap<K, Option<L::State>>,
+    states: &mut KeyTable<K, L::State>,
     ready: &mut Vec<Rec<(K, V)>>,
     emitted: &mut Vec<O>,
     mut give: impl FnMut(Rec<(K, O)>),
@@ -484,7 +575,7 @@ where
 #[allow(clippy::too_many_arguments)]
 fn apply_waking<K, V, O, L>(
     logic: &mut L,
-    states: &mut StateMap<K, Option<L::State>>,
+    states: &mut KeyTable<K, L::State>,
     wakes: &mut Wakes<K>,
     ready: &mut Vec<Rec<(K, V)>>,
     bound: Option<u64>,
@@ -543,7 +634,7 @@ fn apply_waking<K, V, O, L>(
 /// output is tagged `at`, placed by the key's hash.
 fn notify<K, V, O, L>(
     logic: &mut L,
-    states: &mut StateMap<K, Option<L::State>>,
+    states: &mut KeyTable<K, L::State>,
     wakes: &mut Wakes<K>,
     key: K,
     at: u64,
@@ -579,10 +670,10 @@ fn notify<K, V, O, L>(
 fn save_states<K: Key, V, O, L: KeyedLogic<K, V, O>>(
     step: &str,
     logic: &L,
-    states: &StateMap<K, Option<L::State>>,
+    states: &KeyTable<K, L::State>,
 ) -> crate::error::Result<Vec<u8>> {
     let mut part = codec::unsealed();
-    for (key, slot) in states {
+    for (key, slot) in states.iter() {
         if let Some(state) = slot {
             codec::framed(&mut part, |out| codec::encode_value(key, out))
                 .and_then(|()| codec::framed(&mut part, |out| logic.save(state, out)))

@@ -27,7 +27,7 @@ pub mod windower;
 use serde::{Deserialize, Serialize};
 
 pub use clock::{Clock, ClockLogic, EventClock, SystemClock};
-pub use operator::{FoldOrder, WindowOut};
+pub use operator::{fold_window_key_bytes, FoldOrder, WindowOut};
 pub use session::SessionWindower;
 pub use sliding::SlidingWindower;
 pub use time::EventTime;

@@ -136,14 +136,15 @@ struct Step<C, Wr, V, Fo: WindowFold<V>> {
 
 /// The per-key [`StatefulLogic`] of every window operator: the key's clock,
 /// windows, accumulators and (ordered folds) queued values, with an `Rc`
-/// to the step's [`Shared`] half. Boxed: the step's hash table keeps a key
-/// and this one pointer per slot, and its slots are 1.1–2.3× the keys (it
-/// doubles), so a large state inline would cost that factor over again.
-struct KeyWindows<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>>(Box<KeyState<C, Wr, V, Fo>>);
+/// to the step's [`Shared`] half. Not boxed: the keyed core boxes each
+/// key's state together with its key (one allocation per key), and its
+/// table holds one pointer per slot.
+struct KeyWindows<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>>(KeyState<C, Wr, V, Fo>);
 
 /// A key's window state. The usual single open window and its
 /// accumulator are inline and an empty queue is one null pointer, so a key
-/// with one open window is one allocation.
+/// with one open window is one allocation (with its key, in the keyed
+/// core's table).
 struct KeyState<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>> {
     shared: Rc<Step<C, Wr, V, Fo>>,
     data: KeyData<C, Wr, V, Fo>,
@@ -415,7 +416,7 @@ where
             ),
             None => (sh.clock.build(), sh.windower.build(), Slots::default(), None),
         };
-        KeyWindows(Box::new(KeyState {
+        KeyWindows(KeyState {
             shared: Rc::clone(shared),
             data: KeyData {
                 clock,
@@ -423,7 +424,7 @@ where
                 accs,
                 queue,
             },
-        }))
+        })
     }
 }
 
@@ -472,6 +473,16 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             meta: events.wrap(meta),
         }
     }
+}
+
+/// The bytes one key of a [`Stream::fold_window`] step holds: its table
+/// entry in the keyed core (the key and its window state, one allocation;
+/// the allocator rounds it up to a size class), for keys `K`, values `V`,
+/// accumulators `A`. What a tracked key costs, less the table's pointer
+/// (8 bytes and a control byte per slot).
+pub fn fold_window_key_bytes<K: Key, V: Data, A: Data, C: Clock<V>, Wr: Windower>() -> usize {
+    type Fns<V, A> = FoldFns<fn() -> A, fn(&mut A, V), fn(&mut A, A)>;
+    crate::engine::keyed::entry_bytes::<K, KeyWindows<C, Wr, V, Fns<V, A>>>()
 }
 
 /// In what order [`Stream::fold_window`] folds a key's values (Bytewax's
@@ -696,10 +707,16 @@ mod tests {
     }
 
     #[test]
-    fn a_keys_logic_is_one_pointer_and_shares_the_steps_closures() {
-        // The step's map holds `Option<logic>`: one pointer, as the boxed
-        // window state was before windows ran on `stateful`.
-        assert_eq!(std::mem::size_of::<Option<Logic>>(), 8);
+    fn a_keys_logic_shares_the_steps_closures() {
+        // The step's table entry holds `Option<logic>`: no room for the
+        // `None` (the shared pointer's niche).
+        assert_eq!(std::mem::size_of::<Option<Logic>>(), std::mem::size_of::<Logic>());
+        // A key of a session step summing `i64`s: its key (24 bytes), the
+        // shared pointer, clock (16), windower (40: one session inline),
+        // one accumulator inline with its window id, the queue pointer.
+        let bytes =
+            fold_window_key_bytes::<compact_str::CompactString, i64, i64, EventClock<i64>, SessionWindower>();
+        assert!(bytes <= 120, "{bytes} bytes per key");
         let sh = shared(None);
         let a = Logic::build(&sh, None);
         let b = Logic::build(&sh, None);
