@@ -64,12 +64,7 @@ impl<T> Stash<T> {
         // order they arrived in.
         self.batches.retain_mut(|b| {
             if everything || b.max < f {
-                if ready.is_empty() {
-                    // The usual case, one batch ready: handed over, not copied.
-                    std::mem::swap(ready, &mut b.recs);
-                } else {
-                    ready.append(&mut b.recs);
-                }
+                ready.append(&mut b.recs);
                 spare.push(std::mem::take(&mut b.recs));
                 return false;
             }
