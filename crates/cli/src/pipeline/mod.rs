@@ -426,6 +426,17 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     }
 
     let mut tally = Tally::new(stats.clone());
+    // An event's line is kept only to be written back if it is late: without
+    // `--late-output` it is let go here, on the worker that read it, once
+    // counted (the lines of a chunk share one reference count, which the
+    // workers would otherwise contend for; and it is not sent on).
+    let keep_line = plan.late_output.is_some();
+    let strip = move |mut e: LogEvent| {
+        if !keep_line {
+            e.raw = bytes::Bytes::new();
+        }
+        (e.event.user.clone(), e)
+    };
     let by_user = if plan.schema == SchemaArg::Ubi {
         // A UBI query record may be two events.
         split.trues.flat_map("by_user", move |i| {
@@ -435,13 +446,13 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
                 Item::Events(two) => (Some(two.0), Some(two.1)),
                 _ => (None, None),
             };
-            first.into_iter().chain(second).map(|e| (e.event.user.clone(), e))
+            first.into_iter().chain(second).map(strip)
         })
     } else {
         split.trues.filter_map("by_user", move |i| {
             i.count(&mut tally);
             match i {
-                Item::Event(e) => Some((e.event.user.clone(), e)),
+                Item::Event(e) => Some(strip(e)),
                 _ => None,
             }
         })
