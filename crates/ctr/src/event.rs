@@ -1,7 +1,7 @@
 //! A search-log event after parsing: who, when, what kind.
 //!
 //! Only what sessionizing and metrics need is kept; the original line travels
-//! beside it (see the pipeline) so that late events can be written back byte
+//! beside it (see the pipeline) when late events are to be written back byte
 //! for byte.
 
 use compact_str::CompactString;
