@@ -14,6 +14,7 @@
 pub mod analytics;
 pub mod item;
 pub mod kafka;
+pub mod session_event;
 pub mod sinks;
 pub mod stats;
 
@@ -31,7 +32,8 @@ use serde::{Deserialize, Serialize};
 use crate::args::{Format, OnInvalid, SchemaArg};
 use crate::duration::millis;
 use ctr::analytics::searches::{SearchRecord, SessionSearches};
-use item::{Decoder, Item, LogEvent};
+use item::{Decoder, Item};
+use session_event::SessionEvent;
 use stats::{Stats, Tally};
 
 /// Everything the dataflow needs to know, from the command line.
@@ -308,16 +310,16 @@ impl SessionAcc {
         })
     }
 
-    fn push(&mut self, e: LogEvent, wait_ms: i64) {
-        let t = e.event.time_ms;
+    fn push(&mut self, e: SessionEvent, wait_ms: i64) {
+        let t = e.time_ms;
         match &mut self.0 {
-            Acc::Plain(fold) => fold.push(t, e.event.kind, wait_ms),
+            Acc::Plain(fold) => fold.push(t, e.kind(), wait_ms),
             // With analytics, the searches' accumulator gives the session's
             // totals too: the events are ordered once, not twice.
             Acc::Searches(s) => {
                 s.start = s.start.min(t);
                 s.end = s.end.max(t);
-                s.searches.push_event_owned(e.event);
+                s.searches.push(t, e.into_step());
             }
         }
     }
@@ -430,13 +432,11 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     // `--late-output` it is let go here, on the worker that read it, once
     // counted (the lines of a chunk share one reference count, which the
     // workers would otherwise contend for; and it is not sent on).
+    // With analytics, an event's step (its detail normalised) is made here
+    // too, on the worker that parsed it (`session_event.rs`).
     let keep_line = plan.late_output.is_some();
-    let strip = move |mut e: LogEvent| {
-        if !keep_line {
-            e.raw = bytes::Bytes::new();
-        }
-        (e.event.user.clone(), e)
-    };
+    let analytics = plan.analytics.is_some();
+    let strip = move |e| SessionEvent::keyed(e, analytics, keep_line);
     let by_user = if plan.schema == SchemaArg::Ubi {
         // A UBI query record may be two events.
         split.trues.flat_map("by_user", move |i| {
@@ -458,7 +458,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         })
     };
     let wait_ms = millis(plan.wait);
-    let mut clock = EventClock::new(|e: &LogEvent| e.event.time_ms, plan.wait);
+    let mut clock = EventClock::new(|e: &SessionEvent| e.time_ms, plan.wait);
     if let Some(idle) = plan.idle_timeout {
         clock = clock.idle_timeout(idle);
     }
@@ -688,9 +688,9 @@ mod tests {
         // byte more costs 192 (BENCHMARKS.md, "Bytes per user, second pass").
         let bytes = eddy::window::fold_window_key_bytes::<
             ctr::event::UserKey,
-            LogEvent,
+            SessionEvent,
             SessionAcc,
-            EventClock<LogEvent>,
+            EventClock<SessionEvent>,
             SessionWindower,
         >();
         assert!(bytes <= 160, "{bytes} bytes per tracked user");
@@ -704,14 +704,9 @@ mod tests {
             std::mem::size_of::<SessionAcc>(),
             std::mem::size_of::<SessionFold>()
         );
-        let event = |t: i64, kind| LogEvent {
-            event: ctr::event::Event {
-                user: "u".into(),
-                time_ms: t,
-                kind,
-                integer_time: false,
-                detail: None,
-            },
+        let event = |t: i64, kind| SessionEvent {
+            time_ms: t,
+            what: session_event::What::Kind(kind),
             raw: Default::default(),
         };
         let (mut a, mut b) = (SessionAcc::new(10, false), SessionAcc::new(10, false));

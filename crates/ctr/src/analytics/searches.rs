@@ -143,6 +143,20 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step of an event of `kind` whose detail was not kept: an empty
+    /// query or item, no result list ([`Step::of`] of such an event).
+    pub fn of_kind(kind: EventKind) -> Step {
+        match kind {
+            EventKind::Search => Step::Search(CompactString::default()),
+            EventKind::Results => Step::Results(None),
+            EventKind::ClickResult => Step::Click {
+                item: CompactString::default(),
+                reported: None,
+            },
+            EventKind::AppOpen | EventKind::AppClose | EventKind::Timeout => Step::Other,
+        }
+    }
+
     /// The step of a parsed event. An event without
     /// [`detail`](Event::detail) gives an empty query or item (parse with
     /// [`crate::parse::parse_line_detailed`] to keep them).
