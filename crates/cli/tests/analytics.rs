@@ -1,7 +1,8 @@
 //! Search analytics through the real binary (`docs/analytics.md`): the
 //! three outputs equal `ctr::analytics::reference` byte for byte, whatever
 //! the worker count or chunk size; the docs' worked example; UBI input;
-//! usage errors; the summary's top queries; a resume after SIGTERM.
+//! usage errors; the summary's top queries; a resume after SIGTERM; two
+//! processes.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, latest_complete, run, s, stderr, stdout, write};
+use common::{bin, free_ports, latest_complete, run, s, stderr, stdout, write};
 use ctr::analytics::reference::{reference_rows, ReferenceConfig};
 use ctr::analytics::rows::{self, WindowRows};
 use ctr::analytics::window::Window;
@@ -156,6 +157,100 @@ fn generated_logs_give_the_reference_rows_for_any_worker_count_and_chunk_size() 
         std::fs::read(&plain).expect("plain"),
         std::fs::read(dir.path().join("csv-sessions")).expect("csv sessions")
     );
+}
+
+#[test]
+fn two_processes_give_the_analytics_and_late_lines_of_one_worker() {
+    // Sessions and their searches cross the process boundary serialized
+    // (the sessions step's records with their analytics steps, then the
+    // search records to the window's owner): every output of process 0 must
+    // be the bytes of one worker, and process 1 writes none.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("late-log.jsonl");
+    let o = run(&[
+        "generate",
+        "--profile",
+        "search",
+        "--events",
+        "20000",
+        "--late-rate",
+        "0.01",
+        "--out",
+        s(&log),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let outputs = |tag: &str| -> Vec<PathBuf> {
+        ["sessions", "queries", "positions", "judgments", "late"]
+            .iter()
+            .map(|k| dir.path().join(format!("{tag}-{k}")))
+            .collect()
+    };
+    let args = |o: &[PathBuf]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "run",
+            "-q",
+            "-I",
+            s(&log),
+            "--analytics-window",
+            "1h",
+            "--min-impressions",
+            "3",
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        for (flag, path) in [
+            "-o",
+            "--query-output",
+            "--position-output",
+            "--judgment-output",
+            "--late-output",
+        ]
+        .iter()
+        .zip(o)
+        {
+            a.push(flag.to_string());
+            a.push(s(path).to_string());
+        }
+        a
+    };
+    let single = outputs("single");
+    let mut one: Vec<String> = args(&single);
+    one.extend(["-w".to_string(), "1".to_string()]);
+    let o = run(&one.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let addrs = free_ports(2).join(",");
+    let per_process = [outputs("p0"), outputs("p1")];
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            Command::new(bin())
+                .args(args(&per_process[i]))
+                .args(["-w", "1", "-i", &i.to_string(), "-a", &addrs])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for (want, got) in single.iter().zip(&per_process[0]) {
+        let want = std::fs::read(want).expect("single output");
+        assert_eq!(
+            std::fs::read(got).expect("process 0 output"),
+            want,
+            "{}",
+            got.display()
+        );
+    }
+    assert!(std::fs::read(&single[1]).expect("queries").len() > 1000);
+    assert!(std::fs::read(&single[4]).expect("late lines").len() > 1000);
+    for path in &per_process[1] {
+        assert!(!path.exists(), "process 1 writes no {}", path.display());
+    }
 }
 
 /// The fenced block after `<!-- analytics-test: NAME -->` in
