@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, free_ports, latest_complete, run, s, stderr, stdout, write};
+use common::{bin, latest_complete, run, run_processes, s, stderr, stdout, write};
 use ctr::analytics::reference::{reference_rows, ReferenceConfig};
 use ctr::analytics::rows::{self, WindowRows};
 use ctr::analytics::window::Window;
@@ -220,23 +220,12 @@ fn two_processes_give_the_analytics_and_late_lines_of_one_worker() {
     let o = run(&one.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let addrs = free_ports(2).join(",");
     let per_process = [outputs("p0"), outputs("p1")];
-    let children: Vec<_> = (0..2)
-        .map(|i| {
-            Command::new(bin())
-                .args(args(&per_process[i]))
-                .args(["-w", "1", "-i", &i.to_string(), "-a", &addrs])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    run_processes(2, |i| {
+        let mut a = args(&per_process[i]);
+        a.extend(["-w".to_string(), "1".to_string()]);
+        a
+    });
     for (want, got) in single.iter().zip(&per_process[0]) {
         let want = std::fs::read(want).expect("single output");
         assert_eq!(

@@ -47,49 +47,35 @@ fn two_processes_give_the_rows_of_one_worker() {
     let logs = spread_log(dir.path(), 20_000, 3);
     let single = dir.path().join("single.jsonl");
     let late_single = dir.path().join("late-single.jsonl");
-    let o = run(&[
-        "run",
-        "-I",
-        s(&logs),
-        "--wait",
-        "5s",
-        "--late-output",
-        s(&late_single),
-        "-o",
-        s(&single),
-        "-q",
-    ]);
+    let args = |out: &Path, late: &Path| -> Vec<String> {
+        [
+            "run",
+            "-I",
+            s(&logs),
+            "--wait",
+            "5s",
+            "--late-output",
+            s(late),
+            "-q",
+            "-o",
+            s(out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let o = run(&args(&single, &late_single)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let addrs = free_ports(2).join(",");
     let outs = [dir.path().join("c0.jsonl"), dir.path().join("c1.jsonl")];
     let late = dir.path().join("late-cluster.jsonl");
-    let children: Vec<_> = (0..2)
-        .map(|i| {
-            Command::new(bin())
-                .args([
-                    "run",
-                    "-I",
-                    s(&logs),
-                    "--wait",
-                    "5s",
-                    "--late-output",
-                    s(&late),
-                    "-q",
-                    "-w",
-                    "2",
-                ])
-                .args(["-o", s(&outs[i]), "-i", &i.to_string(), "-a", &addrs])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    run_processes(2, |i| {
+        let mut a = args(&outs[i], &late);
+        a.extend(["-w".to_string(), "2".to_string()]);
+        a
+    });
     let expected = std::fs::read(&single).expect("single output");
     assert!(expected.len() > 1000);
     // Process 0 writes every row, in the same order as one worker does.
@@ -242,25 +228,16 @@ fn processes_started_differently_all_stop_and_name_what_differs() {
         ),
     ];
     for (item, zero, one) in cases {
-        let addrs = free_ports(2).join(",");
-        let children: Vec<_> = [zero, one]
-            .into_iter()
-            .enumerate()
-            .map(|(i, extra)| {
-                let out = dir.path().join(format!("out-{i}.jsonl"));
-                let mut cmd = Command::new(bin());
-                cmd.args(["run", "-q", "-i", &i.to_string(), "-a", &addrs, "-o", s(&out)]);
-                if !extra.contains(&"-I") {
-                    cmd.args(["-I", s(&a)]);
-                }
-                cmd.args(&extra)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn")
-            })
-            .collect();
+        let extras = [zero, one];
+        let children = spawn_processes(2, |i| {
+            let out = dir.path().join(format!("out-{i}.jsonl"));
+            let mut args = vec!["run", "-q", "-o", s(&out)];
+            if !extras[i].contains(&"-I") {
+                args.extend(["-I", s(&a)]);
+            }
+            args.extend(&extras[i]);
+            args.into_iter().map(String::from).collect()
+        });
         for (i, child) in children.into_iter().enumerate() {
             let out = wait_within(child, Duration::from_secs(20));
             let err = String::from_utf8_lossy(&out.stderr);

@@ -79,6 +79,38 @@ pub fn free_ports(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Starts `n` processes of one cluster on free loopback ports:
+/// `search-ctr args(i)… -i i -a addrs` for each `i` (stdin and stdout
+/// closed, stderr piped).
+pub fn spawn_processes(n: usize, args: impl Fn(usize) -> Vec<String>) -> Vec<std::process::Child> {
+    let addrs = free_ports(n).join(",");
+    (0..n)
+        .map(|i| {
+            Command::new(bin())
+                .args(args(i))
+                .args(["-i", &i.to_string(), "-a", &addrs])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect()
+}
+
+/// [`spawn_processes`], then waits for all; each must succeed (its stderr
+/// in the failure message).
+pub fn run_processes(n: usize, args: impl Fn(usize) -> Vec<String>) {
+    for (i, child) in spawn_processes(n, args).into_iter().enumerate() {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "process {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// The latest complete snapshot's epoch in `store` (0: none), and whether
 /// it is the final one (taken at the end of input), as `recovery inspect`
 /// lists them.
