@@ -10,6 +10,8 @@
 //! Integer-millisecond times are checked against the same range with
 //! [`check_ms`], so every accepted time formats back as a four-digit year.
 
+use std::cell::Cell;
+
 use thiserror::Error;
 
 /// The earliest valid time: `0000-01-01T00:00:00.000Z`.
@@ -117,9 +119,6 @@ pub fn parse_rfc3339_ms(s: &str) -> Result<i64, TimeError> {
     if !(digits_ok && seps_ok) {
         return Err(TimeError::Syntax);
     }
-    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-    let month = d(5) * 10 + d(6);
-    let day = d(8) * 10 + d(9);
     let hour = d(11) * 10 + d(12);
     let minute = d(14) * 10 + d(15);
     let second = d(17) * 10 + d(18);
@@ -166,17 +165,45 @@ pub fn parse_rfc3339_ms(s: &str) -> Result<i64, TimeError> {
         Some(_) => return Err(TimeError::Syntax),
     };
 
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return Err(TimeError::Date);
-    }
+    // A log's consecutive times nearly always share their date: the last
+    // one read on this thread is remembered with its day count.
+    let date = date_key(head);
+    let days = match LAST_DATE.get() {
+        (key, days) if key == date => days,
+        _ => {
+            let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+            let month = d(5) * 10 + d(6);
+            let day = d(8) * 10 + d(9);
+            if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+                return Err(TimeError::Date);
+            }
+            let days = days_from_civil(year, month, day);
+            LAST_DATE.set((date, days));
+            days
+        }
+    };
     if hour > 23 || minute > 59 || second > 60 {
         return Err(TimeError::TimeOfDay);
     }
     let second = second.min(59);
 
-    let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_min * 60;
     check_ms(secs * 1000 + frac_ms)
+}
+
+thread_local! {
+    /// The last valid date [`parse_rfc3339_ms`] read on this thread (its
+    /// [`date_key`]) and its day count since 1970-01-01. The initial key
+    /// (0) matches no text: a date's bytes are digits and `-`.
+    static LAST_DATE: Cell<(u128, i64)> = const { Cell::new((0, 0)) };
+}
+
+/// `YYYY-MM-DD`, the first ten bytes of a time, as one number.
+fn date_key(head: &[u8; 19]) -> u128 {
+    let (ymd, rest) = head.split_at(8);
+    let ymd = <[u8; 8]>::try_from(ymd).map_or(0, u64::from_le_bytes);
+    let dd = u16::from_le_bytes([rest[0], rest[1]]);
+    u128::from(ymd) << 16 | u128::from(dd)
 }
 
 /// Appends `ms` as RFC 3339 in UTC with exactly three fraction digits and
@@ -420,7 +447,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_remembered_date_is_only_ever_the_same_date() {
+        // Valid, then an invalid date (not remembered), then others: each
+        // as if read alone.
+        let t = |s: &str| parse_rfc3339_ms(s);
+        assert_eq!(t("2024-02-29T00:00:00Z"), Ok(1_709_164_800_000));
+        assert_eq!(t("2023-02-29T00:00:00Z"), Err(TimeError::Date));
+        assert_eq!(t("2024-02-29T00:00:01Z"), Ok(1_709_164_801_000));
+        assert_eq!(t("2024-02-28T23:59:59Z"), Ok(1_709_164_799_000));
+        assert_eq!(t("2024-02-29T24:00:00Z"), Err(TimeError::TimeOfDay));
+        assert_eq!(t("2024-03-01T00:00:00+01:00"), Ok(1_709_247_600_000));
+        // Another thread starts with nothing remembered.
+        let other = std::thread::spawn(|| parse_rfc3339_ms("2023-02-29T00:00:00Z"));
+        assert_eq!(other.join().ok(), Some(Err(TimeError::Date)));
+    }
+
     proptest! {
+        #[test]
+        fn sequences_read_as_each_time_alone(times in prop::collection::vec(MIN_MS..=MAX_MS, 1..20), dup in any::<prop::sample::Index>()) {
+            // Runs of one date (the cache's case) mixed with others.
+            let mut texts: Vec<String> = times.iter().map(|&ms| fmt(ms)).collect();
+            let again = texts[dup.index(texts.len())].clone();
+            texts.push(again);
+            for (text, ms) in texts.iter().zip(times.iter().chain(std::iter::once(&times[dup.index(times.len())]))) {
+                prop_assert_eq!(parse_rfc3339_ms(text), Ok(*ms), "{}", text);
+            }
+        }
+
         #[test]
         fn round_trips(ms in MIN_MS..=MAX_MS) {
             let s = fmt(ms);
