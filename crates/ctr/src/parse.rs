@@ -374,11 +374,16 @@ fn prepare(line: &[u8]) -> Result<Option<&str>, Invalid> {
     let Some(&first) = body.iter().find(|b| !is_json_space(**b)) else {
         return Ok(None);
     };
-    let text = std::str::from_utf8(body).map_err(|e| {
-        Invalid::whole(Problem::Utf8 {
-            byte: bom + e.valid_up_to(),
-        })
-    })?;
+    // SIMD validation (every line pays it); on failure std's, which says
+    // where the first bad byte is.
+    let text = match simdutf8::basic::from_utf8(body) {
+        Ok(text) => text,
+        Err(_) => std::str::from_utf8(body).map_err(|e| {
+            Invalid::whole(Problem::Utf8 {
+                byte: bom + e.valid_up_to(),
+            })
+        })?,
+    };
     if first != b'{' {
         // Still report broken JSON as such, e.g. `[1,` or `nul`.
         return Err(match serde_json::from_str::<IgnoredAny>(text) {
