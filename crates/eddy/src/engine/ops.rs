@@ -15,9 +15,6 @@ use crate::engine::batcher::Batcher;
 use crate::engine::failure::StepScope;
 use crate::engine::graph::Edge;
 
-/// The most outputs per input a transform reserves room for ahead.
-const MAX_RESERVE_PER_INPUT: usize = 8;
-
 /// The transform step `step_id`: `logic` turns one record into any number
 /// of records, on the worker that holds it.
 pub(crate) fn transform<'a, T: Data, U: Data>(
@@ -26,7 +23,6 @@ pub(crate) fn transform<'a, T: Data, U: Data>(
     mut logic: impl FnMut(Rec<T>, &mut Vec<Rec<U>>) + 'static,
 ) -> Edge<'a, U> {
     let mut out = Vec::new();
-    let mut per_input = 1;
     let step = step_id.to_owned();
     let meter = crate::metrics::global().meter(step_id);
     edge.clone()
@@ -37,15 +33,11 @@ pub(crate) fn transform<'a, T: Data, U: Data>(
                     meter.received(data.len());
                     // Timely takes the container it is given, so `out` starts
                     // empty each batch: one allocation of the batch's size
-                    // (times the outputs per input of the batch before, for a
-                    // step that emits several) instead of growing (and
-                    // copying) by doubling.
-                    let n = data.len();
-                    out.reserve(n.saturating_mul(per_input));
+                    // instead of growing (and copying) by doubling.
+                    out.reserve(data.len());
                     for rec in data.drain(..) {
                         logic(rec, &mut out);
                     }
-                    per_input = out.len().div_ceil(n.max(1)).clamp(1, MAX_RESERVE_PER_INPUT);
                     if !out.is_empty() {
                         meter.emitted(out.len());
                         output.session(&time).give_container(&mut out);
