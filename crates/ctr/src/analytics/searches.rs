@@ -161,32 +161,17 @@ impl Step {
     /// [`detail`](Event::detail) gives an empty query or item (parse with
     /// [`crate::parse::parse_line_detailed`] to keep them).
     pub fn of(event: &Event) -> Step {
-        let detail = event.detail.as_deref();
-        match event.kind {
-            EventKind::Search => Step::Search(match detail {
-                Some(Detail::Query(q)) => normalize_query(q),
-                _ => CompactString::default(),
-            }),
-            EventKind::Results => Step::Results(match detail {
-                Some(Detail::Items(items)) => Some(items.clone()),
-                _ => None,
-            }),
-            EventKind::ClickResult => match detail {
-                Some(Detail::Click { item, position }) => Step::Click {
-                    item: item.clone(),
-                    reported: *position,
-                },
-                _ => Step::Click {
-                    item: CompactString::default(),
-                    reported: None,
-                },
+        match (event.kind, event.detail.as_deref()) {
+            (EventKind::Search, Some(Detail::Query(q))) => Step::Search(normalize_query(q)),
+            (EventKind::Results, Some(Detail::Items(items))) => Step::Results(Some(items.clone())),
+            (EventKind::ClickResult, Some(Detail::Click { item, position })) => Step::Click {
+                item: item.clone(),
+                reported: *position,
             },
-            EventKind::AppOpen | EventKind::AppClose | EventKind::Timeout => Step::Other,
+            (kind, _) => Step::of_kind(kind),
         }
     }
-}
 
-impl Step {
     /// [`Step::of`] an owned event, moving its values (an already normal
     /// query, a result list, a clicked item: none is copied).
     pub fn from_event(event: Event) -> Step {
@@ -197,11 +182,7 @@ impl Step {
                 item,
                 reported: position,
             },
-            (kind, detail) => Step::of(&Event {
-                kind,
-                detail: detail.map(Box::new),
-                ..event
-            }),
+            (kind, _) => Step::of_kind(kind),
         }
     }
 }
