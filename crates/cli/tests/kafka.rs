@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::kafka::{mock, random, real, Broker};
+use common::kafka::{mock, random, real, Broker, Rng};
 use common::{bin, free_ports, latest_complete, run, s, stderr};
 use eddy::connectors::kafka::{
     create_topic, murmur2, KafkaUri, PAUSE_READBACK_ENV, PAUSE_WRITES_ENV, POSITION_HEADER,
@@ -229,27 +229,6 @@ fn mock_kafka_in_equals_the_same_events_from_files() {
 fn broker_kafka_in_equals_the_same_events_from_files() {
     if let Some(b) = real("broker_kafka_in_equals_the_same_events_from_files") {
         kafka_in_equals_the_same_events_from_files(&b);
-    }
-}
-
-/// A small xorshift generator: random kill moments, seed printed.
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Self {
-        let seed = std::env::var("EDDY_KILL_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| random() | 1);
-        eprintln!("kafka kill test seed: {seed}");
-        Rng(seed)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
     }
 }
 

@@ -2,21 +2,21 @@
 //! epoch's rows in one broker transaction, committed by the sink's snapshot;
 //! a crashed run's open transaction is fenced by the restarted run.
 //!
-//! What the brokers here can show (issue 13): librdkafka's mock cluster
-//! speaks the transaction protocol (InitProducerId, AddPartitionsToTxn,
-//! EndTxn, error injection) but neither hides uncommitted or aborted
-//! messages from `read_committed` consumers (its last stable offset is the
-//! high watermark, it reports no aborted transactions) nor fences an older
-//! producer of the same `transactional.id` (every InitProducerId gets a new
-//! producer id). tansu 0.6 has no EndTxn. So the tests check, on the mock
-//! cluster: that the commit is made by the snapshot and not before (an
-//! EndTxn error surfaces at the snapshot, not at the writes), that a fenced
-//! writer's snapshot fails naming the other run, and that a transactional
-//! run killed with open transactions ends with every row once, in order,
-//! for a `read_committed` consumer. With `EDDY_KAFKA_BOOTSTRAP` the same
-//! run goes to the real broker, where a broker without transactions must
-//! fail it clearly (exit 1, naming transactions) and one with them must give
-//! every row once.
+//! On Apache Kafka (`EDDY_KAFKA_BOOTSTRAP`; `.ci/run` starts one with
+//! `scripts/kafka-broker.sh`): rows of an open transaction are invisible to
+//! `read_committed` consumers until the snapshot commits, aborted rows are
+//! never seen; a frozen run (SIGSTOP mid-transaction) is fenced by a resumed
+//! copy of it and, once continued, fails naming the other run and shows
+//! nothing; `kill -9` at random and forced moments (in the sink's commit,
+//! between the Kafka commit and the store's, with rows in an open
+//! transaction) under 1 and 2 workers and 2 processes leaves every row
+//! once, in order, for a `read_committed` consumer — and the same for the
+//! read-back sink (`--kafka-sink idempotent`).
+//!
+//! librdkafka's mock cluster speaks the transaction protocol but neither
+//! hides uncommitted messages nor fences an older producer; the mock tests
+//! check the commit's timing and the fenced writer's message (errors
+//! injected).
 
 mod common;
 
@@ -24,9 +24,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::kafka::{mock, random, real, Broker};
+use common::kafka::{kill_all, mock, random, real, wait_for_marker, Broker, Rng, Topology};
 use common::{bin, latest_complete, run, s, stderr};
-use eddy::connectors::kafka::{create_topic, murmur2, KafkaSink, KafkaUri, PAUSE_WRITES_ENV};
+use eddy::connectors::kafka::{
+    create_topic, murmur2, KafkaSink, KafkaUri, PAUSE_COMMIT_ENV, PAUSE_WRITES_ENV,
+};
 use eddy::connectors::Sink;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -47,15 +49,25 @@ impl Broker {
     }
 
     /// What a `read_committed` consumer reads from each partition, in
-    /// order (up to the end it reports).
+    /// order (up to the end it reports: the last stable offset).
     fn read_committed(&self, uri: &str) -> Vec<Vec<String>> {
+        self.read_isolated(uri, "read_committed")
+    }
+
+    /// What a `read_uncommitted` consumer reads: every message on the
+    /// topic, in open and aborted transactions too.
+    fn read_uncommitted(&self, uri: &str) -> Vec<Vec<String>> {
+        self.read_isolated(uri, "read_uncommitted")
+    }
+
+    fn read_isolated(&self, uri: &str, isolation: &str) -> Vec<Vec<String>> {
         let topic = KafkaUri::parse(uri).unwrap().topic;
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.servers)
             .set("group.id", "eddy-tx-test")
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
-            .set("isolation.level", "read_committed")
+            .set("isolation.level", isolation)
             .create()
             .unwrap();
         let meta = consumer
@@ -173,6 +185,77 @@ fn mock_an_open_transaction_of_a_vanished_writer_does_not_block_the_next_run() {
     assert_eq!(got, want, "every row once, in order, per partition");
 }
 
+/// Waits until a `read_uncommitted` consumer sees `n` messages on `uri`:
+/// they reached the broker (in a transaction or not).
+fn wait_uncommitted(b: &Broker, uri: &str, n: usize) -> Vec<Vec<String>> {
+    let start = Instant::now();
+    loop {
+        let got = b.read_uncommitted(uri);
+        if got.iter().map(Vec::len).sum::<usize>() >= n {
+            return got;
+        }
+        // Generous: only there to turn a hang into a failure.
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{n} messages never reached {uri}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// On a broker with transactions: rows written since the last snapshot
+/// are on the broker but invisible to `read_committed` consumers; the
+/// snapshot's commit makes them visible; rows of a writer that stops
+/// without a snapshot are aborted and never seen, and the resumed writer
+/// writes them again, once.
+#[test]
+fn broker_rows_are_invisible_until_the_snapshot_commits_and_aborted_rows_never_seen() {
+    let Some(b) = real("broker_rows_are_invisible_until_the_snapshot_commits_and_aborted_rows_never_seen")
+    else {
+        return;
+    };
+    let uri = b.topic("tx-visible", 1);
+    let sink = line_sink(&uri, &format!("vis-{:x}", random() >> 16));
+    let mut writer = sink.build(0, 1).unwrap();
+    writer.write_batch(&mut lines(0..10)).unwrap();
+    assert_eq!(wait_uncommitted(&b, &uri, 10), vec![lines(0..10)]);
+    assert_eq!(
+        b.read_committed(&uri),
+        vec![Vec::<String>::new()],
+        "rows of an open transaction are invisible"
+    );
+    let state = writer.snapshot().unwrap();
+    assert_eq!(
+        b.read_committed(&uri),
+        vec![lines(0..10)],
+        "visible once committed"
+    );
+
+    writer.write_batch(&mut lines(10..20)).unwrap();
+    wait_uncommitted(&b, &uri, 20);
+    assert_eq!(b.read_committed(&uri), vec![lines(0..10)]);
+    drop(writer); // a failed run: its open transaction is aborted
+    assert_eq!(
+        b.read_committed(&uri),
+        vec![lines(0..10)],
+        "aborted rows are never seen"
+    );
+
+    let mut writer = sink.resume(0, 1, &state).unwrap();
+    writer.write_batch(&mut lines(10..25)).unwrap();
+    writer.close().unwrap();
+    assert_eq!(
+        b.read_committed(&uri),
+        vec![lines(0..25)],
+        "every row once, in order"
+    );
+    let all: usize = b.read_uncommitted(&uri).iter().map(Vec::len).sum();
+    assert_eq!(
+        all, 35,
+        "the aborted 10 are on the topic, hidden from read_committed"
+    );
+}
+
 fn ok(args: &[&str]) {
     let out = run(args);
     assert!(out.status.success(), "search-ctr {args:?}: {}", stderr(&out));
@@ -189,33 +272,13 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
         .unwrap()
 }
 
-/// Waits for a test hook's `marker`, then kills the run there (kill -9).
-/// `Err` with its stderr if the run failed before.
-fn kill_at_marker(mut child: Child, marker: &Path) -> Result<(), String> {
-    let start = Instant::now();
-    while !marker.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            let text = String::from_utf8_lossy(&out.stderr).into_owned();
-            assert!(
-                !status.success(),
-                "the run ended before reaching {}: {text}",
-                marker.display()
-            );
-            return Err(text);
-        }
-        // Generous: only there to turn a hang into a failure.
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "never reached {}",
-            marker.display()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    std::fs::remove_file(marker).unwrap();
-    Ok(())
+/// Sends `signal` (`STOP`, `CONT`) to a process.
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal}");
 }
 
 /// Events generated to a file and (the same lines) to `uri`.
@@ -228,34 +291,158 @@ fn fill(dir: &Path, uri: &str, events: u64) -> std::path::PathBuf {
     file
 }
 
-/// Kafka in → `--kafka-sink transactional` → Kafka out, killed with
-/// kill -9 with a transaction open (after unsnapshotted writes), during a
-/// snapshot write, and at a random moment: a `read_committed` consumer
-/// reads exactly the rows of an uninterrupted run, each once, in the same
-/// per-partition order. `Err` with a run's stderr when one fails (a broker
-/// without transactions fails the first snapshot's commit).
-fn transactional_rows_once_across_kill_9(b: &Broker) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let input = b.topic("tx-in", 4);
-    fill(dir.path(), &input, 8_000);
-    let reference = dir.path().join("reference.jsonl");
-    ok(&[
-        "run",
-        "-I",
-        &input,
-        "--kafka-until-end",
-        "-o",
-        s(&reference),
-        "-q",
-    ]);
-    let reference = std::fs::read_to_string(&reference).unwrap();
-    let rows: Vec<&str> = reference.lines().collect();
+/// The rows of an uninterrupted run of `input` to a file, as lines.
+fn reference_rows(dir: &Path, input: &str) -> Vec<String> {
+    let reference = dir.join("reference.jsonl");
+    ok(&["run", "-I", input, "--kafka-until-end", "-o", s(&reference), "-q"]);
+    let rows: Vec<String> = std::fs::read_to_string(&reference)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     assert!(rows.len() > 50, "too few rows to compare");
+    rows
+}
+
+/// `rows` as an output topic of `partitions` holds them: by user (the
+/// message key), in order.
+fn by_partition(rows: &[String], partitions: usize) -> Vec<Vec<String>> {
+    let mut want = vec![Vec::new(); partitions];
+    for row in rows {
+        let value: serde_json::Value = serde_json::from_str(row).unwrap();
+        let user = value["user"].as_str().unwrap();
+        want[(murmur2(user.as_bytes()) & 0x7fff_ffff) as usize % partitions].push(row.clone());
+    }
+    want
+}
+
+/// Every row once, in order, per partition, for a `read_committed` consumer.
+fn assert_rows_once(b: &Broker, output: &str, rows: &[String], partitions: usize, what: &str) {
+    let got = b.read_committed(output);
+    let want = by_partition(rows, partitions);
+    assert_eq!(got.len(), want.len(), "{what}: output partitions");
+    for (p, (got, want)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            got == want,
+            "{what}: partition {p}: {} messages read_committed, {} rows expected (every row once, in order)",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+/// A zombie: run A is frozen (SIGSTOP) with rows in an open transaction;
+/// run B, started from a copy of A's store (as a scheduler that took A for
+/// dead would), fences A and finishes. A, continued, fails naming the
+/// other run, and a `read_committed` consumer sees exactly B's rows, each
+/// once: nothing A wrote shows.
+#[test]
+fn broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing() {
+    let Some(b) = real("broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = b.topic("zombie-in", 4);
+    fill(dir.path(), &input, 8_000);
+    let rows = reference_rows(dir.path(), &input);
+    let output = b.topic("zombie-out", 3);
+    let store_a = dir.path().join("store-a");
+    ok(&["recovery", "init", s(&store_a)]);
+    let args = |store: &Path| -> Vec<String> {
+        [
+            "run",
+            "-I",
+            &input,
+            "--kafka-until-end",
+            "-o",
+            &output,
+            "--kafka-sink",
+            "transactional",
+            "-r",
+            s(store),
+            "-s",
+            "20ms",
+            "-q",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let a_args = args(&store_a);
+    let a_args: Vec<&str> = a_args.iter().map(String::as_str).collect();
+    // A pauses with a third of the rows produced and flushed in an open
+    // transaction, then is frozen.
+    let hook = format!("{}:{}", rows.len() / 3, s(&store_a));
+    let mut a = vec![spawn(&a_args, &[(PAUSE_WRITES_ENV, &hook)])];
+    let marker = store_a.join("test-paused-after-writes");
+    wait_for_marker(&mut a, &marker).unwrap();
+    signal(&a[0], "STOP");
+    let open: usize = b.read_uncommitted(&output).iter().map(Vec::len).sum();
+    assert!(open >= rows.len() / 3, "A's rows are on the broker ({open})");
+
+    let store_b = dir.path().join("store-b");
+    std::fs::create_dir(&store_b).unwrap();
+    for entry in std::fs::read_dir(&store_a).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name != "test-paused-after-writes" && !name.to_string_lossy().ends_with(".lock") {
+            std::fs::copy(entry.path(), store_b.join(&name)).unwrap();
+        }
+    }
+    let b_args = args(&store_b);
+    let b_args: Vec<&str> = b_args.iter().map(String::as_str).collect();
+    let out = spawn(&b_args, &[]).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "run B: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_rows_once(&b, &output, &rows, 3, "after B");
+
+    // A goes on: its next write or commit finds it fenced.
+    std::fs::remove_file(&marker).unwrap();
+    signal(&a[0], "CONT");
+    let a = a.pop().unwrap().wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&a.stderr);
+    assert_eq!(a.status.code(), Some(1), "A must fail: {text}");
+    assert!(
+        text.contains("another run of this job (transactional.id ") && text.contains("has fenced this one"),
+        "A's error names the other run: {text}"
+    );
+    assert_rows_once(&b, &output, &rows, 3, "after A failed");
+}
+
+/// How the kill tests write Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SinkMode {
+    /// `--kafka-sink transactional`.
+    Transactional,
+    /// `--kafka-sink idempotent` with `-r`: the read-back sink.
+    ReadBack,
+}
+
+/// Kafka in → Kafka out with `-r`, killed with kill -9 at forced moments
+/// (during a snapshot write; for a transactional sink, right after its
+/// commit was acknowledged, before the store has the snapshot; with rows
+/// flushed that no snapshot covers) and at `kills` random moments (runs
+/// cycling through 1 worker, 2 workers and 2 processes): a
+/// `read_committed` consumer reads exactly the rows of an uninterrupted
+/// run, each once, in the same per-partition order. `Err` with a run's
+/// stderr when one fails.
+fn rows_once_across_kill_9(b: &Broker, mode: SinkMode, kills: u64) -> Result<(), String> {
+    let mut rng = Rng::new();
+    let dir = tempfile::tempdir().unwrap();
+    let input = b.topic("kill-in", 4);
+    fill(dir.path(), &input, 20_000);
+    let rows = reference_rows(dir.path(), &input);
 
     let store = dir.path().join("store");
     ok(&["recovery", "init", s(&store)]);
     let out_partitions = 3;
-    let output = b.topic("tx-out", out_partitions);
+    let output = b.topic("kill-out", out_partitions);
+    let sink = match mode {
+        SinkMode::Transactional => "transactional",
+        SinkMode::ReadBack => "idempotent",
+    };
     let args = [
         "run",
         "-I",
@@ -264,76 +451,96 @@ fn transactional_rows_once_across_kill_9(b: &Broker) -> Result<(), String> {
         "-o",
         &output,
         "--kafka-sink",
-        "transactional",
+        sink,
         "-r",
         s(&store),
         "-s",
         "20ms",
-        "-w",
-        "2",
         "-q",
     ];
-    // Forced: during a snapshot write (the sink has committed, the store
-    // has not: the resume regenerates committed rows, the read-back skips
-    // them). A broker without transactions fails this first run.
-    let marker = store.join("test-paused-in-snapshot");
-    kill_at_marker(spawn(&args, &[("EDDY_TEST_PAUSE_IN_SNAPSHOT", "2")]), &marker)?;
-    // Forced: rows produced (and flushed) in a transaction that no snapshot
-    // committed, then kill -9: the restart must fence and abort it.
-    let marker = store.join("test-paused-after-writes");
-    let hook = format!("{}:{}", rows.len() / 3, s(&store));
-    kill_at_marker(spawn(&args, &[(PAUSE_WRITES_ENV, &hook)]), &marker)?;
-    let out = spawn(&args, &[]).wait_with_output().unwrap();
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    let forced = |topology: Topology, env: (&str, &str), marker: &str| -> Result<(), String> {
+        let mut children = topology.spawn(&args, &[env]);
+        let marker = store.join(marker);
+        let reached = wait_for_marker(&mut children, &marker);
+        kill_all(&mut children);
+        let _ = std::fs::remove_file(&marker);
+        reached
+    };
+    forced(
+        Topology::TwoWorkers,
+        ("EDDY_TEST_PAUSE_IN_SNAPSHOT", "2"),
+        "test-paused-in-snapshot",
+    )?;
+    let hook = format!("{}:{}", rows.len() / 4, s(&store));
+    forced(
+        Topology::TwoWorkers,
+        (PAUSE_WRITES_ENV, &hook),
+        "test-paused-after-writes",
+    )?;
+    if mode == SinkMode::Transactional {
+        let hook = format!("2:{}", s(&store));
+        forced(
+            Topology::OneWorker,
+            (PAUSE_COMMIT_ENV, &hook),
+            "test-paused-in-commit",
+        )?;
     }
+
+    let mut killed = 0;
+    let mut finished = None;
+    for i in 0..kills {
+        let topology = Topology::ALL[i as usize % 3];
+        let mut children = topology.spawn(&args, &[]);
+        std::thread::sleep(Duration::from_millis(30 + rng.below(700)));
+        if children.iter_mut().all(|c| c.try_wait().unwrap().is_some()) {
+            finished = Some(topology);
+            break;
+        }
+        kill_all(&mut children);
+        killed += 1;
+    }
+    let last = Topology::ALL[killed as usize % 3];
+    if finished.is_none() {
+        last.run(&args, &[])?;
+    }
+    eprintln!("{mode:?}: {killed} random kills, then a run to the end ({last:?})");
     assert!(latest_complete(&store).1, "the last run did not finish");
-    let got = b.read_committed(&output);
-    for (p, values) in got.iter().enumerate() {
-        let want: Vec<&str> = rows
-            .iter()
-            .copied()
-            .filter(|r| {
-                let row: serde_json::Value = serde_json::from_str(r).unwrap();
-                let user = row["user"].as_str().unwrap().to_owned();
-                (murmur2(user.as_bytes()) & 0x7fff_ffff) as usize % out_partitions as usize == p
-            })
-            .collect();
-        let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        assert!(
-            values == want,
-            "partition {p}: {} messages read_committed, {} rows expected (every row once, in order)",
-            values.len(),
-            want.len()
-        );
-    }
+    assert_rows_once(b, &output, &rows, out_partitions as usize, &format!("{mode:?}"));
     Ok(())
+}
+
+/// The number of random kills: `EDDY_KAFKA_KILLS`, else `default`.
+fn kills(default: u64) -> u64 {
+    std::env::var("EDDY_KAFKA_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
 fn mock_transactional_rows_once_across_kill_9() {
-    if let Err(e) = transactional_rows_once_across_kill_9(&mock()) {
+    if let Err(e) = rows_once_across_kill_9(&mock(), SinkMode::Transactional, kills(3)) {
         panic!("a run failed on the mock cluster: {e}");
     }
 }
 
-/// On the real broker: every row once if it has transactions, else a
-/// clear failure (exit 1, naming transactions and the way out).
 #[test]
-fn broker_transactional_rows_once_or_a_clear_refusal() {
-    let Some(b) = real("broker_transactional_rows_once_or_a_clear_refusal") else {
+fn broker_transactional_rows_once_across_kill_9() {
+    let Some(b) = real("broker_transactional_rows_once_across_kill_9") else {
         return;
     };
-    match transactional_rows_once_across_kill_9(&b) {
-        Ok(()) => eprintln!("the broker has transactions: every row once"),
-        Err(text) => {
-            assert!(
-                text.contains("does the broker support transactions?")
-                    && text.contains("--kafka-sink idempotent"),
-                "a broker without transactions must be named as such: {text}"
-            );
-            eprintln!("the broker has no transactions; refused clearly: {text}");
-        }
+    if let Err(e) = rows_once_across_kill_9(&b, SinkMode::Transactional, kills(20)) {
+        panic!("a run failed: {e}");
+    }
+}
+
+#[test]
+fn broker_read_back_rows_once_across_kill_9() {
+    let Some(b) = real("broker_read_back_rows_once_across_kill_9") else {
+        return;
+    };
+    if let Err(e) = rows_once_across_kill_9(&b, SinkMode::ReadBack, kills(20)) {
+        panic!("a run failed: {e}");
     }
 }
 

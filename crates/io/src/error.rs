@@ -5,8 +5,10 @@
 
 use std::path::PathBuf;
 
-/// Why a source or sink failed.
+/// Why a source or sink failed. Non-exhaustive: the `kafka` feature adds
+/// a variant.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectorError {
     /// The connector's description is wrong (an unknown partition key, a
     /// bad parameter): the dataflow cannot be built.
@@ -40,6 +42,7 @@ pub enum ConnectorError {
     Resume(String),
     /// A Kafka client call failed: `kafka://HOSTS/TOPIC[/PARTITION]: what`,
     /// then (as the [`source`](std::error::Error::source)) rdkafka's error.
+    #[cfg(feature = "kafka")]
     #[error("{place}: {what}")]
     Kafka {
         /// The topic or partition, as a `kafka://` URI.
@@ -91,6 +94,7 @@ mod tests {
         assert!(err.source().is_none());
     }
 
+    #[cfg(feature = "kafka")]
     #[test]
     fn a_kafka_error_keeps_the_client_error_as_source() {
         let err = ConnectorError::Kafka {

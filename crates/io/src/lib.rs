@@ -8,14 +8,16 @@
 //! so reading is spread over all workers of all processes. Each partition can
 //! report its resume position ([`SourcePartition::position`]) for recovery.
 //!
-//! Kafka topics are sources and sinks too ([`kafka`]): a topic partition is
-//! a source partition, its offset the resume position.
+//! Kafka topics are sources and sinks too (`kafka`, with the `kafka` cargo
+//! feature, on by default): a topic partition is a source partition, its
+//! offset the resume position. Without the feature librdkafka is not built.
 //!
 //! A [`Sink`] is written by one writer (all items routed to worker 0) or one
 //! writer per worker; see [`SinkRouting`].
 
 pub mod error;
 pub mod files;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod stdio;
 

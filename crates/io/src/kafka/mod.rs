@@ -23,7 +23,7 @@
 mod sink;
 mod source;
 
-pub use sink::{murmur2, KafkaSink, PAUSE_READBACK_ENV, PAUSE_WRITES_ENV, POSITION_HEADER};
+pub use sink::{murmur2, KafkaSink, PAUSE_COMMIT_ENV, PAUSE_READBACK_ENV, PAUSE_WRITES_ENV, POSITION_HEADER};
 pub use source::{KafkaRecord, KafkaSource, KafkaStart, TimeFrom};
 
 use std::fmt;

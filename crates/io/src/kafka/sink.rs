@@ -300,7 +300,13 @@ impl<T: 'static> KafkaSink<T> {
             value: Vec::new(),
             produced: 0,
             pause: pause_after_writes_hook(),
+            commit_pause: pause_in_commit_hook(),
+            commits: 0,
             in_transaction: self.transactional,
+            tx_id: match (&self.dedup, self.transactional) {
+                (Some(id), true) => Some(transactional_id(id, worker)),
+                _ => None,
+            },
         }))
     }
 }
@@ -328,9 +334,13 @@ fn transactional_id(id: &str, worker: usize) -> String {
     format!("{}.tx.{worker}", id.replace(':', "_"))
 }
 
-/// A transaction call's error, saying when the broker lacks transactions.
+/// A transaction call's error, saying when the broker lacks transactions
+/// and naming the run that fenced this one.
 fn transaction_error(what: &str, e: &KafkaError) -> String {
     let code = e.rdkafka_error_code();
+    if is_fencing(code) {
+        return format!("{what}: {e}: {}", fenced_message(None));
+    }
     let unsupported = matches!(
         code,
         Some(
@@ -345,18 +355,35 @@ fn transaction_error(what: &str, e: &KafkaError) -> String {
             "{what}: {e}; does the broker support transactions? (--kafka-sink transactional needs them; \
              --kafka-sink idempotent is exactly-once with -r on any broker)"
         )
-    } else if matches!(
+    } else {
+        format!("{what}: {e}")
+    }
+}
+
+/// Whether a client error code says that another producer of the same
+/// `transactional.id` took over (this one is fenced).
+fn is_fencing(code: Option<RDKafkaErrorCode>) -> bool {
+    matches!(
         code,
         Some(
             RDKafkaErrorCode::Fenced
                 | RDKafkaErrorCode::ProducerFenced
                 | RDKafkaErrorCode::InvalidProducerEpoch
         )
-    ) {
-        format!("{what}: {e}: another run of this job (same transactional.id) has fenced this one")
-    } else {
-        format!("{what}: {e}")
-    }
+    )
+}
+
+/// What a fenced writer says: another run of the job took the output over.
+fn fenced_message(tx_id: Option<&str>) -> String {
+    let id = tx_id.map_or_else(
+        || "same transactional.id".to_owned(),
+        |id| format!("transactional.id {id}"),
+    );
+    format!(
+        "another run of this job ({id}) has fenced this one: that run now writes the output; this run \
+         stops, and what it wrote since its last snapshot was aborted (never visible to read_committed \
+         consumers)"
+    )
 }
 
 /// Test hook: with `EDDY_TEST_PAUSE_IN_READBACK=DIR` in the environment, an
@@ -367,17 +394,41 @@ pub const PAUSE_READBACK_ENV: &str = "EDDY_TEST_PAUSE_IN_READBACK";
 
 /// Test hook: with `EDDY_TEST_PAUSE_AFTER_WRITES=N:DIR`, a writer that has
 /// produced `N` messages flushes them, creates `DIR/test-paused-after-writes`
-/// and waits there for ever: a forced crash with messages on the topic that
-/// no snapshot covers.
+/// and waits there until the file is removed (then goes on): a forced
+/// crash, or a frozen run, with messages on the topic (in an open
+/// transaction, for a transactional sink) that no snapshot covers.
 pub const PAUSE_WRITES_ENV: &str = "EDDY_TEST_PAUSE_AFTER_WRITES";
 
+/// Test hook: with `EDDY_TEST_PAUSE_IN_COMMIT=N:DIR`, a transactional
+/// writer whose `N`th snapshot commit has just been acknowledged by the
+/// broker creates `DIR/test-paused-in-commit` and waits there until the
+/// file is removed: a forced crash after the Kafka commit and before the
+/// recovery store has the snapshot.
+pub const PAUSE_COMMIT_ENV: &str = "EDDY_TEST_PAUSE_IN_COMMIT";
+
 fn pause_after_writes_hook() -> Option<(u64, std::path::PathBuf)> {
-    let value = std::env::var(PAUSE_WRITES_ENV).ok()?;
+    count_and_marker(PAUSE_WRITES_ENV, "test-paused-after-writes")
+}
+
+fn pause_in_commit_hook() -> Option<(u64, std::path::PathBuf)> {
+    count_and_marker(PAUSE_COMMIT_ENV, "test-paused-in-commit")
+}
+
+/// `N:DIR` from the environment variable `var`: `(N, DIR/marker)`.
+fn count_and_marker(var: &str, marker: &str) -> Option<(u64, std::path::PathBuf)> {
+    let value = std::env::var(var).ok()?;
     let (n, dir) = value.split_once(':')?;
-    Some((
-        n.parse().ok()?,
-        std::path::Path::new(dir).join("test-paused-after-writes"),
-    ))
+    Some((n.parse().ok()?, std::path::Path::new(dir).join(marker)))
+}
+
+/// Creates `marker` and waits until it is removed (a test kills or
+/// freezes the process meanwhile).
+fn pause_at(marker: &std::path::Path) {
+    if std::fs::write(marker, b"").is_ok() {
+        while marker.exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 fn pause_after_readback() {
@@ -443,12 +494,39 @@ struct KafkaWriter<T> {
     produced: u64,
     /// The test hook [`PAUSE_WRITES_ENV`].
     pause: Option<(u64, std::path::PathBuf)>,
+    /// The test hook [`PAUSE_COMMIT_ENV`].
+    commit_pause: Option<(u64, std::path::PathBuf)>,
+    /// Transactions committed since the writer opened.
+    commits: u64,
     /// A transaction is open (transactional sinks only).
     in_transaction: bool,
+    /// The producer's `transactional.id` (transactional sinks only).
+    tx_id: Option<String>,
 }
 
 impl<T> KafkaWriter<T> {
+    /// `Err` naming the other run when this transactional producer was
+    /// fenced (librdkafka then fails every call with a fatal error).
+    fn check_fenced(&self) -> Result<()> {
+        self.check_fenced_while("cannot write")
+    }
+
+    /// [`check_fenced`](Self::check_fenced), saying what was being done.
+    fn check_fenced_while(&self, what: &str) -> Result<()> {
+        if self.tx_id.is_none() {
+            return Ok(());
+        }
+        match self.producer.client().fatal_error() {
+            Some((code, why)) if is_fencing(Some(code)) => Err(self.uri.error(format!(
+                "{what}: {why}: {}",
+                fenced_message(self.tx_id.as_deref())
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn check_delivery(&self) -> Result<()> {
+        self.check_fenced()?;
         let failed = self
             .producer
             .context()
@@ -462,9 +540,10 @@ impl<T> KafkaWriter<T> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.producer
-            .flush(DELIVERY_TIMEOUT)
-            .map_err(|e| self.uri.unreachable("cannot flush the output", e))?;
+        if let Err(e) = self.producer.flush(DELIVERY_TIMEOUT) {
+            self.check_fenced()?;
+            return Err(self.uri.unreachable("cannot flush the output", e));
+        }
         self.check_delivery()
     }
 
@@ -477,6 +556,7 @@ impl<T> KafkaWriter<T> {
             return Ok(());
         }
         self.in_transaction = false;
+        self.check_fenced_while("cannot commit the snapshot's transaction")?;
         self.check_delivery()?;
         if let Err(e) = self.producer.commit_transaction(DELIVERY_TIMEOUT) {
             let aborted = self.producer.abort_transaction(DELIVERY_TIMEOUT).is_ok();
@@ -485,10 +565,15 @@ impl<T> KafkaWriter<T> {
             } else {
                 "left to the next run to abort"
             };
-            return Err(self.uri.error(transaction_error(
-                &format!("cannot commit the snapshot's transaction ({then})"),
-                &e,
-            )));
+            let what = format!("cannot commit the snapshot's transaction ({then})");
+            self.check_fenced_while(&what)?;
+            return Err(self.uri.error(transaction_error(&what, &e)));
+        }
+        self.commits += 1;
+        if let Some((at, marker)) = &self.commit_pause {
+            if self.commits == *at {
+                pause_at(marker);
+            }
         }
         self.check_delivery()?;
         if again {
@@ -557,7 +642,10 @@ impl<T> SinkPartition<T> for KafkaWriter<T> {
                         record = back;
                         self.producer.poll(Duration::from_millis(20));
                     }
-                    Err((e, _)) => return Err(self.uri.part_error(p as i32, format!("cannot produce: {e}"))),
+                    Err((e, _)) => {
+                        self.check_fenced()?;
+                        return Err(self.uri.part_error(p as i32, format!("cannot produce: {e}")));
+                    }
                 }
             }
             self.produced += 1;
@@ -566,11 +654,8 @@ impl<T> SinkPartition<T> for KafkaWriter<T> {
             if self.produced >= *after {
                 let marker = marker.clone();
                 self.flush()?;
-                if std::fs::write(&marker, b"").is_ok() {
-                    loop {
-                        std::thread::sleep(Duration::from_secs(1));
-                    }
-                }
+                self.pause = None;
+                pause_at(&marker);
             }
         }
         self.producer.poll(Duration::ZERO);
@@ -776,5 +861,28 @@ mod tests {
     fn sink_state_round_trips() {
         assert_eq!(decode_state(&encode_state(&[3, 0, 7])), Some(vec![3, 0, 7]));
         assert_eq!(decode_state(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn a_broker_without_transactions_is_named_with_the_way_out() {
+        let e = KafkaError::MessageProduction(RDKafkaErrorCode::UnsupportedVersion);
+        let text = transaction_error("cannot start transactions", &e);
+        assert!(text.starts_with("cannot start transactions: "), "{text}");
+        assert!(
+            text.contains("does the broker support transactions?")
+                && text.contains("--kafka-sink idempotent"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_fenced_writer_names_the_other_run() {
+        let e = KafkaError::MessageProduction(RDKafkaErrorCode::ProducerFenced);
+        let text = transaction_error("cannot commit", &e);
+        assert!(
+            text.contains("another run of this job") && text.contains("has fenced this one"),
+            "{text}"
+        );
+        assert!(fenced_message(Some("job.tx.0")).contains("(transactional.id job.tx.0)"));
     }
 }
