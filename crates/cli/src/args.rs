@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_duration, parse_horizon, Horizon};
 
 /// Session click-through rates from search logs.
 ///
@@ -240,6 +240,16 @@ pub struct RunArgs {
     /// latest event is late.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub wait: Duration,
+
+    /// How far the input's event time must pass a quiet user's latest event
+    /// (beyond --wait) before that user's watermark follows the input: with
+    /// 0s a user who leaves gets their row once the input is --gap + --wait
+    /// past their last event, on a live stream too. Larger: room for users
+    /// whose events arrive late in a block (apps uploading hours later);
+    /// off: a user's sessions close only at their next event or the end of
+    /// input.
+    #[arg(long, value_name = "DURATION|off", default_value = "0s", value_parser = parse_horizon)]
+    pub horizon: Horizon,
 
     /// For live input (stdin that does not end): close a user's sessions,
     /// and forget the user, after this much wall-clock time without an event

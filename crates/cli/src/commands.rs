@@ -65,6 +65,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         gap: args.gap,
         wait: args.wait,
         idle_timeout: args.idle_timeout,
+        horizon: args.horizon.0,
         format: args.format,
         output: args.output.clone(),
         late_output: args.late_output.clone(),

@@ -2,6 +2,21 @@
 
 use std::time::Duration;
 
+/// `--horizon`'s value: a duration, or `off` (`None`).
+pub fn parse_horizon(text: &str) -> Result<Horizon, String> {
+    match text.trim() {
+        "off" => Ok(Horizon(None)),
+        t => parse_duration(t)
+            .map(|d| Horizon(Some(d)))
+            .map_err(|e| format!("{e}, or off")),
+    }
+}
+
+/// How far the input's event time must pass a quiet user (beyond `--wait`)
+/// before their watermark follows it (`None`: never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Horizon(pub Option<Duration>);
+
 /// Parses `<integer><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();

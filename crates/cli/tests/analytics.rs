@@ -619,6 +619,11 @@ fn a_live_input_writes_a_window_once_its_delay_has_passed_and_counts_later_searc
             "1h",
             "--analytics-delay",
             "1h",
+            // Users' sessions close 1 h of input after their last event
+            // (beyond gap + wait), so Bob's is still open when the window
+            // is written.
+            "--horizon",
+            "1h",
         ])
         .args(["--summary", "json"])
         .stdin(Stdio::piped())

@@ -2,7 +2,7 @@
 //!
 //! Every scenario runs twice: on librdkafka's mock cluster (in this test
 //! process; always) and on a real broker (`broker_*` tests) when
-//! `EDDY_KAFKA_BOOTSTRAP=HOST:PORT` names one (`.ci/run` starts tansu with
+//! `EDDY_KAFKA_BOOTSTRAP=HOST:PORT` names one (`.ci/run` starts Apache Kafka with
 //! `scripts/kafka-broker.sh start`). Without it the real-broker tests fail
 //! under `CI=true` and are skipped, saying so, otherwise.
 //!
@@ -807,6 +807,9 @@ fn bench_kafka_latency() {
         env("EDDY_BENCH_SECONDS", 20),
         env("EDDY_BENCH_WORKERS", 1),
     );
+    // idempotent (the read-back sink) or transactional; the reader below
+    // is read_committed (librdkafka's default).
+    let sink = std::env::var("EDDY_BENCH_SINK").unwrap_or_else(|_| "idempotent".into());
     let events = rate * seconds;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.jsonl");
@@ -845,6 +848,8 @@ fn bench_kafka_latency() {
             &input,
             "-o",
             &output,
+            "--kafka-sink",
+            &sink,
             "-r",
             s(&store),
             "-s",
@@ -953,7 +958,7 @@ fn bench_kafka_latency() {
             .unwrap_or(f64::NAN)
     };
     eprintln!(
-        "kafka latency: {events} events at {rate}/s (sent in {send_secs:.1} s), -w {workers}, -s 1s: {} rows read, {} \
+        "kafka latency: {events} events at {rate}/s (sent in {send_secs:.1} s), -w {workers}, --kafka-sink {sink}, -r -s 1s: {} rows read, {} \
          closed by an event: p50 {:.0} ms, p99 {:.0} ms",
         rows.len(),
         latencies.len(),

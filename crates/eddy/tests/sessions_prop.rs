@@ -2,6 +2,11 @@
 //! reference sessionizer, as multisets, for 1 to 4 workers, random
 //! batch sizes, random partitionings and both fold orders.
 //!
+//! This is the per-key rule alone (`EventClock::horizon(None)`: a key's
+//! watermark moves only with its own events); the default rule, whose
+//! watermark also follows the input's progress, has its own reference in
+//! `progress_windows.rs`.
+//!
 //! The reference implements the contract directly: partitions are merged in
 //! canonical order (each partition's event-time high-water mark, then
 //! partition, then offset); per user an event is late when it is more than
@@ -75,7 +80,7 @@ fn engine(
     let parts = parts.to_vec();
     run("prop", &RunConfig::workers(workers), move |flow| {
         let source = TestingSource::partitioned(parts.clone()).batch_size(batch);
-        let clock = EventClock::new(|e: &Event| e.1, Duration::from_millis(wait as u64));
+        let clock = EventClock::new(|e: &Event| e.1, Duration::from_millis(wait as u64)).horizon(None);
         let windows = flow
             .input_timed("inp", source, |e: &Event| Some(e.1))
             .key_on("user", |e: &Event| e.0.clone())

@@ -39,7 +39,7 @@ pub enum KafkaSinkArg {
     /// As idempotent, and each snapshot's rows in one broker transaction
     /// committed by the snapshot: `read_committed` consumers see only rows
     /// of completed snapshot epochs. Needs -r and a broker with transactions
-    /// (not tansu 0.6); -s must stay under half of `transaction.timeout.ms`
+    /// (Apache Kafka, Redpanda); -s must stay under half of `transaction.timeout.ms`
     /// (60 s by default; raise it with --kafka-option).
     Transactional,
 }
@@ -441,10 +441,7 @@ impl LineProducer {
             }
             value.extend_from_slice(line);
         })
-        .create_missing(partitions)
-        // A load generator needs no idempotence (and tansu 0.6's breaks
-        // under load: its storage panics in `idempotent_message_check`).
-        .idempotent(false);
+        .create_missing(partitions);
         Ok(LineProducer {
             writer: sink.build(0, 1)?,
             pending: Vec::new(),

@@ -47,6 +47,9 @@ pub struct Plan {
     pub wait: Duration,
     /// Wall-clock idle timeout per user (live input).
     pub idle_timeout: Option<Duration>,
+    /// How far the input's progress must pass a quiet user before their
+    /// watermark follows it (`None`: never).
+    pub horizon: Option<Duration>,
     /// Row format.
     pub format: Format,
     /// Rows go here (`-` = stdout).
@@ -78,7 +81,7 @@ impl Plan {
     /// (not the worker or process count, which may change).
     pub fn fingerprint(&self) -> String {
         format!(
-            "search-ctr {}: inputs={:?} gap={:?} wait={:?} idle_timeout={:?} format={:?} output={:?} \
+            "search-ctr {}: inputs={:?} gap={:?} wait={:?} idle_timeout={:?} horizon={:?} format={:?} output={:?} \
              late_output={:?} on_invalid={:?} dead_letter={:?} max_line_bytes={} chunk_bytes={} \
              time_unit={:?} schema={:?} ubi_click_actions={:?} analytics={:?} {}",
             env!("CARGO_PKG_VERSION"),
@@ -86,6 +89,7 @@ impl Plan {
             self.gap,
             self.wait,
             self.idle_timeout,
+            self.horizon,
             self.format,
             self.output,
             self.late_output,
@@ -142,6 +146,10 @@ impl Plan {
             (
                 "--idle-timeout".into(),
                 self.idle_timeout.map_or_else(|| "off".into(), duration),
+            ),
+            (
+                "--horizon".into(),
+                self.horizon.map_or_else(|| "off".into(), duration),
             ),
             ("--format".into(), name(self.format.to_possible_value())),
             ("--on-invalid".into(), name(self.on_invalid.to_possible_value())),
@@ -458,7 +466,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         })
     };
     let wait_ms = millis(plan.wait);
-    let mut clock = EventClock::new(|e: &SessionEvent| e.time_ms, plan.wait);
+    let mut clock = EventClock::new(|e: &SessionEvent| e.time_ms, plan.wait).horizon(plan.horizon);
     if let Some(idle) = plan.idle_timeout {
         clock = clock.idle_timeout(idle);
     }
@@ -552,6 +560,7 @@ mod tests {
             gap: Duration::from_secs(1800),
             wait: Duration::from_secs(10),
             idle_timeout: None,
+            horizon: Some(Duration::ZERO),
             format: Format::Jsonl,
             output: "-".into(),
             late_output: None,
@@ -643,6 +652,7 @@ mod tests {
             gap: Duration::from_secs(1800),
             wait: Duration::from_secs(10),
             idle_timeout: None,
+            horizon: Some(Duration::ZERO),
             format: Format::Jsonl,
             output: "out-on-process-0.jsonl".into(),
             late_output: None,

@@ -1,6 +1,6 @@
 //! The broker the Kafka end-to-end tests run against: librdkafka's mock
 //! cluster (always) or a real one named by `EDDY_KAFKA_BOOTSTRAP=HOST:PORT`
-//! (`.ci/run` starts tansu with `scripts/kafka-broker.sh start`). Without
+//! (`.ci/run` starts Apache Kafka with `scripts/kafka-broker.sh start`). Without
 //! one the real-broker tests fail under `CI=true` and are skipped, saying
 //! so, otherwise. Each test file adds the `impl Broker` helpers it needs.
 

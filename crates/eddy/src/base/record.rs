@@ -61,6 +61,11 @@ pub fn time_mark(ms: i64) -> u64 {
     (ms as u64) ^ (1 << 63)
 }
 
+/// The event time (ms) a progress mark stands for: [`time_mark`]'s inverse.
+pub(crate) fn mark_time(mark: u64) -> i64 {
+    (mark ^ (1 << 63)) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

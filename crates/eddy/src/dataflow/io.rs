@@ -17,7 +17,7 @@ impl<'a> Flow<'a> {
     pub fn input<T: Data, S: Source<T>>(&mut self, step: &str, source: S) -> Stream<'a, T> {
         let step_id = self.ctx().step_id(step);
         let edge = build_input(&self.graph, &step_id, source, None);
-        self.stream(edge, &step_id)
+        self.stream(edge, &step_id, false)
     }
 
     /// Adds an input step whose items carry an event time (ms since the
@@ -32,7 +32,7 @@ impl<'a> Flow<'a> {
     ) -> Stream<'a, T> {
         let step_id = self.ctx().step_id(step);
         let edge = build_input(&self.graph, &step_id, source, Some(Arc::new(time_of)));
-        self.stream(edge, &step_id)
+        self.stream(edge, &step_id, true)
     }
 }
 

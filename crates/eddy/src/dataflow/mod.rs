@@ -39,13 +39,15 @@ impl<'a> Flow<'a> {
         self.graph.ctx()
     }
 
-    /// A stream of the flow over an engine edge, made by step `from`.
-    pub(crate) fn stream<T: Data>(&self, inner: Edge<'a, T>, from: &str) -> Stream<'a, T> {
+    /// A stream of the flow over an engine edge, made by step `from`;
+    /// `timed`: its marks are event times.
+    pub(crate) fn stream<T: Data>(&self, inner: Edge<'a, T>, from: &str, timed: bool) -> Stream<'a, T> {
         Stream {
             inner,
             ctx: self.graph.ctx_rc().clone(),
             scoped: self.graph.scoped().clone(),
             from: Rc::from(from),
+            timed,
         }
     }
 
@@ -96,6 +98,10 @@ pub struct Stream<'a, T: Data> {
     pub(crate) scoped: Rc<Scoped<'a>>,
     /// The id of the step that produced this stream (for [`Flow::describe`]).
     pub(crate) from: Rc<str>,
+    /// Whether the stream's progress marks are event times (every input
+    /// it comes from is [`Flow::input_timed`]): then stateful steps can
+    /// tell their logic the input's event-time progress.
+    pub(crate) timed: bool,
 }
 
 impl<T: Data> Clone for Stream<'_, T> {
@@ -105,6 +111,7 @@ impl<T: Data> Clone for Stream<'_, T> {
             ctx: self.ctx.clone(),
             scoped: self.scoped.clone(),
             from: self.from.clone(),
+            timed: self.timed,
         }
     }
 }
@@ -116,6 +123,7 @@ impl<'a, T: Data> Stream<'a, T> {
             ctx: self.ctx.clone(),
             scoped: self.scoped.clone(),
             from: self.consumed(true),
+            timed: self.timed,
         }
     }
 

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::base::record::mark_time;
 use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
 pub use crate::engine::keyed::Wake;
@@ -69,6 +70,33 @@ pub trait StatefulLogic<V>: 'static {
         complete
     }
 
+    /// [`StatefulLogic::on_item_into`] told the input's event-time
+    /// progress when the value is taken (ms since the Unix epoch): every
+    /// value whose partition's event-time mark was below it has been taken,
+    /// and no later value will have a lower mark — the event-time analogue
+    /// of Bytewax's system time, deterministic. `None` when the step's input
+    /// is not event-timed ([`Flow::input_timed`](crate::Flow::input_timed);
+    /// [`Flow::input`](crate::Flow::input) marks are counts). This is what
+    /// the step calls; override it for logic that advances with the input
+    /// (the window operators do). Default: `on_item_into`.
+    #[inline]
+    fn on_item_at(&mut self, value: V, progress: Option<i64>, out: &mut Vec<Self::Out>) -> IsComplete {
+        let _ = progress;
+        self.on_item_into(value, out)
+    }
+
+    /// [`StatefulLogic::on_notify`] appending what it emits to `out`, told
+    /// the input's event-time progress at the wake-up (at or after the time
+    /// asked for; `None` for a wall-clock wake-up or an input that is not
+    /// event-timed). This is what the step calls. Default: calls
+    /// `on_notify`.
+    fn on_notify_at(&mut self, progress: Option<i64>, out: &mut Vec<Self::Out>) -> IsComplete {
+        let _ = progress;
+        let (emits, complete) = self.on_notify();
+        push_all(out, emits);
+        complete
+    }
+
     /// The wake-up asked for with [`StatefulLogic::notify_at`] is due.
     /// Default: nothing, retain.
     fn on_notify(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
@@ -97,6 +125,8 @@ pub trait StatefulLogic<V>: 'static {
 /// Runs a [`StatefulLogic`] per key on the keyed core.
 struct Stateful<B, L> {
     builder: B,
+    /// The input's marks are event times (tell the logic its progress).
+    timed: bool,
     _logic: PhantomData<fn() -> L>,
 }
 
@@ -117,9 +147,10 @@ where
     }
 
     #[inline]
-    fn on_value(&mut self, _key: &K, slot: &mut Option<L>, value: V, out: &mut Vec<L::Out>) {
+    fn on_value(&mut self, _key: &K, slot: &mut Option<L>, value: V, mark: u64, out: &mut Vec<L::Out>) {
         let logic = slot.get_or_insert_with(|| (self.builder)(None));
-        if logic.on_item_into(value, out) == IsComplete::Discard {
+        let progress = self.timed.then(|| mark_time(mark));
+        if logic.on_item_at(value, progress, out) == IsComplete::Discard {
             *slot = None;
         }
     }
@@ -133,11 +164,10 @@ where
         logic.notify_at()
     }
 
-    fn on_notify(&mut self, _key: &K, slot: &mut Option<L>, out: &mut Vec<L::Out>) {
+    fn on_notify(&mut self, _key: &K, slot: &mut Option<L>, mark: Option<u64>, out: &mut Vec<L::Out>) {
         if let Some(logic) = slot.as_mut() {
-            let (emits, complete) = logic.on_notify();
-            push_all(out, emits);
-            if complete == IsComplete::Discard {
+            let progress = mark.filter(|_| self.timed).map(mark_time);
+            if logic.on_notify_at(progress, out) == IsComplete::Discard {
                 *slot = None;
             }
         }
@@ -345,6 +375,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
             step,
             Stateful {
                 builder,
+                timed: self.timed,
                 _logic: PhantomData,
             },
         )

@@ -147,10 +147,12 @@ impl<'a, T: Data> Stream<'a, T> {
         for other in others {
             other.consumed(true);
         }
-        self.wrap(ops::concatenate(
+        let mut merged = self.wrap(ops::concatenate(
             &self.inner,
             others.iter().map(|s| s.inner.clone()),
-        ))
+        ));
+        merged.timed = self.timed && others.iter().all(|s| s.timed);
+        merged
     }
 
     /// Makes a keyed stream: `(f(value), value)`.

@@ -166,10 +166,11 @@ pub trait KeyedLogic<K, V, O>: 'static {
     /// Rebuilds a key's state from what [`KeyedLogic::save`] wrote.
     fn load(&mut self, bytes: &[u8]) -> Result<Self::State, CodecError>;
 
-    /// Takes one value of `key`, in canonical order. `state` is `None` for a
-    /// key with no state yet; leaving it `None` drops the key's state.
-    /// Emitted values go to `out`.
-    fn on_value(&mut self, key: &K, state: &mut Option<Self::State>, value: V, out: &mut Vec<O>);
+    /// Takes one value of `key`, in canonical order, at progress mark
+    /// `mark` (the record's tag: every record with a lower tag has been
+    /// taken). `state` is `None` for a key with no state yet; leaving it
+    /// `None` drops the key's state. Emitted values go to `out`.
+    fn on_value(&mut self, key: &K, state: &mut Option<Self::State>, value: V, mark: u64, out: &mut Vec<O>);
 
     /// End of input: the key's last state; emit what is left.
     fn on_eof(&mut self, key: &K, state: Self::State, out: &mut Vec<O>);
@@ -180,9 +181,17 @@ pub trait KeyedLogic<K, V, O>: 'static {
         None
     }
 
-    /// The wake-up asked for with [`KeyedLogic::notify_at`] is due; leaving
-    /// the state `None` drops the key's state.
-    fn on_notify(&mut self, _key: &K, _state: &mut Option<Self::State>, _out: &mut Vec<O>) {}
+    /// The wake-up asked for with [`KeyedLogic::notify_at`] is due, at
+    /// progress mark `mark` (`None` for a wall-clock one); leaving the state
+    /// `None` drops the key's state.
+    fn on_notify(
+        &mut self,
+        _key: &K,
+        _state: &mut Option<Self::State>,
+        _mark: Option<u64>,
+        _out: &mut Vec<O>,
+    ) {
+    }
 }
 
 /// A scheduled wake-up: an effective progress mark, or a wall-clock instant.
@@ -543,13 +552,13 @@ where
             val: (key, value),
         } = rec;
         if let Some(slot) = states.get_mut(&key) {
-            logic.on_value(&key, slot, value, emitted);
+            logic.on_value(&key, slot, value, tag, emitted);
             if slot.is_none() {
                 states.remove(&key);
             }
         } else {
             let mut slot = None;
-            logic.on_value(&key, &mut slot, value, emitted);
+            logic.on_value(&key, &mut slot, value, tag, emitted);
             if slot.is_some() {
                 states.insert(key.clone(), slot);
             }
@@ -597,12 +606,12 @@ fn apply_waking<K, V, O, L>(
         }
         let want = match states.get_mut(&key) {
             Some(slot) => {
-                logic.on_value(&key, slot, value, emitted);
+                logic.on_value(&key, slot, value, tag, emitted);
                 slot.as_ref().map(|state| logic.notify_at(state))
             }
             None => {
                 let mut slot = None;
-                logic.on_value(&key, &mut slot, value, emitted);
+                logic.on_value(&key, &mut slot, value, tag, emitted);
                 let want = slot.as_ref().map(|state| logic.notify_at(state));
                 if slot.is_some() {
                     states.insert(key.clone(), slot);
@@ -647,7 +656,7 @@ fn notify<K, V, O, L>(
     let Some(slot) = states.get_mut(&key) else {
         return;
     };
-    logic.on_notify(&key, slot, emitted);
+    logic.on_notify(&key, slot, (at != 0).then_some(at), emitted);
     match slot.as_ref() {
         Some(state) => wakes.set(&key, sched(logic.notify_at(state), at, true)),
         None => {

@@ -12,8 +12,9 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::error::CodecError;
 
 /// The snapshot encoding's version; a part with another one is refused.
-/// Version 3: the compact window state (the store's version 3 too).
-pub const PART_VERSION: u8 = 3;
+/// Version 3: the compact window state; version 4: the event clock's
+/// progress (the store's versions too).
+pub const PART_VERSION: u8 = 4;
 
 const MAGIC: &[u8; 3] = b"EDY";
 const HEADER: usize = 4 + 8;

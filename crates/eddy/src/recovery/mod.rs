@@ -665,7 +665,7 @@ mod tests {
     fn an_older_store_is_named_as_such() {
         // Version 2: the window state before it was made compact (a
         // session windower with its gap, `u64` session counts).
-        for old in [1, 2] {
+        for old in [1, 2, 3] {
             let dir = tempfile::tempdir().unwrap();
             let path = init_store(dir.path()).unwrap();
             let conn = rusqlite::Connection::open(&path).unwrap();
@@ -674,12 +674,12 @@ mod tests {
             drop(conn);
             let e = Store::open(dir.path(), true).err().unwrap();
             assert!(
-                matches!(&e, RecoveryError::OtherVersion { path: p, found, expected: 3 } if p == &path && *found == old),
+                matches!(&e, RecoveryError::OtherVersion { path: p, found, expected: 4 } if p == &path && *found == old),
                 "{e:?}"
             );
             assert!(
                 e.to_string().contains(&format!(
-                    "format version {old}; this build reads version 3; it was made by an older build"
+                    "format version {old}; this build reads version 4; it was made by an older build"
                 )),
                 "{e}"
             );

@@ -29,9 +29,11 @@ const APPLICATION_ID: i64 = 0x4544_4459;
 /// The store's format version (SQLite `user_version`). Version 2 added the
 /// `inputs` table; version 3 is the compact per-key window state (the
 /// session windower without its gap, the session accumulators' `u32`
-/// counts and relative pending times): a store of version 2 holds states
-/// this build cannot read, so it is refused when opened.
-pub const STORE_VERSION: i64 = 3;
+/// counts and relative pending times); version 4 adds to each key's event
+/// clock the input's progress when its watermark was set (windows close as
+/// the input advances): a store of an older version holds states this
+/// build cannot read, so it is refused when opened.
+pub const STORE_VERSION: i64 = 4;
 
 /// How long a writer waits for another worker's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);

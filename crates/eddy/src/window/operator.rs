@@ -167,7 +167,7 @@ type Out<V, Fo> = Vec<WindowEvent<V, <Fo as WindowFold<V>>::Out>>;
 
 /// A key's window state as a snapshot holds it: clock, windower,
 /// accumulators, queue (the form the keyed window state always had).
-type Saved<WL, V, A> = (i64, WL, Slots<(i64, A)>, VecDeque<(i64, V)>);
+type Saved<WL, V, A> = ((i64, i64), WL, Slots<(i64, A)>, VecDeque<(i64, V)>);
 
 /// What one call of a key's window logic emits: drained from the step's
 /// shared buffer (kept in reverse, popped from the end), so an emitting
@@ -267,9 +267,10 @@ where
         sh.closed = closed;
     }
 
-    /// Takes one value (what `on_item` does, `sh` borrowed).
-    fn take(&mut self, sh: &mut Shared<C, Wr, V, Fo>, value: V, out: &mut Out<V, Fo>) {
-        let (time, watermark) = sh.clock.on_item(&mut self.clock, &value);
+    /// Takes one value at input progress `progress` (what `on_item` does,
+    /// `sh` borrowed).
+    fn take(&mut self, sh: &mut Shared<C, Wr, V, Fo>, value: V, progress: Option<i64>, out: &mut Out<V, Fo>) {
+        let (time, watermark) = sh.clock.on_item(&mut self.clock, &value, progress);
         if time < watermark {
             sh.ids.clear();
             sh.windower.late_for(&self.windower, time, &mut sh.ids);
@@ -291,14 +292,54 @@ where
             self.insert(sh, time, value, out);
         }
         self.close(sh, watermark, out);
+        self.tidy();
+    }
+
+    /// The input's progress reached `progress` without a value of the key:
+    /// folds the queued values and closes the windows its watermark
+    /// reaches then.
+    fn advance(&mut self, sh: &mut Shared<C, Wr, V, Fo>, progress: i64, out: &mut Out<V, Fo>) {
+        let watermark = sh.clock.watermark_at(&self.clock, progress);
+        self.flush(sh, watermark, out);
+        self.close(sh, watermark, out);
+        self.tidy();
+    }
+
+    /// Drops an emptied queue; an idle key keeps only its clock and window
+    /// counter.
+    fn tidy(&mut self) {
         if self.queue.as_ref().is_some_and(|q| q.is_empty()) {
             self.queue = None;
         }
         if self.accs.is_empty() && self.windower.is_empty() {
-            // An idle key keeps only its clock and window counter.
             self.accs.shrink();
             self.windower.shrink();
         }
+    }
+
+    /// Whether nothing is open or queued: a key whose watermark follows the
+    /// input is then released.
+    fn is_idle(&self) -> bool {
+        self.queue.is_none() && self.accs.is_empty() && self.windower.is_empty()
+    }
+
+    /// The input progress at which the key next has something to do
+    /// without a value of its own: its watermark reaches the first queued
+    /// value's time or the next window's close (`None`: never, or the
+    /// clock does not follow the input).
+    fn due(&self, sh: &Shared<C, Wr, V, Fo>) -> Option<i64> {
+        let close = sh.windower.next_close(&self.windower);
+        let queued = self.queue.as_ref().and_then(|q| q.front()).map(|(t, _)| *t);
+        let target = match (close, queued) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        sh.clock.progress_for(&self.clock, target)
+    }
+
+    /// Whether the key's watermark follows the input's progress.
+    fn follows(&self, sh: &Shared<C, Wr, V, Fo>) -> bool {
+        sh.clock.progress_for(&self.clock, i64::MIN).is_some()
     }
 }
 
@@ -309,18 +350,39 @@ where
     V: Data,
     Fo: WindowFold<V>,
 {
-    /// Takes one value, appending what it emits to `out`.
+    /// Takes one value at input progress `progress`, appending what it
+    /// emits to `out`; whether to keep the key.
     #[inline]
-    fn take_into(&mut self, value: V, out: &mut Out<V, Fo>) {
+    fn take_into(&mut self, value: V, progress: Option<i64>, out: &mut Out<V, Fo>) -> IsComplete {
         let mut sh = self.shared.cell.borrow_mut();
-        self.data.take(&mut sh, value, out);
+        self.data.take(&mut sh, value, progress, out);
+        self.release(&sh)
+    }
+
+    /// The input's progress reached `progress` (a wake-up): appends what
+    /// closes to `out`; whether to keep the key.
+    fn advance_into(&mut self, progress: i64, out: &mut Out<V, Fo>) -> IsComplete {
+        let mut sh = self.shared.cell.borrow_mut();
+        self.data.advance(&mut sh, progress, out);
+        self.release(&sh)
+    }
+
+    /// Releases a key with nothing open whose watermark follows the input
+    /// (its next value starts it afresh); keeps any other.
+    #[inline]
+    fn release(&self, sh: &Shared<C, Wr, V, Fo>) -> IsComplete {
+        if self.data.is_idle() && self.data.follows(sh) {
+            IsComplete::Discard
+        } else {
+            IsComplete::Retain
+        }
     }
 
     /// Takes one value: what it emits.
     fn take(&mut self, value: V) -> Emits<'_, C, Wr, V, Fo> {
         let mut sh = self.shared.cell.borrow_mut();
         let mut out = std::mem::take(&mut sh.out);
-        self.data.take(&mut sh, value, &mut out);
+        self.data.take(&mut sh, value, None, &mut out);
         out.reverse();
         sh.out = out;
         Emits(sh)
@@ -368,14 +430,31 @@ where
 
     #[inline]
     fn on_item_into(&mut self, value: V, out: &mut Vec<Self::Out>) -> IsComplete {
-        self.0.take_into(value, out);
-        IsComplete::Retain
+        self.0.take_into(value, None, out)
+    }
+
+    #[inline]
+    fn on_item_at(&mut self, value: V, progress: Option<i64>, out: &mut Vec<Self::Out>) -> IsComplete {
+        self.0.take_into(value, progress, out)
+    }
+
+    fn on_notify_at(&mut self, progress: Option<i64>, out: &mut Vec<Self::Out>) -> IsComplete {
+        match progress {
+            // The input's progress brought the key's watermark to a close.
+            Some(p) => self.0.advance_into(p, out),
+            // A wall-clock wake-up: the idle timeout.
+            None => {
+                let (emits, complete) = self.on_notify();
+                out.extend(emits);
+                complete
+            }
+        }
     }
 
     fn on_notify(&mut self) -> (impl IntoIterator<Item = Self::Out>, IsComplete) {
-        // Only an idle timeout asks for a wake-up: close everything and
-        // forget the key, clock included, so memory stays bounded by the
-        // keys seen within the timeout.
+        // The idle timeout: close everything and forget the key, clock
+        // included, so memory stays bounded by the keys seen within the
+        // timeout.
         (self.0.finish(), IsComplete::Discard)
     }
 
@@ -385,9 +464,12 @@ where
 
     #[inline]
     fn notify_at(&self) -> Option<Wake> {
-        let idle = self.0.shared.idle?;
-        let seen = self.0.data.clock.last_seen()?;
-        Some(Wake::WallClock(seen + idle))
+        let sh = self.0.shared.cell.borrow();
+        if let Some(idle) = self.0.shared.idle {
+            let seen = sh.clock.last_seen(&self.0.data.clock)?;
+            return Some(Wake::WallClock(seen + idle));
+        }
+        self.0.data.due(&sh).map(Wake::At)
     }
 
     fn snapshot(&self) -> Self::State {
@@ -776,9 +858,11 @@ mod tests {
         let _ = downs(logic.on_item(100).0);
         let seen = logic
             .0
-            .data
+            .shared
+            .cell
+            .borrow()
             .clock
-            .last_seen()
+            .last_seen(&logic.0.data.clock)
             .expect("tracked with an idle timeout");
         assert_eq!(
             logic.notify_at(),

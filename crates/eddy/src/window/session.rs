@@ -156,6 +156,16 @@ impl Windower for SessionWindower {
     fn close_for(&self, logic: &mut Self::Logic, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
         logic.close_for(self.gap, watermark, out);
     }
+
+    fn next_close(&self, logic: &Self::Logic) -> Option<i64> {
+        // A session closes once the watermark is strictly past its end + gap.
+        logic
+            .sessions
+            .as_slice()
+            .iter()
+            .map(|m| m.close_time.saturating_add(self.gap).saturating_add(1))
+            .min()
+    }
 }
 
 impl SessionWindowerLogic {

@@ -100,6 +100,11 @@ impl Windower for SlidingWindower {
             }
         }
     }
+
+    fn next_close(&self, logic: &Self::Logic) -> Option<i64> {
+        // Ids follow open times, and every window has the same length.
+        logic.open.values().next().map(|m| m.close_time)
+    }
 }
 
 impl WindowerLogic for SlidingWindowerLogic {

@@ -45,6 +45,10 @@ impl Windower for TumblingWindower {
     fn close_for(&self, logic: &mut Self::Logic, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>) {
         self.inner.close_for(logic, watermark, out);
     }
+
+    fn next_close(&self, logic: &Self::Logic) -> Option<i64> {
+        self.inner.next_close(logic)
+    }
 }
 
 #[cfg(test)]

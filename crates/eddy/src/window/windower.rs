@@ -21,6 +21,10 @@ pub trait Windower: Clone + 'static {
     /// Removes from `logic` and reports the windows that the watermark
     /// closes.
     fn close_for(&self, logic: &mut Self::Logic, watermark: i64, out: &mut Vec<(i64, WindowMetadata)>);
+    /// The least watermark at which [`Windower::close_for`] closes a window
+    /// of `logic` (`None`: none is open). A key asks to be woken when the
+    /// input's progress brings its watermark there.
+    fn next_close(&self, logic: &Self::Logic) -> Option<i64>;
 }
 
 /// Per-key window bookkeeping. Ids are `i64`, unique per key. A snapshot
