@@ -174,7 +174,7 @@ impl prometheus_client::collector::Collector for RunCollector {
             ),
             (
                 "search_ctr_users_tracked",
-                "Users with state in the sessions step (open sessions or a clock for lateness)",
+                "Users with state in the sessions step (an open session; with --horizon off also a clock for lateness)",
                 None,
                 Value::Gauge(eddy::metrics::global().keys(SESSIONS_STEP)),
             ),

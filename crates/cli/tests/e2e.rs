@@ -335,3 +335,61 @@ fn idle_timeout_emits_sessions_from_a_stdin_that_stays_open() {
     drop(input);
     assert!(child.wait().expect("wait").success());
 }
+
+/// Issue 24: on a stdin that stays open, a user who leaves gets their row
+/// once the input's event time (here another user's events) is past their
+/// session's end + gap + wait — without their next event, without the
+/// wall clock and before stdin closes.
+#[test]
+fn a_departed_users_row_comes_from_a_stdin_that_stays_open() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(bin())
+        .args(["run", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // A guard against a hang (it measures nothing).
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .status();
+    });
+    let mut input = child.stdin.take().expect("stdin");
+    let ada = [
+        r#"{"type":"app_open","user":"ada","time":"2024-01-01T00:00:00Z"}"#,
+        r#"{"type":"search","user":"ada","query":"dogs","time":"2024-01-01T00:00:01Z"}"#,
+        r#"{"type":"results","user":"ada","items":["fido","rover"],"time":"2024-01-01T00:00:02Z"}"#,
+        r#"{"type":"click_result","user":"ada","item":"rover","time":"2024-01-01T00:00:03Z"}"#,
+    ];
+    input
+        .write_all((ada.join("\n") + "\n").as_bytes())
+        .expect("write");
+    // Bob searches every minute for 40 minutes (gap 30m, wait 10s): the
+    // input passes 00:30:13 at his 31st search.
+    for m in 0..40 {
+        let line = format!(
+            "{{\"type\":\"search\",\"user\":\"bob\",\"query\":\"q\",\"time\":\"2024-01-01T00:{m:02}:30Z\"}}\n"
+        );
+        input.write_all(line.as_bytes()).expect("write");
+    }
+    input.flush().expect("flush");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let row = lines.next().expect("a row").expect("utf-8");
+    assert!(
+        row.starts_with(r#"{"user":"ada","session_start":"2024-01-01T00:00:00.000Z","session_end":"2024-01-01T00:00:03.000Z""#),
+        "{row}"
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "stdin is still open"
+    );
+    drop(input);
+    let rest: Vec<String> = lines.map(|l| l.expect("utf-8")).collect();
+    assert_eq!(rest.len(), 1, "bob's session at the end: {rest:?}");
+    assert!(rest[0].starts_with(r#"{"user":"bob""#), "{rest:?}");
+    assert!(child.wait().expect("wait").success());
+}
