@@ -110,6 +110,16 @@ pub trait StatefulLogic<V>: 'static {
         (None, IsComplete::Retain)
     }
 
+    /// Whether the wake-up this logic has pending (what
+    /// [`StatefulLogic::notify_at`] last answered) is still the one it
+    /// wants, after a value: the step then does not ask `notify_at` nor
+    /// touch its wake-up set. An optimisation for logic that asks after
+    /// every value (the window operators); default `false`.
+    #[doc(hidden)]
+    fn wake_kept(&self) -> bool {
+        false
+    }
+
     /// When to call [`StatefulLogic::on_notify`] next (`None`, the default:
     /// never). [`Wake::At`] (event time) is deterministic; [`Wake::WallClock`]
     /// is for live inputs only.
@@ -162,6 +172,11 @@ where
     #[inline]
     fn notify_at(&self, logic: &L) -> Option<Wake> {
         logic.notify_at()
+    }
+
+    #[inline]
+    fn wake_kept(&self, logic: &L) -> bool {
+        logic.wake_kept()
     }
 
     fn on_notify(&mut self, _key: &K, slot: &mut Option<L>, mark: Option<u64>, out: &mut Vec<L::Out>) {

@@ -181,6 +181,13 @@ pub trait KeyedLogic<K, V, O>: 'static {
         None
     }
 
+    /// Whether the wake-up the key has pending is still the one it wants
+    /// after a value (then [`KeyedLogic::notify_at`] is not asked and the
+    /// wake-up set is not touched). Default: `false`, always ask.
+    fn wake_kept(&self, _state: &Self::State) -> bool {
+        false
+    }
+
     /// The wake-up asked for with [`KeyedLogic::notify_at`] is due, at
     /// progress mark `mark` (`None` for a wall-clock one); leaving the state
     /// `None` drops the key's state.
@@ -193,6 +200,14 @@ pub trait KeyedLogic<K, V, O>: 'static {
     ) {
     }
 }
+
+/// What a key wants after a value: its pending wake-up as it is, or the
+/// one [`KeyedLogic::notify_at`] answered.
+enum Want {
+    Kept,
+    Asked(Option<Wake>),
+}
+use Want::{Asked, Kept};
 
 /// A scheduled wake-up: an effective progress mark, or a wall-clock instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -607,12 +622,15 @@ fn apply_waking<K, V, O, L>(
         let want = match states.get_mut(&key) {
             Some(slot) => {
                 logic.on_value(&key, slot, value, tag, emitted);
-                slot.as_ref().map(|state| logic.notify_at(state))
+                match slot.as_ref() {
+                    Some(state) if logic.wake_kept(state) => Some(Kept),
+                    state => state.map(|state| Asked(logic.notify_at(state))),
+                }
             }
             None => {
                 let mut slot = None;
                 logic.on_value(&key, &mut slot, value, tag, emitted);
-                let want = slot.as_ref().map(|state| logic.notify_at(state));
+                let want = slot.as_ref().map(|state| Asked(logic.notify_at(state)));
                 if slot.is_some() {
                     states.insert(key.clone(), slot);
                 }
@@ -620,7 +638,8 @@ fn apply_waking<K, V, O, L>(
             }
         };
         match want {
-            Some(want) => wakes.set(&key, sched(want, tag, false)),
+            Some(Kept) => {}
+            Some(Asked(want)) => wakes.set(&key, sched(want, tag, false)),
             None => {
                 states.remove(&key);
                 wakes.set(&key, None);

@@ -18,7 +18,7 @@
 //! closures, scratch buffers) sits behind one `Rc` that each key's logic
 //! points to: 8 bytes per key, never a copy of the closures.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
@@ -160,6 +160,11 @@ struct KeyData<C: Clock<V>, Wr: Windower, V, Fo: WindowFold<V>> {
     // Boxed on purpose: 8 bytes per key, not a 32-byte empty `VecDeque`.
     #[allow(clippy::box_collection)]
     queue: Option<Box<VecDeque<(i64, V)>>>,
+    /// The progress of the pending wake-up asked for (`i64::MIN`: none).
+    /// While the key's next deadline is not before it, the same wake-up is
+    /// asked for again, so the keyed core's wake-up set is not touched per
+    /// value; when it comes early, the key closes nothing and asks again.
+    asked: Cell<i64>,
 }
 
 /// Where a window step's calls append their events.
@@ -439,6 +444,7 @@ where
     }
 
     fn on_notify_at(&mut self, progress: Option<i64>, out: &mut Vec<Self::Out>) -> IsComplete {
+        self.0.data.asked.set(i64::MIN);
         match progress {
             // The input's progress brought the key's watermark to a close.
             Some(p) => self.0.advance_into(p, out),
@@ -469,7 +475,25 @@ where
             let seen = sh.clock.last_seen(&self.0.data.clock)?;
             return Some(Wake::WallClock(seen + idle));
         }
-        self.0.data.due(&sh).map(Wake::At)
+        let due = self.0.data.due(&sh);
+        let asked = self.0.data.asked.get();
+        let want = match due {
+            // The pending wake-up comes no later than needed: keep it.
+            Some(due) if asked != i64::MIN && asked <= due => Some(asked),
+            due => due,
+        };
+        self.0.data.asked.set(want.unwrap_or(i64::MIN));
+        want.map(Wake::At)
+    }
+
+    #[inline]
+    fn wake_kept(&self) -> bool {
+        let asked = self.0.data.asked.get();
+        if asked == i64::MIN || self.0.shared.idle.is_some() {
+            return false;
+        }
+        let sh = self.0.shared.cell.borrow();
+        self.0.data.due(&sh).is_some_and(|due| asked <= due)
     }
 
     fn snapshot(&self) -> Self::State {
@@ -505,6 +529,7 @@ where
                 windower,
                 accs,
                 queue,
+                asked: Cell::new(i64::MIN),
             },
         })
     }
@@ -795,10 +820,11 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<Logic>>(), std::mem::size_of::<Logic>());
         // A key of a session step summing `i64`s: its key (24 bytes), the
         // shared pointer, clock (16), windower (40: one session inline),
-        // one accumulator inline with its window id, the queue pointer.
+        // one accumulator inline with its window id, the queue pointer, the
+        // pending wake-up (8).
         let bytes =
             fold_window_key_bytes::<compact_str::CompactString, i64, i64, EventClock<i64>, SessionWindower>();
-        assert!(bytes <= 120, "{bytes} bytes per key");
+        assert!(bytes <= 128, "{bytes} bytes per key");
         let sh = shared(None);
         let a = Logic::build(&sh, None);
         let b = Logic::build(&sh, None);
