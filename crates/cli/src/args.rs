@@ -317,13 +317,23 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = ctr::analytics::aggregate::MIN_IMPRESSIONS)]
     pub min_impressions: u64,
 
-    /// Search analytics on a live input (stdin, or a Kafka topic without
+    /// Search analytics on a live input (--live, or a Kafka topic without
     /// --kafka-until-end): a window's rows are written once the input's
     /// event time has passed the window's end by this much; a search that
-    /// comes later is counted late (summary, --late-output). Files close
-    /// every window at end of input (exact).
+    /// comes later is counted late (summary, --late-output). Other inputs
+    /// (files, and stdin without --live) close every window at end of input
+    /// (exact).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub analytics_delay: Duration,
+
+    /// The input does not end (stdin fed by `tail -f`, an app's pipe): search
+    /// analytics windows close by --analytics-delay instead of at end of
+    /// input. Implied by a Kafka topic without --kafka-until-end. Without
+    /// it, a stdin that ends gives exactly what its file gives.
+    ///
+    /// Example: tail -f app.log | search-ctr run --live --query-output q.jsonl
+    #[arg(long)]
+    pub live: bool,
 
     /// The input lines' schema: `tutorial` (docs/input-format.md) or `ubi`
     /// (OpenSearch User Behavior Insights records, docs/analytics.md).

@@ -27,6 +27,28 @@ use crate::safety::{self, Staging};
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Whether an input of the run may not end: stdin (or a named input) that
+/// is a pipe, a terminal or a FIFO rather than a regular file, a Kafka
+/// topic without --kafka-until-end, or --live.
+fn may_not_end(args: &RunArgs) -> bool {
+    let streams = |p: &std::path::Path| {
+        let path = if p.as_os_str() == "-" {
+            std::path::Path::new("/dev/stdin")
+        } else {
+            p
+        };
+        std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+    };
+    args.live
+        || args.inputs.iter().any(|p| {
+            if pipeline::kafka::is_kafka(p) {
+                !args.kafka.kafka_until_end
+            } else {
+                streams(p)
+            }
+        })
+}
+
 /// `search-ctr run`. Every path is checked before anything is opened for
 /// writing (see [`safety`]); without `--recovery-dir` the file outputs
 /// appear only if the run succeeds.
@@ -66,6 +88,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         wait: args.wait,
         idle_timeout: args.idle_timeout,
         horizon: args.horizon.0,
+        live_outputs: may_not_end(&args),
         format: args.format,
         output: args.output.clone(),
         late_output: args.late_output.clone(),
@@ -109,9 +132,12 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     .with_partition_idle(Some(args.partition_idle).filter(|d| !d.is_zero()))
     .with_stop(crate::signals::listen());
     // With --recovery-dir, outputs are written in place (a resume truncates
-    // them back to a snapshot); processes other than 0 write none.
+    // them back to a snapshot); processes other than 0 write none. An input
+    // that may not end writes them in place too, batch by batch: such a run
+    // ends with a signal, and keeps what it wrote.
     let mut staging = Staging::default();
-    if config.recovery.is_none() && args.process_id.unwrap_or(0) == 0 {
+    let live_outputs = plan.live_outputs;
+    if config.recovery.is_none() && !live_outputs && args.process_id.unwrap_or(0) == 0 {
         // A Kafka topic is written in place (at-least-once without recovery).
         let kafka = pipeline::kafka::is_kafka;
         if !kafka(&plan.output) {
@@ -202,6 +228,16 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
                 "no output was written ({} left as before the run)",
                 staging.describe()
             ))
+        } else if live_outputs
+            && config.recovery.is_none()
+            && built.load(Ordering::Relaxed)
+            && !in_place.is_empty()
+        {
+            Some(format!(
+                "the input may not end, so outputs are written as rows are final: every whole row \
+                 written so far is kept in {}",
+                in_place.join(", ")
+            ))
         } else if config.recovery.is_some() && !in_place.is_empty() && !built.load(Ordering::Relaxed) {
             Some(format!(
                 "nothing was written or truncated ({} left as before the run)",
@@ -291,11 +327,14 @@ fn analytics_plan(args: &RunArgs) -> Result<Option<pipeline::analytics::Analytic
             "{first} needs --format jsonl or csv (analytics rows have no text form)"
         )));
     }
-    // A live input (one that may not end) closes windows by event time.
-    let live = args
-        .inputs
-        .iter()
-        .any(|p| p.as_os_str() == "-" || (pipeline::kafka::is_kafka(p) && !args.kafka.kafka_until_end));
+    // A live input (said so, or a Kafka topic without an end) closes
+    // windows by event time; any other (a stdin that ends included) exactly
+    // at end of input.
+    let live = args.live
+        || args
+            .inputs
+            .iter()
+            .any(|p| pipeline::kafka::is_kafka(p) && !args.kafka.kafka_until_end);
     Ok(Some(pipeline::analytics::Analytics {
         window: args.analytics_window,
         min_impressions: args.min_impressions,

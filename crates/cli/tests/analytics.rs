@@ -611,7 +611,16 @@ fn a_live_input_writes_a_window_once_its_delay_has_passed_and_counts_later_searc
     let sessions = dir.path().join("s.jsonl");
     let late = dir.path().join("late.jsonl");
     let mut child = Command::new(bin())
-        .args(["run", "-I", "-", "-o", s(&sessions), "--query-output", "-"])
+        .args([
+            "run",
+            "-I",
+            "-",
+            "--live",
+            "-o",
+            s(&sessions),
+            "--query-output",
+            "-",
+        ])
         .args([
             "--late-output",
             s(&late),

@@ -393,3 +393,137 @@ fn a_departed_users_row_comes_from_a_stdin_that_stays_open() {
     assert!(rest[0].starts_with(r#"{"user":"bob""#), "{rest:?}");
     assert!(child.wait().expect("wait").success());
 }
+
+/// Issue 24: on a stdin that stays open the output file is written as rows
+/// are final (not staged under a temporary name); Ctrl-C (SIGINT) keeps
+/// every whole row written so far and says so.
+#[test]
+fn sigint_on_a_live_stdin_keeps_the_rows_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sessions.jsonl");
+    let mut child = std::process::Command::new(bin())
+        .args(["run", "-q", "-o", s(&out)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    // Ada's session, then Bob's searches moving the input 40 minutes on:
+    // Ada's row is final while stdin stays open.
+    let mut text = String::from(concat!(
+        r#"{"type":"search","user":"ada","query":"dogs","time":"2024-01-01T00:00:01Z"}"#,
+        "\n"
+    ));
+    for m in 0..40 {
+        text.push_str(&format!(
+            "{{\"type\":\"search\",\"user\":\"bob\",\"query\":\"q\",\"time\":\"2024-01-01T00:{m:02}:30Z\"}}\n"
+        ));
+    }
+    input.write_all(text.as_bytes()).expect("write");
+    input.flush().expect("flush");
+    // Generous: only there to turn a hang into a failure.
+    let start = std::time::Instant::now();
+    let written = loop {
+        let now = std::fs::read_to_string(&out).unwrap_or_default();
+        if now.contains("\"user\":\"ada\"") {
+            break now;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no row in {}",
+            out.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(written.ends_with('\n'), "whole lines only: {written:?}");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let done = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("every whole row written so far is kept in --output"),
+        "{err}"
+    );
+    let kept = std::fs::read_to_string(&out).expect("the output stays");
+    assert!(kept.starts_with(&written), "what was written stays: {kept:?}");
+    assert!(
+        kept.lines().all(|l| l.starts_with('{') && l.ends_with('}')),
+        "{kept:?}"
+    );
+    drop(input);
+}
+
+/// Issue 24: the same bytes piped on stdin give what the file gives —
+/// session rows, every analytics output and the late lines, byte for byte
+/// (stdin without --live is an input like any other).
+#[test]
+fn stdin_that_ends_equals_its_file_for_every_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs.jsonl");
+    let generated = run(&[
+        "generate",
+        "--profile",
+        "search",
+        "--events",
+        "30000",
+        "--users",
+        "300",
+        "--late-rate",
+        "0.02",
+        "--out",
+        s(&logs),
+    ]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let outputs = ["rows", "late", "queries", "positions", "judgments"];
+    let run_to = |tag: &str, stdin: Option<&[u8]>| -> Vec<Vec<u8>> {
+        let path = |name: &str| s(&dir.path().join(format!("{tag}-{name}.jsonl"))).to_owned();
+        let paths: Vec<String> = outputs.iter().map(|n| path(n)).collect();
+        // A short delay: a live rule would count many searches late here
+        // (their sessions close well after their windows' end + 1m).
+        let mut args = vec![
+            "run",
+            "-q",
+            "--min-impressions",
+            "2",
+            "--analytics-window",
+            "1h",
+            "--analytics-delay",
+            "1m",
+        ];
+        args.extend([
+            "-o",
+            &paths[0],
+            "--late-output",
+            &paths[1],
+            "--query-output",
+            &paths[2],
+        ]);
+        args.extend(["--position-output", &paths[3], "--judgment-output", &paths[4]]);
+        let out = match stdin {
+            Some(bytes) => run_with_stdin(&args, bytes),
+            None => {
+                args.extend(["-I", s(&logs)]);
+                run(&args)
+            }
+        };
+        assert!(out.status.success(), "{tag}: {}", stderr(&out));
+        paths.iter().map(|p| std::fs::read(p).expect("output")).collect()
+    };
+    let from_file = run_to("file", None);
+    let from_stdin = run_to("stdin", Some(&std::fs::read(&logs).expect("logs")));
+    for (i, name) in outputs.iter().enumerate() {
+        assert!(
+            !from_file[i].is_empty(),
+            "{name}: the file run wrote nothing to compare"
+        );
+        assert!(
+            from_file[i] == from_stdin[i],
+            "{name}: stdin differs from the file"
+        );
+    }
+}

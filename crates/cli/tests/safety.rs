@@ -391,36 +391,14 @@ fn a_full_stderr_is_an_exit_status_never_a_panic() {
     );
 }
 
-#[test]
-fn an_interrupted_run_leaves_the_previous_output_and_no_temporary_file() {
-    use std::io::{BufRead, BufReader, Write};
-    let dir = tempfile::tempdir().unwrap();
-    let late = dir.path().join("late.jsonl");
-    fs::write(&late, b"the previous run's late lines\n").unwrap();
-    // Rows on stdout, from a stdin that stays open: once both tutorial rows
-    // are out, the run is under way with its late output staged.
-    let mut child = Command::new(bin())
-        .args(["run", "--gap", "10s", "--wait", "1s", "--idle-timeout", "100ms"])
-        .args(["-w", "2", "--late-output", s(&late)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(TUTORIAL.as_bytes()).expect("write");
-    input.flush().expect("flush");
-    let mut rows = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    for _ in 0..2 {
-        rows.next().expect("a row").expect("utf-8");
-    }
-    assert_eq!(temp_files(dir.path()).len(), 1, "the late output is staged");
+/// Sends SIGTERM to `child` and waits for it (a hang guard of 10 s, not a
+/// speed assertion): its status and stderr.
+fn terminate(mut child: std::process::Child) -> (Option<i32>, String) {
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(kill.success());
-    // A hang guard, not a speed assertion.
     let start = std::time::Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -432,7 +410,6 @@ fn an_interrupted_run_leaves_the_previous_output_and_no_temporary_file() {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
-    drop(input);
     let mut err = String::new();
     child
         .stderr
@@ -440,11 +417,97 @@ fn an_interrupted_run_leaves_the_previous_output_and_no_temporary_file() {
         .expect("stderr")
         .read_to_string(&mut err)
         .expect("read");
-    assert_eq!(status.code(), Some(143), "{err}");
+    (status.code(), err)
+}
+
+#[test]
+fn an_interrupted_run_leaves_the_previous_output_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs.jsonl");
+    let made = run(&["generate", "--events", "500000", "--out", s(&logs)]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let out = dir.path().join("out.jsonl");
+    let late = dir.path().join("late.jsonl");
+    fs::write(&out, b"the previous run's rows\n").unwrap();
+    fs::write(&late, b"the previous run's late lines\n").unwrap();
+    // A file input (bounded): its outputs are staged until the run succeeds.
+    let child = Command::new(bin())
+        .args([
+            "run",
+            "-q",
+            "-I",
+            s(&logs),
+            "-o",
+            s(&out),
+            "--late-output",
+            s(&late),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = std::time::Instant::now();
+    while temp_files(dir.path()).len() < 2 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "never staged"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let (code, err) = terminate(child);
+    assert_eq!(code, Some(143), "{err}");
     assert!(
         err.contains("no output was written") && err.contains(s(&late)),
         "{err}"
     );
+    assert_eq!(fs::read(&out).unwrap(), b"the previous run's rows\n");
     assert_eq!(fs::read(&late).unwrap(), b"the previous run's late lines\n");
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+}
+
+/// Issue 24: a stdin that stays open may never end, so its outputs are
+/// written in place (nothing staged), row by row; an interrupted run keeps
+/// every whole row and says where.
+#[test]
+fn an_interrupted_live_run_keeps_its_outputs_in_place() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let late = dir.path().join("late.jsonl");
+    fs::write(&late, b"the previous run's late lines\n").unwrap();
+    let mut child = Command::new(bin())
+        .args(["run", "--gap", "10s", "--wait", "1s", "--idle-timeout", "100ms"])
+        .args(["-w", "2", "--late-output", s(&late)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    // The tutorial, then one late click of user 2 (3 s behind, wait 1 s).
+    input.write_all(TUTORIAL.as_bytes()).expect("write");
+    input
+        .write_all(
+            b"{\"type\":\"click_result\",\"user\":2,\"item\":\"x\",\"time\":\"2024-01-01T00:00:05Z\"}\n",
+        )
+        .expect("write");
+    input.flush().expect("flush");
+    let mut rows = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    for _ in 0..2 {
+        rows.next().expect("a row").expect("utf-8");
+    }
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new(), "nothing staged");
+    let (code, err) = terminate(child);
+    drop(input);
+    assert_eq!(code, Some(143), "{err}");
+    assert!(
+        err.contains("every whole row written so far is kept in --late-output"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&late).unwrap(),
+        "{\"type\":\"click_result\",\"user\":2,\"item\":\"x\",\"time\":\"2024-01-01T00:00:05Z\"}\n",
+        "the previous file replaced by this run's late line"
+    );
     assert_eq!(temp_files(dir.path()), Vec::<String>::new());
 }

@@ -163,3 +163,37 @@ fn devices_and_pipes_need_no_sync() {
     assert!(w.snapshot().is_ok());
     assert!(w.close().is_ok());
 }
+
+/// `flush_each_batch`: each batch is in the file as soon as it is written
+/// (whole lines, no close needed); without it, small batches wait in the
+/// buffer.
+#[test]
+fn flush_each_batch_puts_every_batch_in_the_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |n: &u32, out: &mut Vec<u8>| out.extend_from_slice(format!("{n}\n").as_bytes());
+    let live = dir.path().join("live.txt");
+    let mut writer = FileSink::new(&live, line)
+        .header("n\n")
+        .flush_each_batch(true)
+        .build(0, 1)
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&live).unwrap(),
+        "n\n",
+        "the header at once"
+    );
+    writer.write_batch(&mut vec![1, 2]).unwrap();
+    assert_eq!(std::fs::read_to_string(&live).unwrap(), "n\n1\n2\n");
+    writer.write_batch(&mut vec![3]).unwrap();
+    assert_eq!(std::fs::read_to_string(&live).unwrap(), "n\n1\n2\n3\n");
+    let buffered = dir.path().join("buffered.txt");
+    let mut writer = FileSink::new(&buffered, line).build(0, 1).unwrap();
+    writer.write_batch(&mut vec![1, 2]).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&buffered).unwrap(),
+        "",
+        "buffered until close"
+    );
+    writer.close().unwrap();
+    assert_eq!(std::fs::read_to_string(&buffered).unwrap(), "1\n2\n");
+}

@@ -235,12 +235,14 @@ fn late_line(r: &SearchRecord, window: Window) -> Bytes {
 }
 
 /// Adds the analytics stages after `sessions` (each closed session's
-/// searches) and their writers. Returns the late searches as tagged lines
-/// for the late output (live input only; never any for a bounded one).
+/// searches) and their writers (`live_outputs`: each batch written through,
+/// see `sinks::bytes_sink`). Returns the late searches as tagged lines for
+/// the late output (live input only; never any for a bounded one).
 pub fn build<'a>(
     sessions: &Stream<'a, Vec<SearchRecord>>,
     plan: &Analytics,
     format: Format,
+    live_outputs: bool,
     stats: &Arc<Stats>,
 ) -> Stream<'a, Bytes> {
     let window = plan.window;
@@ -302,6 +304,7 @@ pub fn build<'a>(
         let sink = rows_sink(
             path,
             format,
+            live_outputs,
             QUERY_CSV_HEADER,
             rows::write_query_jsonl,
             rows::write_query_csv,
@@ -325,6 +328,7 @@ pub fn build<'a>(
         let sink = rows_sink(
             path,
             format,
+            live_outputs,
             POSITION_CSV_HEADER,
             rows::write_position_jsonl,
             rows::write_position_csv,
@@ -341,6 +345,7 @@ pub fn build<'a>(
         let sink = rows_sink(
             path,
             format,
+            live_outputs,
             JUDGMENT_CSV_HEADER,
             rows::write_judgment_jsonl,
             rows::write_judgment_csv,
@@ -355,6 +360,7 @@ pub fn build<'a>(
 fn rows_sink<R: 'static>(
     path: &Path,
     format: Format,
+    live: bool,
     header: &'static str,
     jsonl: fn(&R, &mut Vec<u8>),
     csv: fn(&R, &mut Vec<u8>),
@@ -362,8 +368,8 @@ fn rows_sink<R: 'static>(
     let write = if format == Format::Csv { csv } else { jsonl };
     let encode = move |rows: &Vec<R>, out: &mut Vec<u8>| rows.iter().for_each(|r| write(r, out));
     match format {
-        Format::Csv => bytes_sink(path, Some(header), encode),
+        Format::Csv => bytes_sink(path, Some(header), live, encode),
         // `text` is refused before the run.
-        Format::Jsonl | Format::Text => bytes_sink(path, None, encode),
+        Format::Jsonl | Format::Text => bytes_sink(path, None, live, encode),
     }
 }

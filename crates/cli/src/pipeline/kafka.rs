@@ -378,7 +378,7 @@ fn sink<T: 'static>(
 /// Rows to `-o kafka://…`: keyed by user, one JSON object each.
 pub fn row_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Row>> {
     if !is_kafka(path) {
-        return super::sinks::row_sink(path, plan.format);
+        return super::sinks::row_sink(path, plan.format, plan.live_outputs);
     }
     sink(plan, "--output", path, |row: &Row, key, value| {
         key.extend_from_slice(row.user.as_bytes());
@@ -392,7 +392,7 @@ pub fn row_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Row>> {
 /// Late events to `--late-output kafka://…`: each original line.
 pub fn late_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Bytes>> {
     if !is_kafka(path) {
-        return super::sinks::late_sink(path);
+        return super::sinks::late_sink(path, plan.live_outputs);
     }
     sink(plan, "--late-output", path, |raw: &Bytes, _key, value| {
         value.extend_from_slice(raw);
@@ -402,7 +402,7 @@ pub fn late_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Bytes>> {
 /// Dead letters to `--dead-letter kafka://…`: each as its JSON object.
 pub fn dead_letter_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<BadLine>> {
     if !is_kafka(path) {
-        return super::sinks::dead_letter_sink(path);
+        return super::sinks::dead_letter_sink(path, plan.live_outputs);
     }
     sink(plan, "--dead-letter", path, |bad: &BadLine, _key, value| {
         super::sinks::write_dead_letter(bad, value);

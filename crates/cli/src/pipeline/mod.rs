@@ -50,6 +50,11 @@ pub struct Plan {
     /// How far the input's progress must pass a quiet user before their
     /// watermark follows it (`None`: never).
     pub horizon: Option<Duration>,
+    /// An input may not end (stdin on a pipe or terminal, a FIFO, Kafka
+    /// without an end): file outputs are written in place, each batch
+    /// through to the file (not staged), so that a run stopped by a signal
+    /// keeps every whole row written.
+    pub live_outputs: bool,
     /// Row format.
     pub format: Format,
     /// Rows go here (`-` = stdout).
@@ -514,7 +519,13 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
                 Closed::Searches(r) => Some(r),
                 Closed::Row(_) => None,
             });
-            late_searches = Some(analytics::build(&records, a, plan.format, stats));
+            late_searches = Some(analytics::build(
+                &records,
+                a,
+                plan.format,
+                plan.live_outputs,
+                stats,
+            ));
             split.trues.filter_map("session_rows", |c| match c {
                 Closed::Row(r) => Some(r),
                 Closed::Searches(_) => None,
@@ -561,6 +572,7 @@ mod tests {
             wait: Duration::from_secs(10),
             idle_timeout: None,
             horizon: Some(Duration::ZERO),
+            live_outputs: false,
             format: Format::Jsonl,
             output: "-".into(),
             late_output: None,
@@ -653,6 +665,7 @@ mod tests {
             wait: Duration::from_secs(10),
             idle_timeout: None,
             horizon: Some(Duration::ZERO),
+            live_outputs: false,
             format: Format::Jsonl,
             output: "out-on-process-0.jsonl".into(),
             late_output: None,

@@ -26,17 +26,19 @@ fn is_stdout(path: &Path) -> bool {
 /// What errors call stdout (the library's sinks say `-`).
 const STDOUT: &str = "stdout";
 
-/// A sink of `T` to a file, or to stdout for `-`.
+/// A sink of `T` to a file, or to stdout for `-`; `live` (an input that may
+/// not end): a file gets each batch as it comes.
 pub fn bytes_sink<T: 'static>(
     path: &Path,
     header: Option<&str>,
+    live: bool,
     encode: impl Fn(&T, &mut Vec<u8>) + Send + Sync + 'static,
 ) -> Box<dyn Sink<T>> {
     match (is_stdout(path), header) {
         (true, None) => Box::new(NamedStdout(StdOutSink::new(encode))),
         (true, Some(h)) => Box::new(NamedStdout(StdOutSink::new(encode).header(h))),
-        (false, None) => Box::new(FileSink::new(path, encode)),
-        (false, Some(h)) => Box::new(FileSink::new(path, encode).header(h)),
+        (false, None) => Box::new(FileSink::new(path, encode).flush_each_batch(live)),
+        (false, Some(h)) => Box::new(FileSink::new(path, encode).header(h).flush_each_batch(live)),
     }
 }
 
@@ -153,11 +155,11 @@ impl<T> SinkPartition<T> for TappedWriter<T> {
     }
 }
 
-/// The row sink for `format`.
-pub fn row_sink(path: &Path, format: Format) -> Box<dyn Sink<Row>> {
+/// The row sink for `format` (`live`: see [`bytes_sink`]).
+pub fn row_sink(path: &Path, format: Format, live: bool) -> Box<dyn Sink<Row>> {
     match format {
-        Format::Jsonl => bytes_sink(path, None, format::write_jsonl),
-        Format::Csv => bytes_sink(path, Some(format::CSV_HEADER), format::write_csv),
+        Format::Jsonl => bytes_sink(path, None, live, format::write_jsonl),
+        Format::Csv => bytes_sink(path, Some(format::CSV_HEADER), live, format::write_csv),
         Format::Text => Box::new(TextSink {
             path: path.to_path_buf(),
         }),
@@ -165,8 +167,8 @@ pub fn row_sink(path: &Path, format: Format) -> Box<dyn Sink<Row>> {
 }
 
 /// Late events: each original line, byte for byte.
-pub fn late_sink(path: &Path) -> Box<dyn Sink<Bytes>> {
-    bytes_sink(path, None, |raw: &Bytes, out: &mut Vec<u8>| {
+pub fn late_sink(path: &Path, live: bool) -> Box<dyn Sink<Bytes>> {
+    bytes_sink(path, None, live, |raw: &Bytes, out: &mut Vec<u8>| {
         if raw.is_empty() {
             // The second event of a UBI line: the line went with the first.
             return;
@@ -215,8 +217,8 @@ impl<'a> DeadLetter<'a> {
 
 /// Invalid lines as JSON objects with file, line, reason and text, plus
 /// `text_base64` (the exact bytes) for a line that is not valid UTF-8.
-pub fn dead_letter_sink(path: &Path) -> Box<dyn Sink<BadLine>> {
-    bytes_sink(path, None, write_dead_letter)
+pub fn dead_letter_sink(path: &Path, live: bool) -> Box<dyn Sink<BadLine>> {
+    bytes_sink(path, None, live, write_dead_letter)
 }
 
 /// Appends one dead letter's JSON line (with its `\n`).

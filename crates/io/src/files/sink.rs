@@ -40,6 +40,7 @@ pub struct FileSink<T> {
     path: PathBuf,
     encode: Encode<T>,
     header: Arc<[u8]>,
+    flush_batches: bool,
 }
 
 impl<T> Clone for FileSink<T> {
@@ -48,6 +49,7 @@ impl<T> Clone for FileSink<T> {
             path: self.path.clone(),
             encode: self.encode.clone(),
             header: self.header.clone(),
+            flush_batches: self.flush_batches,
         }
     }
 }
@@ -69,7 +71,17 @@ impl<T> FileSink<T> {
             path: path.into(),
             encode: Arc::new(encode),
             header: Arc::from(Vec::new()),
+            flush_batches: false,
         }
+    }
+
+    /// Writes each batch through to the file as it comes (default: buffered
+    /// until 256 KiB or the end): for an input that may not end, whose
+    /// readers follow the file and whose run ends with Ctrl-C. The file then
+    /// always holds whole items (lines) only.
+    pub fn flush_each_batch(mut self, yes: bool) -> Self {
+        self.flush_batches = yes;
+        self
     }
 
     /// Bytes written once at the start of the file (a CSV header), even when
@@ -85,14 +97,19 @@ impl<T> FileSink<T> {
         let file = File::create(&self.path).map_err(err)?;
         let mut out = BufWriter::with_capacity(BUFFER_BYTES, file);
         out.write_all(&self.header).map_err(err)?;
-        Ok(FileSinkWriter {
+        let mut writer = FileSinkWriter {
             path: self.path.clone(),
             out,
             scratch: Vec::new(),
             encode: self.encode.clone(),
             written: self.header.len() as u64,
             closed: false,
-        })
+            flush_batches: self.flush_batches,
+        };
+        if self.flush_batches {
+            writer.flush()?;
+        }
+        Ok(writer)
     }
 
     /// Reopens the file as it was at a snapshot: truncates it back to the
@@ -114,6 +131,7 @@ impl<T> FileSink<T> {
             encode: self.encode.clone(),
             written: len,
             closed: false,
+            flush_batches: self.flush_batches,
         })
     }
 }
@@ -191,6 +209,7 @@ pub struct FileSinkWriter<T> {
     encode: Encode<T>,
     written: u64,
     closed: bool,
+    flush_batches: bool,
 }
 
 impl<T> std::fmt::Debug for FileSinkWriter<T> {
@@ -243,6 +262,9 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
                 .write_all(&self.scratch)
                 .map_err(|e| ConnectorError::io(&self.path, e))?;
             self.written += self.scratch.len() as u64;
+        }
+        if self.flush_batches {
+            self.flush()?;
         }
         Ok(())
     }
