@@ -532,6 +532,87 @@ fn live_run_closes_sessions_on_idle_timeout(b: &Broker) {
     assert_eq!(status.code(), Some(143), "SIGTERM ends a live run with 128 + 15");
 }
 
+/// Issue 24: on a live topic (no `--kafka-until-end`, no idle timeout), the
+/// sessions of users who leave are closed by the topic's event time: once
+/// another user's events move both partitions 40 minutes on, their rows are
+/// in the output file while the run goes on, and SIGTERM keeps them.
+fn live_run_closes_departed_users_from_the_topics_progress(b: &Broker) {
+    let input = b.topic("departed", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.jsonl");
+    let child = Command::new(bin())
+        .args(["run", "-I", &input, "-o", s(&out), "-q"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let at = |minutes: u32, seconds: u32| format!("2024-01-01T00:{minutes:02}:{seconds:02}Z");
+    let event = |user: &str, kind: &str, extra: &str, time: &str| {
+        format!(r#"{{"type":"{kind}","user":"{user}",{extra}"time":"{time}"}}"#)
+    };
+    for (p, user) in [(0, "ann"), (1, "bob")] {
+        let events = [
+            event(user, "search", r#""query":"q","#, &at(0, 1)),
+            event(user, "results", r#""items":["a","b"],"#, &at(0, 2)),
+            event(user, "click_result", r#""item":"a","#, &at(0, 3)),
+        ];
+        b.produce(&input, p, &events);
+    }
+    // Another user searches every minute on both partitions: the topic's
+    // event time passes 00:30:13 (end + gap + wait) on both.
+    for p in 0..2 {
+        let walker: Vec<String> = (0..40)
+            .map(|m| event(&format!("w{p}"), "search", r#""query":"q","#, &at(m, 30)))
+            .collect();
+        b.produce(&input, p, &walker);
+    }
+    let start = Instant::now();
+    let rows = loop {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        if text.contains(r#""user":"ann""#) && text.contains(r#""user":"bob""#) {
+            break text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no rows for the departed users within 60 s: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        rows.lines().all(|l| !l.contains(r#""user":"w"#)),
+        "the walkers' sessions stay open: {rows}"
+    );
+    let mut child = child;
+    assert!(child.try_wait().unwrap().is_none(), "a live run ended by itself");
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("every whole row written so far is kept in --output"),
+        "{err}"
+    );
+    let kept = std::fs::read_to_string(&out).unwrap();
+    assert!(kept.starts_with(&rows), "the rows written stay: {kept:?}");
+}
+
+#[test]
+fn mock_live_run_closes_departed_users_from_the_topics_progress() {
+    live_run_closes_departed_users_from_the_topics_progress(&mock());
+}
+
+#[test]
+fn broker_live_run_closes_departed_users_from_the_topics_progress() {
+    if let Some(b) = real("broker_live_run_closes_departed_users_from_the_topics_progress") {
+        live_run_closes_departed_users_from_the_topics_progress(&b);
+    }
+}
+
 #[test]
 fn mock_live_run_closes_sessions_on_idle_timeout() {
     live_run_closes_sessions_on_idle_timeout(&mock());
