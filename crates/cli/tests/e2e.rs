@@ -312,16 +312,9 @@ fn idle_timeout_emits_sessions_from_a_stdin_that_stays_open() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    // A guard against a hang (it measures nothing): kill the child if no
-    // row has come after a minute, so that the read below ends.
-    let pid = child.id();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(60));
-        let _ = std::process::Command::new("kill")
-            .arg("-9")
-            .arg(pid.to_string())
-            .status();
-    });
+    // Kill the child if no row has come after a minute, so that the read
+    // below ends.
+    kill_after_a_minute(&child);
     let mut input = child.stdin.take().expect("stdin");
     input.write_all(TUTORIAL.as_bytes()).expect("write");
     input.flush().expect("flush");
@@ -349,15 +342,7 @@ fn a_departed_users_row_comes_from_a_stdin_that_stays_open() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    // A guard against a hang (it measures nothing).
-    let pid = child.id();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(60));
-        let _ = std::process::Command::new("kill")
-            .arg("-9")
-            .arg(pid.to_string())
-            .status();
-    });
+    kill_after_a_minute(&child);
     let mut input = child.stdin.take().expect("stdin");
     let ada = [
         r#"{"type":"app_open","user":"ada","time":"2024-01-01T00:00:00Z"}"#,
@@ -526,4 +511,17 @@ fn stdin_that_ends_equals_its_file_for_every_output() {
             "{name}: stdin differs from the file"
         );
     }
+}
+
+/// A guard against a hang (it measures nothing): `kill -9` of `child` a
+/// minute from now, so that a read of its output ends.
+fn kill_after_a_minute(child: &std::process::Child) {
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .status();
+    });
 }

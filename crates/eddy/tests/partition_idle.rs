@@ -8,62 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eddy::connectors::{Poll, Source, SourcePartition};
 use eddy::testing::TestingSink;
 use eddy::window::{EventClock, SessionWindower};
 use eddy::{run, RunConfig};
 
-type Event = (String, i64);
+mod common;
 
-/// Partition `i` yields `parts[i]`, then nothing (`Pending`) until `close`
-/// is set. An empty partition never produces anything.
-#[derive(Clone)]
-struct LiveSource {
-    parts: Vec<Vec<Event>>,
-    close: Arc<AtomicBool>,
-}
-
-struct LivePartition {
-    items: std::vec::IntoIter<Event>,
-    close: Arc<AtomicBool>,
-}
-
-impl Source<Event> for LiveSource {
-    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
-        Ok((0..self.parts.len()).map(|i| format!("p{i}")).collect())
-    }
-
-    fn build_part(
-        &self,
-        key: &str,
-        _resume: Option<&[u8]>,
-    ) -> eddy::connectors::Result<Box<dyn SourcePartition<Event>>> {
-        // An unknown key reads as an empty partition.
-        let i: usize = key.trim_start_matches('p').parse().unwrap_or(usize::MAX);
-        Ok(Box::new(LivePartition {
-            items: self.parts.get(i).cloned().unwrap_or_default().into_iter(),
-            close: self.close.clone(),
-        }))
-    }
-}
-
-impl SourcePartition<Event> for LivePartition {
-    fn next_batch(&mut self, out: &mut Vec<Event>, max: usize) -> eddy::connectors::Result<Poll> {
-        let before = out.len();
-        out.extend(self.items.by_ref().take(max));
-        if out.len() > before {
-            Ok(Poll::Ready)
-        } else if self.close.load(Ordering::SeqCst) {
-            Ok(Poll::Done)
-        } else {
-            Ok(Poll::Pending(Duration::from_millis(2)))
-        }
-    }
-
-    fn position(&self) -> Vec<u8> {
-        Vec::new()
-    }
-}
+use common::live::{Event, LiveSource};
 
 /// Session sizes per user.
 type Rows = Vec<(String, usize)>;

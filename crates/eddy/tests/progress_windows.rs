@@ -17,14 +17,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eddy::connectors::{Poll, Source, SourcePartition};
 use eddy::testing::{TestingSink, TestingSource};
 use eddy::window::{EventClock, FoldOrder, SessionWindower};
 use eddy::{run, RunConfig};
 use proptest::prelude::*;
 
-/// `(key, event time in ms)`.
-type Event = (String, i64);
+mod common;
+
+use common::live::{Event, LiveSource};
 
 /// What the flow writes: a closed session's sorted times, or a late value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -321,53 +321,6 @@ fn progress_judges_lateness_and_releases_keys_only_with_the_rule_on() {
     assert_eq!(sorted(run_sessions(&released, 2, 1, Some(0))), on);
 }
 
-/// One partition that yields its items, then nothing until `close` is set.
-#[derive(Clone)]
-struct LiveSource {
-    items: Vec<Event>,
-    close: Arc<AtomicBool>,
-}
-
-struct LivePartition {
-    items: std::vec::IntoIter<Event>,
-    close: Arc<AtomicBool>,
-}
-
-impl Source<Event> for LiveSource {
-    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
-        Ok(vec!["live".into()])
-    }
-
-    fn build_part(
-        &self,
-        _key: &str,
-        _resume: Option<&[u8]>,
-    ) -> eddy::connectors::Result<Box<dyn SourcePartition<Event>>> {
-        Ok(Box::new(LivePartition {
-            items: self.items.clone().into_iter(),
-            close: self.close.clone(),
-        }))
-    }
-}
-
-impl SourcePartition<Event> for LivePartition {
-    fn next_batch(&mut self, out: &mut Vec<Event>, max: usize) -> eddy::connectors::Result<Poll> {
-        let before = out.len();
-        out.extend(self.items.by_ref().take(max.min(7)));
-        if out.len() > before {
-            Ok(Poll::Ready)
-        } else if self.close.load(Ordering::SeqCst) {
-            Ok(Poll::Done)
-        } else {
-            Ok(Poll::Pending(Duration::from_millis(2)))
-        }
-    }
-
-    fn position(&self) -> Vec<u8> {
-        Vec::new()
-    }
-}
-
 /// A live input: 100 one-time users (one event each, a minute apart),
 /// then user `stay` keeps sending. Every one-time user's session comes out
 /// while the input is still open — none of them sends again — and their
@@ -377,7 +330,7 @@ fn departed_keys_close_and_are_released(workers: usize) {
     items.extend((0..20).map(|i| ("stay".to_string(), 100 * 60_000 + i * 1_000)));
     let close = Arc::new(AtomicBool::new(false));
     let source = LiveSource {
-        items,
+        parts: vec![items],
         close: close.clone(),
     };
     let sink = TestingSink::new();

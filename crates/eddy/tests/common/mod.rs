@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test binary uses some).
+#![allow(dead_code)]
+
+pub mod live;
 
 use std::io;
 use std::sync::atomic::{AtomicI64, Ordering};
