@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use super::clock::Clock;
 use super::operator::WindowFold;
 use super::windower::Windower;
-use super::{FoldOrder, WindowOut};
+use super::{FoldOrder, WindowMetadata, WindowOut};
 use crate::base::routing::Key;
 use crate::dataflow::join::{insert, merge_seen, pair, rows, JoinEmit, JoinInsert, JoinRow, JoinSide, Seen};
 use crate::dataflow::{Data, Stream};
@@ -55,7 +55,7 @@ impl<V: Data, W: Data> WindowFold<JoinSide<V, W>> for JoinFold<V, W> {
         self.check(into, emit);
     }
 
-    fn close(&mut self, acc: Self::Acc, emit: &mut Vec<JoinRow<V, W>>) {
+    fn close(&mut self, acc: Self::Acc, _meta: &WindowMetadata, emit: &mut Vec<JoinRow<V, W>>) {
         if self.emit_mode == JoinEmit::Final {
             emit.extend(rows(&acc).into_iter().map(pair));
         }

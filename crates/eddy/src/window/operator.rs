@@ -67,8 +67,8 @@ pub(crate) trait WindowFold<V>: 'static {
     fn fold(&mut self, acc: &mut Self::Acc, value: V, emit: &mut Vec<Self::Out>);
     /// Merges the later window `from` into the earlier `into` (sessions).
     fn merge(&mut self, into: &mut Self::Acc, from: Self::Acc, emit: &mut Vec<Self::Out>);
-    /// The window closed: what it emits.
-    fn close(&mut self, acc: Self::Acc, emit: &mut Vec<Self::Out>);
+    /// The window closed (its extent `meta`): what it emits.
+    fn close(&mut self, acc: Self::Acc, meta: &WindowMetadata, emit: &mut Vec<Self::Out>);
 }
 
 /// `fold_window`'s [`WindowFold`]: builder, folder and merger closures;
@@ -103,8 +103,41 @@ where
         (self.merger)(into, from);
     }
 
-    fn close(&mut self, acc: A, emit: &mut Vec<A>) {
+    fn close(&mut self, acc: A, _meta: &WindowMetadata, emit: &mut Vec<A>) {
         emit.push(acc);
+    }
+}
+
+/// [`Stream::fold_window_extent`]'s [`WindowFold`]: [`FoldFns`] whose
+/// closed windows come with their extent.
+struct WithExtent<F>(F);
+
+impl<V, A, B, F, M> WindowFold<V> for WithExtent<FoldFns<B, F, M>>
+where
+    A: Data,
+    B: FnMut() -> A + 'static,
+    F: FnMut(&mut A, V) + 'static,
+    M: FnMut(&mut A, A) + 'static,
+{
+    type Acc = A;
+    type Out = (WindowMetadata, A);
+
+    #[inline]
+    fn build(&mut self) -> A {
+        (self.0.builder)()
+    }
+
+    #[inline]
+    fn fold(&mut self, acc: &mut A, value: V, _emit: &mut Vec<Self::Out>) {
+        (self.0.folder)(acc, value);
+    }
+
+    fn merge(&mut self, into: &mut A, from: A, _emit: &mut Vec<Self::Out>) {
+        (self.0.merger)(into, from);
+    }
+
+    fn close(&mut self, acc: A, meta: &WindowMetadata, emit: &mut Vec<Self::Out>) {
+        emit.push((meta.clone(), acc));
     }
 }
 
@@ -265,7 +298,7 @@ where
                 Some(at) => self.accs.remove(at).1,
                 None => sh.fold.build(),
             };
-            sh.fold.close(acc, &mut sh.emit);
+            sh.fold.close(acc, &meta, &mut sh.emit);
             sh.emit_down(id, out);
             out.push(WindowEvent::Meta(id, meta));
         }
@@ -646,6 +679,50 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
                 folder,
                 merger,
             },
+            order,
+        )
+    }
+
+    /// [`Stream::fold_window`] whose closed windows come with their extent:
+    /// `down` is `(key, (window id, (metadata, result)))`, so that the
+    /// window's open and close times (and merged ids) travel with its result
+    /// instead of being joined from `meta`. The other window operators are
+    /// folds, and have this form through it (a count: `|| 0`, `|n, _| *n +=
+    /// 1`, `|a, b| *a += b`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy::window::{EventClock, FoldOrder, SessionWindower};
+    /// # use eddy::testing::run_collect;
+    /// let out = run_collect(vec![("a".to_string(), 1_000i64), ("a".into(), 4_000)], |s| {
+    ///     let clock = EventClock::new(|v: &i64| *v, Duration::ZERO);
+    ///     s.fold_window_extent("count", clock, SessionWindower::new(Duration::from_secs(10)),
+    ///                          || 0u64, |n, _| *n += 1, |a, b| *a += b, FoldOrder::ByArrival)
+    ///      .down
+    ///      .map("show", |(k, (id, (meta, n)))| (k, id, meta.open_time, meta.close_time, n))
+    /// });
+    /// assert_eq!(out, vec![("a".to_string(), 0, 1_000, 4_000, 2)]);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn fold_window_extent<A: Data, C: Clock<V>, Wr: Windower>(
+        &self,
+        step: &str,
+        clock: C,
+        windower: Wr,
+        builder: impl FnMut() -> A + 'static,
+        folder: impl FnMut(&mut A, V) + 'static,
+        merger: impl FnMut(&mut A, A) + 'static,
+        order: FoldOrder,
+    ) -> WindowOut<'a, K, V, (WindowMetadata, A)> {
+        self.window_step(
+            step,
+            clock,
+            windower,
+            WithExtent(FoldFns {
+                builder,
+                folder,
+                merger,
+            }),
             order,
         )
     }
