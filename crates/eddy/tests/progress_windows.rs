@@ -386,3 +386,63 @@ fn a_departed_key_closes_and_is_released_on_a_live_input_one_worker() {
 fn a_departed_key_closes_and_is_released_on_a_live_input_two_workers() {
     departed_keys_close_and_are_released(2);
 }
+
+/// The bytes the sessions step's part holds in the latest complete snapshot
+/// of a run over 20,000 one-time keys a second apart (gap 10 s).
+fn snapshot_bytes_of_one_time_keys(horizon: Option<Duration>) -> u64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    eddy::recovery::init_store(dir.path()).expect("init");
+    let items: Vec<Event> = (0..20_000).map(|i| (format!("k{i}"), i * 1_000)).collect();
+    let sink = TestingSink::new();
+    let out = sink.clone();
+    let config = RunConfig::workers(2).with_recovery(eddy::recovery::RecoveryConfig {
+        snapshot_interval: Duration::ZERO,
+        ..eddy::recovery::RecoveryConfig::new(dir.path())
+    });
+    run("store", &config, move |flow| {
+        let clock = EventClock::new(|e: &Event| e.1, Duration::from_secs(1)).horizon(horizon);
+        // Two partitions: the snapshots cut the stream at every mark both
+        // have passed, so the last complete one before the end of input
+        // holds the keys open then.
+        let (a, b): (Vec<Event>, Vec<Event>) = items.iter().cloned().partition(|e| e.1 % 2_000 == 0);
+        flow.input_timed(
+            "inp",
+            TestingSource::partitioned(vec![a, b]).batch_size(64),
+            |e: &Event| Some(e.1),
+        )
+        .count_window(
+            "sessions",
+            clock,
+            SessionWindower::new(Duration::from_secs(10)),
+            |e: &Event| e.0.clone(),
+        )
+        .down
+        .output("out", out.clone());
+        Ok(())
+    })
+    .expect("run");
+    assert_eq!(sink.take().len(), 20_000, "one session per key");
+    let info = eddy::recovery::inspect(dir.path()).expect("inspect");
+    info.steps
+        .iter()
+        .filter(|(step, _, _)| step == "store.sessions")
+        .map(|(_, _, bytes)| *bytes)
+        .sum()
+}
+
+/// Issue 24: released keys leave the snapshots too, so a long run's store
+/// holds the keys of the last gap, not every key ever seen.
+#[test]
+fn released_keys_leave_the_snapshots() {
+    let with_rule = snapshot_bytes_of_one_time_keys(Some(Duration::ZERO));
+    let without = snapshot_bytes_of_one_time_keys(None);
+    eprintln!("sessions step in the last snapshot: {with_rule} bytes with the rule, {without} without");
+    assert!(
+        without > 200_000,
+        "20,000 keys kept without the rule: {without} bytes"
+    );
+    assert!(
+        with_rule * 20 < without,
+        "with the rule {with_rule} bytes, without {without}"
+    );
+}
