@@ -94,7 +94,9 @@ struct InputFile<'a> {
 impl std::fmt::Display for InputFile<'_> {
     /// `--input logs/a.jsonl`, or `--input logs (its file logs/a.jsonl)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.given == self.file {
+        if is_dash(self.given) {
+            write!(f, "--input - (stdin, redirected from that file)")
+        } else if self.given == self.file {
             write!(f, "--input {}", self.given.display())
         } else {
             write!(
@@ -165,6 +167,26 @@ pub fn check_paths(
             .into());
         }
         by_id.insert(id, input);
+    }
+    // Stdin redirected from a file (`< logs.jsonl`) is that file: an input
+    // like any other, which no output may be and no input may repeat.
+    let stdin = InputFile {
+        given: Path::new("-"),
+        file: PathBuf::from("-"),
+    };
+    if inputs.iter().any(|p| is_dash(p)) {
+        if let Ok(m) = fs::metadata("/dev/stdin") {
+            if m.is_file() {
+                let id = Identity::File(m.dev(), m.ino());
+                if let Some(first) = by_id.get(&id) {
+                    return Err(UsageError(format!(
+                        "{stdin} is the same file as {first}; give each input once"
+                    ))
+                    .into());
+                }
+                by_id.insert(id, &stdin);
+            }
+        }
     }
     // A missing store is the run's to report.
     let store = recovery_dir.and_then(|d| Some((d, fs::canonicalize(d).ok()?)));

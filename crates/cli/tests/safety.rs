@@ -511,3 +511,71 @@ fn an_interrupted_live_run_keeps_its_outputs_in_place() {
     );
     assert_eq!(temp_files(dir.path()), Vec::<String>::new());
 }
+
+/// Issue 25, item 1: stdin redirected from a file is that file. An output
+/// that is the file on stdin (`-o victim.jsonl < victim.jsonl`), a dead
+/// letter file that is, and the same file given as `-I X` and as stdin are
+/// usage errors that name both; the file is untouched. With 1 and 2
+/// workers.
+#[test]
+fn an_output_is_never_the_file_redirected_to_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.jsonl");
+    let text = TUTORIAL.as_bytes();
+    fs::write(&victim, text).unwrap();
+    let dot = |p: &Path| format!("./{}", p.file_name().unwrap().to_string_lossy());
+    for workers in ["1", "2"] {
+        let cases: [(Vec<String>, &str); 3] = [
+            (
+                vec!["-o".into(), s(&victim).into()],
+                "--output {V} is also --input - (stdin, redirected from that file)",
+            ),
+            (
+                vec![
+                    "--on-invalid".into(),
+                    "skip".into(),
+                    "--dead-letter".into(),
+                    dot(&victim),
+                ],
+                "--dead-letter ./victim.jsonl is also --input - (stdin, redirected from that file)",
+            ),
+            (
+                vec![
+                    "-I".into(),
+                    s(&victim).into(),
+                    "-I".into(),
+                    "-".into(),
+                    "-o".into(),
+                    "-".into(),
+                ],
+                "--input - (stdin, redirected from that file) is the same file as --input {V}",
+            ),
+        ];
+        for (args, want) in cases {
+            let o = Command::new(bin())
+                .current_dir(dir.path())
+                .args(["run", "-q", "-w", workers])
+                .args(&args)
+                .stdin(fs::File::open(&victim).unwrap())
+                .output()
+                .expect("run");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(&want.replace("{V}", s(&victim))), "{args:?}: {err}");
+            assert_eq!(
+                fs::read(&victim).unwrap(),
+                text,
+                "{args:?}: the input is untouched"
+            );
+        }
+    }
+    // Another file on stdin is fine.
+    let other = dir.path().join("other.jsonl");
+    fs::write(&other, text).unwrap();
+    let o = Command::new(bin())
+        .args(["run", "-q", "-o", s(&victim)])
+        .stdin(fs::File::open(&other).unwrap())
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
