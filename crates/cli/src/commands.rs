@@ -119,9 +119,15 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         return Ok(());
     }
     // What every process of a cluster must share (checked as they connect).
-    let cluster = cluster.map(|c| ClusterConfig {
-        fingerprint: plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some()),
-        ..c
+    let cluster = cluster.map(|c| {
+        let mut fingerprint = plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some());
+        // How long a silent peer is waited for: every process must stop the
+        // run at the same silence.
+        fingerprint.push((
+            "--peer-timeout".into(),
+            crate::duration::format_duration(args.peer_timeout),
+        ));
+        ClusterConfig { fingerprint, ..c }
     });
     let config = RunConfig {
         workers: args.workers,
@@ -478,6 +484,21 @@ fn cluster(args: &RunArgs) -> anyhow::Result<Option<ClusterConfig>> {
             .collect(),
         None => args.addresses.clone(),
     };
+    if let Some(path) = args.hostfile.as_ref().filter(|_| addresses.is_empty()) {
+        return Err(UsageError(format!(
+            "--hostfile {}: no address in it (expected one host:port per line; blank lines and # comments are skipped)",
+            path.display()
+        ))
+        .into());
+    }
+    for (i, a) in addresses.iter().enumerate() {
+        if let Some(j) = addresses[..i].iter().position(|b| b == a) {
+            return Err(UsageError(format!(
+                "{a} is the address of process {j} and of process {i}; each process needs its own address"
+            ))
+            .into());
+        }
+    }
     match (args.process_id, addresses.is_empty()) {
         (None, true) => Ok(None),
         (None, false) => Err(UsageError("--addresses/--hostfile need --process-id".into()).into()),

@@ -221,6 +221,13 @@ fn processes_started_differently_all_stop_and_name_what_differs() {
         ("--wait", vec!["--wait", "10s"], vec!["--wait", "5s"]),
         ("--chunk-bytes", vec!["--chunk-bytes", "100"], vec![]),
         ("--workers", vec!["-w", "2"], vec!["-w", "1"]),
+        // Issue 25, item 16: how long a silent peer is waited for.
+        (
+            "--peer-timeout",
+            vec!["--peer-timeout", "10s"],
+            vec!["--peer-timeout", "3s"],
+        ),
+        ("--horizon", vec!["--horizon", "0s"], vec!["--horizon", "off"]),
         (
             "--dead-letter",
             vec!["--on-invalid", "skip", "--dead-letter", s(&dead)],
@@ -334,4 +341,27 @@ fn a_killed_process_leaves_only_rows_on_the_survivors_stdout() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+/// Issue 25, item 11: an empty hostfile and one address given to two
+/// processes are usage errors at once, naming what is wrong (not "needs
+/// --addresses", not a wait for the connect timeout).
+#[test]
+fn an_empty_hostfile_and_a_repeated_address_are_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hosts = write(dir.path(), "hosts", b"# no process yet\n\n");
+    let o = run(&["run", "-i", "0", "--hostfile", s(&hosts)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no address in it"), "{err}");
+    let port = free_ports(1).remove(0);
+    let twice = format!("{port},{port}");
+    // Before: a wait of the whole connect timeout, then exit 1.
+    let o = run(&["run", "-i", "0", "-a", &twice, "--connect-timeout", "30s"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{port} is the address of process 0 and of process 1")),
+        "{err}"
+    );
 }
