@@ -49,6 +49,9 @@ fn may_not_end(args: &RunArgs) -> bool {
         })
 }
 
+/// The most worker threads `-w` may ask for, per CPU of the machine.
+const MAX_WORKERS_PER_CPU: usize = 8;
+
 /// `search-ctr run`. Every path is checked before anything is opened for
 /// writing (see [`safety`]); without `--recovery-dir` the file outputs
 /// appear only if the run succeeds.
@@ -58,6 +61,17 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     }
     if args.workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let most = MAX_WORKERS_PER_CPU * cpus;
+    if args.workers > most {
+        return Err(UsageError(format!(
+            "--workers {}: at most {most} on this machine ({MAX_WORKERS_PER_CPU} per CPU, {cpus} CPUs); \
+             more threads than that only add overhead (each worker keeps its own buffers and \
+             exchange channels to every other)",
+            args.workers
+        ))
+        .into());
     }
     let analytics = analytics_plan(&args)?;
     let cluster = cluster(&args)?;

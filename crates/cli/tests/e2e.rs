@@ -525,3 +525,16 @@ fn kill_after_a_minute(child: &std::process::Child) {
             .status();
     });
 }
+
+/// Issue 25, item 10: an unreasonable worker count is refused at once with
+/// the machine's limit (8 per CPU), not run for minutes.
+#[test]
+fn an_unreasonable_worker_count_is_refused() {
+    let o = run_with_stdin(&["run", "-w", "100000"], TUTORIAL.as_bytes());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--workers 100000: at most") && err.contains("8 per CPU"),
+        "{err}"
+    );
+}
