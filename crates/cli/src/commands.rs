@@ -278,7 +278,13 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             note,
         });
     }
-    let summary = stats.summary(started.elapsed());
+    let mut summary = stats.summary(started.elapsed());
+    if eddy::connectors::stdio::output_pipe_closed() {
+        summary.warnings.push(format!(
+            "stdout was closed by its reader (`| head`?): not all of the {} rows the output took reached it",
+            summary.rows
+        ));
+    }
     if let (Some(to), Some(shown_as)) = (&report_to, &args.report) {
         // From the rows as written, before they are put in place: a
         // report that fails leaves every output as before the run.

@@ -538,3 +538,34 @@ fn an_unreasonable_worker_count_is_refused() {
         "{err}"
     );
 }
+
+/// Issue 25, item 14: when the reader of stdout stops early (`| head -1`),
+/// the run still ends quietly with status 0, but its summary does not
+/// claim that every row reached stdout.
+#[test]
+fn a_summary_after_head_says_stdout_was_closed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs.jsonl");
+    let made = run(&["generate", "--events", "50000", "--out", s(&logs)]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let mut child = std::process::Command::new(bin())
+        .args(["run", "-I", s(&logs)])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    kill_after_a_minute(&child);
+    let mut out = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(&mut out, &mut first).expect("a first row");
+    drop(out);
+    let done = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{err}");
+    assert!(err.contains("rows written"), "{err}");
+    assert!(
+        err.contains("warning: stdout was closed by its reader") && err.contains("reached it"),
+        "{err}"
+    );
+}

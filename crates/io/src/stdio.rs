@@ -15,6 +15,15 @@ use bytes::{Bytes, BytesMut};
 use crate::files::reader::{Fill, Filled};
 use crate::{ConnectorError, Result, Sink, SinkPartition};
 
+/// Set once a [`StdOutSink`]'s reader closed the pipe early.
+static PIPE_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a [`StdOutSink`] of this process found its pipe closed by the
+/// reader (`| head`): the items it took after that were not written.
+pub fn output_pipe_closed() -> bool {
+    PIPE_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The encoder of a sink (see [`FileSink::new`](crate::files::FileSink::new)).
 type Encode<T> = Arc<dyn Fn(&T, &mut Vec<u8>) + Send + Sync>;
 
@@ -99,7 +108,8 @@ impl<T, W: Write> PipeWriter<T, W> {
         }
     }
 
-    /// Writes the buffer out; a broken pipe ends the output without error.
+    /// Writes the buffer out; a broken pipe ends the output without error
+    /// (and is remembered: [`output_pipe_closed`]).
     fn drain(&mut self, flush: bool) -> Result<()> {
         let mut result = self.out.write_all(&self.buf);
         self.buf.clear();
@@ -110,6 +120,7 @@ impl<T, W: Write> PipeWriter<T, W> {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.broken = true;
+                PIPE_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => Err(ConnectorError::io(Path::new("-"), e)),
