@@ -261,3 +261,36 @@ fn the_summary_says_one_row_and_one_session() {
         "{err}"
     );
 }
+
+/// Issue 25, item 13: a dangling or self-looping symbolic link inside an
+/// input directory fails the run naming it and saying what to do (exit 1,
+/// nothing written), with 1 and 2 workers.
+#[test]
+fn a_broken_symlink_in_an_input_directory_is_named() {
+    for (link, target, why) in [
+        ("b.jsonl", "/nonexistent/file", "No such file or directory"),
+        ("c.jsonl", "c.jsonl", "Too many levels of symbolic links"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        write(&logs, "a.jsonl", TUTORIAL.as_bytes());
+        std::os::unix::fs::symlink(target, logs.join(link)).unwrap();
+        let out = dir.path().join("out.jsonl");
+        for workers in ["1", "2"] {
+            let o = run(&["run", "-q", "-w", workers, "-I", s(&logs), "-o", s(&out)]);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{err}");
+            assert!(
+                err.contains(&format!(
+                    "{}: a symbolic link in input directory {} whose target cannot be read",
+                    s(&logs.join(link)),
+                    s(&logs)
+                )) && err.contains(why)
+                    && err.contains("remove it, or make it point to a file"),
+                "{err}"
+            );
+            assert!(!out.exists(), "nothing written");
+        }
+    }
+}

@@ -160,7 +160,8 @@ fn expand(input: &Path, out: &mut Expanded) -> Result<()> {
 
 /// Collects the regular files under `dir` into `files` (unsorted), counting
 /// hidden entries in `out`. A symbolic link to a file is read; one to a
-/// directory is not followed (so no cycle can form).
+/// directory is not followed (so no cycle can form); one whose target cannot
+/// be read (dangling, a loop) is an error naming it.
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, out: &mut Expanded) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| ConnectorError::io(dir, e))? {
         let entry = entry.map_err(|e| ConnectorError::io(dir, e))?;
@@ -175,11 +176,19 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, out: &mut Expanded) -> Result<()> 
             }
             continue;
         }
-        // Follows symlinks: a link to a regular file is read.
+        // Follows symlinks: a link to a regular file is read; one that leads
+        // nowhere (dangling, or a loop) fails the run naming it.
         let is_file = kind.is_file()
             || (kind.is_symlink()
                 && fs::metadata(&path)
-                    .map_err(|e| ConnectorError::io(&path, e))?
+                    .map_err(|e| {
+                        let why = format!(
+                            "a symbolic link in input directory {} whose target cannot be read ({e}); \
+                             remove it, or make it point to a file",
+                            dir.display()
+                        );
+                        ConnectorError::io(&path, std::io::Error::new(e.kind(), why))
+                    })?
                     .is_file());
         if !is_file {
             continue;
