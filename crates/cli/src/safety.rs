@@ -326,6 +326,7 @@ impl Staging {
                 .with_context(what)?;
             if let Ok(m) = fs::metadata(&s.target) {
                 if m.is_file() {
+                    keep_owner(&s.temp, &m, s.option, &s.given);
                     fs::set_permissions(&s.temp, m.permissions()).with_context(what)?;
                 }
             }
@@ -337,6 +338,25 @@ impl Staging {
             self.staged.remove(0);
         }
         Ok(())
+    }
+}
+
+/// Gives the new file `temp` the owner and group of the file it replaces
+/// (`old`), as an edit in place would keep them. Only a privileged user can
+/// give a file away: when that fails, the new file stays the user's, and a
+/// warning says so (the run's output is complete either way).
+fn keep_owner(temp: &Path, old: &fs::Metadata, option: &str, given: &Path) {
+    let Ok(new) = fs::metadata(temp) else { return };
+    if new.uid() == old.uid() && new.gid() == old.gid() {
+        return;
+    }
+    if let Err(e) = std::os::unix::fs::chown(temp, Some(old.uid()), Some(old.gid())) {
+        tracing::warn!(
+            "{option} {}: the new file could not keep the old one's owner (uid {}, gid {}): {e}; it belongs to you",
+            given.display(),
+            old.uid(),
+            old.gid()
+        );
     }
 }
 
