@@ -571,9 +571,19 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
     } else {
         Box::new(File::create(&path).with_context(|| format!("--out {}: cannot create", args.out.display()))?)
     };
-    let mut out = BufWriter::with_capacity(1 << 20, out);
+    // SIGINT/SIGTERM stop the writing at the next buffer (1 MiB): the
+    // staged file goes and the message is the run's.
+    let _ = crate::signals::listen();
+    let mut out = BufWriter::with_capacity(1 << 20, StopOnSignal(out));
     let result = generate(&config, &mut out).and_then(|_| out.flush());
     drop(out);
+    if crate::signals::received().is_some() {
+        return Err(Failure {
+            error: eddy::EddyError::Interrupted.into(),
+            note: (!staging.is_empty())
+                .then(|| format!("no output was written ({} left as before)", staging.describe())),
+        });
+    }
     match result {
         Ok(()) => Ok(staging.commit()?),
         Err(source) if to_stdout => Err(StreamError {
@@ -587,6 +597,22 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
             note: (!staging.is_empty())
                 .then(|| format!("no output was written ({} left as before)", staging.describe())),
         }),
+    }
+}
+
+/// A writer that fails once SIGINT or SIGTERM has come (see [`generate_logs`]).
+struct StopOnSignal<W>(W);
+
+impl<W: Write> Write for StopOnSignal<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if crate::signals::received().is_some() {
+            return Err(std::io::Error::other("interrupted by a signal"));
+        }
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 

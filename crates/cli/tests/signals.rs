@@ -265,3 +265,50 @@ fn sigterm_with_recovery_takes_a_last_snapshot() {
     assert!(!last, "the interrupted run did not finish");
     r.resume_gives_the_uninterrupted_output();
 }
+
+/// Issue 25, item 8: SIGTERM during a big `generate --out` stops it with
+/// 143 and one line, and leaves neither the file nor its temporary file
+/// (it used to die by the signal's default action, leaving a hidden
+/// temporary file of hundreds of MB).
+#[test]
+fn sigterm_stops_generate_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("x.jsonl");
+    let mut child = Command::new(bin())
+        .args(["generate", "--events", "50000000", "--out", s(&out)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Forced: the temporary file exists and has grown past a first buffer.
+    let temp = || {
+        std::fs::read_dir(dir.path())
+            .expect("read_dir")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().contains(".eddy-tmp-"))
+    };
+    let start = Instant::now();
+    while temp().and_then(|e| e.metadata().ok()).map_or(0, |m| m.len()) < 2 << 20 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "generate never wrote 2 MiB"
+        );
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "generate ended too early"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signal(&child, "TERM");
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    let err = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.starts_with("search-ctr: interrupted (SIGTERM); no output was written"),
+        "{err}"
+    );
+    assert!(temp().is_none(), "no temporary file left");
+    assert!(!out.exists(), "no output");
+}
