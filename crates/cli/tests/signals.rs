@@ -312,3 +312,38 @@ fn sigterm_stops_generate_and_leaves_no_temporary_file() {
     assert!(temp().is_none(), "no temporary file left");
     assert!(!out.exists(), "no output");
 }
+
+/// Issue 25, item 7: a process waiting for its peers (here, for a process
+/// 1 that never comes; and, as process 1, for a process 0 that never
+/// listens) stops on SIGTERM with 143 and one line, without waiting out
+/// `--connect-timeout`.
+#[test]
+fn sigterm_stops_a_process_waiting_for_its_peers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = write(dir.path(), "logs.jsonl", TUTORIAL.as_bytes());
+    let addrs = free_ports(2).join(",");
+    for process in ["0", "1"] {
+        let out = dir.path().join(format!("out-{process}.jsonl"));
+        let mut child = Command::new(bin())
+            .args(["run", "-I", s(&logs), "-o", s(&out), "-i", process, "-a", &addrs])
+            .args(["--connect-timeout", "60s"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Forced: it is waiting (process 0 listens; process 1 dials).
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "process {process} ended early"
+        );
+        signal(&child, "TERM");
+        // Far below the 60 s connect timeout; a hang guard, not a speed test.
+        let status = exits_within(&mut child, Duration::from_secs(30));
+        let err = stderr_of(&mut child);
+        assert_eq!(status.code(), Some(143), "process {process}: {err}");
+        assert!(err.starts_with("search-ctr: interrupted (SIGTERM); "), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+}

@@ -145,7 +145,9 @@ impl RunConfig {
                 identity.push(("workers per process".to_owned(), workers.to_string()));
                 let recovery = if self.recovery.is_some() { "on" } else { "off" };
                 identity.push(("recovery".to_owned(), recovery.to_owned()));
-                let conns = cluster::connect(c, &identity)?;
+                let stop = self.stop.clone();
+                let stopped = move || stop.as_ref().is_some_and(StopHandle::is_stopped);
+                let conns = cluster::connect(c, &identity, &stopped)?;
                 shared.watch_links(conns.all());
                 let heartbeat = Heartbeat::start(
                     conns.heartbeat,

@@ -61,8 +61,13 @@ impl Connections {
 
 /// Connects this process to every other one and checks that they all
 /// have the same `identity` (item by item). Connecting and the agreement
-/// each wait at most `connect_timeout`.
-pub(crate) fn connect(cluster: &ClusterConfig, identity: &[(String, String)]) -> Result<Connections> {
+/// each wait at most `connect_timeout`; waiting for peers ends with
+/// [`EddyError::Interrupted`] as soon as `stopped()` says so (a signal).
+pub(crate) fn connect(
+    cluster: &ClusterConfig,
+    identity: &[(String, String)],
+    stopped: &dyn Fn() -> bool,
+) -> Result<Connections> {
     let me = cluster.process_id;
     let addrs = &cluster.addresses;
     let timeout = cluster.connect_timeout;
@@ -79,7 +84,7 @@ pub(crate) fn connect(cluster: &ClusterConfig, identity: &[(String, String)]) ->
     };
     for (peer, addr) in addrs.iter().enumerate().take(me) {
         for channel in [Channel::Data, Channel::Heartbeat] {
-            let stream = dial(me, peer, addr, channel, deadline, timeout)?;
+            let stream = dial(me, peer, addr, channel, deadline, timeout, stopped)?;
             *conns.slot(channel, peer) = Some(stream);
         }
     }
@@ -102,6 +107,9 @@ pub(crate) fn connect(cluster: &ClusterConfig, identity: &[(String, String)]) ->
                 waiting -= 1;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if stopped() {
+                    return Err(EddyError::Interrupted);
+                }
                 if Instant::now() >= deadline {
                     let missing: Vec<String> = (me + 1..addrs.len())
                         .filter(|p| conns.data[*p].is_none() || conns.heartbeat[*p].is_none())
@@ -130,7 +138,8 @@ impl Connections {
     }
 }
 
-/// Connects to process `peer`'s `channel`, retrying until the deadline.
+/// Connects to process `peer`'s `channel`, retrying until the deadline
+/// (or until `stopped()`).
 fn dial(
     me: usize,
     peer: usize,
@@ -138,9 +147,13 @@ fn dial(
     channel: Channel,
     deadline: Instant,
     timeout: Duration,
+    stopped: &dyn Fn() -> bool,
 ) -> Result<TcpStream> {
     let mut last_error = String::from("not tried");
     while Instant::now() < deadline {
+        if stopped() {
+            return Err(EddyError::Interrupted);
+        }
         let target = addr.to_socket_addrs().ok().and_then(|mut a| a.next());
         match target.map(|t| TcpStream::connect_timeout(&t, Duration::from_millis(500))) {
             Some(Ok(mut stream)) => {
