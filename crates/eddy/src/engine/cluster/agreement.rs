@@ -224,7 +224,7 @@ mod tests {
             .enumerate()
             .map(|(i, id)| {
                 let c = cluster(i, &addrs);
-                std::thread::spawn(move || connect(&c, &id))
+                std::thread::spawn(move || connect(&c, &id, &|| false))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()

@@ -213,7 +213,7 @@ mod tests {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap().to_string();
         let cluster = ClusterConfig::new(0, vec![addr.clone(), "127.0.0.1:1".into()]);
-        let Err(e) = connect(&cluster, &[]) else {
+        let Err(e) = connect(&cluster, &[], &|| false) else {
             panic!("listening on a taken address succeeded");
         };
         let EddyError::Network { what, source } = &e else {
