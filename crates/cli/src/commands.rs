@@ -226,6 +226,10 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         None => None,
     };
     tracing::debug!(workers = args.workers, inputs = ?args.inputs, "run starts");
+    // What each file output is before the run: a failed run says whether
+    // it changed any.
+    let state_of = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
+    let before: Vec<_> = outputs.iter().map(|(_, p)| state_of(p)).collect();
     let result = run("search_ctr", &config, move |flow| {
         flow_built.store(true, Ordering::Relaxed);
         pipeline::build(flow, &plan, &flow_stats)
@@ -263,10 +267,22 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
                 "nothing was written or truncated ({} left as before the run)",
                 in_place.join(", ")
             ))
+        } else if config.recovery.is_some()
+            && !in_place.is_empty()
+            && outputs
+                .iter()
+                .zip(&before)
+                .all(|((_, p), was)| state_of(p) == *was)
+        {
+            Some(format!(
+                "nothing was written ({} left as before the run); once the cause is fixed, the same \
+                 command runs it",
+                in_place.join(", ")
+            ))
         } else if config.recovery.is_some() && !in_place.is_empty() {
             Some(format!(
-                "with --recovery-dir outputs are written in place: {} may be partial; \
-                 the same command resumes the run from its last snapshot",
+                "with --recovery-dir outputs are written in place: {} may be partial; once the cause \
+                 is fixed, the same command resumes the run from its last snapshot",
                 in_place.join(", ")
             ))
         } else {

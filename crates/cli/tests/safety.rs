@@ -611,3 +611,66 @@ fn a_replaced_output_keeps_its_owner_and_mode() {
     assert_eq!((m.uid(), m.gid()), (65534, 65534), "the owner and group are kept");
     assert_eq!(m.permissions().mode() & 0o777, 0o640, "the mode is kept");
 }
+
+/// A read-only tmpfs mounted for a test, unmounted however it ends.
+struct ReadOnlyMount(std::path::PathBuf);
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue 25, item 12: a `-r` run whose output is on a read-only file system
+/// fails saying that nothing was written (not "may be partial; the same
+/// command resumes"). Mounting needs root: elsewhere the test says it is
+/// skipped (and fails under CI=true, where it must run).
+#[test]
+fn a_recovery_run_that_cannot_open_its_output_says_nothing_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    fs::create_dir(&ro).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", s(&ro)])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !mounted {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true: this test needs to mount a read-only tmpfs (root)"
+        );
+        eprintln!("a_recovery_run_that_cannot_open_its_output_says_nothing_was_written: skipped: cannot mount (not root?)");
+        return;
+    }
+    let _mount = ReadOnlyMount(ro.clone());
+    let logs = write(dir.path(), "logs.jsonl", TUTORIAL.as_bytes());
+    let store = dir.path().join("store");
+    assert!(run(&["recovery", "init", s(&store)]).status.success());
+    let out = ro.join("out.jsonl");
+    for workers in ["1", "2"] {
+        let o = run(&[
+            "run",
+            "-q",
+            "-w",
+            workers,
+            "-I",
+            s(&logs),
+            "-o",
+            s(&out),
+            "-r",
+            s(&store),
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("Read-only file system"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "nothing was written (--output {} left as before the run)",
+                s(&out)
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("may be partial"), "{err}");
+    }
+}
