@@ -14,7 +14,8 @@
 # take a few seconds. The state (config, log directory, ports, pid, log)
 # is in ${EDDY_KAFKA_DIR:-target/kafka-broker}: storage is formatted once,
 # the port is chosen free at the first start (or $EDDY_KAFKA_PORT) and
-# kept, so a restarted broker has the same address and the same topics.
+# kept, so a restarted broker has the same address and the same topics; the
+# controller's port (internal) is chosen and kept the same way.
 # Replication factors of the internal topics (consumer offsets,
 # transaction state, share-group state) are 1: one node. The heap is
 # $EDDY_KAFKA_HEAP (default 512m).
@@ -63,11 +64,13 @@ accepts() {
   (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
+# A port nothing listens on, below Linux's ephemeral range (32768-60999)
+# so that no client connection holds it either.
 free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
-    if ! accepts "$port" && ! accepts "$((port + 1))"; then
+    port=$((20000 + RANDOM % 12000))
+    if ! accepts "$port"; then
       echo "$port"
       return 0
     fi
@@ -168,14 +171,18 @@ start() {
   else
     port=$(free_port)
   fi
-  controller=$((port + 1))
-  for p in "$port" "$controller"; do
-    if accepts "$p"; then
-      say "port $p is taken by another program; set EDDY_KAFKA_PORT or remove $DIR/port"
-      return 1
-    fi
-  done
+  if accepts "$port"; then
+    say "port $port is taken by another program; set EDDY_KAFKA_PORT or remove $DIR/port"
+    return 1
+  fi
   echo "$port" >"$DIR/port"
+  # The controller's port (clients never see it): kept, or chosen anew when
+  # something else took it.
+  controller=$(cat "$DIR/controller-port" 2>/dev/null || true)
+  if [ -z "$controller" ] || [ "$controller" = "$port" ] || accepts "$controller"; then
+    controller=$(free_port)
+  fi
+  echo "$controller" >"$DIR/controller-port"
   configure "$port" "$controller"
   if [ ! -f "$DIR/data/meta.properties" ]; then
     say "formatting the storage in $DIR/data (once)"
@@ -197,6 +204,15 @@ start() {
   pid=$(cat "$DIR/pid")
   for _ in $(seq 1 1200); do
     if ! kill -0 "$pid" 2>/dev/null; then
+      if [ "${EDDY_KAFKA_RETRY:-0}" -lt 3 ] &&
+        tail -c +"$((mark + 1))" "$DIR/broker.log" | grep -q "BindException"; then
+        # A port taken between the check and the bind (the controller's, or
+        # a client's): once more, with a new controller port.
+        say "a port was taken at start; trying again"
+        rm -f "$DIR/controller-port" "$DIR/pid"
+        EDDY_KAFKA_RETRY=$((${EDDY_KAFKA_RETRY:-0} + 1)) start
+        return
+      fi
       say "the broker exited at start; the end of $DIR/broker.log:"
       tail -20 "$DIR/broker.log" >&2
       return 1
