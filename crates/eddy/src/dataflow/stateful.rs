@@ -16,7 +16,7 @@ use crate::base::record::mark_time;
 use crate::base::routing::Key;
 use crate::dataflow::{Data, Stream};
 pub use crate::engine::keyed::Wake;
-use crate::engine::keyed::{keyed, KeyedLogic};
+use crate::engine::keyed::{keyed, KeyedLogic, Want};
 use crate::error::CodecError;
 use crate::recovery::codec::{decode_value, encode_value};
 
@@ -110,14 +110,14 @@ pub trait StatefulLogic<V>: 'static {
         (None, IsComplete::Retain)
     }
 
-    /// Whether the wake-up this logic has pending (what
-    /// [`StatefulLogic::notify_at`] last answered) is still the one it
-    /// wants, after a value: the step then does not ask `notify_at` nor
-    /// touch its wake-up set. An optimisation for logic that asks after
-    /// every value (the window operators); default `false`.
+    /// [`StatefulLogic::notify_at`] after a value, or `None` when the
+    /// wake-up this logic has pending (what it last answered) still stands:
+    /// the step then leaves its wake-up set alone. An optimisation for
+    /// logic that would answer after every value (the window operators);
+    /// default `Some(self.notify_at())`.
     #[doc(hidden)]
-    fn wake_kept(&self) -> bool {
-        false
+    fn notify_at_after_item(&self) -> Option<Option<Wake>> {
+        Some(self.notify_at())
     }
 
     /// When to call [`StatefulLogic::on_notify`] next (`None`, the default:
@@ -175,8 +175,11 @@ where
     }
 
     #[inline]
-    fn wake_kept(&self, logic: &L) -> bool {
-        logic.wake_kept()
+    fn want_after_value(&self, logic: &L) -> Want {
+        match logic.notify_at_after_item() {
+            Some(wake) => Want::Asked(wake),
+            None => Want::Kept,
+        }
     }
 
     fn on_notify(&mut self, _key: &K, slot: &mut Option<L>, mark: Option<u64>, out: &mut Vec<L::Out>) {

@@ -181,11 +181,11 @@ pub trait KeyedLogic<K, V, O>: 'static {
         None
     }
 
-    /// Whether the wake-up the key has pending is still the one it wants
-    /// after a value (then [`KeyedLogic::notify_at`] is not asked and the
-    /// wake-up set is not touched). Default: `false`, always ask.
-    fn wake_kept(&self, _state: &Self::State) -> bool {
-        false
+    /// What the key wants after a value: [`Want::Kept`] when its pending
+    /// wake-up stands (the wake-up set is not touched), else what
+    /// [`KeyedLogic::notify_at`] answers (the default).
+    fn want_after_value(&self, state: &Self::State) -> Want {
+        Want::Asked(self.notify_at(state))
     }
 
     /// The wake-up asked for with [`KeyedLogic::notify_at`] is due, at
@@ -201,13 +201,13 @@ pub trait KeyedLogic<K, V, O>: 'static {
     }
 }
 
-/// What a key wants after a value: its pending wake-up as it is, or the
-/// one [`KeyedLogic::notify_at`] answered.
-enum Want {
+/// What a key wants after a value.
+pub(crate) enum Want {
+    /// Its pending wake-up, as it is.
     Kept,
+    /// This one (`None`: none).
     Asked(Option<Wake>),
 }
-use Want::{Asked, Kept};
 
 /// A scheduled wake-up: an effective progress mark, or a wall-clock instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -622,15 +622,12 @@ fn apply_waking<K, V, O, L>(
         let want = match states.get_mut(&key) {
             Some(slot) => {
                 logic.on_value(&key, slot, value, tag, emitted);
-                match slot.as_ref() {
-                    Some(state) if logic.wake_kept(state) => Some(Kept),
-                    state => state.map(|state| Asked(logic.notify_at(state))),
-                }
+                slot.as_ref().map(|state| logic.want_after_value(state))
             }
             None => {
                 let mut slot = None;
                 logic.on_value(&key, &mut slot, value, tag, emitted);
-                let want = slot.as_ref().map(|state| Asked(logic.notify_at(state)));
+                let want = slot.as_ref().map(|state| logic.want_after_value(state));
                 if slot.is_some() {
                     states.insert(key.clone(), slot);
                 }
@@ -638,8 +635,8 @@ fn apply_waking<K, V, O, L>(
             }
         };
         match want {
-            Some(Kept) => {}
-            Some(Asked(want)) => wakes.set(&key, sched(want, tag, false)),
+            Some(Want::Kept) => {}
+            Some(Want::Asked(want)) => wakes.set(&key, sched(want, tag, false)),
             None => {
                 states.remove(&key);
                 wakes.set(&key, None);

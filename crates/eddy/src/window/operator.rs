@@ -124,16 +124,17 @@ where
 
     #[inline]
     fn build(&mut self) -> A {
-        (self.0.builder)()
+        WindowFold::<V>::build(&mut self.0)
     }
 
     #[inline]
     fn fold(&mut self, acc: &mut A, value: V, _emit: &mut Vec<Self::Out>) {
-        (self.0.folder)(acc, value);
+        // `FoldFns` emits only at close.
+        self.0.fold(acc, value, &mut Vec::new());
     }
 
     fn merge(&mut self, into: &mut A, from: A, _emit: &mut Vec<Self::Out>) {
-        (self.0.merger)(into, from);
+        WindowFold::<V>::merge(&mut self.0, into, from, &mut Vec::new());
     }
 
     fn close(&mut self, acc: A, meta: &WindowMetadata, emit: &mut Vec<Self::Out>) {
@@ -509,24 +510,25 @@ where
             return Some(Wake::WallClock(seen + idle));
         }
         let due = self.0.data.due(&sh);
-        let asked = self.0.data.asked.get();
-        let want = match due {
-            // The pending wake-up comes no later than needed: keep it.
-            Some(due) if asked != i64::MIN && asked <= due => Some(asked),
-            due => due,
-        };
-        self.0.data.asked.set(want.unwrap_or(i64::MIN));
-        want.map(Wake::At)
+        self.0.data.asked.set(due.unwrap_or(i64::MIN));
+        due.map(Wake::At)
     }
 
     #[inline]
-    fn wake_kept(&self) -> bool {
-        let asked = self.0.data.asked.get();
-        if asked == i64::MIN || self.0.shared.idle.is_some() {
-            return false;
+    fn notify_at_after_item(&self) -> Option<Option<Wake>> {
+        if self.0.shared.idle.is_some() {
+            return Some(self.notify_at());
         }
-        let sh = self.0.shared.cell.borrow();
-        self.0.data.due(&sh).is_some_and(|due| asked <= due)
+        let due = self.0.data.due(&self.0.shared.cell.borrow());
+        let asked = self.0.data.asked.get();
+        match due {
+            // The pending wake-up comes no later than needed: it stands.
+            Some(due) if asked != i64::MIN && asked <= due => None,
+            due => {
+                self.0.data.asked.set(due.unwrap_or(i64::MIN));
+                Some(due.map(Wake::At))
+            }
+        }
     }
 
     fn snapshot(&self) -> Self::State {
