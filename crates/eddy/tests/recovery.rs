@@ -179,13 +179,6 @@ fn crash_and_resume(
     for &(workers, budget) in stages {
         if has_complete_snapshot(dir.path()) {
             resumed += 1;
-        } else {
-            // No snapshot completed before the crash (a loaded machine, a
-            // small budget): the run starts over, and its output with it, as
-            // a file output is rewritten by a fresh start. Regression: the
-            // crashed run's items were kept and written again (duplicates,
-            // seen in about half the runs under load).
-            sink.take();
         }
         let config = RunConfig::workers(workers).with_recovery(recovery(dir.path(), interval_ms));
         match run_flow(&config, parts.to_vec(), batch, sink.clone(), budget) {
@@ -332,9 +325,6 @@ fn crash_and_resume_of_a_chunked_file_gives_the_whole_file_output() {
     for (workers, budget) in [(2, Some(1500)), (4, Some(1500)), (1, None)] {
         if has_complete_snapshot(store.path()) {
             resumed += 1;
-        } else {
-            // A fresh start rewrites the output (see `crash_and_resume`).
-            sink.take();
         }
         let config = RunConfig::workers(workers).with_recovery(recovery(store.path(), 0));
         if let Err(e) = run_chunked(&config, &path, 4096, sink.clone(), budget) {

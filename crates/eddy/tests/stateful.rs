@@ -307,10 +307,6 @@ fn crash_at_2_workers_and_resume_at_3_gives_the_uninterrupted_output() {
     for (workers, budget) in [(2, Some(1200)), (3, Some(1200)), (3, None)] {
         if has_complete_snapshot(dir.path()) {
             resumed += 1;
-        } else {
-            // No snapshot before the crash: a fresh start rewrites the
-            // output, as a file output is rewritten (see tests/recovery.rs).
-            sink.take();
         }
         let config = RunConfig::workers(workers).with_recovery(RecoveryConfig {
             snapshot_interval: Duration::from_millis(1),
