@@ -4,57 +4,25 @@
 //! come out while the input is still open (without the rule they would
 //! wait for the end of input).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use eddy::testing::TestingSink;
-use eddy::window::{EventClock, SessionWindower};
-use eddy::{run, RunConfig};
+use eddy::window::EventClock;
+use eddy::RunConfig;
 
 mod common;
 
-use common::live::{Event, LiveSource};
-
-/// Session sizes per user.
-type Rows = Vec<(String, usize)>;
+use common::live::{Event, LiveSessions, Rows};
 
 /// Runs a live session flow over `parts` and returns the rows seen before
 /// the input was closed (waiting up to `open_for` for `want` of them), and
-/// all rows.
+/// all rows. No wall-clock idle timeout: a session closes when its user's
+/// next event, or the input's progress, moves the user's watermark past it.
 fn live_run(config: RunConfig, parts: Vec<Vec<Event>>, want: usize, open_for: Duration) -> (Rows, Rows) {
-    let close = Arc::new(AtomicBool::new(false));
-    let source = LiveSource {
-        parts,
-        close: close.clone(),
-    };
-    let sink = TestingSink::new();
-    let out = sink.clone();
-    let runner = std::thread::spawn(move || {
-        run("idle_parts", &config, move |flow| {
-            // No wall-clock idle timeout: a session closes only when its
-            // user's next event moves the user's watermark past it.
-            let clock = EventClock::new(|e: &Event| e.1, Duration::ZERO);
-            flow.input_timed("inp", source.clone(), |e: &Event| Some(e.1))
-                .key_on("user", |e: &Event| e.0.clone())
-                .collect_window("sessions", clock, SessionWindower::new(Duration::from_secs(10)))
-                .down
-                .map("size", |(user, (_id, events))| (user, events.len()))
-                .output("out", out.clone());
-            Ok(())
-        })
-    });
-    let started = Instant::now();
-    let mut seen = Vec::new();
-    while started.elapsed() < open_for && seen.len() < want {
-        seen.extend(sink.take());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    close.store(true, Ordering::SeqCst);
-    runner.join().expect("runner").expect("run");
+    let clock = || EventClock::new(|e: &Event| e.1, Duration::ZERO);
+    let run = LiveSessions::start("idle_parts", config, parts, clock, Duration::from_secs(10));
+    let seen = run.rows_while_open(open_for, |seen| seen.len() >= want);
     let mut all = seen.clone();
-    all.extend(sink.take());
-    seen.sort();
+    all.extend(run.finish());
     all.sort();
     (seen, all)
 }

@@ -13,9 +13,7 @@
 //!   still open, and its state is released (the step's key count).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eddy::testing::{TestingSink, TestingSource};
 use eddy::window::{EventClock, FoldOrder, SessionWindower};
@@ -24,7 +22,7 @@ use proptest::prelude::*;
 
 mod common;
 
-use common::live::{Event, LiveSource};
+use common::live::{Event, LiveSessions};
 
 /// What the flow writes: a closed session's sorted times, or a late value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -328,41 +326,20 @@ fn progress_judges_lateness_and_releases_keys_only_with_the_rule_on() {
 fn departed_keys_close_and_are_released(workers: usize) {
     let mut items: Vec<Event> = (0..100).map(|i| (format!("u{i}"), i * 60_000)).collect();
     items.extend((0..20).map(|i| ("stay".to_string(), 100 * 60_000 + i * 1_000)));
-    let close = Arc::new(AtomicBool::new(false));
-    let source = LiveSource {
-        parts: vec![items],
-        close: close.clone(),
-    };
-    let sink = TestingSink::new();
-    let out = sink.clone();
     let flow_id = format!("live{workers}");
-    let runner = {
-        let flow_id = flow_id.clone();
-        std::thread::spawn(move || {
-            run(&flow_id, &RunConfig::workers(workers), move |flow| {
-                let clock = EventClock::new(|e: &Event| e.1, Duration::from_secs(1));
-                flow.input_timed("inp", source.clone(), |e: &Event| Some(e.1))
-                    .key_on("user", |e: &Event| e.0.clone())
-                    .collect_window("sessions", clock, SessionWindower::new(Duration::from_secs(10)))
-                    .down
-                    .map("size", |(user, (_id, events))| (user, events.len()))
-                    .output("out", out.clone());
-                Ok(())
-            })
-        })
-    };
-    let started = Instant::now();
-    let mut seen = Vec::new();
+    let clock = || EventClock::new(|e: &Event| e.1, Duration::from_secs(1));
+    let run = LiveSessions::start(
+        &flow_id,
+        RunConfig::workers(workers),
+        vec![items],
+        clock,
+        Duration::from_secs(10),
+    );
     let keys = || eddy::metrics::global().keys(&format!("{flow_id}.sessions"));
     // Generous: the bound only guards against a hang, it measures nothing.
-    while started.elapsed() < Duration::from_secs(20) && (seen.len() < 100 || keys() != 1) {
-        seen.extend(sink.take());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let seen = run.rows_while_open(Duration::from_secs(20), |seen| seen.len() >= 100 && keys() == 1);
     let held = keys();
-    close.store(true, Ordering::SeqCst);
-    runner.join().expect("runner").expect("run");
-    seen.sort();
+    let rest = run.finish();
     let want: Vec<(String, usize)> = {
         let mut w: Vec<_> = (0..100).map(|i| (format!("u{i}"), 1)).collect();
         w.sort();
@@ -371,7 +348,7 @@ fn departed_keys_close_and_are_released(workers: usize) {
     assert_eq!(seen, want, "every departed user's row while the input is open");
     assert_eq!(held, 1, "only the user still sending is held");
     assert_eq!(
-        sink.take(),
+        rest,
         vec![("stay".to_string(), 20)],
         "the open session at the end"
     );
