@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::kafka::{mock, random, real, Broker, Rng};
-use common::{bin, free_ports, latest_complete, run, s, stderr};
+use common::{bin, free_ports, latest_complete, run, s, spawn, stderr};
 use eddy::connectors::kafka::{
     create_topic, murmur2, KafkaUri, PAUSE_READBACK_ENV, PAUSE_WRITES_ENV, POSITION_HEADER,
 };
@@ -230,17 +230,6 @@ fn broker_kafka_in_equals_the_same_events_from_files() {
     if let Some(b) = real("broker_kafka_in_equals_the_same_events_from_files") {
         kafka_in_equals_the_same_events_from_files(&b);
     }
-}
-
-fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
-    Command::new(bin())
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// Waits for `marker` (a test hook's), then kills the run there.

@@ -21,11 +21,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::kafka::{kill_all, mock, random, real, wait_for_marker, Broker, Rng, Topology};
-use common::{bin, latest_complete, run, s, stderr};
+use common::{latest_complete, run, s, signal, spawn, stderr};
 use eddy::connectors::kafka::{
     create_topic, murmur2, KafkaSink, KafkaUri, PAUSE_COMMIT_ENV, PAUSE_WRITES_ENV,
 };
@@ -259,26 +258,6 @@ fn broker_rows_are_invisible_until_the_snapshot_commits_and_aborted_rows_never_s
 fn ok(args: &[&str]) {
     let out = run(args);
     assert!(out.status.success(), "search-ctr {args:?}: {}", stderr(&out));
-}
-
-fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
-    Command::new(bin())
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Sends `signal` (`STOP`, `CONT`) to a process.
-fn signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{signal}");
 }
 
 /// Events generated to a file and (the same lines) to `uri`.

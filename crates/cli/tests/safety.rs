@@ -394,30 +394,9 @@ fn a_full_stderr_is_an_exit_status_never_a_panic() {
 /// Sends SIGTERM to `child` and waits for it (a hang guard of 10 s, not a
 /// speed assertion): its status and stderr.
 fn terminate(mut child: std::process::Child) -> (Option<i32>, String) {
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if start.elapsed() > std::time::Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("still running 10 s after SIGTERM");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut err)
-        .expect("read");
-    (status.code(), err)
+    signal(&child, "TERM");
+    let status = exits_within(&mut child, std::time::Duration::from_secs(10));
+    (status.code(), stderr_of(&mut child))
 }
 
 #[test]

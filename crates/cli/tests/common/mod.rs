@@ -129,3 +129,52 @@ pub fn latest_complete(store: &Path) -> (u64, bool) {
         .max()
         .unwrap_or((0, false))
 }
+
+/// Starts `search-ctr args…` with `env` (stdin and stdout closed, stderr
+/// piped).
+pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn search-ctr")
+}
+
+/// Sends `signal` (`TERM`, `INT`, `STOP`, `CONT`) to the child.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// Waits for `child` up to `limit` (a hang guard); kills it and fails the
+/// test if it is still running then.
+pub fn exits_within(child: &mut std::process::Child, limit: std::time::Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running {limit:?} after the signal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// What the child wrote to its (piped) stderr.
+pub fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).expect("read stderr");
+    }
+    err
+}
