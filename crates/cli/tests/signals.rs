@@ -279,30 +279,69 @@ fn sigterm_stops_generate_and_leaves_no_temporary_file() {
 }
 
 /// Issue 25, item 7: a process waiting for its peers (here, for a process
-/// 1 that never comes; and, as process 1, for a process 0 that never
-/// listens) stops on SIGTERM with 143 and one line, without waiting out
-/// `--connect-timeout`.
+/// 1 that never comes; and, as process 1, for a process 0 that connects
+/// but never sends its run parameters) stops on SIGTERM with 143 and one
+/// line, without waiting out `--connect-timeout`.
 #[test]
 fn sigterm_stops_a_process_waiting_for_its_peers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = write(dir.path(), "logs.jsonl", TUTORIAL.as_bytes());
-    let addrs = free_ports(2).join(",");
+    let addrs = free_ports(2);
+    let port_of = |addr: &str| {
+        addr.rsplit_once(':')
+            .expect("host:port")
+            .1
+            .parse::<u16>()
+            .expect("port")
+    };
     for process in ["0", "1"] {
         let out = dir.path().join(format!("out-{process}.jsonl"));
+        // As process 1, it dials process 0: the test plays a process 0 that
+        // takes both connections and then says nothing.
+        let fake_zero = (process == "1").then(|| std::net::TcpListener::bind(&addrs[0]).expect("bind"));
         let mut child = Command::new(bin())
-            .args(["run", "-I", s(&logs), "-o", s(&out), "-i", process, "-a", &addrs])
+            .args([
+                "run",
+                "-I",
+                s(&logs),
+                "-o",
+                s(&out),
+                "-i",
+                process,
+                "-a",
+                &addrs.join(","),
+            ])
             .args(["--connect-timeout", "60s"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
-        // Forced: it is waiting (process 0 listens; process 1 dials).
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(
-            child.try_wait().expect("try_wait").is_none(),
-            "process {process} ended early"
-        );
+        // Forced: the process is in its wait. Process 0 listens on its port
+        // for process 1; process 1 has both its connections to process 0
+        // and waits for process 0's run parameters.
+        let mut held = Vec::new();
+        match fake_zero {
+            Some(listener) => {
+                for _ in 0..2 {
+                    held.push(listener.accept().expect("process 1 dials process 0").0);
+                }
+            }
+            None => {
+                let start = Instant::now();
+                while !listening(port_of(&addrs[0])) {
+                    assert!(
+                        start.elapsed() < Duration::from_secs(60),
+                        "process 0 never listened"
+                    );
+                    assert!(
+                        child.try_wait().expect("try_wait").is_none(),
+                        "process 0 ended early"
+                    );
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
         signal(&child, "TERM");
         // Far below the 60 s connect timeout; a hang guard, not a speed test.
         let status = exits_within(&mut child, Duration::from_secs(30));
@@ -311,4 +350,15 @@ fn sigterm_stops_a_process_waiting_for_its_peers() {
         assert!(err.starts_with("search-ctr: interrupted (SIGTERM); "), "{err}");
         assert_eq!(err.lines().count(), 1, "one line: {err}");
     }
+}
+
+/// Whether something listens on TCP `port` of this machine (Linux's
+/// `/proc/net/tcp`: state `0A`).
+fn listening(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let local = format!(":{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "0A"
+    })
 }

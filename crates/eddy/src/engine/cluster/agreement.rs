@@ -32,6 +32,7 @@ pub(super) fn agree(
     data: &[Option<TcpStream>],
     identity: &[(String, String)],
     timeout: Duration,
+    stopped: &dyn Fn() -> bool,
 ) -> Result<()> {
     let body = bincode::serialize(identity)
         .map_err(|e| EddyError::Engine(format!("process {me}: cannot encode its identity: {e}")))?;
@@ -61,7 +62,8 @@ pub(super) fn agree(
         let mut verdict = Ok(());
         for (peer, stream) in data.iter().enumerate() {
             let Some(stream) = stream else { continue };
-            match read_identity(stream, deadline) {
+            match read_identity(stream, deadline, stopped) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => verdict = Err(EddyError::Interrupted),
                 Ok(theirs) => {
                     if let (Ok(()), Some(e)) = (&verdict, disagreement(me, identity, peer, &theirs)) {
                         verdict = Err(e);
@@ -94,20 +96,13 @@ pub(super) fn agree(
 }
 
 /// Reads a peer's identity message.
-fn read_identity(stream: &TcpStream, deadline: Instant) -> io::Result<Vec<(String, String)>> {
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(100));
-    stream.set_read_timeout(Some(left))?;
-    let mut reader = stream;
+fn read_identity(
+    stream: &TcpStream,
+    deadline: Instant,
+    stopped: &dyn Fn() -> bool,
+) -> io::Result<Vec<(String, String)>> {
     let mut head = [0u8; 16];
-    reader.read_exact(&mut head).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => io::Error::new(e.kind(), "it closed the connection"),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            io::Error::new(io::ErrorKind::TimedOut, "timed out")
-        }
-        _ => e,
-    })?;
+    read_full(stream, &mut head, deadline, stopped)?;
     let (magic, len) = head.split_at(8);
     let magic = u64::from_le_bytes(magic.try_into().unwrap_or_default());
     let len = u64::from_le_bytes(len.try_into().unwrap_or_default());
@@ -118,9 +113,48 @@ fn read_identity(stream: &TcpStream, deadline: Instant) -> io::Result<Vec<(Strin
         ));
     }
     let mut body = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    reader.read_exact(&mut body)?;
+    read_full(stream, &mut body, deadline, stopped)?;
     stream.set_read_timeout(None)?;
     bincode::deserialize(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Fills `buf` from `stream` by the deadline, looking at `stopped()` every
+/// 50 ms (an `Interrupted` error once it says so): a signal never waits for
+/// a silent peer.
+fn read_full(
+    stream: &TcpStream,
+    buf: &mut [u8],
+    deadline: Instant,
+    stopped: &dyn Fn() -> bool,
+) -> io::Result<()> {
+    let mut reader = stream;
+    let mut at = 0;
+    while at < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        stream.set_read_timeout(Some(
+            left.clamp(Duration::from_millis(1), Duration::from_millis(50)),
+        ))?;
+        match reader.read(&mut buf[at..]) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "it closed the connection",
+                ))
+            }
+            Ok(n) => at += n,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                if stopped() {
+                    return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+                }
+                if left.is_zero() {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The first item on which process `me` (with `mine`) and `peer` (with

@@ -125,7 +125,7 @@ pub(crate) fn connect(
             Err(e) => return Err(EddyError::network(format!("process {me}: accept failed"), e)),
         }
     }
-    agree(me, addrs, &conns.data, identity, timeout)?;
+    agree(me, addrs, &conns.data, identity, timeout, stopped)?;
     Ok(conns)
 }
 
