@@ -333,11 +333,10 @@ fn idle_timeout_emits_sessions_from_a_stdin_that_stays_open() {
 /// once the input's event time (here another user's events) is past their
 /// session's end + gap + wait — without their next event, without the
 /// wall clock and before stdin closes.
-#[test]
-fn a_departed_users_row_comes_from_a_stdin_that_stays_open() {
+fn a_departed_users_row_comes_from_a_stdin_that_stays_open_with(workers: &str) {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(bin())
-        .args(["run", "-q"])
+        .args(["run", "-q", "-w", workers])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -379,15 +378,21 @@ fn a_departed_users_row_comes_from_a_stdin_that_stays_open() {
     assert!(child.wait().expect("wait").success());
 }
 
+#[test]
+fn a_departed_users_row_comes_from_a_stdin_that_stays_open() {
+    for workers in ["1", "2"] {
+        a_departed_users_row_comes_from_a_stdin_that_stays_open_with(workers);
+    }
+}
+
 /// Issue 24: on a stdin that stays open the output file is written as rows
 /// are final (not staged under a temporary name); Ctrl-C (SIGINT) keeps
 /// every whole row written so far and says so.
-#[test]
-fn sigint_on_a_live_stdin_keeps_the_rows_written() {
+fn sigint_on_a_live_stdin_keeps_the_rows_written_with(workers: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("sessions.jsonl");
     let mut child = std::process::Command::new(bin())
-        .args(["run", "-q", "-o", s(&out)])
+        .args(["run", "-q", "-w", workers, "-o", s(&out)])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -441,6 +446,13 @@ fn sigint_on_a_live_stdin_keeps_the_rows_written() {
         "{kept:?}"
     );
     drop(input);
+}
+
+#[test]
+fn sigint_on_a_live_stdin_keeps_the_rows_written() {
+    for workers in ["1", "2"] {
+        sigint_on_a_live_stdin_keeps_the_rows_written_with(workers);
+    }
 }
 
 /// Issue 24: the same bytes piped on stdin give what the file gives —

@@ -526,11 +526,19 @@ fn live_run_closes_sessions_on_idle_timeout(b: &Broker) {
 /// another user's events move both partitions 40 minutes on, their rows are
 /// in the output file while the run goes on, and SIGTERM keeps them.
 fn live_run_closes_departed_users_from_the_topics_progress(b: &Broker) {
+    for workers in ["1", "2"] {
+        departed_users_close_with(b, workers);
+    }
+}
+
+/// [`live_run_closes_departed_users_from_the_topics_progress`] with
+/// `workers`.
+fn departed_users_close_with(b: &Broker, workers: &str) {
     let input = b.topic("departed", 2);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rows.jsonl");
     let child = Command::new(bin())
-        .args(["run", "-I", &input, "-o", s(&out), "-q"])
+        .args(["run", "-I", &input, "-o", s(&out), "-q", "-w", workers])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

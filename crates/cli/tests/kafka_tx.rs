@@ -320,6 +320,14 @@ fn broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing() {
     let Some(b) = real("broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing") else {
         return;
     };
+    for workers in ["1", "2"] {
+        frozen_run_is_fenced(&b, workers);
+    }
+}
+
+/// [`broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing`]
+/// with `workers` in A and B.
+fn frozen_run_is_fenced(b: &Broker, workers: &str) {
     let dir = tempfile::tempdir().unwrap();
     let input = b.topic("zombie-in", 4);
     fill(dir.path(), &input, 8_000);
@@ -342,6 +350,8 @@ fn broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing() {
             "-s",
             "20ms",
             "-q",
+            "-w",
+            workers,
         ]
         .map(str::to_owned)
         .to_vec()
@@ -375,7 +385,7 @@ fn broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing() {
         "run B: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_rows_once(&b, &output, &rows, 3, "after B");
+    assert_rows_once(b, &output, &rows, 3, "after B");
 
     // A goes on: its next write or commit finds it fenced.
     std::fs::remove_file(&marker).unwrap();
@@ -387,7 +397,7 @@ fn broker_a_frozen_run_is_fenced_by_its_resumed_copy_and_shows_nothing() {
         text.contains("another run of this job (transactional.id ") && text.contains("has fenced this one"),
         "A's error names the other run: {text}"
     );
-    assert_rows_once(&b, &output, &rows, 3, "after A failed");
+    assert_rows_once(b, &output, &rows, 3, "after A failed");
 }
 
 /// How the kill tests write Kafka.

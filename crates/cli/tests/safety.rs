@@ -407,42 +407,46 @@ fn an_interrupted_run_leaves_the_previous_output_and_no_temporary_file() {
     assert!(made.status.success(), "{}", stderr(&made));
     let out = dir.path().join("out.jsonl");
     let late = dir.path().join("late.jsonl");
-    fs::write(&out, b"the previous run's rows\n").unwrap();
-    fs::write(&late, b"the previous run's late lines\n").unwrap();
-    // A file input (bounded): its outputs are staged until the run succeeds.
-    let child = Command::new(bin())
-        .args([
-            "run",
-            "-q",
-            "-I",
-            s(&logs),
-            "-o",
-            s(&out),
-            "--late-output",
-            s(&late),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let start = std::time::Instant::now();
-    while temp_files(dir.path()).len() < 2 {
+    for workers in ["1", "2"] {
+        fs::write(&out, b"the previous run's rows\n").unwrap();
+        fs::write(&late, b"the previous run's late lines\n").unwrap();
+        // A file input (bounded): its outputs are staged until the run succeeds.
+        let child = Command::new(bin())
+            .args([
+                "run",
+                "-q",
+                "-w",
+                workers,
+                "-I",
+                s(&logs),
+                "-o",
+                s(&out),
+                "--late-output",
+                s(&late),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let start = std::time::Instant::now();
+        while temp_files(dir.path()).len() < 2 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "never staged"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let (code, err) = terminate(child);
+        assert_eq!(code, Some(143), "{err}");
         assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "never staged"
+            err.contains("no output was written") && err.contains(s(&late)),
+            "{err}"
         );
-        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_eq!(fs::read(&out).unwrap(), b"the previous run's rows\n");
+        assert_eq!(fs::read(&late).unwrap(), b"the previous run's late lines\n");
+        assert_eq!(temp_files(dir.path()), Vec::<String>::new());
     }
-    let (code, err) = terminate(child);
-    assert_eq!(code, Some(143), "{err}");
-    assert!(
-        err.contains("no output was written") && err.contains(s(&late)),
-        "{err}"
-    );
-    assert_eq!(fs::read(&out).unwrap(), b"the previous run's rows\n");
-    assert_eq!(fs::read(&late).unwrap(), b"the previous run's late lines\n");
-    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
 }
 
 /// Issue 24: a stdin that stays open may never end, so its outputs are

@@ -363,7 +363,7 @@ fn log_format_text_keeps_the_usual_lines_and_rust_log_filters_them() {
 /// session is final once the input's event time is past its end + gap +
 /// wait, whether or not the user comes back, and the user is then
 /// forgotten: `search_ctr_users_tracked` falls to the users of the last
-/// gap's worth of input, while stdin is still open.
+/// gap's worth of input, while stdin is still open; with 1 and 2 workers.
 #[test]
 fn one_time_users_on_a_live_stdin_are_not_tracked_forever() {
     let users = 100_000u64;
@@ -375,38 +375,43 @@ fn one_time_users_on_a_live_stdin_are_not_tracked_forever() {
             "{{\"type\":\"search\",\"user\":\"u{i}\",\"query\":\"q\",\"time\":{t}}}\n"
         ));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rows = dir.path().join("rows.jsonl");
-    let mut job = Job::start(&[
-        "run",
-        "-I",
-        "-",
-        "-o",
-        s(&rows),
-        "--gap",
-        "1m",
-        "--wait",
-        "1s",
-        "--serve",
-        "127.0.0.1:0",
-    ]);
-    job.write(text.as_bytes());
-    // Users within the last minute (+1 s of wait) of event time are still
-    // open: at most 62 of them; every other user's session is closed.
-    let m = wait_for(
-        "every line counted, the departed users closed and released",
-        || {
-            let m = scrape(&job.addr);
-            let get = |k: &str| m.get(k).copied().unwrap_or(f64::NAN);
-            (lines_read(&m) == users as f64
-                && get("search_ctr_users_tracked") <= 62.0
-                && get("search_ctr_sessions_closed_total") >= (users - 62) as f64)
-                .then_some(m)
-        },
-    );
-    assert!(m["search_ctr_users_tracked"] >= 1.0, "{m:?}");
-    let (code, rest) = job.finish();
-    assert_eq!(code, 0, "{rest}");
-    let written = std::fs::read_to_string(&rows).unwrap().lines().count();
-    assert_eq!(written as u64, users, "one row per user in the end");
+    // Each worker holds its share of the last minute's users.
+    for workers in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = dir.path().join("rows.jsonl");
+        let mut job = Job::start(&[
+            "run",
+            "-w",
+            workers,
+            "-I",
+            "-",
+            "-o",
+            s(&rows),
+            "--gap",
+            "1m",
+            "--wait",
+            "1s",
+            "--serve",
+            "127.0.0.1:0",
+        ]);
+        job.write(text.as_bytes());
+        // Users within the last minute (+1 s of wait) of event time are still
+        // open: at most 62 of them; every other user's session is closed.
+        let m = wait_for(
+            "every line counted, the departed users closed and released",
+            || {
+                let m = scrape(&job.addr);
+                let get = |k: &str| m.get(k).copied().unwrap_or(f64::NAN);
+                (lines_read(&m) == users as f64
+                    && get("search_ctr_users_tracked") <= 62.0
+                    && get("search_ctr_sessions_closed_total") >= (users - 62) as f64)
+                    .then_some(m)
+            },
+        );
+        assert!(m["search_ctr_users_tracked"] >= 1.0, "{m:?}");
+        let (code, rest) = job.finish();
+        assert_eq!(code, 0, "{rest}");
+        let written = std::fs::read_to_string(&rows).unwrap().lines().count();
+        assert_eq!(written as u64, users, "one row per user in the end");
+    }
 }
