@@ -204,10 +204,7 @@ impl<T: 'static> KafkaSink<T> {
             // than time out messages that waited in the queue.
             ("queue.buffering.max.messages", "20000"),
         ]);
-        let tx_id = match (&self.dedup, self.transactional) {
-            (Some(id), true) => Some(transactional_id(id, worker)),
-            _ => None,
-        };
+        let tx_id = self.tx_id(worker);
         let tx_ms = self.transaction_timeout.as_millis().to_string();
         if let Some(tx_id) = &tx_id {
             defaults.extend([
@@ -237,19 +234,34 @@ impl<T: 'static> KafkaSink<T> {
             .map_err(|e| self.uri.error(format!("cannot create a consumer: {e}")))
     }
 
+    /// Writer `worker`'s `transactional.id` (transactional sinks only).
+    fn tx_id(&self, worker: usize) -> Option<String> {
+        self.dedup
+            .as_ref()
+            .filter(|_| self.transactional)
+            .map(|id| transactional_id(id, worker))
+    }
+
     /// Opens the writer: `written[p]` = messages this sink wrote to `p`
     /// according to the snapshot (all 0 for a first start).
     fn open(&self, worker: usize, written: Option<Vec<u64>>) -> Result<Box<dyn SinkPartition<T>>> {
         let producer = self.producer(worker)?;
         let consumer = self.consumer()?;
         let n = self.partitions(&consumer)?;
+        let tx_id = self.tx_id(worker);
         if self.transactional {
             // Before the read-back: fences the crashed run's producer and
             // aborts its open transaction, whose messages a read_committed
             // read-back must not count (and which would hold it back).
             producer
                 .init_transactions(self.uri.timeout.max(DELIVERY_TIMEOUT))
-                .map_err(|e| self.uri.error(transaction_error("cannot start transactions", &e)))?;
+                .map_err(|e| {
+                    self.uri.error(transaction_error(
+                        "cannot start transactions",
+                        &e,
+                        tx_id.as_deref(),
+                    ))
+                })?;
         }
         let n_usize = n as usize;
         let written = match written {
@@ -285,8 +297,11 @@ impl<T: 'static> KafkaSink<T> {
         }
         if self.transactional {
             producer.begin_transaction().map_err(|e| {
-                self.uri
-                    .error(transaction_error("cannot begin a transaction", &e))
+                self.uri.error(transaction_error(
+                    "cannot begin a transaction",
+                    &e,
+                    tx_id.as_deref(),
+                ))
             })?;
         }
         Ok(Box::new(KafkaWriter {
@@ -303,10 +318,7 @@ impl<T: 'static> KafkaSink<T> {
             commit_pause: pause_in_commit_hook(),
             commits: 0,
             in_transaction: self.transactional,
-            tx_id: match (&self.dedup, self.transactional) {
-                (Some(id), true) => Some(transactional_id(id, worker)),
-                _ => None,
-            },
+            tx_id,
         }))
     }
 }
@@ -336,10 +348,10 @@ fn transactional_id(id: &str, worker: usize) -> String {
 
 /// A transaction call's error, saying when the broker lacks transactions
 /// and naming the run that fenced this one.
-fn transaction_error(what: &str, e: &KafkaError) -> String {
+fn transaction_error(what: &str, e: &KafkaError, tx_id: Option<&str>) -> String {
     let code = e.rdkafka_error_code();
     if is_fencing(code) {
-        return format!("{what}: {e}: {}", fenced_message(None));
+        return format!("{what}: {e}: {}", fenced_message(tx_id));
     }
     let unsupported = matches!(
         code,
@@ -567,7 +579,9 @@ impl<T> KafkaWriter<T> {
             };
             let what = format!("cannot commit the snapshot's transaction ({then})");
             self.check_fenced_while(&what)?;
-            return Err(self.uri.error(transaction_error(&what, &e)));
+            return Err(self
+                .uri
+                .error(transaction_error(&what, &e, self.tx_id.as_deref())));
         }
         self.commits += 1;
         if let Some((at, marker)) = &self.commit_pause {
@@ -578,8 +592,11 @@ impl<T> KafkaWriter<T> {
         self.check_delivery()?;
         if again {
             self.producer.begin_transaction().map_err(|e| {
-                self.uri
-                    .error(transaction_error("cannot begin a transaction", &e))
+                self.uri.error(transaction_error(
+                    "cannot begin a transaction",
+                    &e,
+                    self.tx_id.as_deref(),
+                ))
             })?;
             self.in_transaction = true;
         }
@@ -866,7 +883,7 @@ mod tests {
     #[test]
     fn a_broker_without_transactions_is_named_with_the_way_out() {
         let e = KafkaError::MessageProduction(RDKafkaErrorCode::UnsupportedVersion);
-        let text = transaction_error("cannot start transactions", &e);
+        let text = transaction_error("cannot start transactions", &e, None);
         assert!(text.starts_with("cannot start transactions: "), "{text}");
         assert!(
             text.contains("does the broker support transactions?")
@@ -878,7 +895,7 @@ mod tests {
     #[test]
     fn a_fenced_writer_names_the_other_run() {
         let e = KafkaError::MessageProduction(RDKafkaErrorCode::ProducerFenced);
-        let text = transaction_error("cannot commit", &e);
+        let text = transaction_error("cannot commit", &e, Some("job.tx.0"));
         assert!(
             text.contains("another run of this job") && text.contains("has fenced this one"),
             "{text}"
