@@ -31,14 +31,7 @@ pub struct UsageError(pub String);
 /// is a pipe, a terminal or a FIFO rather than a regular file, a Kafka
 /// topic without --kafka-until-end, or --live.
 fn may_not_end(args: &RunArgs) -> bool {
-    let streams = |p: &std::path::Path| {
-        let path = if p.as_os_str() == "-" {
-            std::path::Path::new("/dev/stdin")
-        } else {
-            p
-        };
-        std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
-    };
+    let streams = |p: &std::path::Path| safety::input_metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir());
     args.live
         || args.inputs.iter().any(|p| {
             if pipeline::kafka::is_kafka(p) {

@@ -46,6 +46,16 @@ fn is_dash(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// What input `path` is on disk (`-`: what stdin is connected to: a file it
+/// is redirected from, a pipe, a terminal), symlinks followed.
+pub fn input_metadata(path: &Path) -> std::io::Result<fs::Metadata> {
+    if is_dash(path) {
+        fs::metadata("/dev/stdin")
+    } else {
+        fs::metadata(path)
+    }
+}
+
 /// The directory a path's file lives in (`.` for a bare name).
 fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
@@ -175,7 +185,7 @@ pub fn check_paths(
         file: PathBuf::from("-"),
     };
     if inputs.iter().any(|p| is_dash(p)) {
-        if let Ok(m) = fs::metadata("/dev/stdin") {
+        if let Ok(m) = input_metadata(Path::new("-")) {
             if m.is_file() {
                 let id = Identity::File(m.dev(), m.ino());
                 if let Some(first) = by_id.get(&id) {
