@@ -5,7 +5,7 @@ use std::io::{BufWriter, ErrorKind, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use ctr::generate::{generate, GenerateConfig, Profile};
@@ -223,10 +223,24 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // it changed any.
     let state_of = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
     let before: Vec<_> = outputs.iter().map(|(_, p)| state_of(p)).collect();
-    let result = run("search_ctr", &config, move |flow| {
-        flow_built.store(true, Ordering::Relaxed);
-        pipeline::build(flow, &plan, &flow_stats)
-    });
+    // The dataflow runs on a thread the signal path does not wait for
+    // beyond a grace (a worker blocked writing to a pipe nobody reads must
+    // not hold a signal back); with recovery, the grace includes the time
+    // allowed for a last snapshot.
+    let snapshot_wait = config
+        .recovery
+        .as_ref()
+        .filter(|_| config.cluster.is_none())
+        .map_or(Duration::ZERO, |r| r.stop_timeout);
+    let run_config = config.clone();
+    let result = crate::signals::run_unless_stuck(snapshot_wait, move || {
+        run("search_ctr", &run_config, move |flow| {
+            flow_built.store(true, Ordering::Relaxed);
+            pipeline::build(flow, &plan, &flow_stats)
+        })
+    })
+    .context("cannot start the run's thread")?
+    .unwrap_or(Err(eddy::EddyError::Interrupted));
     tracing::debug!(
         ok = result.is_ok(),
         seconds = started.elapsed().as_secs_f64(),
@@ -575,17 +589,26 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
     let to_stdout = args.out.as_os_str() == "-";
     let mut staging = Staging::default();
     let path = staging.stage("--out", &args.out)?;
-    let out: Box<dyn Write> = if to_stdout {
-        Box::new(std::io::stdout().lock())
-    } else {
-        Box::new(File::create(&path).with_context(|| format!("--out {}: cannot create", args.out.display()))?)
-    };
-    // SIGINT/SIGTERM stop the writing at the next buffer (1 MiB): the
-    // staged file goes and the message is the run's.
-    let _ = crate::signals::listen();
-    let mut out = BufWriter::with_capacity(1 << 20, StopOnSignal(out));
-    let result = generate(&config, &mut out).and_then(|_| out.flush());
-    drop(out);
+    // Opening (a FIFO waits for its reader) and writing (a pipe nobody
+    // reads) may block for good: the signal path waits for them only a
+    // grace (see `signals`). SIGINT/SIGTERM otherwise stop the writing at
+    // the next buffer (1 MiB): the staged file goes and the message is the
+    // run's.
+    let result = crate::signals::run_unless_stuck(Duration::ZERO, move || {
+        let out: Box<dyn Write + Send> = if to_stdout {
+            Box::new(std::io::stdout())
+        } else {
+            Box::new(
+                File::create(&path)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create it: {e}")))?,
+            )
+        };
+        let mut out = BufWriter::with_capacity(1 << 20, StopOnSignal(out));
+        let result = generate(&config, &mut out).and_then(|_| out.flush());
+        drop(out);
+        result
+    })
+    .context("cannot start the generator's thread")?;
     if crate::signals::received().is_some() {
         return Err(Failure {
             error: eddy::EddyError::Interrupted.into(),
@@ -593,7 +616,7 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
                 .then(|| format!("no output was written ({} left as before)", staging.describe())),
         });
     }
-    match result {
+    match result.unwrap_or(Ok(())) {
         Ok(()) => Ok(staging.commit()?),
         Err(source) if to_stdout => Err(StreamError {
             stream: Stream::Stdout,

@@ -296,6 +296,7 @@ impl Staging {
                 temp.display()
             )
         })?;
+        crate::signals::note_temporary(temp.clone());
         self.staged.push(Staged {
             option,
             given: path.to_path_buf(),
@@ -341,6 +342,7 @@ impl Staging {
                 }
             }
             fs::rename(&s.temp, &s.target).with_context(what)?;
+            crate::signals::forget_temporary(&s.temp);
             let dir = parent_dir(&s.target);
             File::open(dir)
                 .and_then(|d| d.sync_all())
@@ -376,6 +378,7 @@ impl Drop for Staging {
     fn drop(&mut self) {
         for s in &self.staged {
             let _ = fs::remove_file(&s.temp);
+            crate::signals::forget_temporary(&s.temp);
         }
     }
 }

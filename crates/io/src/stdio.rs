@@ -171,25 +171,45 @@ enum Msg {
 /// Blocks in flight between a reader thread and its partition.
 const CHANNEL_BLOCKS: usize = 8;
 
-/// A [`Fill`] fed by a thread that reads a blocking reader (stdin) into a
-/// bounded channel, so that filling never blocks: it answers
-/// [`Filled::Pending`] when the thread has nothing yet.
+/// A [`Fill`] fed by a thread that opens and reads a blocking reader
+/// (stdin, a FIFO, `/dev/stdin` on a pipe, `<(command)`) into a bounded
+/// channel, so that filling never blocks: it answers [`Filled::Pending`]
+/// when the thread has nothing yet. The worker that owns the partition
+/// thus never waits in `open` or `read`, and sees a stop at once.
 ///
 /// When the partition is dropped, the thread ends at its next block; a thread
-/// blocked reading an idle pipe lives until the process ends.
+/// blocked opening or reading an idle pipe lives until the process ends.
 pub(crate) struct ThreadFill {
     rx: Receiver<Msg>,
 }
 
 impl ThreadFill {
     /// Starts a thread reading `input` in blocks of `block` bytes.
+    #[cfg(test)]
     pub(crate) fn spawn<R: Read + Send + 'static>(input: R, block: usize) -> io::Result<Self> {
+        Self::spawn_opening(move || Ok(input), block)
+    }
+
+    /// Starts a thread that calls `open` (which may block: a FIFO waits for
+    /// a writer), then reads what it returns in blocks of `block` bytes.
+    /// An error from `open` is the first message.
+    pub(crate) fn spawn_opening<R, F>(open: F, block: usize) -> io::Result<Self>
+    where
+        R: Read,
+        F: FnOnce() -> io::Result<R> + Send + 'static,
+    {
         let (tx, rx) = mpsc::sync_channel(CHANNEL_BLOCKS);
         let block = block.max(1);
         thread::Builder::new()
-            .name("eddy-stdin".to_owned())
+            .name("eddy-input-reader".to_owned())
             .spawn(move || {
-                let mut input = input;
+                let mut input = match open() {
+                    Ok(input) => input,
+                    Err(e) => {
+                        let _ = tx.send(Msg::Err(e));
+                        return;
+                    }
+                };
                 loop {
                     let mut buf = BytesMut::zeroed(block);
                     let msg = match input.read(&mut buf) {

@@ -220,7 +220,17 @@ impl<T: 'static> Source<T> for FileSource<T> {
                         "stdin cannot be resumed".to_owned(),
                     ));
                 }
-                let fill = ThreadFill::spawn(io::stdin(), self.buffer_bytes)
+                let fill = ThreadFill::spawn_opening(|| Ok(io::stdin()), self.buffer_bytes)
+                    .map_err(|e| ConnectorError::io(&*path, e))?;
+                (Box::new(fill), Position::default(), None, FirstLine::Known(1))
+            }
+            Part::Whole(_) if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) => {
+                // A FIFO, `/dev/stdin` on a pipe, `<(command)`: opening it
+                // waits for a writer and reading waits for data, so both
+                // happen on a reader thread (see `ThreadFill`). Such an
+                // input cannot be resumed (`identities` refuses it).
+                let opened = path.clone();
+                let fill = ThreadFill::spawn_opening(move || File::open(&opened), self.buffer_bytes)
                     .map_err(|e| ConnectorError::io(&*path, e))?;
                 (Box::new(fill), Position::default(), None, FirstLine::Known(1))
             }
