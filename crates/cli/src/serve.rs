@@ -1,5 +1,5 @@
-//! `run --serve`: while the run lasts, a small HTTP server (tiny_http, one
-//! thread) answers
+//! `run --serve`: while the run lasts, a small HTTP server (hyper on a
+//! one-thread tokio runtime) answers
 //!
 //! - `/metrics`: Prometheus / OpenMetrics text (`prometheus-client`): the
 //!   run's counters (read from [`Stats`] at each scrape), eddy's per-step
@@ -14,22 +14,26 @@
 //!
 //! The workers never wait for the server: the counters are atomics, and
 //! the rows the page shows are folded into fixed-size aggregates as the
-//! row output takes them (one lock per batch, on the writing worker).
+//! row output takes them (one lock per batch, on the writing worker). Nor
+//! does the run's end: no client can hold the server (bounded connections,
+//! requests per connection, head size, head time and connection lifetime),
+//! and stopping it drops its connections without waiting for them.
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::HeaderValue;
+use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
-use tiny_http::{Header, Method, Request, Response};
 
 use crate::commands::UsageError;
 use crate::pipeline::stats::{Stats, Tally};
@@ -235,107 +239,191 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// The running server; stops when dropped.
+/// Connections served at once; one more is closed as soon as it is
+/// accepted (a scraper retries; a flood cannot take threads or memory).
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Requests answered on one connection before it is closed (pipelining
+/// and keep-alive are bounded too).
+pub const MAX_REQUESTS_PER_CONNECTION: u32 = 100;
+
+/// The most bytes of request head (request line and headers) read before
+/// the request is refused (hyper answers 431 and closes).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// How long a client may take to send a request's head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest a connection lives: a client that stops reading its
+/// answers (so writes wait) is cut off then.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+
+/// The running server; stops when dropped, without waiting for any client.
 pub struct Server {
-    http: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     live: Arc<Live>,
 }
 
 impl Server {
-    /// Listens on `addr` (a usage error if it cannot) and serves `live`.
+    /// Listens on `addr` (a usage error if it cannot) and serves `live`
+    /// from one thread (a one-thread tokio runtime running hyper).
     pub fn start(addr: &str, live: Arc<Live>) -> anyhow::Result<Server> {
-        let http = tiny_http::Server::http(addr).map_err(|e| {
+        let cannot = |e: std::io::Error| {
             UsageError(format!(
                 "--serve {addr}: cannot listen there: {e} (expected a free HOST:PORT, e.g. 127.0.0.1:9464)"
             ))
-        })?;
-        let bound = http
-            .server_addr()
-            .to_ip()
-            .map_or_else(|| addr.to_owned(), |a| a.to_string());
-        let http = Arc::new(http);
+        };
+        let listener = std::net::TcpListener::bind(addr).map_err(cannot)?;
+        listener.set_nonblocking(true).map_err(cannot)?;
+        let bound = listener
+            .local_addr()
+            .map_or_else(|_| addr.to_owned(), |a| a.to_string());
         let mut registry = Registry::default();
         eddy::metrics::global().register(&mut registry);
         registry.register_collector(Box::new(RunCollector(live.clone())));
-        let thread = std::thread::Builder::new()
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .context("--serve: cannot start the server's runtime")?;
+        let (shutdown, stopped) = tokio::sync::oneshot::channel();
+        let state = Arc::new(State {
+            registry,
+            live: live.clone(),
+        });
+        std::thread::Builder::new()
             .name("search-ctr-serve".into())
-            .spawn({
-                let http = http.clone();
-                let live = live.clone();
-                move || {
-                    for request in http.incoming_requests() {
-                        answer(request, &registry, &live);
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            tokio::select! {
+                                () = accept_loop(listener, state) => {}
+                                _ = stopped => {}
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "--serve: cannot serve"),
                     }
-                }
+                });
+                // Dropping the runtime drops every connection still open.
             })
             .context("--serve: cannot start the server thread")?;
         tracing::info!("serving /metrics, /healthz, /readyz and the live page at http://{bound}/");
         Ok(Server {
-            http,
-            thread: Some(thread),
+            shutdown: Some(shutdown),
             live,
         })
     }
 }
 
 impl Drop for Server {
+    /// Tells the server thread to stop (it drops its connections) and goes
+    /// on at once: the run's end never waits for a client.
     fn drop(&mut self) {
         self.live.finished.store(true, Ordering::Relaxed);
-        self.http.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
         }
     }
 }
 
-/// A response with a body and a content type.
-fn reply(status: u16, content_type: &str, body: String) -> Response<Cursor<Vec<u8>>> {
-    let mut r = Response::from_string(body).with_status_code(status);
-    if let Ok(h) = Header::from_bytes("Content-Type", content_type) {
-        r = r.with_header(h);
+/// What every request reads.
+struct State {
+    registry: Registry,
+    live: Arc<Live>,
+}
+
+/// Accepts connections for ever, each served as a task of its own within
+/// the bounds above.
+async fn accept_loop(listener: tokio::net::TcpListener, state: Arc<State>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, say: wait a little, go on.
+                tracing::debug!(error = %e, "--serve: accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!("--serve: {MAX_CONNECTIONS} connections open; one more closed");
+            drop(stream);
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let served = AtomicU32::new(0);
+            let service = hyper::service::service_fn(|request| {
+                let n = served.fetch_add(1, Ordering::Relaxed) + 1;
+                let mut response = answer(&request, &state.registry, &state.live);
+                if n >= MAX_REQUESTS_PER_CONNECTION {
+                    response
+                        .headers_mut()
+                        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                std::future::ready(Ok::<_, std::convert::Infallible>(response))
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEAD_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "--serve: a connection failed"),
+                Err(_) => tracing::debug!("--serve: a connection outlived {CONNECTION_LIFETIME:?}; closed"),
+            }
+            drop(slot);
+        });
     }
+}
+
+/// A response with a body and a content type.
+fn reply(status: u16, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     r
 }
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
-/// Answers one request (a client gone away is not our problem).
-fn answer(request: Request, registry: &Registry, live: &Live) {
-    let path = request.url().split('?').next().unwrap_or("").to_owned();
-    let response = if !matches!(request.method(), Method::Get | Method::Head) {
-        reply(405, TEXT, "only GET and HEAD\n".into())
-    } else {
-        match path.as_str() {
-            "/metrics" => {
-                let mut body = String::new();
-                match prometheus_client::encoding::text::encode(&mut body, registry) {
-                    Ok(()) => reply(
-                        200,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        body,
-                    ),
-                    Err(e) => reply(500, TEXT, format!("cannot encode the metrics: {e}\n")),
-                }
+/// Answers one request.
+fn answer<B>(request: &Request<B>, registry: &Registry, live: &Live) -> Response<Full<Bytes>> {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return reply(405, TEXT, "only GET and HEAD\n".into());
+    }
+    match request.uri().path() {
+        "/metrics" => {
+            let mut body = String::new();
+            match prometheus_client::encoding::text::encode(&mut body, registry) {
+                Ok(()) => reply(
+                    200,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    body,
+                ),
+                Err(e) => reply(500, TEXT, format!("cannot encode the metrics: {e}\n")),
             }
-            "/healthz" => reply(200, TEXT, "ok\n".into()),
-            "/readyz" => match live.not_ready() {
-                None => reply(200, TEXT, "ready\n".into()),
-                Some(why) => reply(503, TEXT, format!("not ready: {why}\n")),
-            },
-            "/" | "/index.html" => match page(live) {
-                Ok(html) => reply(200, "text/html; charset=utf-8", html),
-                Err(e) => reply(500, TEXT, format!("cannot render the page: {e:#}\n")),
-            },
-            _ => reply(
-                404,
-                TEXT,
-                "not found: try /, /metrics, /healthz or /readyz\n".into(),
-            ),
         }
-    };
-    if let Err(e) = request.respond(response) {
-        tracing::debug!(error = %e, path, "a client went away before its answer");
+        "/healthz" => reply(200, TEXT, "ok\n".into()),
+        "/readyz" => match live.not_ready() {
+            None => reply(200, TEXT, "ready\n".into()),
+            Some(why) => reply(503, TEXT, format!("not ready: {why}\n")),
+        },
+        "/" | "/index.html" => match page(live) {
+            Ok(html) => reply(200, "text/html; charset=utf-8", html),
+            Err(e) => reply(500, TEXT, format!("cannot render the page: {e:#}\n")),
+        },
+        _ => reply(
+            404,
+            TEXT,
+            "not found: try /, /metrics, /healthz or /readyz\n".into(),
+        ),
     }
 }
 

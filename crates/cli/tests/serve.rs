@@ -415,3 +415,82 @@ fn one_time_users_on_a_live_stdin_are_not_tracked_forever() {
         assert_eq!(written as u64, users, "one row per user in the end");
     }
 }
+
+/// The number of threads of process `pid` (`/proc/PID/status`).
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads: line")
+}
+
+/// `GET /healthz`, or `None` when the connection is closed without an
+/// answer (all connection slots taken).
+fn try_healthz(addr: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(PATIENCE)).ok()?;
+    write!(stream, "GET /healthz HTTP/1.0\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Issue 25, item 2: clients that misbehave hold neither the server nor
+/// the run. One pipelines 2,000 `GET /` and never reads an answer; one
+/// sends a request head without end; 1,000 connect and say nothing. While
+/// they are all connected, `/healthz` answers, the process keeps a handful
+/// of threads, and once stdin ends the run puts its output in place and
+/// exits 0 (before the fix, the one server thread stayed blocked writing
+/// to the first client, `/healthz` went silent, and the run never ended).
+#[test]
+fn no_client_holds_the_server_or_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = dir.path().join("rows.jsonl");
+    let mut job = Job::start(&["run", "-I", "-", "-o", s(&rows), "--serve", "127.0.0.1:0"]);
+    let addr = job.addr.clone();
+    job.write(common::TUTORIAL.as_bytes());
+
+    // Pipelined requests, never read: the answers (live pages of several
+    // KiB each) fill the socket's buffers and the server's writes wait.
+    let mut pipeliner = TcpStream::connect(&addr).unwrap();
+    pipeliner.set_write_timeout(Some(PATIENCE)).unwrap();
+    let requests = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2000);
+    pipeliner.write_all(requests.as_bytes()).unwrap();
+
+    // A head that never ends: the server closes the connection after its
+    // cap (16 KiB), long before 256 MiB are sent.
+    let mut header = TcpStream::connect(&addr).unwrap();
+    header.set_write_timeout(Some(PATIENCE)).unwrap();
+    header.write_all(b"GET / HTTP/1.1\r\nX-Big: ").unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut sent = 0usize;
+    let cut_off = loop {
+        match header.write_all(&chunk) {
+            Ok(()) => sent += chunk.len(),
+            Err(_) => break true,
+        }
+        if sent >= 256 << 20 {
+            break false;
+        }
+    };
+    assert!(cut_off, "the server took a {sent}-byte head");
+
+    // Silent connections.
+    let silent: Vec<TcpStream> = (0..1000).filter_map(|_| TcpStream::connect(&addr).ok()).collect();
+    assert!(silent.len() > 900, "{} connections", silent.len());
+
+    let status = wait_for("/healthz to answer beside the misbehaving clients", || {
+        try_healthz(&addr)
+    });
+    assert_eq!(status, 200);
+    let threads = threads_of(job.child.id());
+    assert!(threads <= 16, "{threads} threads with 1,000 connections open");
+
+    let (code, rest) = job.finish();
+    assert_eq!(code, 0, "{rest}");
+    let written = std::fs::read_to_string(&rows).expect("the output is in place");
+    assert_eq!(written.lines().count(), 2, "the tutorial's two rows: {written}");
+    drop((pipeliner, header, silent));
+}
