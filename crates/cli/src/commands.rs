@@ -254,7 +254,23 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             .filter(|(_, p)| p.as_os_str() != "-")
             .map(|(o, p)| format!("{o} {}", p.display()))
             .collect();
-        let note = if !staging.is_empty() {
+        // A resume refused (an output or the store changed since the
+        // snapshot): every check comes before any output is cut back.
+        let refused = matches!(
+            &error,
+            eddy::EddyError::Connector(eddy::connectors::ConnectorError::Resume(_))
+                | eddy::EddyError::Recovery(
+                    recovery::RecoveryError::Mismatch { .. }
+                        | recovery::RecoveryError::Damaged { .. }
+                        | recovery::RecoveryError::Foreign { .. }
+                )
+        );
+        let note = if refused && !in_place.is_empty() {
+            Some(format!(
+                "the resume was refused: nothing was written or truncated ({} left as they were)",
+                in_place.join(", ")
+            ))
+        } else if !staging.is_empty() {
             Some(format!(
                 "no output was written ({} left as before the run)",
                 staging.describe()

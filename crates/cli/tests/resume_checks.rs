@@ -323,3 +323,106 @@ fn a_dead_letter_keeps_the_exact_bytes_of_a_line_that_is_not_utf8() {
     assert_eq!(letters[1]["text"], "not json é");
     assert!(letters[1].get("text_base64").is_none(), "{}", letters[1]);
 }
+
+/// Issue 25, item 3: a resume refused because one output (`--output`) was
+/// cut shorter than at the snapshot changes none of the others: the dead
+/// letters appended to after the snapshot and the late events keep every
+/// byte and their modification time; the message says what to do instead
+/// of "the same command resumes the run". With 1 and 2 workers.
+#[test]
+fn a_resume_refused_for_one_output_changes_no_other() {
+    for workers in ["1", "2"] {
+        let root = tempfile::tempdir().expect("tempdir");
+        let input = root.path().join("logs.jsonl");
+        let o = run(&[
+            "generate",
+            "--events",
+            "3000",
+            "--late-rate",
+            "0.05",
+            "--invalid-rate",
+            "0.02",
+            "--out",
+            s(&input),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let store = root.path().join("state");
+        let init = run(&["recovery", "init", s(&store)]);
+        assert!(init.status.success(), "{}", stderr(&init));
+        let [out, late, dead] = ["out.jsonl", "late.jsonl", "dead.jsonl"].map(|n| root.path().join(n));
+        let args = [
+            "run",
+            "-w",
+            workers,
+            "-I",
+            s(&input),
+            "-o",
+            s(&out),
+            "--late-output",
+            s(&late),
+            "--on-invalid",
+            "skip",
+            "--dead-letter",
+            s(&dead),
+            "-r",
+            s(&store),
+        ];
+        let first = run_bounded(&args);
+        assert!(first.status.success(), "{}", stderr(&first));
+        for p in [&out, &late, &dead] {
+            assert!(std::fs::metadata(p).expect("output").len() > 0, "{}", p.display());
+        }
+        // After "the crash": the output halved, dead letters appended to.
+        let rows = std::fs::read(&out).expect("rows");
+        std::fs::write(&out, &rows[..rows.len() / 2]).expect("halve");
+        let mut letters = std::fs::read(&dead).expect("dead letters");
+        letters.extend_from_slice(AFTER_SNAPSHOT);
+        std::fs::write(&dead, &letters).expect("append");
+        let late_before = std::fs::read(&late).expect("late");
+        let stamp = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).expect("mtime");
+        let (late_time, dead_time) = (stamp(&late), stamp(&dead));
+        // Modification times are only as fine as the clock's tick.
+        std::thread::sleep(Duration::from_millis(20));
+
+        let refused = run_bounded(&args);
+        let err = stderr(&refused);
+        assert_eq!(refused.status.code(), Some(1), "-w {workers}: {err}");
+        for want in [
+            "fewer than the",
+            "put the file back as the run left it",
+            "a new --recovery-dir",
+            "the resume was refused: nothing was written or truncated",
+        ] {
+            assert!(err.contains(want), "-w {workers}: {want:?} not in: {err}");
+        }
+        assert!(!err.contains("the same command resumes"), "{err}");
+        assert!(
+            !err.contains("resuming from snapshot") && !err.contains("finished before"),
+            "a refused resume said it resumed: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&dead).expect("dead"),
+            letters,
+            "-w {workers}: dead letters changed"
+        );
+        assert_eq!(
+            std::fs::read(&late).expect("late"),
+            late_before,
+            "-w {workers}: late changed"
+        );
+        assert_eq!(stamp(&dead), dead_time, "-w {workers}: dead letters touched");
+        assert_eq!(stamp(&late), late_time, "-w {workers}: late events touched");
+        assert_eq!(std::fs::read(&out).expect("out"), &rows[..rows.len() / 2]);
+
+        // Put back as the run left it, the same command resumes.
+        std::fs::write(&out, &rows).expect("restore");
+        let resumed = run_bounded(&args);
+        assert!(resumed.status.success(), "{}", stderr(&resumed));
+        assert_eq!(std::fs::read(&out).expect("out"), rows);
+        assert_eq!(
+            std::fs::read(&dead).expect("dead"),
+            &letters[..letters.len() - AFTER_SNAPSHOT.len()],
+            "the resume cut the dead letters back to the snapshot"
+        );
+    }
+}

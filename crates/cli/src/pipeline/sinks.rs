@@ -280,6 +280,9 @@ struct TextWriter {
     written: u64,
     tuples: Vec<u8>,
     buf: Vec<u8>,
+    /// A resumed file's length at the snapshot: what follows it is cut
+    /// before the first write, snapshot or close (see `reopen_at`).
+    cut_to: Option<u64>,
 }
 
 impl TextSink {
@@ -296,6 +299,7 @@ impl TextSink {
             let handle = file.try_clone().map_err(err)?;
             (Box::new(file), Some(handle), resume.as_ref().map_or(0, |r| r.0))
         };
+        let cut_to = file.is_some().then(|| resume.as_ref().map(|r| r.0)).flatten();
         Ok(TextWriter {
             path: if file.is_some() {
                 self.path.clone()
@@ -305,6 +309,7 @@ impl TextSink {
             out: Some(BufWriter::with_capacity(256 << 10, out)),
             file,
             written,
+            cut_to,
             tuples: resume.map(|r| r.1).unwrap_or_default(),
             buf: Vec::new(),
         })
@@ -347,8 +352,17 @@ impl Sink<Row> for TextSink {
 }
 
 impl TextWriter {
+    /// Cuts a resumed file back to its length at the snapshot (once).
+    fn cut_back(&mut self) -> eddy::connectors::Result<()> {
+        if let (Some(len), Some(file)) = (self.cut_to.take(), self.file.as_ref()) {
+            file.set_len(len).map_err(|e| ConnectorError::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
     /// Writes `bytes`; a closed pipe ends the output quietly.
     fn put(&mut self, bytes: &[u8]) -> eddy::connectors::Result<()> {
+        self.cut_back()?;
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
@@ -408,6 +422,7 @@ impl SinkPartition<Row> for TextWriter {
     /// `[1][file length u64 LE][the tuples still to print]`, after a flush
     /// and a sync.
     fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
+        self.cut_back()?;
         self.flush()?;
         if let Some(file) = self.file.as_ref() {
             sync_if_regular(file, &self.path)?;

@@ -245,13 +245,17 @@ where
     validate_step_name(flow_id)?;
     let process = config.cluster.as_ref().map_or(0, |c| c.process_id);
     // The lock is held until `run` returns.
-    let (resume, _lock) = match &config.recovery {
+    let (resume, _lock, announce) = match &config.recovery {
         Some(rc) => {
-            let (resume, lock) = recovery::prepare(rc, flow_id, process)?;
-            (Some(resume), Some(lock))
+            let (resume, lock, latest) = recovery::prepare(rc, flow_id, process)?;
+            let announce = latest.zip(rc.on_resume.clone());
+            (Some(resume), Some(lock), announce)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
+    // "Resuming from snapshot N": said by the process's first worker once
+    // its dataflow is built (every output it writes has checked its state).
+    let announce = Mutex::new(announce);
     let recovery_config = config.recovery.clone();
     let shared = Arc::new(RunShared::default());
     let writer = match &config.recovery {
@@ -262,6 +266,7 @@ where
     failure::install_hook();
     let (builders, others, network) = config.allocators(flow_id, &shared)?;
     let local_workers = builders.len();
+    let first_local = process * local_workers;
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let done_tx = Mutex::new(done_tx);
     let worker_shared = shared.clone();
@@ -311,6 +316,11 @@ where
             if let Err(e) = built {
                 shared.fail(e);
                 return;
+            }
+            if index == first_local {
+                if let Some((epoch, hook)) = announce.lock().ok().and_then(|mut a| a.take()) {
+                    hook.call(&epoch);
+                }
             }
             let mut stopping: Option<Instant> = None;
             while !shared.aborted() {

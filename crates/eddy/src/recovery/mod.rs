@@ -93,6 +93,11 @@ pub struct RecoveryConfig {
 pub struct ResumeHook(Arc<dyn Fn(&EpochRow) + Send + Sync>);
 
 impl ResumeHook {
+    /// Calls the hook with the snapshot resumed from.
+    pub(crate) fn call(&self, epoch: &EpochRow) {
+        (self.0)(epoch);
+    }
+
     /// Wraps `f`.
     pub fn new(f: impl Fn(&EpochRow) + Send + Sync + 'static) -> Self {
         ResumeHook(Arc::new(f))
@@ -213,12 +218,16 @@ pub(crate) struct ResumeFrom {
 /// or checks everything a resume needs before anything is changed: the
 /// inputs are the same, and every part of the snapshot is there and intact
 /// (checksums). Then (process 0) it drops the incomplete snapshots after
-/// the one resumed and calls [`RecoveryConfig::on_resume`].
+/// the one resumed. It returns the snapshot resumed from, the process's
+/// lock on the store, and the snapshot to announce
+/// ([`RecoveryConfig::on_resume`]) once the dataflow is built — once every
+/// output has checked its state, so that a resume refused by an output
+/// never says it resumed.
 pub(crate) fn prepare(
     config: &RecoveryConfig,
     flow_id: &str,
     process: usize,
-) -> Result<(Option<ResumeFrom>, std::fs::File)> {
+) -> Result<(Option<ResumeFrom>, std::fs::File, Option<EpochRow>)> {
     let store = Store::open(&config.dir, true)?;
     let lock = lock_process(&config.dir, process)?;
     let foreign = |owner| RecoveryError::Foreign {
@@ -264,15 +273,12 @@ pub(crate) fn prepare(
     if process == 0 {
         store.drop_after(latest.as_ref().map_or(0, |e| e.epoch))?;
     }
-    if let (Some(e), Some(hook)) = (&latest, &config.on_resume) {
-        (hook.0)(e);
-    }
-    let resume = latest.map(|e| ResumeFrom {
+    let resume = latest.as_ref().map(|e| ResumeFrom {
         epoch: e.epoch,
         mark: e.mark,
         workers: e.workers,
     });
-    Ok((resume, lock))
+    Ok((resume, lock, latest))
 }
 
 /// Reads every part of the snapshot `epoch` and checks its header and
@@ -791,7 +797,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         init_store(dir.path()).unwrap();
         // The first run holds its process lock until its guard is dropped.
-        let (_, lock) = prepare(&config(dir.path()), "f", 0).unwrap();
+        let (_, lock, _) = prepare(&config(dir.path()), "f", 0).unwrap();
         let e = prepare(&config(dir.path()), "f", 0).err().unwrap();
         assert!(
             matches!(&e, RecoveryError::InUse { dir: d, process: 0 } if d == dir.path()),

@@ -250,7 +250,12 @@ impl<F: Fill> LineReader<F> {
                 }
                 let all = self.buf.len();
                 self.consume(all);
-                if self.eof {
+                // A `\n` still to come is at `offset` or later, so the line
+                // after it starts at `offset + 1` or later: at or past
+                // `end`, it is the next chunk's. Stopping here keeps a chunk
+                // inside one long line from reading on to that line's end
+                // (every chunk of a 1 GiB line did: quadratic).
+                if self.eof || self.end.is_some_and(|end| self.offset + 1 >= end) {
                     return Ok(Next::Done);
                 }
                 if !self.more()? {
@@ -367,6 +372,76 @@ mod tests {
             skipping: false,
             end: None,
         }
+    }
+
+    /// A fill over a slice that counts the bytes it hands out.
+    struct Counted<'a> {
+        data: &'a [u8],
+        at: usize,
+    }
+
+    impl Fill for Counted<'_> {
+        fn fill(&mut self, buf: &mut BytesMut, want: usize) -> io::Result<Filled> {
+            if self.at == self.data.len() {
+                return Ok(Filled::Eof);
+            }
+            let end = (self.at + want.max(1)).min(self.data.len());
+            buf.extend_from_slice(&self.data[self.at..end]);
+            self.at = end;
+            Ok(Filled::Some)
+        }
+    }
+
+    impl Fill for &mut Counted<'_> {
+        fn fill(&mut self, buf: &mut BytesMut, want: usize) -> io::Result<Filled> {
+            (**self).fill(buf, want)
+        }
+    }
+
+    /// Issue 25, item 9: a chunk inside one long line reads its own bytes
+    /// (and at most one block more), not the rest of the line: each chunk
+    /// of a 1 GiB line used to read on to its end, quadratic in the line.
+    #[test]
+    fn a_chunk_inside_a_long_line_reads_only_itself() {
+        let mut data = vec![b'x'; 1 << 20];
+        data.extend_from_slice(b"\nok\n");
+        let block = 4096;
+        for (start, end) in [
+            (1u64 << 18, 1u64 << 19),
+            (1 << 19, (1 << 20) - 1),
+            (1 << 19, 1 << 20),
+        ] {
+            let mut fill = Counted {
+                data: &data[start as usize - 1..],
+                at: 0,
+            };
+            let chunk = Start {
+                offset: start - 1,
+                skipping: true,
+                end: Some(end),
+            };
+            let lines = read_all(LineReader::new(&mut fill, chunk, 100, block));
+            assert!(lines.is_empty(), "[{start}, {end}): {} lines", lines.len());
+            assert!(
+                fill.at as u64 <= end - start + 1 + block as u64,
+                "[{start}, {end}) read {} bytes",
+                fill.at
+            );
+        }
+        // The chunk where `ok` starts still yields it.
+        let (start, end) = ((1u64 << 20) - 10, data.len() as u64);
+        let mut fill = Counted {
+            data: &data[start as usize - 1..],
+            at: 0,
+        };
+        let chunk = Start {
+            offset: start - 1,
+            skipping: true,
+            end: Some(end),
+        };
+        let lines = read_all(LineReader::new(&mut fill, chunk, 100, block));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].bytes, "ok");
     }
 
     #[test]

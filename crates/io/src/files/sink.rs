@@ -105,6 +105,7 @@ impl<T> FileSink<T> {
             written: self.header.len() as u64,
             closed: false,
             flush_batches: self.flush_batches,
+            cut_to: None,
         };
         if self.flush_batches {
             writer.flush()?;
@@ -112,10 +113,13 @@ impl<T> FileSink<T> {
         Ok(writer)
     }
 
-    /// Reopens the file as it was at a snapshot: truncates it back to the
+    /// Reopens the file as it was at a snapshot: checks it is at least the
     /// length `state` records (see [`FileSinkWriter::snapshot`]) and goes on
     /// writing after it. A file that is missing or shorter than that length
-    /// was changed by someone else: an error, never a silent restart.
+    /// was changed by someone else: an error, never a silent restart. The
+    /// bytes after that length are cut only at the writer's first write,
+    /// snapshot or close — after every other output of the run was
+    /// reopened too — so that a resume refused for any output changes none.
     pub fn reopen(&self, state: &[u8]) -> Result<FileSinkWriter<T>> {
         let len = decode_length(state).map_err(|m| {
             ConnectorError::Resume(format!(
@@ -132,14 +136,19 @@ impl<T> FileSink<T> {
             written: len,
             closed: false,
             flush_batches: self.flush_batches,
+            cut_to: Some(len),
         })
     }
 }
 
 /// Reopens an output file to resume it after a snapshot at which it had
-/// `len` bytes: truncates what was written since and positions at the end.
-/// A file that is missing or shorter was changed by someone else: an
-/// error, never a silent restart.
+/// `len` bytes: checks it has at least that many and positions at `len`,
+/// changing nothing. The caller cuts the bytes after `len`
+/// (`file.set_len(len)`) before its first write and at the latest when it
+/// closes, once every output of the run has been reopened: a resume
+/// refused for one output then changes none. A file that is missing or
+/// shorter was changed by someone else: an error, never a silent restart;
+/// the message says what to do.
 pub fn reopen_at(path: &Path, len: u64) -> Result<File> {
     let err = |e| ConnectorError::io(path, e);
     let mut file = OpenOptions::new().write(true).open(path).map_err(|e| {
@@ -152,11 +161,11 @@ pub fn reopen_at(path: &Path, len: u64) -> Result<File> {
     if actual < len {
         return Err(ConnectorError::Resume(format!(
             "{}: the output has {actual} bytes, fewer than the {len} it had at the snapshot; \
-             it was changed outside this run",
+             it was changed outside this run, so the run cannot resume: put the file back as the \
+             run left it, or start afresh with an empty recovery store (a new --recovery-dir)",
             path.display()
         )));
     }
-    file.set_len(len).map_err(err)?;
     file.seek(SeekFrom::Start(len)).map_err(err)?;
     Ok(file)
 }
@@ -210,6 +219,9 @@ pub struct FileSinkWriter<T> {
     written: u64,
     closed: bool,
     flush_batches: bool,
+    /// A resumed file's length at the snapshot: what follows it is cut at
+    /// the first write, snapshot or close (see [`FileSink::reopen`]).
+    cut_to: Option<u64>,
 }
 
 impl<T> std::fmt::Debug for FileSinkWriter<T> {
@@ -245,6 +257,17 @@ impl<T> FileSinkWriter<T> {
         sync_if_regular(self.out.get_ref(), &self.path)
     }
 
+    /// Cuts a resumed file back to its length at the snapshot (once).
+    fn cut_back(&mut self) -> Result<()> {
+        if let Some(len) = self.cut_to.take() {
+            self.out
+                .get_ref()
+                .set_len(len)
+                .map_err(|e| ConnectorError::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
     fn closed_error(&self) -> ConnectorError {
         ConnectorError::io(&self.path, io::Error::other("write after close"))
     }
@@ -255,6 +278,7 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
         if self.closed {
             return Err(self.closed_error());
         }
+        self.cut_back()?;
         for item in items.drain(..) {
             self.scratch.clear();
             (self.encode)(&item, &mut self.scratch);
@@ -274,6 +298,7 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
         if self.closed {
             return Ok(());
         }
+        self.cut_back()?;
         self.flush()?;
         self.sync()?;
         self.closed = true;
@@ -284,6 +309,7 @@ impl<T> SinkPartition<T> for FileSinkWriter<T> {
     /// output a resume keeps.
     fn snapshot(&mut self) -> Result<Vec<u8>> {
         if !self.closed {
+            self.cut_back()?;
             self.flush()?;
             self.sync()?;
         }
