@@ -426,3 +426,68 @@ fn a_resume_refused_for_one_output_changes_no_other() {
         );
     }
 }
+
+/// Issue 25, item 4: a same-size edit in the middle of a chunk, far from
+/// the hashed edges and chunk boundaries, with the modification time put
+/// back, is refused too (the whole-file hash), naming what changed.
+#[test]
+fn a_same_size_edit_far_from_every_sample_with_its_time_restored_is_refused() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let input = root.path().join("logs.jsonl");
+    let o = run(&["generate", "--events", "40000", "--out", s(&input)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let store = root.path().join("state");
+    let init = run(&["recovery", "init", s(&store)]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let out = root.path().join("out.jsonl");
+    // Chunks of 1 MiB: the edit lands in the middle of the second one,
+    // more than 64 KiB from each end and 4 KiB from each chunk start.
+    let args = [
+        "run",
+        "-I",
+        s(&input),
+        "-o",
+        s(&out),
+        "--chunk-bytes",
+        "1048576",
+        "-r",
+        s(&store),
+    ];
+    let first = run_bounded(&args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let rows = std::fs::read(&out).expect("rows");
+    let mut after = rows.clone();
+    after.extend_from_slice(AFTER_SNAPSHOT);
+    std::fs::write(&out, &after).expect("append");
+
+    let mut bytes = std::fs::read(&input).expect("input");
+    assert!(bytes.len() > 2 << 20, "{} bytes", bytes.len());
+    let was = std::fs::metadata(&input)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    // A digit of a timestamp in the middle of [1 MiB, 2 MiB).
+    let middle = (1 << 20) + (1 << 19);
+    let at = middle
+        + bytes[middle..]
+            .iter()
+            .position(u8::is_ascii_digit)
+            .expect("a digit");
+    bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&input, &bytes).expect("edit");
+    File::options()
+        .write(true)
+        .open(&input)
+        .and_then(|f| f.set_modified(was))
+        .expect("restore the time");
+
+    let refused = run_bounded(&args);
+    let err = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("input {} changed since the snapshot", s(&input)))
+            && err.contains("its contents differ (xxh3 of the whole file)"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written or truncated"), "{err}");
+    assert_eq!(std::fs::read(&out).expect("out"), after, "the output was changed");
+}

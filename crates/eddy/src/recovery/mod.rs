@@ -569,6 +569,7 @@ mod tests {
             head: 1,
             tail: 2,
             boundaries: vec![(16, 3)],
+            content: u64::MAX - 4,
         }
     }
 
@@ -671,7 +672,7 @@ mod tests {
     fn an_older_store_is_named_as_such() {
         // Version 2: the window state before it was made compact (a
         // session windower with its gap, `u64` session counts).
-        for old in [1, 2, 3] {
+        for old in [1, 2, 3, 4] {
             let dir = tempfile::tempdir().unwrap();
             let path = init_store(dir.path()).unwrap();
             let conn = rusqlite::Connection::open(&path).unwrap();
@@ -680,12 +681,12 @@ mod tests {
             drop(conn);
             let e = Store::open(dir.path(), true).err().unwrap();
             assert!(
-                matches!(&e, RecoveryError::OtherVersion { path: p, found, expected: 4 } if p == &path && *found == old),
+                matches!(&e, RecoveryError::OtherVersion { path: p, found, expected: 5 } if p == &path && *found == old),
                 "{e:?}"
             );
             assert!(
                 e.to_string().contains(&format!(
-                    "format version {old}; this build reads version 4; it was made by an older build"
+                    "format version {old}; this build reads version 5; it was made by an older build"
                 )),
                 "{e}"
             );

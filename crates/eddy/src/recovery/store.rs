@@ -31,9 +31,10 @@ const APPLICATION_ID: i64 = 0x4544_4459;
 /// session windower without its gap, the session accumulators' `u32`
 /// counts and relative pending times); version 4 adds to each key's event
 /// clock the input's progress when its watermark was set (windows close as
-/// the input advances): a store of an older version holds states this
-/// build cannot read, so it is refused when opened.
-pub const STORE_VERSION: i64 = 4;
+/// the input advances); version 5 records each input's whole-content hash:
+/// a store of an older version holds states this build cannot read (or
+/// inputs it cannot check), so it is refused when opened.
+pub const STORE_VERSION: i64 = 5;
 
 /// How long a writer waits for another worker's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -144,7 +145,7 @@ impl Store {
              CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE inputs (idx INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,
                  modified_ns INTEGER NOT NULL, head INTEGER NOT NULL, tail INTEGER NOT NULL,
-                 boundaries BLOB NOT NULL);
+                 boundaries BLOB NOT NULL, content INTEGER NOT NULL);
              CREATE TABLE epochs (epoch INTEGER PRIMARY KEY, mark INTEGER NOT NULL,
                  expected INTEGER NOT NULL, workers INTEGER NOT NULL, created_ms INTEGER NOT NULL);
              CREATE TABLE parts (epoch INTEGER NOT NULL, step TEXT NOT NULL, worker INTEGER NOT NULL,
@@ -256,8 +257,8 @@ impl Store {
             let mut stmt = self
                 .conn
                 .prepare(
-                    "INSERT INTO inputs (idx, path, size, modified_ns, head, tail, boundaries)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO inputs (idx, path, size, modified_ns, head, tail, boundaries, content)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(|e| self.err(e))?;
             for (i, id) in inputs.iter().enumerate() {
@@ -273,7 +274,8 @@ impl Store {
                     id.modified_ns,
                     id.head as i64,
                     id.tail as i64,
-                    boundaries
+                    boundaries,
+                    id.content as i64
                 ])
                 .map_err(|e| self.err(e))?;
             }
@@ -286,7 +288,9 @@ impl Store {
     pub fn inputs(&self) -> Result<Vec<InputIdentity>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT path, size, modified_ns, head, tail, boundaries FROM inputs ORDER BY idx")
+            .prepare(
+                "SELECT path, size, modified_ns, head, tail, boundaries, content FROM inputs ORDER BY idx",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -299,6 +303,7 @@ impl Store {
                         head: r.get::<_, i64>(3)? as u64,
                         tail: r.get::<_, i64>(4)? as u64,
                         boundaries: Vec::new(),
+                        content: r.get::<_, i64>(6)? as u64,
                     },
                     raw,
                 ))

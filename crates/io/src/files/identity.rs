@@ -3,14 +3,14 @@
 //!
 //! A resume re-reads the inputs from the positions in its snapshot; if a
 //! file changed in between, the resumed run would mix rows of the old file
-//! (in its state) with rows of the new one. Hashing whole files at every
-//! start would cost a full read of every input, so an [`InputIdentity`]
-//! samples: the size, the modification time, an xxh3 hash of the first and
-//! last [`EDGE_BYTES`] and of the [`BOUNDARY_BYTES`] on each side of every
-//! chunk start (what decides which chunk owns the lines there). A change
-//! anywhere in the file moves its modification time, a change of length its
-//! size; the hashes catch what a restored modification time hides near the
-//! places a resume starts reading from.
+//! (in its state) with rows of the new one. An [`InputIdentity`] is the
+//! size, the modification time and an xxh3 hash of the whole contents
+//! (one sequential read of every input when a resumable run starts or
+//! resumes): any change of any byte refuses the resume, whatever was done
+//! to the modification time. Hashes of the first and last [`EDGE_BYTES`]
+//! and of the [`BOUNDARY_BYTES`] on each side of every chunk start (what
+//! decides which chunk owns the lines there) are kept beside it, to say
+//! where a change is when it is there.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -44,6 +44,8 @@ pub struct InputIdentity {
     /// [start - BOUNDARY_BYTES, start + BOUNDARY_BYTES))`, clipped to the
     /// file.
     pub boundaries: Vec<(u64, u64)>,
+    /// xxh3 of the whole file.
+    pub content: u64,
 }
 
 impl InputIdentity {
@@ -92,6 +94,7 @@ impl InputIdentity {
             );
             boundaries.push((start, hash_range(&mut file, from, to).map_err(err)?));
         }
+        let content = hash_range(&mut file, 0, size).map_err(err)?;
         Ok(InputIdentity {
             path: name.to_owned(),
             size,
@@ -99,6 +102,7 @@ impl InputIdentity {
             head,
             tail,
             boundaries,
+            content,
         })
     }
 
@@ -134,6 +138,9 @@ impl InputIdentity {
                     moved.join(", ")
                 ));
             }
+        }
+        if self.size == now.size && out.is_empty() && self.content != now.content {
+            out.push("its contents differ (xxh3 of the whole file)".to_owned());
         }
         if self.modified_ns != now.modified_ns {
             out.push(format!(
@@ -183,7 +190,7 @@ fn hash_range(file: &mut File, from: u64, to: u64) -> io::Result<u64> {
     let mut hasher = Xxh3::new();
     file.seek(SeekFrom::Start(from))?;
     let mut left = to.saturating_sub(from);
-    let mut buf = [0u8; 8192];
+    let mut buf = vec![0u8; usize::try_from(left.min(1 << 20)).unwrap_or(1 << 20)];
     while left > 0 {
         let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
         match file.read(&mut buf[..want]) {
@@ -267,6 +274,15 @@ mod tests {
         now.modified_ns = id.modified_ns;
         let what = id.changes(&now);
         assert_eq!(what, ["the bytes around chunk start(s) 100000 differ"]);
+
+        // A byte far from every sampled place (issue 25, item 4): the
+        // whole-file hash sees it.
+        let mut inside = big.clone();
+        inside[75_000] = b'!';
+        std::fs::write(&p, &inside).unwrap();
+        let mut now = InputIdentity::of(&p, &[50_000, 100_000, 150_000]).unwrap();
+        now.modified_ns = id.modified_ns;
+        assert_eq!(id.changes(&now), ["its contents differ (xxh3 of the whole file)"]);
 
         // The last bytes, and the size.
         changed[199_999] = b'!';
