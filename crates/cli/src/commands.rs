@@ -456,7 +456,14 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
     }
     // What a resume compares: each input file's size, time and sampled
     // hashes (a missing input is the run's error, reported the same way).
+    let began = Instant::now();
     let inputs = eddy::connectors::files::input_identities(&plan.inputs, plan.chunk_bytes)?;
+    tracing::debug!(
+        files = inputs.len(),
+        bytes = inputs.iter().map(|i| i.size).sum::<u64>(),
+        seconds = began.elapsed().as_secs_f64(),
+        "input identities taken (each file hashed whole)"
+    );
     let mut config = RecoveryConfig {
         dir: dir.clone(),
         snapshot_interval: args.snapshot_interval,
