@@ -1,0 +1,1 @@
+"""Connectors: where a dataflow's items come from and go to."""

@@ -1,0 +1,155 @@
+"""The operators: each adds a named step to a dataflow and returns the
+stream(s) it makes. Names and signatures are Bytewax's (0.19–0.21)."""
+
+from typing import Any, Callable, Iterable, Optional, Tuple, TypeVar
+
+from eddy.dataflow import Dataflow, Stream
+from eddy.testing import TestingSink, TestingSource
+
+X = TypeVar("X")
+Y = TypeVar("Y")
+V = TypeVar("V")
+W = TypeVar("W")
+S = TypeVar("S")
+
+
+def input(step_id: str, flow: Dataflow, source: Any) -> Stream[Any]:  # noqa: A001 - Bytewax's name
+    """Reads ``source`` (a :class:`~eddy.testing.TestingSource`)."""
+    if isinstance(source, TestingSource):
+        return flow._add("input", step_id, [], [source.ib], 1)[0]
+    raise TypeError(
+        f"input {step_id!r}: this version of eddy reads TestingSource inputs; "
+        f"got {type(source).__name__}"
+    )
+
+
+def output(step_id: str, up: Stream[X], sink: Any) -> None:
+    """Writes every item of ``up`` to ``sink`` (a
+    :class:`~eddy.testing.TestingSink` or
+    :class:`~eddy.connectors.stdio.StdOutSink`), from one writer."""
+    write = getattr(sink, "_write", None)
+    if write is None:
+        raise TypeError(
+            f"output {step_id!r}: this version of eddy writes to TestingSink and "
+            f"StdOutSink; got {type(sink).__name__}"
+        )
+    up.flow._add("output", step_id, [up], [write], 0)
+
+
+def map(step_id: str, up: Stream[X], mapper: Callable[[X], Y]) -> Stream[Y]:  # noqa: A001
+    """``mapper(item)`` for each item."""
+    return up.flow._add("map", step_id, [up], [mapper], 1)[0]
+
+
+def filter(step_id: str, up: Stream[X], predicate: Callable[[X], bool]) -> Stream[X]:  # noqa: A001
+    """The items for which ``predicate(item)`` is true."""
+    return up.flow._add("filter", step_id, [up], [predicate], 1)[0]
+
+
+def flat_map(step_id: str, up: Stream[X], mapper: Callable[[X], Iterable[Y]]) -> Stream[Y]:
+    """Every item of ``mapper(item)``, for each item."""
+    return up.flow._add("flat_map", step_id, [up], [mapper], 1)[0]
+
+
+def filter_map(step_id: str, up: Stream[X], mapper: Callable[[X], Optional[Y]]) -> Stream[Y]:
+    """``mapper(item)`` for each item, without the ``None`` results."""
+
+    def shim(item: X) -> Iterable[Y]:
+        y = mapper(item)
+        return () if y is None else (y,)
+
+    return flat_map(step_id, up, shim)
+
+
+def flatten(step_id: str, up: Stream[Iterable[X]]) -> Stream[X]:
+    """Every element of each (iterable) item."""
+    return flat_map(step_id, up, lambda xs: xs)
+
+
+def _default_inspector(step_id: str, item: Any) -> None:
+    print(f"{step_id}: {item!r}", flush=True)
+
+
+def inspect(
+    step_id: str, up: Stream[X], inspector: Callable[[str, X], None] = _default_inspector
+) -> Stream[X]:
+    """Calls ``inspector(step_id, item)`` for each item (by default, prints
+    ``step_id: repr(item)``), passing the items on unchanged. The step id
+    given to ``inspector`` is the full one, ``flow_id.step_id``."""
+    full = f"{up.flow.flow_id}.{step_id}"
+    return up.flow._add("inspect", step_id, [up], [lambda item: inspector(full, item)], 1)[0]
+
+
+def merge(step_id: str, *ups: Stream[Any]) -> Stream[Any]:
+    """The items of every stream of ``ups``, as one stream."""
+    if not ups:
+        raise ValueError(f"merge {step_id!r} needs at least one stream")
+    return ups[0].flow._add("merge", step_id, list(ups), [], 1)[0]
+
+
+def key_on(step_id: str, up: Stream[X], key: Callable[[X], str]) -> Stream[Tuple[str, X]]:
+    """``(key(item), item)`` for each item: a keyed stream. Keys are
+    ``str``; another type stops the run, naming it."""
+
+    def shim(item: X) -> Tuple[str, X]:
+        k = key(item)
+        if not isinstance(k, str):
+            raise TypeError(f"key_on {step_id!r}: a key must be a str, got {k!r}")
+        return (k, item)
+
+    return map(step_id, up, shim)
+
+
+def key_rm(step_id: str, up: Stream[Tuple[str, V]]) -> Stream[V]:
+    """The values of a keyed stream, without their keys."""
+    return map(step_id, up, lambda kv: kv[1])
+
+
+def map_value(step_id: str, up: Stream[Tuple[str, V]], mapper: Callable[[V], W]) -> Stream[Tuple[str, W]]:
+    """``(key, mapper(value))`` for each item of a keyed stream."""
+    return map(step_id, up, lambda kv: (kv[0], mapper(kv[1])))
+
+
+def filter_value(
+    step_id: str, up: Stream[Tuple[str, V]], predicate: Callable[[V], bool]
+) -> Stream[Tuple[str, V]]:
+    """The items of a keyed stream whose value satisfies ``predicate``."""
+    return filter(step_id, up, lambda kv: predicate(kv[1]))
+
+
+def flat_map_value(
+    step_id: str, up: Stream[Tuple[str, V]], mapper: Callable[[V], Iterable[W]]
+) -> Stream[Tuple[str, W]]:
+    """``(key, w)`` for every ``w`` of ``mapper(value)``."""
+    return flat_map(step_id, up, lambda kv: ((kv[0], w) for w in mapper(kv[1])))
+
+
+def stateful_map(
+    step_id: str,
+    up: Stream[Tuple[str, V]],
+    mapper: Callable[[Optional[S], V], Tuple[Optional[S], W]],
+) -> Stream[Tuple[str, W]]:
+    """For each ``(key, value)``: ``(state, w) = mapper(state, value)``,
+    emits ``(key, w)``; the state of each key starts as ``None`` and is
+    dropped when ``mapper`` returns ``None`` for it. Each key's values
+    reach ``mapper`` in order, on one worker."""
+    return up.flow._add("stateful_map", step_id, [up], [mapper], 1)[0]
+
+
+__all__ = [
+    "input",
+    "output",
+    "map",
+    "filter",
+    "flat_map",
+    "filter_map",
+    "flatten",
+    "inspect",
+    "merge",
+    "key_on",
+    "key_rm",
+    "map_value",
+    "filter_value",
+    "flat_map_value",
+    "stateful_map",
+]
