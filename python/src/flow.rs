@@ -8,6 +8,11 @@
 //! [`PyVal`]s; keyed operators split `(key, value)` 2-tuples (the key a
 //! `str`, as in Bytewax) and give 2-tuples back.
 
+use std::time::Duration;
+
+use eddy::window::{
+    EventClock, EventTime, FoldOrder, SessionWindower, SlidingWindower, TumblingWindower, Windower,
+};
 use eddy::{Flow, Stream};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
@@ -78,6 +83,149 @@ fn pair(key: String, value: PyVal) -> PyVal {
         let items = [PyString::new(py, &key).into_any(), value.0.into_bound(py)];
         Ok(PyVal(PyTuple::new(py, items)?.into_any().unbind()))
     })
+}
+
+/// `(key, (id, value))` as Python tuples: a window step's output item.
+fn windowed(key: String, id: i64, value: Py<PyAny>) -> PyVal {
+    call(|py| {
+        let inner = PyTuple::new(py, [id.into_pyobject(py)?.into_any(), value.into_bound(py)])?;
+        let items = [PyString::new(py, &key).into_any(), inner.into_any()];
+        Ok(PyVal(PyTuple::new(py, items)?.into_any().unbind()))
+    })
+}
+
+/// Python's `None`.
+fn none() -> PyVal {
+    Python::attach(|py| PyVal(py.None()))
+}
+
+/// The Python callables of a window step.
+struct WindowFns {
+    builder: Py<PyAny>,
+    folder: Py<PyAny>,
+    merger: Py<PyAny>,
+    metadata: Py<PyAny>,
+    order: FoldOrder,
+}
+
+/// A window step over `keyed` with windower `windower`: its `down`, `late`
+/// and `meta` streams, as Python `(key, (window_id, x))` tuples.
+fn window_step<'a, Wr: Windower>(
+    keyed: &Stream<'a, (String, PyVal)>,
+    id: &str,
+    clock: EventClock<PyVal>,
+    windower: Wr,
+    fns: WindowFns,
+) -> [Stream<'a, PyVal>; 3] {
+    let WindowFns {
+        builder,
+        folder,
+        merger,
+        metadata,
+        order,
+    } = fns;
+    let out = keyed.fold_window(
+        id,
+        clock,
+        windower,
+        move || call(|py| Ok(PyVal(builder.bind(py).call0()?.unbind()))),
+        move |acc: &mut PyVal, v: PyVal| {
+            let old = std::mem::replace(acc, none());
+            *acc = call(|py| Ok(PyVal(folder.bind(py).call1((old.0, v.0))?.unbind())));
+        },
+        move |acc: &mut PyVal, other: PyVal| {
+            let old = std::mem::replace(acc, none());
+            *acc = call(|py| Ok(PyVal(merger.bind(py).call1((old.0, other.0))?.unbind())));
+        },
+        order,
+    );
+    let down = out
+        .down
+        .map(&format!("{id}:down"), |(k, (w, acc))| windowed(k, w, acc.0));
+    let late = out
+        .late
+        .map(&format!("{id}:late"), |(k, (w, v))| windowed(k, w, v.0));
+    let meta = out.meta.map(&format!("{id}:meta"), move |(k, (w, m))| {
+        let md = call(|py| {
+            Ok(metadata
+                .bind(py)
+                .call1((m.open_time, m.close_time, m.merged_ids))?
+                .unbind())
+        });
+        windowed(k, w, md)
+    });
+    [down, late, meta]
+}
+
+/// Argument `i` of `step` as a `T`.
+fn arg_as<T: for<'py> FromPyObjectOwned<'py>>(step: &Step, i: usize) -> eddy::Result<T> {
+    let a = step.arg(i)?;
+    Python::attach(|py| {
+        a.bind(py)
+            .extract::<T>()
+            .map_err(|e| Into::<PyErr>::into(e).to_string())
+    })
+    .map_err(|e| eddy::EddyError::Build(format!("step {}: argument {i}: {e}", step.step_id)))
+}
+
+/// Milliseconds as a `Duration` (negative: an error naming `what`).
+fn duration(step: &Step, what: &str, ms: i64) -> eddy::Result<Duration> {
+    u64::try_from(ms)
+        .map(Duration::from_millis)
+        .map_err(|_| eddy::EddyError::Build(format!("step {}: {what} must not be negative", step.step_id)))
+}
+
+/// Builds a window step: the clock, the windower and the fold, from the
+/// step's arguments (see `eddy/operators/windowing.py`, `fold_window`).
+fn build_window<'a>(
+    step: &Step,
+    keyed: &Stream<'a, (String, PyVal)>,
+) -> eddy::Result<[Stream<'a, PyVal>; 3]> {
+    let id = step.step_id.as_str();
+    let time_of = step.arg(0)?;
+    let wait = duration(step, "the wait", arg_as::<i64>(step, 1)?)?;
+    let clock = EventClock::new(
+        move |v: &PyVal| call(|py| time_of.bind(py).call1((v.bind(py),))?.extract::<i64>()),
+        wait,
+    );
+    let kind: String = arg_as(step, 2)?;
+    let params: Vec<i64> = arg_as(step, 3)?;
+    let fns = WindowFns {
+        builder: step.arg(4)?,
+        folder: step.arg(5)?,
+        merger: step.arg(6)?,
+        order: if arg_as::<bool>(step, 7)? {
+            FoldOrder::ByTime
+        } else {
+            FoldOrder::ByArrival
+        },
+        metadata: step.arg(8)?,
+    };
+    let bad = |what: &str| eddy::EddyError::Build(format!("step {id}: {what}"));
+    match (kind.as_str(), params.as_slice()) {
+        ("session", [gap]) => Ok(window_step(
+            keyed,
+            id,
+            clock,
+            SessionWindower::new(duration(step, "gap", *gap)?),
+            fns,
+        )),
+        ("tumbling", [length, align]) => {
+            let w = TumblingWindower::new(duration(step, "length", *length)?, EventTime::from_millis(*align))
+                .map_err(|e| bad(&e.to_string()))?;
+            Ok(window_step(keyed, id, clock, w, fns))
+        }
+        ("sliding", [length, offset, align]) => {
+            let w = SlidingWindower::new(
+                duration(step, "length", *length)?,
+                duration(step, "offset", *offset)?,
+                EventTime::from_millis(*align),
+            )
+            .map_err(|e| bad(&e.to_string()))?;
+            Ok(window_step(keyed, id, clock, w, fns))
+        }
+        _ => Err(bad(&format!("unknown windower {kind} {params:?}"))),
+    }
 }
 
 /// Builds `steps` into `flow` (on each worker).
@@ -166,6 +314,10 @@ pub fn build(flow: &mut Flow<'_>, steps: &[Step]) -> eddy::Result<()> {
                     })
                 });
                 streams.push(out.map(&format!("{id}:pair"), |(k, v)| pair(k, v)));
+            }
+            "fold_window" => {
+                let keyed = up(0)?.map(&format!("{id}:split"), split);
+                streams.extend(build_window(step, &keyed)?);
             }
             other => {
                 return Err(eddy::EddyError::Build(format!(

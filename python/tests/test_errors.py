@@ -1,11 +1,11 @@
 """What a user sees when their code fails: the step, the worker and the
 Python traceback; and wrong shapes named."""
 
-import subprocess
 import sys
 import textwrap
 
 import pytest
+from conftest import python_m
 
 import eddy.operators as op
 from eddy import Dataflow
@@ -74,19 +74,9 @@ def test_python_m_eddy_run_runs_a_flow_file(tmp_path):
         )
     )
     for w in ["1", "2"]:
-        done = subprocess.run(
-            [sys.executable, "-m", "eddy.run", f"{flow_file}:flow", "-w", w],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = python_m(sys.executable, "eddy.run", f"{flow_file}:flow", "-w", w)
         assert done.returncode == 0, done.stderr
         assert done.stdout == "0\n1\n4\n"
-    bad = subprocess.run(
-        [sys.executable, "-m", "eddy.run", f"{flow_file}:nothing"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = python_m(sys.executable, "eddy.run", f"{flow_file}:nothing")
     assert bad.returncode != 0
     assert "has no 'nothing'" in bad.stderr

@@ -1,0 +1,69 @@
+"""Real Bytewax (0.21.1, from PyPI) as the oracle: flows written in
+Bytewax's API (`bytewax` imports: tests/flows/, and the tutorial example
+with its `eddy` imports turned into Bytewax's) run under Bytewax itself
+and under Eddy's compatibility package (`bytewax-on-eddy`), and their
+outputs must agree line for line (as sorted sets of lines: Bytewax's own
+order between keys is not defined).
+
+`python/test.sh` makes Bytewax's virtualenv and names its interpreter in
+EDDY_BYTEWAX_PYTHON. Without it the test is skipped, saying why; under
+CI=true it fails."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import python_m
+
+HERE = Path(__file__).resolve().parent
+EXAMPLE = HERE.parent / "examples" / "search_session.py"
+ORACLE = os.environ.get("EDDY_BYTEWAX_PYTHON")
+
+if not ORACLE:
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("EDDY_BYTEWAX_PYTHON is not set: run the Python tests with python/test.sh")
+    pytest.skip(
+        "EDDY_BYTEWAX_PYTHON is not set (python/test.sh installs Bytewax 0.21.1 and sets it)",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory):
+    """A folder with tests/flows/*.py and `tutorial.py`: the example with
+    Bytewax's imports."""
+    where = tmp_path_factory.mktemp("flows")
+    for f in (HERE / "flows").glob("*.py"):
+        shutil.copy(f, where)
+    text = EXAMPLE.read_text().replace("from eddy.dataflow import", "from bytewax.dataflow import")
+    for module in ("operators.windowing", "operators", "connectors.stdio", "testing"):
+        text = text.replace(f"eddy.{module}", f"bytewax.{module}")
+    assert "import eddy" not in text and "from eddy" not in text, "an eddy import is left"
+    (where / "tutorial.py").write_text(text)
+    return where
+
+
+def run_flow(python, where, flow, workers):
+    done = python_m(python, "bytewax.run", f"{flow}:flow", "-w", str(workers), cwd=where)
+    assert done.returncode == 0, f"{python}: {done.stderr}"
+    return done.stdout
+
+
+# Two workers only where a flow prints from one place (its outputs): the
+# tutorial's map and the operators' inspect print from every worker, and
+# Bytewax's threads then mix their lines.
+CASES = [("tutorial", 1), ("operators", 1), ("windows", 1), ("windows", 2)]
+
+
+@pytest.mark.parametrize("flow,workers", CASES, ids=[f"{f}-w{w}" for f, w in CASES])
+def test_eddy_gives_bytewax_output(flows, flow, workers):
+    theirs = run_flow(ORACLE, flows, flow, workers)
+    ours = run_flow(sys.executable, flows, flow, workers)
+    assert theirs.strip(), "Bytewax printed nothing"
+    assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
+
+
+def test_the_tutorial_is_line_for_line_bytewax(flows):
+    assert run_flow(sys.executable, flows, "tutorial", 1) == run_flow(ORACLE, flows, "tutorial", 1)
