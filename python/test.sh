@@ -4,6 +4,9 @@
 # ./python`: maturin builds the wheel), then pytest on python/tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A module left by `maturin develop` would go into the wheel beside the
+# fresh one.
+rm -f python/pysrc/eddy/_eddy*.so
 venv=target/py-test
 rm -rf "$venv"
 python3 -m venv "$venv"

@@ -315,6 +315,26 @@ pub fn build(flow: &mut Flow<'_>, steps: &[Step]) -> eddy::Result<()> {
                 });
                 streams.push(out.map(&format!("{id}:pair"), |(k, v)| pair(k, v)));
             }
+            "branch" => {
+                let f = step.arg(0)?;
+                let out = up(0)?.branch(id, move |v| {
+                    call(|py| f.bind(py).call1((v.bind(py),))?.is_truthy())
+                });
+                streams.push(out.trues);
+                streams.push(out.falses);
+            }
+            "fold_final" => {
+                let (builder, folder) = (step.arg(0)?, step.arg(1)?);
+                let keyed = up(0)?.map(&format!("{id}:split"), split);
+                let out = keyed.fold_final(
+                    id,
+                    move || call(|py| Ok(PyVal(builder.bind(py).call0()?.unbind()))),
+                    move |acc: PyVal, v: PyVal| {
+                        call(|py| Ok(PyVal(folder.bind(py).call1((acc.0, v.0))?.unbind())))
+                    },
+                );
+                streams.push(out.map(&format!("{id}:pair"), |(k, v)| pair(k, v)));
+            }
             "fold_window" => {
                 let keyed = up(0)?.map(&format!("{id}:split"), split);
                 streams.extend(build_window(step, &keyed)?);

@@ -115,3 +115,32 @@ def test_step_ids_are_checked_when_the_flow_is_written():
         op.map("a.b", s, str)
     with pytest.raises(ValueError, match="without '.'"):
         Dataflow("x.y")
+
+
+def test_branch_splits_by_the_predicate(workers):
+    flow = Dataflow("test")
+    evens, odds = [], []
+    b = op.branch("parity", op.input("inp", flow, TestingSource(range(7))), lambda x: x % 2 == 0)
+    op.output("e", b.trues, TestingSink(evens))
+    op.output("o", b.falses, TestingSink(odds))
+    run_main(flow, workers=workers)
+    assert (evens, odds) == ([0, 2, 4, 6], [1, 3, 5])
+
+
+def test_final_folds_emit_once_per_key_at_the_end(workers):
+    items = [("a", 3), ("b", 1), ("a", 5), ("a", 4), ("b", 2)]
+
+    def final(build):
+        return sorted(run(build, items, workers))
+
+    assert final(lambda s: op.fold_final("f", s, list, lambda acc, v: acc + [v])) == [
+        ("a", [3, 5, 4]),
+        ("b", [1, 2]),
+    ]
+    assert final(lambda s: op.reduce_final("r", s, lambda a, b: a + b)) == [("a", 12), ("b", 3)]
+    assert final(lambda s: op.max_final("mx", s)) == [("a", 5), ("b", 2)]
+    assert final(lambda s: op.min_final("mn", s, by=lambda v: -v)) == [("a", 5), ("b", 2)]
+    assert sorted(run(lambda s: op.count_final("c", s, lambda kv: kv[0]), items, workers)) == [
+        ("a", 3),
+        ("b", 2),
+    ]

@@ -1,7 +1,8 @@
 """The operators: each adds a named step to a dataflow and returns the
 stream(s) it makes. Names and signatures are Bytewax's (0.19–0.21)."""
 
-from typing import Any, Callable, Iterable, Optional, Tuple, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterable, Optional, Tuple, TypeVar
 
 from eddy.dataflow import Dataflow, Stream
 from eddy.testing import TestingSink, TestingSource
@@ -136,6 +137,65 @@ def stateful_map(
     return up.flow._add("stateful_map", step_id, [up], [mapper], 1)[0]
 
 
+@dataclass(frozen=True)
+class BranchOut(Generic[X]):
+    """The two streams of :func:`branch`."""
+
+    trues: Stream[X]
+    falses: Stream[X]
+
+
+def branch(step_id: str, up: Stream[X], predicate: Callable[[X], bool]) -> BranchOut[X]:
+    """Splits ``up``: the items for which ``predicate(item)`` is true go to
+    ``trues``, the others to ``falses`` (one call per item)."""
+    trues, falses = up.flow._add("branch", step_id, [up], [predicate], 2)
+    return BranchOut(trues, falses)
+
+
+def fold_final(
+    step_id: str,
+    up: Stream[Tuple[str, V]],
+    builder: Callable[[], S],
+    folder: Callable[[S, V], S],
+) -> Stream[Tuple[str, S]]:
+    """Folds each key's values, in order, into ``builder()`` with
+    ``folder(acc, value)``; emits ``(key, acc)`` once, at the end of the
+    input (a bounded input: an input that never ends never emits)."""
+    return up.flow._add("fold_final", step_id, [up], [builder, folder], 1)[0]
+
+
+def reduce_final(step_id: str, up: Stream[Tuple[str, V]], reducer: Callable[[V, V], V]) -> Stream[Tuple[str, V]]:
+    """``reducer(a, b)`` over each key's values, emitted at the end."""
+    return fold_final(step_id, up, _Empty, lambda acc, v: v if isinstance(acc, _Empty) else reducer(acc, v))
+
+
+class _Empty:
+    """No value yet: a reduction's start (told apart by type, so that it
+    survives pickling)."""
+
+
+def count_final(step_id: str, up: Stream[X], key: Callable[[X], str]) -> Stream[Tuple[str, int]]:
+    """How many items have each ``key(item)``, emitted at the end."""
+    keyed = key_on(f"{step_id}_key", up, key)
+    return fold_final(step_id, keyed, lambda: 0, lambda n, _v: n + 1)
+
+
+def max_final(
+    step_id: str, up: Stream[Tuple[str, V]], by: Optional[Callable[[V], Any]] = None
+) -> Stream[Tuple[str, V]]:
+    """Each key's largest value (by ``by(value)``; the first of equals)."""
+    key = by or (lambda v: v)
+    return reduce_final(step_id, up, lambda a, b: b if key(b) > key(a) else a)
+
+
+def min_final(
+    step_id: str, up: Stream[Tuple[str, V]], by: Optional[Callable[[V], Any]] = None
+) -> Stream[Tuple[str, V]]:
+    """Each key's smallest value (by ``by(value)``; the first of equals)."""
+    key = by or (lambda v: v)
+    return reduce_final(step_id, up, lambda a, b: b if key(b) < key(a) else a)
+
+
 __all__ = [
     "input",
     "output",
@@ -152,4 +212,11 @@ __all__ = [
     "filter_value",
     "flat_map_value",
     "stateful_map",
+    "BranchOut",
+    "branch",
+    "fold_final",
+    "reduce_final",
+    "count_final",
+    "max_final",
+    "min_final",
 ]

@@ -228,17 +228,17 @@ def reduce_window(
     reducer: Callable[[V, V], V],
 ) -> WindowOut:
     """``reducer(a, b)`` over each window's values, in time order."""
-    empty = object()
+    from eddy.operators import _Empty
 
     def fold(acc: Any, v: V) -> Any:
-        return v if acc is empty else reducer(acc, v)
+        return v if isinstance(acc, _Empty) else reducer(acc, v)
 
     def merge(a: Any, b: Any) -> Any:
-        if a is empty:
+        if isinstance(a, _Empty):
             return b
-        return a if b is empty else reducer(a, b)
+        return a if isinstance(b, _Empty) else reducer(a, b)
 
-    return fold_window(step_id, up, clock, windower, lambda: empty, fold, merge)
+    return fold_window(step_id, up, clock, windower, _Empty, fold, merge)
 
 
 def count_window(
