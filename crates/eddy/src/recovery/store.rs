@@ -493,7 +493,9 @@ impl Store {
     }
 
     /// Deletes the epochs before the latest complete one that were
-    /// announced before `older_than_ms` (the backup interval has passed).
+    /// were announced at or before `older_than_ms` (the backup interval has
+    /// passed; with none, every one: two announced in the same millisecond
+    /// used to keep the older).
     pub fn collect_garbage(&self, older_than_ms: i64) -> Result<()> {
         let Some(keep) = self.latest_complete()? else {
             return Ok(());
@@ -501,13 +503,13 @@ impl Store {
         self.conn
             .execute(
                 "DELETE FROM parts WHERE epoch IN
-                   (SELECT epoch FROM epochs WHERE epoch < ?1 AND created_ms < ?2)",
+                   (SELECT epoch FROM epochs WHERE epoch < ?1 AND created_ms <= ?2)",
                 params![keep.epoch as i64, older_than_ms],
             )
             .map_err(|e| self.err(e))?;
         self.conn
             .execute(
-                "DELETE FROM epochs WHERE epoch < ?1 AND created_ms < ?2",
+                "DELETE FROM epochs WHERE epoch < ?1 AND created_ms <= ?2",
                 params![keep.epoch as i64, older_than_ms],
             )
             .map(drop)
