@@ -493,7 +493,7 @@ impl Store {
     }
 
     /// Deletes the epochs before the latest complete one that were
-    /// were announced at or before `older_than_ms` (the backup interval has
+    /// announced at or before `older_than_ms` (the backup interval has
     /// passed; with none, every one: two announced in the same millisecond
     /// used to keep the older).
     pub fn collect_garbage(&self, older_than_ms: i64) -> Result<()> {
