@@ -144,3 +144,13 @@ def test_final_folds_emit_once_per_key_at_the_end(workers):
         ("a", 3),
         ("b", 2),
     ]
+
+
+def test_testing_source_takes_bytewaxs_batch_size(workers):
+    flow = Dataflow("test")
+    out = []
+    op.output("out", op.input("inp", flow, TestingSource(range(5), batch_size=2)), TestingSink(out))
+    run_main(flow, workers=workers)
+    assert out == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        TestingSource([], batch_size=0)

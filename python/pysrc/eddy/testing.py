@@ -14,7 +14,11 @@ class TestingSource:
 
     __test__ = False
 
-    def __init__(self, ib: Iterable[Any]) -> None:
+    def __init__(self, ib: Iterable[Any], batch_size: int = 1) -> None:
+        # `batch_size` is Bytewax's; eddy's input takes the items in batches
+        # of its own (256), whatever it is.
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.ib = ib
 
 
