@@ -65,7 +65,7 @@ pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use describe::describe;
 pub use engine::failure::StopHandle;
-pub use engine::run::{ClusterConfig, RunConfig, DEFAULT_PARTITION_IDLE};
+pub use engine::run::{ClusterConfig, RunConfig, WorkerWrapper, DEFAULT_PARTITION_IDLE};
 pub use recovery::RecoveryConfig;
 pub use window::WindowOut;
 

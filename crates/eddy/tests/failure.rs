@@ -272,3 +272,55 @@ fn a_panic_in_one_process_stops_the_other_with_a_peer_failure() {
         "process 0: {text}"
     );
 }
+
+/// `RunConfig::with_worker_wrapper`: each worker thread runs its whole
+/// life inside the wrapper, once, on its own thread (what the Python front
+/// keeps its interpreter thread state with); a step that panics inside it
+/// is still the run's error, naming the step.
+#[test]
+fn a_worker_wrapper_holds_each_workers_whole_life() {
+    use std::cell::Cell;
+    use std::sync::{Arc, Mutex};
+
+    thread_local! {
+        static INSIDE: Cell<bool> = const { Cell::new(false) };
+    }
+    let entered: Arc<Mutex<Vec<std::thread::ThreadId>>> = Arc::default();
+    let seen = entered.clone();
+    let wrapper = eddy::WorkerWrapper::new(move |life| {
+        seen.lock().unwrap().push(std::thread::current().id());
+        INSIDE.with(|i| i.set(true));
+        life();
+        INSIDE.with(|i| i.set(false));
+    });
+    let config = RunConfig::workers(3).with_worker_wrapper(wrapper);
+    let out: Vec<i64> = eddy::testing::run_collect_with(
+        &config,
+        TestingSource::new((0..100i64).collect::<Vec<i64>>()),
+        |s| {
+            s.map("inside", |x: i64| {
+                assert!(INSIDE.with(Cell::get), "a step ran outside the wrapper");
+                x * 2
+            })
+        },
+    )
+    .expect("run");
+    assert_eq!(out, (0..100i64).map(|x| x * 2).collect::<Vec<_>>());
+    let mut threads = entered.lock().unwrap().clone();
+    assert_eq!(threads.len(), 3, "once per worker");
+    threads.sort_by_key(|t| format!("{t:?}"));
+    threads.dedup();
+    assert_eq!(threads.len(), 3, "each on its own thread");
+
+    let wrapper = eddy::WorkerWrapper::new(|life| life());
+    let config = RunConfig::workers(2).with_worker_wrapper(wrapper);
+    let err = eddy::testing::run_collect_with(&config, TestingSource::new(vec![1i64, 2]), |s| {
+        s.map("boom", |x: i64| -> i64 { panic!("bad value {x}") })
+    })
+    .map(|out: Vec<i64>| out)
+    .expect_err("a panic");
+    assert!(
+        err.to_string().contains("boom") && err.to_string().contains("bad value"),
+        "{err}"
+    );
+}

@@ -44,7 +44,43 @@ pub struct RunConfig {
     /// [`DEFAULT_PARTITION_IDLE`]). Bounded sources never answer
     /// `Pending`, so this never changes a bounded run.
     pub partition_idle: Option<Duration>,
+    /// What each worker thread runs its worker inside (`None`: nothing;
+    /// see [`RunConfig::with_worker_wrapper`]).
+    pub worker_wrapper: Option<WorkerWrapper>,
 }
+
+/// What each worker thread runs its worker inside: given the worker's
+/// whole life as a function, it must call it once, on the same thread.
+/// For an embedder with per-thread setup to keep for the thread's life
+/// (the Python front keeps each worker attached to the interpreter, so
+/// that its callbacks do not make and free a thread state each). Compared
+/// by identity.
+#[derive(Clone)]
+pub struct WorkerWrapper(Arc<WrapFn>);
+
+/// The function inside a [`WorkerWrapper`].
+type WrapFn = dyn Fn(&mut dyn FnMut()) + Send + Sync;
+
+impl WorkerWrapper {
+    /// Wraps `f`, which must call the function it is given exactly once.
+    pub fn new(f: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static) -> Self {
+        WorkerWrapper(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for WorkerWrapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WorkerWrapper(..)")
+    }
+}
+
+impl PartialEq for WorkerWrapper {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for WorkerWrapper {}
 
 /// How long a live partition answers `Poll::Pending` before it is idle
 /// ([`RunConfig::partition_idle`]).
@@ -96,7 +132,14 @@ impl RunConfig {
             recovery: None,
             stop: None,
             partition_idle: Some(DEFAULT_PARTITION_IDLE),
+            worker_wrapper: None,
         }
+    }
+
+    /// The same, each worker thread running its worker inside `wrapper`.
+    pub fn with_worker_wrapper(mut self, wrapper: WorkerWrapper) -> Self {
+        self.worker_wrapper = Some(wrapper);
+        self
     }
 
     /// The same, with idle live partitions following their input's others
@@ -278,69 +321,84 @@ where
         .recovery
         .as_ref()
         .map_or(Duration::ZERO, |r| r.stop_timeout);
+    let worker_wrapper = config.worker_wrapper.clone();
     let guards = timely::communication::initialize_from(builders, others, move |allocator| {
         // Tells `run` this worker is finished, even if it panics.
         let _done = done_tx.lock().ok().map(|tx| Done(tx.clone()));
         let shared = worker_shared.clone();
         let index = allocator.index();
+        let wrapper = worker_wrapper.clone();
         failure::run_worker(&shared, index, || {
-            // A timer, so that `activate_after` waits (without one, timely
-            // activates at once).
-            let mut worker = Worker::new(WorkerConfig::default(), allocator, Some(Instant::now()));
-            let probe = ProbeHandle::new();
-            let rec = match (&recovery_config, resume, &writer_tx) {
-                (Some(rc), Some(from), Some(tx)) => match WorkerRecovery::open(rc, from, tx.clone()) {
-                    Ok(r) => Some(Rc::new(r)),
-                    Err(e) => {
-                        shared.fail(e);
-                        return;
-                    }
-                },
-                _ => None,
-            };
-            let ctx = FlowCtx::new(
-                flow_id.clone(),
-                worker.index(),
-                worker.peers(),
-                shared.clone(),
-                probe.clone(),
-                rec,
-                partition_idle,
-            );
-            let built = worker.dataflow::<u64, _, _>(|scope| {
-                let graph = Graph::new(scope, ctx.clone());
-                build(graph.clone())?;
-                graph.finish();
-                ctx.build_result()
-            });
-            if let Err(e) = built {
-                shared.fail(e);
-                return;
-            }
-            if index == first_local {
-                if let Some((epoch, hook)) = announce.lock().ok().and_then(|mut a| a.take()) {
-                    hook.call(&epoch);
-                }
-            }
-            let mut stopping: Option<Instant> = None;
-            while !shared.aborted() {
-                if stop.as_ref().is_some_and(StopHandle::is_stopped) {
-                    // With recovery (one process), a last snapshot first:
-                    // the resume then repeats as little as possible.
-                    let started = *stopping.get_or_insert_with(|| {
-                        if last_snapshot {
-                            shared.last_snapshot.request();
+            let mut body = Some(|| {
+                // A timer, so that `activate_after` waits (without one, timely
+                // activates at once).
+                let mut worker = Worker::new(WorkerConfig::default(), allocator, Some(Instant::now()));
+                let probe = ProbeHandle::new();
+                let rec = match (&recovery_config, resume, &writer_tx) {
+                    (Some(rc), Some(from), Some(tx)) => match WorkerRecovery::open(rc, from, tx.clone()) {
+                        Ok(r) => Some(Rc::new(r)),
+                        Err(e) => {
+                            shared.fail(e);
+                            return;
                         }
-                        Instant::now()
-                    });
-                    if !last_snapshot || shared.last_snapshot.done() || started.elapsed() >= stop_timeout {
-                        shared.fail(EddyError::Interrupted);
+                    },
+                    _ => None,
+                };
+                let ctx = FlowCtx::new(
+                    flow_id.clone(),
+                    worker.index(),
+                    worker.peers(),
+                    shared.clone(),
+                    probe.clone(),
+                    rec,
+                    partition_idle,
+                );
+                let built = worker.dataflow::<u64, _, _>(|scope| {
+                    let graph = Graph::new(scope, ctx.clone());
+                    build(graph.clone())?;
+                    graph.finish();
+                    ctx.build_result()
+                });
+                if let Err(e) = built {
+                    shared.fail(e);
+                    return;
+                }
+                if index == first_local {
+                    if let Some((epoch, hook)) = announce.lock().ok().and_then(|mut a| a.take()) {
+                        hook.call(&epoch);
+                    }
+                }
+                let mut stopping: Option<Instant> = None;
+                while !shared.aborted() {
+                    if stop.as_ref().is_some_and(StopHandle::is_stopped) {
+                        // With recovery (one process), a last snapshot first:
+                        // the resume then repeats as little as possible.
+                        let started = *stopping.get_or_insert_with(|| {
+                            if last_snapshot {
+                                shared.last_snapshot.request();
+                            }
+                            Instant::now()
+                        });
+                        if !last_snapshot || shared.last_snapshot.done() || started.elapsed() >= stop_timeout
+                        {
+                            shared.fail(EddyError::Interrupted);
+                            break;
+                        }
+                    }
+                    if !worker.step_or_park(Some(PARK)) {
                         break;
                     }
                 }
-                if !worker.step_or_park(Some(PARK)) {
-                    break;
+            });
+            // The worker's whole life, inside the embedder's wrapper if any.
+            let mut once = || {
+                if let Some(b) = body.take() {
+                    b();
                 }
+            };
+            match &wrapper {
+                Some(w) => (w.0)(&mut once),
+                None => once(),
             }
         });
     })
