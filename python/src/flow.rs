@@ -17,7 +17,7 @@ use eddy::{Flow, Stream};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
-use crate::io::{BatchSink, IterSource};
+use crate::io::{BatchSink, DynamicSink, DynamicSource, IterSource, PartitionedSource};
 use crate::value::{call, PyVal};
 
 /// One recorded step.
@@ -247,6 +247,28 @@ pub fn build(flow: &mut Flow<'_>, steps: &[Step]) -> eddy::Result<()> {
                     step: id.to_owned(),
                 };
                 streams.push(flow.input(id, source));
+            }
+            "input_partitioned" => {
+                let source = PartitionedSource {
+                    source: step.arg(0)?,
+                    step: id.to_owned(),
+                };
+                streams.push(flow.input(id, source));
+            }
+            "input_dynamic" => {
+                let source = DynamicSource {
+                    source: step.arg(0)?,
+                    step: id.to_owned(),
+                    workers: flow.ctx().workers(),
+                };
+                streams.push(flow.input(id, source));
+            }
+            "output_dynamic" => {
+                let sink = DynamicSink {
+                    sink: step.arg(0)?,
+                    step: id.to_owned(),
+                };
+                up(0)?.output(id, sink);
             }
             "output" => {
                 let sink = BatchSink {

@@ -54,7 +54,7 @@ def run_flow(python, where, flow, workers):
 # Bytewax runs each flow on one worker (with two, its threads print at
 # once and mix their lines); Eddy on one and on two: both must give
 # Bytewax's lines.
-CASES = [(flow, w) for flow in ("tutorial", "operators", "windows") for w in (1, 2)]
+CASES = [(flow, w) for flow in ("tutorial", "operators", "windows", "custom_io") for w in (1, 2)]
 
 
 @pytest.mark.parametrize("flow,workers", CASES, ids=[f"{f}-eddy-w{w}" for f, w in CASES])

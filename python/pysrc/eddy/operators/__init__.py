@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Optional, Tuple, TypeVar
 
 from eddy.dataflow import Dataflow, Stream
-from eddy.testing import TestingSink, TestingSource
+from eddy.inputs import _kind as _input_kind
+from eddy.outputs import DynamicSink
+from eddy.testing import TestingSource
 
 X = TypeVar("X")
 Y = TypeVar("Y")
@@ -15,24 +17,34 @@ S = TypeVar("S")
 
 
 def input(step_id: str, flow: Dataflow, source: Any) -> Stream[Any]:  # noqa: A001 - Bytewax's name
-    """Reads ``source`` (a :class:`~eddy.testing.TestingSource`)."""
+    """Reads ``source``: a :class:`~eddy.testing.TestingSource`, or a
+    Python-written :class:`~eddy.inputs.FixedPartitionedSource` or
+    :class:`~eddy.inputs.DynamicSource`."""
     if isinstance(source, TestingSource):
         return flow._add("input", step_id, [], [source.ib], 1)[0]
+    kind = _input_kind(source)
+    if kind is not None:
+        return flow._add(kind, step_id, [], [source], 1)[0]
     raise TypeError(
-        f"input {step_id!r}: this version of eddy reads TestingSource inputs; "
-        f"got {type(source).__name__}"
+        f"input {step_id!r}: eddy reads TestingSource, FixedPartitionedSource and DynamicSource "
+        f"inputs; got {type(source).__name__}"
     )
 
 
 def output(step_id: str, up: Stream[X], sink: Any) -> None:
-    """Writes every item of ``up`` to ``sink`` (a
+    """Writes every item of ``up`` to ``sink``: a
     :class:`~eddy.testing.TestingSink` or
-    :class:`~eddy.connectors.stdio.StdOutSink`), from one writer."""
+    :class:`~eddy.connectors.stdio.StdOutSink` (one writer, the run's
+    order), or a Python-written :class:`~eddy.outputs.DynamicSink` (a
+    writer per worker)."""
+    if isinstance(sink, DynamicSink):
+        up.flow._add("output_dynamic", step_id, [up], [sink], 0)
+        return
     write = getattr(sink, "_write", None)
     if write is None:
         raise TypeError(
-            f"output {step_id!r}: this version of eddy writes to TestingSink and "
-            f"StdOutSink; got {type(sink).__name__}"
+            f"output {step_id!r}: eddy writes to TestingSink, StdOutSink and DynamicSink; "
+            f"got {type(sink).__name__}"
         )
     up.flow._add("output", step_id, [up], [write], 0)
 
