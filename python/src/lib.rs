@@ -11,7 +11,11 @@ use pyo3::prelude::*;
 
 /// Runs the recorded `steps` of dataflow `flow_id` on `workers` threads;
 /// an error of the run (a step's exception, with its traceback) is raised
-/// as `RuntimeError`.
+/// as `RuntimeError`. The run goes on a thread of its own while this (the
+/// caller's, usually Python's main) thread waits with the GIL released and
+/// looks at Python's signals every 50 ms: Ctrl-C stops the run (what the
+/// outputs took is kept) and raises `KeyboardInterrupt`; a second Ctrl-C
+/// while a callback still holds the run back returns at once.
 #[pyfunction]
 fn run(py: Python<'_>, flow_id: String, steps: Vec<Bound<'_, PyAny>>, workers: usize) -> PyResult<()> {
     let steps = steps
@@ -19,10 +23,51 @@ fn run(py: Python<'_>, flow_id: String, steps: Vec<Bound<'_, PyAny>>, workers: u
         .map(flow::Step::from_py)
         .collect::<PyResult<Vec<_>>>()?;
     value::quiet_python_panics();
-    let config =
-        eddy::RunConfig::workers(workers.max(1)).with_worker_wrapper(eddy::WorkerWrapper::new(attached));
-    let result = py.detach(move || eddy::run(&flow_id, &config, move |flow| flow::build(flow, &steps)));
-    result.map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
+    let stop = eddy::StopHandle::new();
+    let config = eddy::RunConfig::workers(workers.max(1))
+        .with_worker_wrapper(eddy::WorkerWrapper::new(attached))
+        .with_stop(stop.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("eddy-run".into())
+        .spawn(move || {
+            let _ = tx.send(eddy::run(&flow_id, &config, move |flow| {
+                flow::build(flow, &steps)
+            }));
+        })
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the run: {e}")))?;
+    let rx = std::sync::Mutex::new(rx);
+    let wait = || {
+        rx.lock()
+            .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)
+            .and_then(|r| r.recv_timeout(std::time::Duration::from_millis(50)))
+    };
+    let mut interrupted: Option<PyErr> = None;
+    loop {
+        match py.detach(wait) {
+            Ok(result) => {
+                return match interrupted {
+                    Some(e) => Err(e),
+                    None => result.map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string())),
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = py.check_signals() {
+                    if interrupted.is_some() {
+                        // The second one: the run is left to the process's end.
+                        return Err(e);
+                    }
+                    stop.stop();
+                    interrupted = Some(e);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "the run's thread ended without a result",
+                ))
+            }
+        }
+    }
 }
 
 /// Runs a worker's whole life attached to the interpreter, with the GIL
