@@ -102,15 +102,40 @@ fn no_temporary_file(dir: &Path) {
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
 
-fn spawn_run(args: &[&str], stdout: Stdio) -> Child {
+/// `search-ctr args…` with stdin closed, stdout as given and stderr piped.
+fn spawn_with(args: &[&str], stdout: Stdio) -> Child {
     Command::new(bin())
-        .arg("run")
         .args(args)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn search-ctr")
+}
+
+/// `search-ctr run args…`.
+fn spawn_run(args: &[&str], stdout: Stdio) -> Child {
+    spawn_with(&[&["run"], args].concat(), stdout)
+}
+
+/// Process `process` of a two-process cluster at `addrs`, 2 workers each,
+/// reading `input`.
+fn cluster_member(addrs: &str, process: &str, input: &Path, stdout: Stdio) -> Child {
+    spawn_run(
+        &[
+            "-w",
+            "2",
+            "-i",
+            process,
+            "-a",
+            addrs,
+            "-I",
+            s(input),
+            "--connect-timeout",
+            "60s",
+        ],
+        stdout,
+    )
 }
 
 #[test]
@@ -223,18 +248,8 @@ fn blocked_in_a_cluster_on_a_fifo_and_on_stdout() {
     let addrs = free_ports(2).join(",");
     // A FIFO nobody writes to: the worker that has its partition blocks
     // opening it.
-    let spawn = |process: &str, input: &Path, stdout: Stdio| {
-        Command::new(bin())
-            .args(["run", "-w", "2", "-i", process, "-a", &addrs, "-I", s(input)])
-            .args(["--connect-timeout", "60s"])
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
-    let mut zero = spawn("0", &fifo, Stdio::null());
-    let mut one = spawn("1", &fifo, Stdio::null());
+    let mut zero = cluster_member(&addrs, "0", &fifo, Stdio::null());
+    let mut one = cluster_member(&addrs, "1", &fifo, Stdio::null());
     // The process whose worker has the FIFO's partition blocks opening it.
     let blocked = wait_until_one_blocked(&mut [&mut zero, &mut one], &["wait_for_partner"]);
     let (signalled, other) = if blocked == 0 {
@@ -249,18 +264,8 @@ fn blocked_in_a_cluster_on_a_fifo_and_on_stdout() {
     // Both read the big log: process 0 writes the rows (of both), and its
     // stdout, never read, fills and blocks.
     let addrs2 = free_ports(2).join(",");
-    let spawn2 = |process: &str, stdout: Stdio| {
-        Command::new(bin())
-            .args(["run", "-w", "2", "-i", process, "-a", &addrs2, "-I", s(&log)])
-            .args(["--connect-timeout", "60s"])
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
-    let mut zero = spawn2("0", Stdio::piped());
-    let mut one = spawn2("1", Stdio::null());
+    let mut zero = cluster_member(&addrs2, "0", &log, Stdio::piped());
+    let mut one = cluster_member(&addrs2, "1", &log, Stdio::null());
     let held = zero.stdout.take();
     wait_until_blocked(&mut zero, &["pipe_write"]);
     signal(&one, "TERM");
@@ -276,13 +281,10 @@ fn generate_blocked_on_an_output_fifo() {
     let fifo = dir.path().join("gen.fifo");
     mkfifo(&fifo);
     let spawn = || {
-        Command::new(bin())
-            .args(["generate", "--events", "2000000", "--out", s(&fifo)])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn")
+        spawn_with(
+            &["generate", "--events", "2000000", "--out", s(&fifo)],
+            Stdio::null(),
+        )
     };
     let mut child = spawn();
     wait_until_blocked(&mut child, &["wait_for_partner"]);

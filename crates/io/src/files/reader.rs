@@ -406,40 +406,34 @@ mod tests {
         let mut data = vec![b'x'; 1 << 20];
         data.extend_from_slice(b"\nok\n");
         let block = 4096;
+        // The lines of chunk [start, end) of `data`, and the bytes read.
+        let chunk = |start: u64, end: u64| {
+            let mut fill = Counted {
+                data: &data[start as usize - 1..],
+                at: 0,
+            };
+            let from = Start {
+                offset: start - 1,
+                skipping: true,
+                end: Some(end),
+            };
+            let lines = read_all(LineReader::new(&mut fill, from, 100, block));
+            (lines, fill.at as u64)
+        };
         for (start, end) in [
             (1u64 << 18, 1u64 << 19),
             (1 << 19, (1 << 20) - 1),
             (1 << 19, 1 << 20),
         ] {
-            let mut fill = Counted {
-                data: &data[start as usize - 1..],
-                at: 0,
-            };
-            let chunk = Start {
-                offset: start - 1,
-                skipping: true,
-                end: Some(end),
-            };
-            let lines = read_all(LineReader::new(&mut fill, chunk, 100, block));
+            let (lines, read) = chunk(start, end);
             assert!(lines.is_empty(), "[{start}, {end}): {} lines", lines.len());
             assert!(
-                fill.at as u64 <= end - start + 1 + block as u64,
-                "[{start}, {end}) read {} bytes",
-                fill.at
+                read <= end - start + 1 + block as u64,
+                "[{start}, {end}) read {read} bytes"
             );
         }
         // The chunk where `ok` starts still yields it.
-        let (start, end) = ((1u64 << 20) - 10, data.len() as u64);
-        let mut fill = Counted {
-            data: &data[start as usize - 1..],
-            at: 0,
-        };
-        let chunk = Start {
-            offset: start - 1,
-            skipping: true,
-            end: Some(end),
-        };
-        let lines = read_all(LineReader::new(&mut fill, chunk, 100, block));
+        let (lines, _) = chunk((1 << 20) - 10, data.len() as u64);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].bytes, "ok");
     }
