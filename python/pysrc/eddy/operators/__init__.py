@@ -1,6 +1,7 @@
 """The operators: each adds a named step to a dataflow and returns the
 stream(s) it makes. Names and signatures are Bytewax's (0.19–0.21)."""
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Optional, Tuple, TypeVar
 
@@ -80,7 +81,10 @@ def flatten(step_id: str, up: Stream[Iterable[X]]) -> Stream[X]:
 
 
 def _default_inspector(step_id: str, item: Any) -> None:
-    print(f"{step_id}: {item!r}", flush=True)
+    # One write per line (print writes the line and its end apart): the
+    # lines of two workers never mix.
+    sys.stdout.write(f"{step_id}: {item!r}\n")
+    sys.stdout.flush()
 
 
 def inspect(
