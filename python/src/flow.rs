@@ -11,13 +11,16 @@
 use std::time::Duration;
 
 use eddy::window::{
-    EventClock, EventTime, FoldOrder, SessionWindower, SlidingWindower, TumblingWindower, Windower,
+    Clock, EventClock, EventTime, FoldOrder, SessionWindower, SlidingWindower, SystemClock,
+    TumblingWindower, Windower,
 };
-use eddy::{Flow, Stream};
+use eddy::{Flow, JoinEmit, JoinInsert, Stream};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use crate::io::{BatchSink, DynamicSink, DynamicSource, IterSource, PartitionedSource};
+use crate::sink::PartitionedSink;
+use crate::stateful::PyLogic;
 use crate::value::{call, PyVal};
 
 /// One recorded step.
@@ -106,14 +109,16 @@ struct WindowFns {
     merger: Py<PyAny>,
     metadata: Py<PyAny>,
     order: FoldOrder,
+    /// Emit Bytewax 0.19's `(key, (metadata, acc))` on `down`.
+    legacy: bool,
 }
 
 /// A window step over `keyed` with windower `windower`: its `down`, `late`
 /// and `meta` streams, as Python `(key, (window_id, x))` tuples.
-fn window_step<'a, Wr: Windower>(
+fn window_step<'a, C: Clock<PyVal>, Wr: Windower>(
     keyed: &Stream<'a, (String, PyVal)>,
     id: &str,
-    clock: EventClock<PyVal>,
+    clock: C,
     windower: Wr,
     fns: WindowFns,
 ) -> [Stream<'a, PyVal>; 3] {
@@ -123,8 +128,9 @@ fn window_step<'a, Wr: Windower>(
         merger,
         metadata,
         order,
+        legacy,
     } = fns;
-    let out = keyed.fold_window(
+    let out = keyed.fold_window_extent(
         id,
         clock,
         windower,
@@ -139,9 +145,21 @@ fn window_step<'a, Wr: Windower>(
         },
         order,
     );
-    let down = out
-        .down
-        .map(&format!("{id}:down"), |(k, (w, acc))| windowed(k, w, acc.0));
+    let meta_of = call(|py| Ok(metadata.clone_ref(py)));
+    let down = out.down.map(&format!("{id}:down"), move |(k, (w, (m, acc)))| {
+        if legacy {
+            // Bytewax 0.19's shape: `(key, (WindowMetadata, acc))`.
+            let md = call(|py| {
+                Ok(meta_of
+                    .bind(py)
+                    .call1((m.open_time, m.close_time, m.merged_ids))?
+                    .unbind())
+            });
+            pair(k, call(|py| Ok(PyVal(PyTuple::new(py, [md, acc.0])?.into_any().unbind()))))
+        } else {
+            windowed(k, w, acc.0)
+        }
+    });
     let late = out
         .late
         .map(&format!("{id}:late"), |(k, (w, v))| windowed(k, w, v.0));
@@ -181,13 +199,27 @@ fn build_window<'a>(
     step: &Step,
     keyed: &Stream<'a, (String, PyVal)>,
 ) -> eddy::Result<[Stream<'a, PyVal>; 3]> {
-    let id = step.step_id.as_str();
+    // `time_of` is `None` for a `SystemClock`.
     let time_of = step.arg(0)?;
-    let wait = duration(step, "the wait", arg_as::<i64>(step, 1)?)?;
-    let clock = EventClock::new(
-        move |v: &PyVal| call(|py| time_of.bind(py).call1((v.bind(py),))?.extract::<i64>()),
-        wait,
-    );
+    if Python::attach(|py| time_of.is_none(py)) {
+        build_windower(step, keyed, SystemClock)
+    } else {
+        let wait = duration(step, "the wait", arg_as::<i64>(step, 1)?)?;
+        let clock = EventClock::new(
+            move |v: &PyVal| call(|py| time_of.bind(py).call1((v.bind(py),))?.extract::<i64>()),
+            wait,
+        );
+        build_windower(step, keyed, clock)
+    }
+}
+
+/// [`build_window`] with its clock.
+fn build_windower<'a, C: Clock<PyVal>>(
+    step: &Step,
+    keyed: &Stream<'a, (String, PyVal)>,
+    clock: C,
+) -> eddy::Result<[Stream<'a, PyVal>; 3]> {
+    let id = step.step_id.as_str();
     let kind: String = arg_as(step, 2)?;
     let params: Vec<i64> = arg_as(step, 3)?;
     let fns = WindowFns {
@@ -200,6 +232,7 @@ fn build_window<'a>(
             FoldOrder::ByArrival
         },
         metadata: step.arg(8)?,
+        legacy: arg_as::<bool>(step, 9)?,
     };
     let bad = |what: &str| eddy::EddyError::Build(format!("step {id}: {what}"));
     match (kind.as_str(), params.as_slice()) {
@@ -226,6 +259,62 @@ fn build_window<'a>(
         }
         _ => Err(bad(&format!("unknown windower {kind} {params:?}"))),
     }
+}
+
+/// What a resume and every process of a cluster must share: the steps'
+/// kinds and ids, in order.
+pub fn fingerprint(steps: &[Step]) -> String {
+    steps
+        .iter()
+        .map(|s| format!("{}:{}", s.kind, s.step_id))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A join's insert mode, by Bytewax's name.
+fn insert_mode(step: &Step, name: &str) -> eddy::Result<JoinInsert> {
+    match name {
+        "first" => Ok(JoinInsert::First),
+        "last" => Ok(JoinInsert::Last),
+        "product" => Ok(JoinInsert::Product),
+        other => Err(eddy::EddyError::Build(format!(
+            "step {}: insert_mode must be \"first\", \"last\" or \"product\", got {other:?}",
+            step.step_id
+        ))),
+    }
+}
+
+/// A join's emit mode, by Bytewax's name.
+fn emit_mode(step: &Step, name: &str) -> eddy::Result<JoinEmit> {
+    match name {
+        "complete" => Ok(JoinEmit::Complete),
+        "final" => Ok(JoinEmit::Final),
+        "running" => Ok(JoinEmit::Running),
+        other => Err(eddy::EddyError::Build(format!(
+            "step {}: emit_mode must be \"complete\", \"final\" or \"running\", got {other:?}",
+            step.step_id
+        ))),
+    }
+}
+
+/// A join row (one `Option` per side) as a Python tuple (`None` for a
+/// missing side).
+fn row_tuple(key: String, row: Vec<Option<PyVal>>) -> PyVal {
+    call(|py| {
+        let items = row.into_iter().map(|v| v.map_or_else(|| py.None(), |v| v.0));
+        let row = PyTuple::new(py, items)?;
+        let items = [PyString::new(py, &key).into_any(), row.into_any()];
+        Ok(PyVal(PyTuple::new(py, items)?.into_any().unbind()))
+    })
+}
+
+/// A list of values as `(key, [values])`.
+fn list_pair(key: String, values: Vec<PyVal>) -> PyVal {
+    call(|py| {
+        let list = pyo3::types::PyList::new(py, values.into_iter().map(|v| v.0))?;
+        let items = [PyString::new(py, &key).into_any(), list.into_any()];
+        Ok(PyVal(PyTuple::new(py, items)?.into_any().unbind()))
+    })
 }
 
 /// Builds `steps` into `flow` (on each worker).
@@ -270,6 +359,43 @@ pub fn build(flow: &mut Flow<'_>, steps: &[Step]) -> eddy::Result<()> {
                 };
                 up(0)?.output(id, sink);
             }
+            "output_partitioned" => {
+                let sink = PartitionedSink {
+                    sink: step.arg(0)?,
+                    step: id.to_owned(),
+                };
+                up(0)?.output(id, sink);
+            }
+            "stateful" => {
+                let builder = step.arg(0)?;
+                let keyed = up(0)?.map(&format!("{id}:split"), split);
+                let out = keyed.stateful(id, move |resume: Option<PyVal>| {
+                    PyLogic(call(|py| {
+                        let state = resume.map_or_else(|| py.None(), |s| s.0);
+                        Ok(builder.bind(py).call1((state,))?.unbind())
+                    }))
+                });
+                streams.push(out.map(&format!("{id}:pair"), |(k, v)| pair(k, v)));
+            }
+            "join" => {
+                let insert = insert_mode(step, &arg_as::<String>(step, 0)?)?;
+                let emit = emit_mode(step, &arg_as::<String>(step, 1)?)?;
+                let sides: Vec<Stream<'_, (String, PyVal)>> = (0..step.ups.len())
+                    .map(|i| Ok(up(i)?.map(&format!("{id}:split{i}"), split)))
+                    .collect::<eddy::Result<_>>()?;
+                let (first, rest) = sides
+                    .split_first()
+                    .ok_or_else(|| eddy::EddyError::Build(format!("step {id}: a join needs a stream")))?;
+                let out = first.join_all(id, rest, insert, emit);
+                streams.push(out.map(&format!("{id}:rows"), |(k, row)| row_tuple(k, row)));
+            }
+            "collect" => {
+                let max_size: usize = arg_as(step, 0)?;
+                let timeout = duration(step, "the timeout", arg_as::<i64>(step, 1)?)?;
+                let keyed = up(0)?.map(&format!("{id}:split"), split);
+                let out = keyed.collect(id, max_size.max(1), timeout);
+                streams.push(out.map(&format!("{id}:pair"), |(k, v)| list_pair(k, v)));
+            }
             "output" => {
                 let sink = BatchSink {
                     write: step.arg(0)?,
@@ -306,6 +432,7 @@ pub fn build(flow: &mut Flow<'_>, steps: &[Step]) -> eddy::Result<()> {
                 streams
                     .push(up(0)?.inspect(id, move |v| call(|py| f.bind(py).call1((v.bind(py),)).map(drop))));
             }
+            "redistribute" => streams.push(up(0)?.redistribute(id)),
             "merge" => {
                 let first = up(0)?;
                 let rest: Vec<Stream<'_, PyVal>> =

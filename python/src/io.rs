@@ -5,7 +5,7 @@
 
 use eddy::connectors::{ConnectorError, Poll, Result, Sink, SinkPartition, Source, SourcePartition};
 use pyo3::prelude::*;
-use pyo3::types::{PyIterator, PyList};
+use pyo3::types::{PyBytes, PyIterator, PyList};
 
 use crate::value::{describe, PyVal};
 
@@ -168,17 +168,25 @@ impl Source<PyVal> for PartitionedSource {
         .map_err(|e| raised(&format!("input {} (list_parts)", self.step), e))
     }
 
-    fn build_part(&self, key: &str, _resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<PyVal>>> {
+    fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<PyVal>>> {
         let part = Python::attach(|py| {
+            let state = match resume {
+                Some(bytes) if !bytes.is_empty() => py
+                    .import("pickle")?
+                    .call_method1("loads", (PyBytes::new(py, bytes),))?,
+                _ => py.None().into_bound(py),
+            };
             self.source
                 .bind(py)
-                .call_method1("build_part", (self.step.as_str(), key, py.None()))
+                .call_method1("build_part", (self.step.as_str(), key, state))
                 .map(Bound::unbind)
         })
         .map_err(|e| raised(&format!("input {} (build_part {key:?})", self.step), e))?;
         Ok(Box::new(PyPart {
             part,
             step: self.step.clone(),
+            stateful: true,
+            last: Vec::new(),
         }))
     }
 }
@@ -207,6 +215,8 @@ impl Source<PyVal> for DynamicSource {
         Ok(Box::new(PyPart {
             part,
             step: self.step.clone(),
+            stateful: false,
+            last: Vec::new(),
         }))
     }
 }
@@ -215,6 +225,10 @@ impl Source<PyVal> for DynamicSource {
 struct PyPart {
     part: Py<PyAny>,
     step: String,
+    /// A `StatefulSourcePartition`: its `snapshot()` is its position.
+    stateful: bool,
+    /// Its `snapshot()` after the last batch, pickled.
+    last: Vec<u8>,
 }
 
 /// How long to wait when a partition has nothing and names no time.
@@ -227,7 +241,7 @@ impl SourcePartition<PyVal> for PyPart {
             let batch = match part.call_method0("next_batch") {
                 Ok(b) => b,
                 Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => {
-                    let _ = part.call_method0("close");
+                    part.call_method0("close")?;
                     return Ok(Poll::Done);
                 }
                 Err(e) => return Err(e),
@@ -235,6 +249,13 @@ impl SourcePartition<PyVal> for PyPart {
             let before = out.len();
             for item in batch.try_iter()? {
                 out.push(PyVal(item?.unbind()));
+            }
+            if self.stateful {
+                // The position the engine keeps for a snapshot of the run:
+                // taken now, as a closed partition cannot answer.
+                let state = part.call_method0("snapshot")?;
+                let bytes = py.import("pickle")?.call_method1("dumps", (state,))?;
+                self.last = bytes.cast::<PyBytes>()?.as_bytes().to_vec();
             }
             if out.len() > before {
                 return Ok(Poll::Ready);
@@ -253,8 +274,9 @@ impl SourcePartition<PyVal> for PyPart {
         .map_err(|e| raised(&format!("input {}", self.step), e))
     }
 
+    /// `snapshot()` after the last batch, pickled.
     fn position(&self) -> Vec<u8> {
-        Vec::new()
+        self.last.clone()
     }
 }
 

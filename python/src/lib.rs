@@ -5,28 +5,57 @@
 
 mod flow;
 mod io;
+mod sink;
+mod stateful;
 mod value;
 
 use pyo3::prelude::*;
 
-/// Runs the recorded `steps` of dataflow `flow_id` on `workers` threads;
-/// an error of the run (a step's exception, with its traceback) is raised
-/// as `RuntimeError`. The run goes on a thread of its own while this (the
+/// Runs the recorded `steps` of dataflow `flow_id` on `workers` threads
+/// (process `process_id` of the processes at `addresses`, when given;
+/// snapshots into `recovery_dir` every `snapshot_ms`, keeping old ones
+/// for `backup_ms`, when given); an error of the run (a step's exception,
+/// with its traceback) is raised as `RuntimeError`. The run goes on a thread of its own while this (the
 /// caller's, usually Python's main) thread waits with the GIL released and
 /// looks at Python's signals every 50 ms: Ctrl-C stops the run (what the
 /// outputs took is kept) and raises `KeyboardInterrupt`; a second Ctrl-C
 /// while a callback still holds the run back returns at once.
 #[pyfunction]
-fn run(py: Python<'_>, flow_id: String, steps: Vec<Bound<'_, PyAny>>, workers: usize) -> PyResult<()> {
+#[pyo3(signature = (flow_id, steps, workers, process_id=None, addresses=None, recovery_dir=None, snapshot_ms=10_000, backup_ms=0))]
+#[allow(clippy::too_many_arguments)] // Python's keyword arguments
+fn run(
+    py: Python<'_>,
+    flow_id: String,
+    steps: Vec<Bound<'_, PyAny>>,
+    workers: usize,
+    process_id: Option<usize>,
+    addresses: Option<Vec<String>>,
+    recovery_dir: Option<std::path::PathBuf>,
+    snapshot_ms: u64,
+    backup_ms: u64,
+) -> PyResult<()> {
     let steps = steps
         .iter()
         .map(flow::Step::from_py)
         .collect::<PyResult<Vec<_>>>()?;
     value::quiet_python_panics();
     let stop = eddy::StopHandle::new();
-    let config = eddy::RunConfig::workers(workers.max(1))
+    let mut config = eddy::RunConfig::workers(workers.max(1))
         .with_worker_wrapper(eddy::WorkerWrapper::new(attached))
         .with_stop(stop.clone());
+    let shape = flow::fingerprint(&steps);
+    if let Some(addresses) = addresses.filter(|a| a.len() > 1) {
+        let mut cluster = eddy::ClusterConfig::new(process_id.unwrap_or(0), addresses);
+        cluster.fingerprint = vec![("steps".to_owned(), shape.clone())];
+        config.cluster = Some(cluster);
+    }
+    if let Some(dir) = recovery_dir {
+        let mut recovery = eddy::RecoveryConfig::new(dir);
+        recovery.snapshot_interval = std::time::Duration::from_millis(snapshot_ms.max(1));
+        recovery.backup_interval = std::time::Duration::from_millis(backup_ms);
+        recovery.fingerprint = shape;
+        config = config.with_recovery(recovery);
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("eddy-run".into())
@@ -82,9 +111,27 @@ fn attached(life: &mut dyn FnMut()) {
     Python::attach(|py| py.detach(move || (life.take())()));
 }
 
+/// Creates an empty recovery store in `dir` (made if missing) and
+/// returns its file; a store already there is an error (it may hold a
+/// run's state).
+#[pyfunction]
+fn init_store(dir: std::path::PathBuf) -> PyResult<std::path::PathBuf> {
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot create {}: {e}", dir.display())))?;
+    eddy::recovery::init_store(&dir).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
+}
+
+/// The recovery store's file in `dir` (it need not exist).
+#[pyfunction]
+fn store_file(dir: std::path::PathBuf) -> std::path::PathBuf {
+    eddy::recovery::store_file(&dir)
+}
+
 /// The module.
 #[pymodule]
 fn _eddy(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(init_store, m)?)?;
+    m.add_function(wrap_pyfunction!(store_file, m)?)?;
     Ok(())
 }

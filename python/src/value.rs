@@ -26,11 +26,27 @@ impl Clone for PyVal {
 
 impl Serialize for PyVal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let bytes = Python::attach(|py| -> PyResult<Vec<u8>> {
-            let pickled = py.import("pickle")?.call_method1("dumps", (self.bind(py),))?;
-            Ok(pickled.cast::<PyBytes>()?.as_bytes().to_vec())
+        let bytes = Python::attach(|py| -> Result<Vec<u8>, String> {
+            let value = self.bind(py);
+            let pickled = py
+                .import("pickle")
+                .and_then(|p| p.call_method1("dumps", (value,)))
+                .and_then(|b| Ok(b.cast::<PyBytes>()?.as_bytes().to_vec()));
+            pickled.map_err(|e| {
+                let shown = value.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string());
+                let shown: String = shown.chars().take(200).collect();
+                format!(
+                    "a value cannot be pickled, and values that go to another process or into a \
+                     snapshot must be: {e} (the value: {shown})"
+                )
+            })
         })
-        .map_err(|e| S::Error::custom(format!("cannot pickle a value to send it to another worker: {e}")))?;
+        .map_err(|message| {
+            // The run reports it (as the worker's failure); the panic it
+            // becomes in the engine's channels is not printed twice.
+            RAISING.with(|r| r.set(true));
+            S::Error::custom(message)
+        })?;
         bytes.serialize(s)
     }
 }

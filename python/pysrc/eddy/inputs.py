@@ -29,8 +29,9 @@ class StatefulSourcePartition(ABC, Generic[X, S]):
 
     @abstractmethod
     def snapshot(self) -> S:
-        """The state to resume from (kept for Bytewax's interface; eddy's
-        Python front does not snapshot yet)."""
+        """The state to resume from, after the last batch (given back to
+        ``build_part`` on a resume). Called after every batch and
+        pickled: keep it small (a file offset, a message id)."""
 
     def close(self) -> None:
         """Called once the partition is done."""
@@ -45,7 +46,8 @@ class FixedPartitionedSource(ABC, Generic[X, S]):
 
     @abstractmethod
     def build_part(self, step_id: str, for_part: str, resume_state: Optional[S]) -> StatefulSourcePartition[X, S]:
-        """Opens partition ``for_part`` (``resume_state`` is ``None``)."""
+        """Opens partition ``for_part`` (``resume_state``: what its
+        ``snapshot()`` returned at the snapshot resumed from, or ``None``)."""
 
 
 class StatelessSourcePartition(ABC, Generic[X]):

@@ -2,12 +2,14 @@
 stream(s) it makes. Names and signatures are Bytewax's (0.19–0.21)."""
 
 import sys
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Optional, Tuple, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Callable, Generic, Iterable, List, Optional, Tuple, TypeVar
 
 from eddy.dataflow import Dataflow, Stream
 from eddy.inputs import _kind as _input_kind
-from eddy.outputs import DynamicSink
+from eddy.outputs import DynamicSink, FixedPartitionedSink
 from eddy.testing import TestingSource
 
 X = TypeVar("X")
@@ -36,15 +38,21 @@ def output(step_id: str, up: Stream[X], sink: Any) -> None:
     """Writes every item of ``up`` to ``sink``: a
     :class:`~eddy.testing.TestingSink` or
     :class:`~eddy.connectors.stdio.StdOutSink` (one writer, the run's
-    order), or a Python-written :class:`~eddy.outputs.DynamicSink` (a
-    writer per worker)."""
+    order), a Python-written :class:`~eddy.outputs.DynamicSink` (a
+    writer per worker) or :class:`~eddy.outputs.FixedPartitionedSink`
+    (``(key, value)`` items; one writer holds every partition, so that a
+    resume with any number of workers finds each partition's state)."""
     if isinstance(sink, DynamicSink):
         up.flow._add("output_dynamic", step_id, [up], [sink], 0)
+        return
+    if isinstance(sink, FixedPartitionedSink):
+        up.flow._add("output_partitioned", step_id, [up], [sink], 0)
         return
     write = getattr(sink, "_write", None)
     if write is None:
         raise TypeError(
-            f"output {step_id!r}: eddy writes to TestingSink, StdOutSink and DynamicSink; "
+            f"output {step_id!r}: eddy writes to TestingSink, StdOutSink, DynamicSink and "
+            "FixedPartitionedSink; "
             f"got {type(sink).__name__}"
         )
     up.flow._add("output", step_id, [up], [write], 0)
@@ -212,7 +220,142 @@ def min_final(
     return reduce_final(step_id, up, lambda a, b: b if key(b) < key(a) else a)
 
 
+class StatefulLogic(ABC, Generic[V, W, S]):
+    """One key's logic in :func:`stateful` (Bytewax's interface). Each
+    method returns ``(emits, discard)``: the values to emit for the key,
+    and whether to drop this logic (the next value of the key builds a
+    new one)."""
+
+    RETAIN: bool = False
+    """Keep this logic."""
+
+    DISCARD: bool = True
+    """Drop this logic."""
+
+    @abstractmethod
+    def on_item(self, value: V) -> Tuple[Iterable[W], bool]:
+        """Takes one value of the key."""
+
+    def on_notify(self) -> Tuple[Iterable[W], bool]:
+        """The time :meth:`notify_at` asked for has come."""
+        return ((), StatefulLogic.RETAIN)
+
+    def on_eof(self) -> Tuple[Iterable[W], bool]:
+        """The input is exhausted."""
+        return ((), StatefulLogic.RETAIN)
+
+    def notify_at(self) -> Optional[datetime]:
+        """When to call :meth:`on_notify` (system time, UTC); ``None``:
+        never. Asked again after every call."""
+        return None
+
+    @abstractmethod
+    def snapshot(self) -> S:
+        """The state a snapshot keeps; the builder gets it back on a
+        resume. Pickled: it must not share objects with the logic that
+        later change."""
+
+
+def stateful(
+    step_id: str,
+    up: Stream[Tuple[str, V]],
+    builder: Callable[[Optional[S]], StatefulLogic[V, W, S]],
+) -> Stream[Tuple[str, W]]:
+    """Runs a :class:`StatefulLogic` per key: ``builder(None)`` makes a
+    key's logic at its first value (``builder(state)`` on a resume, with
+    what ``snapshot()`` returned); emits ``(key, w)`` for what it emits."""
+    return up.flow._add("stateful", step_id, [up], [builder], 1)[0]
+
+
+def stateful_flat_map(
+    step_id: str,
+    up: Stream[Tuple[str, V]],
+    mapper: Callable[[Optional[S], V], Tuple[Optional[S], Iterable[W]]],
+) -> Stream[Tuple[str, W]]:
+    """Like :func:`stateful_map`, but ``mapper`` returns any number of
+    values to emit."""
+    mapped = stateful_map(step_id, up, mapper)
+    return flat_map_value(f"{step_id}_flatten", mapped, lambda ws: ws)
+
+
+def collect(
+    step_id: str, up: Stream[Tuple[str, V]], timeout: timedelta, max_size: int
+) -> Stream[Tuple[str, List[V]]]:
+    """Gathers each key's values into lists: a list is emitted when it
+    holds ``max_size`` values, when ``timeout`` of system time has passed
+    since its first value, or at the end of the input."""
+    if not isinstance(timeout, timedelta) or timeout < timedelta(0):
+        raise ValueError(f"collect {step_id!r}: timeout must be a timedelta of zero or more")
+    if max_size < 1:
+        raise ValueError(f"collect {step_id!r}: max_size must be at least 1")
+    ms = timeout // timedelta(milliseconds=1)
+    return up.flow._add("collect", step_id, [up], [int(max_size), int(ms)], 1)[0]
+
+
+def join(
+    step_id: str,
+    *sides: Stream[Tuple[str, Any]],
+    insert_mode: str = "last",
+    emit_mode: str = "complete",
+) -> Stream[Tuple[str, Tuple[Any, ...]]]:
+    """Joins keyed streams on their keys: ``(key, (v1, v2, ...))``, a value
+    per side (``None`` for a side without one).
+
+    ``insert_mode``: a side keeps its ``"first"`` value, its ``"last"``, or
+    every value (``"product"``: one row per combination).
+    ``emit_mode``: ``"complete"`` emits once every side has a value, then
+    forgets the key's values; ``"final"`` emits at the end of the input;
+    ``"running"`` emits at every value."""
+    if not sides:
+        raise ValueError(f"join {step_id!r} needs at least one stream")
+    if insert_mode not in ("first", "last", "product"):
+        raise ValueError(f"join {step_id!r}: insert_mode must be 'first', 'last' or 'product'")
+    if emit_mode not in ("complete", "final", "running"):
+        raise ValueError(f"join {step_id!r}: emit_mode must be 'complete', 'final' or 'running'")
+    return sides[0].flow._add("join", step_id, list(sides), [insert_mode, emit_mode], 1)[0]
+
+
+def redistribute(step_id: str, up: Stream[X]) -> Stream[X]:
+    """The same items, spread evenly over the workers."""
+    return up.flow._add("redistribute", step_id, [up], [], 1)[0]
+
+
+def raises(step_id: str, up: Stream[Any]) -> None:
+    """Stops the run at the first item of ``up`` (for streams that must
+    stay empty, such as a window's ``late``)."""
+
+    def fail(item: Any) -> None:
+        raise RuntimeError(f"step {step_id!r} got an item: {item!r}")
+
+    inspect(step_id, up, lambda _s, item: fail(item))
+
+
+def inspect_debug(
+    step_id: str,
+    up: Stream[X],
+    inspector: Optional[Callable[[str, X, int, int], None]] = None,
+) -> Stream[X]:
+    """Like :func:`inspect`, with two more arguments to ``inspector``:
+    Bytewax's epoch and worker index. Eddy passes 0 for both (its steps do
+    not see epochs; the worker is not exposed to Python callbacks)."""
+
+    def show(step: str, item: X, epoch: int, worker: int) -> None:
+        sys.stdout.write(f"{step} W{worker} @{epoch}: {item!r}\n")
+        sys.stdout.flush()
+
+    f = inspector or show
+    return inspect(step_id, up, lambda step, item: f(step, item, 0, 0))
+
+
 __all__ = [
+    "StatefulLogic",
+    "stateful",
+    "stateful_flat_map",
+    "collect",
+    "join",
+    "redistribute",
+    "raises",
+    "inspect_debug",
     "input",
     "output",
     "map",

@@ -17,6 +17,8 @@ any machine speed; every window still open is closed at the end of the
 input.
 """
 
+import functools
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, List, Optional, Set, Tuple, TypeVar
@@ -68,6 +70,16 @@ class EventClock:
 
     def _time_of(self, value: Any) -> int:
         return _at_ms("EventClock's ts_getter result", self.ts_getter(value))
+
+
+class SystemClock:
+    """Times from the system clock: each value gets the time it is seen
+    at, and nothing is ever late. Not deterministic: the windows depend on
+    when the values come (use :class:`EventClock` for repeatable rows)."""
+
+    wait_ms = 0
+
+    _time_of = None
 
 
 class SessionWindower:
@@ -137,14 +149,16 @@ def fold_window(
     folder: Callable[[S, V], S],
     merger: Callable[[S, S], S],
     ordered: bool = True,
+    *,
+    _legacy: bool = False,
 ) -> WindowOut:
     """Folds each window's values: ``builder()`` starts an accumulator,
     ``folder(acc, value)`` adds a value, ``merger(a, b)`` joins two
     sessions that merge. With ``ordered`` (the default) a window's values
     reach ``folder`` in time order."""
-    if not isinstance(clock, EventClock):
+    if not isinstance(clock, (EventClock, SystemClock)):
         raise TypeError(
-            f"window step {step_id!r}: this version of eddy windows by EventClock; "
+            f"window step {step_id!r}: the clock must be an EventClock or a SystemClock, "
             f"got {type(clock).__name__}"
         )
     spec = getattr(windower, "_spec", None)
@@ -165,6 +179,7 @@ def fold_window(
             merger,
             bool(ordered),
             _metadata,
+            bool(_legacy),
         ],
         3,
     )
@@ -177,15 +192,16 @@ def collect_window(
     clock: EventClock,
     windower: Any,
     into: type = list,
+    ordered: bool = True,
 ) -> WindowOut:
     """Collects each window's values, in time order, into a ``list`` (the
     default), a ``set``, or a ``dict`` (of ``(k, v)`` 2-tuple values)."""
     if into is list:
-        return fold_window(step_id, up, clock, windower, list, _append, _extend)
+        return fold_window(step_id, up, clock, windower, list, _append, _extend, ordered)
     if into is set:
-        return fold_window(step_id, up, clock, windower, set, _add, _union)
+        return fold_window(step_id, up, clock, windower, set, _add, _union, ordered)
     if into is dict:
-        return fold_window(step_id, up, clock, windower, dict, _put, _update)
+        return fold_window(step_id, up, clock, windower, dict, _put, _update, ordered)
     raise TypeError(f"collect_window {step_id!r}: into must be list, set or dict, got {into!r}")
 
 
@@ -292,8 +308,98 @@ def _extreme(step_id, up, clock, windower, by, beats) -> WindowOut:
     return reduce_window(step_id, up, clock, windower, lambda a, b: b if beats(key(b), key(a)) else a)
 
 
+class _JoinSides:
+    """A window's values per side of a join."""
+
+    def __init__(self, n: int) -> None:
+        self.sides: List[List[Any]] = [[] for _ in range(n)]
+
+    def insert(self, mode: str, side: int, value: Any) -> "_JoinSides":
+        kept = self.sides[side]
+        if mode == "product":
+            kept.append(value)
+        elif mode == "last" or not kept:
+            self.sides[side] = [value]
+        return self
+
+    def merge(self, mode: str, later: "_JoinSides") -> "_JoinSides":
+        # `self` is the earlier window: "first" keeps its values, "last"
+        # the later window's, "product" both.
+        for i, (a, b) in enumerate(zip(self.sides, later.sides)):
+            if mode == "product":
+                self.sides[i] = a + b
+            elif mode == "last":
+                self.sides[i] = b or a
+            else:
+                self.sides[i] = a or b
+        return self
+
+    def rows(self) -> List[Tuple[Any, ...]]:
+        return list(itertools.product(*(side or [None] for side in self.sides)))
+
+
+def join_window(
+    step_id: str,
+    clock: Any,
+    windower: Any,
+    *sides: Stream[Tuple[str, Any]],
+    insert_mode: str = "last",
+    emit_mode: str = "final",
+    ordered: bool = True,
+) -> WindowOut:
+    """Joins keyed streams within windows: when a window closes, ``down``
+    carries ``(key, (window_id, (v1, v2, ...)))``, a value per side
+    (``None`` for a side without one in the window); with
+    ``insert_mode="product"`` one row per combination. The clock reads the
+    sides' values. Eddy supports ``emit_mode="final"`` (Bytewax's default
+    for windows); ``"complete"`` and ``"running"`` are refused."""
+    from eddy.operators import map_value, merge
+
+    if not sides:
+        raise ValueError(f"join_window {step_id!r} needs at least one stream")
+    if insert_mode not in ("first", "last", "product"):
+        raise ValueError(f"join_window {step_id!r}: insert_mode must be 'first', 'last' or 'product'")
+    if emit_mode != "final":
+        raise NotImplementedError(
+            f"join_window {step_id!r}: eddy's Python front emits window joins when the window "
+            f"closes (emit_mode='final'); emit_mode={emit_mode!r} is not supported"
+        )
+    labeled = [
+        map_value(f"{step_id}_label_{i}", side, functools.partial(_label, i)) for i, side in enumerate(sides)
+    ]
+    merged = merge(f"{step_id}_merge", *labeled)
+    if isinstance(clock, EventClock):
+        inner = EventClock(lambda iv: clock.ts_getter(iv[1]))
+        inner.wait_ms = clock.wait_ms
+    else:
+        inner = clock
+    n = len(sides)
+    out = fold_window(
+        step_id,
+        merged,
+        inner,
+        windower,
+        lambda: _JoinSides(n),
+        lambda acc, iv: acc.insert(insert_mode, iv[0], iv[1]),
+        lambda a, b: a.merge(insert_mode, b),
+        ordered,
+    )
+    from eddy.operators import flat_map_value
+
+    down = flat_map_value(
+        f"{step_id}_rows", out.down, lambda wid_acc: [(wid_acc[0], row) for row in wid_acc[1].rows()]
+    )
+    return WindowOut(down, out.late, out.meta)
+
+
+def _label(i: int, v: Any) -> Tuple[int, Any]:
+    return (i, v)
+
+
 __all__ = [
     "UTC_EPOCH",
+    "SystemClock",
+    "join_window",
     "EventClock",
     "SessionWindower",
     "TumblingWindower",
