@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use eddy::window::{
-    Clock, EventClock, EventTime, FoldOrder, SessionWindower, SlidingWindower, SystemClock,
-    TumblingWindower, Windower,
+    Clock, EventClock, EventTime, FoldOrder, SessionWindower, SlidingWindower, SystemClock, TumblingWindower,
+    Windower,
 };
 use eddy::{Flow, JoinEmit, JoinInsert, Stream};
 use pyo3::prelude::*;
@@ -155,7 +155,10 @@ fn window_step<'a, C: Clock<PyVal>, Wr: Windower>(
                     .call1((m.open_time, m.close_time, m.merged_ids))?
                     .unbind())
             });
-            pair(k, call(|py| Ok(PyVal(PyTuple::new(py, [md, acc.0])?.into_any().unbind()))))
+            pair(
+                k,
+                call(|py| Ok(PyVal(PyTuple::new(py, [md, acc.0])?.into_any().unbind()))),
+            )
         } else {
             windowed(k, w, acc.0)
         }

@@ -77,7 +77,7 @@ fn run(
             Ok(result) => {
                 return match interrupted {
                     Some(e) => Err(e),
-                    None => result.map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string())),
+                    None => result.map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(with_causes(&e))),
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
@@ -97,6 +97,21 @@ fn run(
             }
         }
     }
+}
+
+/// An error's text followed by each cause's that it does not already
+/// hold (a snapshot that cannot be written says why: the pickle error).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Runs a worker's whole life attached to the interpreter, with the GIL

@@ -98,19 +98,24 @@ impl PartitionedWriter {
         let mut batches: Vec<Vec<Py<PyAny>>> = self.parts.iter().map(|_| Vec::new()).collect();
         for item in items {
             let item = item.0.into_bound(py);
-            let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2).ok_or_else(|| {
-                pyo3::exceptions::PyTypeError::new_err(format!(
-                    "a FixedPartitionedSink takes (key, value) 2-tuples, got {}",
-                    item.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string())
-                ))
-            })?;
+            let pair = item
+                .cast::<PyTuple>()
+                .ok()
+                .filter(|t| t.len() == 2)
+                .ok_or_else(|| {
+                    pyo3::exceptions::PyTypeError::new_err(format!(
+                        "a FixedPartitionedSink takes (key, value) 2-tuples, got {}",
+                        item.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string())
+                    ))
+                })?;
             let hash: i128 = self.part_fn.bind(py).call1((pair.get_item(0)?,))?.extract()?;
             let index = usize::try_from(hash.rem_euclid(self.parts.len() as i128)).unwrap_or(0);
             batches[index].push(pair.get_item(1)?.unbind());
         }
         for (part, batch) in self.parts.iter().zip(batches) {
             if !batch.is_empty() {
-                part.bind(py).call_method1("write_batch", (PyList::new(py, batch)?,))?;
+                part.bind(py)
+                    .call_method1("write_batch", (PyList::new(py, batch)?,))?;
             }
         }
         Ok(())

@@ -41,7 +41,11 @@ fn answer(got: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<PyVal>, IsComplet
 
 impl PyLogic {
     /// Calls `method` with `args` and reads its answer.
-    fn ask(&self, method: &str, args: impl for<'py> FnOnce(Python<'py>) -> Vec<Py<PyAny>>) -> (Vec<PyVal>, IsComplete) {
+    fn ask(
+        &self,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> Vec<Py<PyAny>>,
+    ) -> (Vec<PyVal>, IsComplete) {
         call(|py| {
             let args = PyTuple::new(py, args(py))?;
             answer(&self.0.bind(py).call_method1(method, args)?, method)

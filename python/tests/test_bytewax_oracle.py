@@ -57,7 +57,26 @@ def run_flow(python, where, flow, workers):
 # has the user, and `print` writes a line and its end apart, so two
 # workers' lines could mix. Eddy's own printing (StdOutSink, inspect) and
 # the custom sink write a whole line or batch at once.
-CASES = [("tutorial", 1)] + [(flow, w) for flow in ("operators", "windows", "custom_io") for w in (1, 2)]
+CASES = [("tutorial", 1)] + [
+    (flow, w) for flow in ("operators", "windows", "custom_io", "stateful_join", "files") for w in (1, 2)
+]
+
+
+def written(where):
+    """The files a `files` flow wrote: name → sorted lines."""
+    out = {"out.txt": sorted((where / "out.txt").read_text().splitlines())}
+    for f in sorted((where / "out_dir").iterdir()):
+        out[f"out_dir/{f.name}"] = sorted(f.read_text().splitlines())
+    return out
+
+
+def test_file_outputs_are_bytewax_files(flows):
+    run_flow(ORACLE, flows, "files", 1)
+    theirs = written(flows)
+    assert len(theirs["out.txt"]) == 41 and len(theirs) == 4
+    for workers in (1, 2):
+        run_flow(sys.executable, flows, "files", workers)
+        assert written(flows) == theirs
 
 
 @pytest.mark.parametrize("flow,workers", CASES, ids=[f"{f}-eddy-w{w}" for f, w in CASES])

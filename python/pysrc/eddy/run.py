@@ -6,7 +6,6 @@ function that returns one), as ``bytewax.run`` does."""
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 from datetime import timedelta
@@ -22,20 +21,22 @@ def _locate(target: str) -> Dataflow:
     module_name, _, attr = target.partition(":")
     attr = attr or "flow"
     if module_name.endswith(".py") or os.sep in module_name:
+        # A file: imported by its name from its folder (as Bytewax does),
+        # so that its classes can be pickled, and unpickled in another
+        # process that imports it the same way.
         if not os.path.exists(module_name):
             raise SystemExit(f"eddy.run: no file {module_name}")
-        spec = importlib.util.spec_from_file_location("__eddy_flow__", module_name)
-        if spec is None or spec.loader is None:
-            raise SystemExit(f"eddy.run: cannot import {module_name}")
-        module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(module_name)))
-        spec.loader.exec_module(module)
+        folder, name = os.path.split(os.path.abspath(module_name))
+        sys.path.insert(0, folder)
+        module_name = name[:-3] if name.endswith(".py") else name
     else:
         sys.path.insert(0, os.getcwd())
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            raise SystemExit(f"eddy.run: cannot import {module_name!r}: {e}") from None
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name != module_name:
+            raise
+        raise SystemExit(f"eddy.run: cannot import {module_name!r}: {e}") from None
     call = attr.endswith("()")
     name = attr[:-2] if call else attr
     try:
