@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use crate::io::{BatchSink, DynamicSink, DynamicSource, IterSource, PartitionedSource};
+use crate::kafka::{self, KafkaArgs};
 use crate::sink::PartitionedSink;
 use crate::stateful::PyLogic;
 use crate::value::{call, PyVal};
@@ -361,6 +362,30 @@ pub fn build(flow: &mut Flow<'_>, steps: &[Step]) -> eddy::Result<()> {
                     step: id.to_owned(),
                 };
                 up(0)?.output(id, sink);
+            }
+            "input_kafka" => {
+                let args = KafkaArgs {
+                    brokers: arg_as(step, 0)?,
+                    options: arg_as(step, 4)?,
+                };
+                let topics: Vec<String> = arg_as(step, 1)?;
+                let stream = kafka::input(
+                    flow,
+                    id,
+                    &args,
+                    &topics,
+                    arg_as(step, 2)?,
+                    arg_as(step, 3)?,
+                    step.arg(5)?,
+                )?;
+                streams.push(stream);
+            }
+            "output_kafka" => {
+                let args = KafkaArgs {
+                    brokers: arg_as(step, 0)?,
+                    options: arg_as(step, 2)?,
+                };
+                kafka::output(&up(0)?, id, &args, &arg_as::<String>(step, 1)?)?;
             }
             "output_partitioned" => {
                 let sink = PartitionedSink {

@@ -5,6 +5,7 @@
 
 mod flow;
 mod io;
+mod kafka;
 mod sink;
 mod stateful;
 mod value;
@@ -148,5 +149,6 @@ fn _eddy(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(init_store, m)?)?;
     m.add_function(wrap_pyfunction!(store_file, m)?)?;
+    m.add_function(wrap_pyfunction!(kafka::create_topic, m)?)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ from typing import Any, Callable, Generic, Iterable, List, Optional, Tuple, Type
 
 from eddy.dataflow import Dataflow, Stream
 from eddy.inputs import _kind as _input_kind
+from eddy.connectors.kafka import KafkaSink, KafkaSource
 from eddy.outputs import DynamicSink, FixedPartitionedSink
 from eddy.testing import TestingSource
 
@@ -20,11 +21,14 @@ S = TypeVar("S")
 
 
 def input(step_id: str, flow: Dataflow, source: Any) -> Stream[Any]:  # noqa: A001 - Bytewax's name
-    """Reads ``source``: a :class:`~eddy.testing.TestingSource`, or a
+    """Reads ``source``: a :class:`~eddy.testing.TestingSource`, a
+    :class:`~eddy.connectors.kafka.KafkaSource`, or a
     Python-written :class:`~eddy.inputs.FixedPartitionedSource` or
     :class:`~eddy.inputs.DynamicSource`."""
     if isinstance(source, TestingSource):
         return flow._add("input", step_id, [], [source.ib], 1)[0]
+    if isinstance(source, KafkaSource):
+        return flow._add("input_kafka", step_id, [], source._args(), 1)[0]
     kind = _input_kind(source)
     if kind is not None:
         return flow._add(kind, step_id, [], [source], 1)[0]
@@ -44,6 +48,9 @@ def output(step_id: str, up: Stream[X], sink: Any) -> None:
     resume with any number of workers finds each partition's state)."""
     if isinstance(sink, DynamicSink):
         up.flow._add("output_dynamic", step_id, [up], [sink], 0)
+        return
+    if isinstance(sink, KafkaSink):
+        up.flow._add("output_kafka", step_id, [up], sink._args(), 0)
         return
     if isinstance(sink, FixedPartitionedSink):
         up.flow._add("output_partitioned", step_id, [up], [sink], 0)
