@@ -5,7 +5,10 @@ under Eddy's compatibility package (bench/python.sh does both):
     python bench/python_tutorial.py EVENTS USERS [WORKERS]
 
 Prints one line: `events EVENTS users USERS workers W seconds S
-events_per_s R rows N max_rss_mb M`. The events are built in memory first
+events_per_s R rows N max_rss_mb M`. With PLAIN=1: the same work in one
+plain Python loop (the floor of the Python work); with PICKLE=1: the cost
+of pickling each (key, event) there and back (what a value pays to cross
+processes). The events are built in memory first
 (not timed); the flow is the tutorial's: key by user, session windows
 (gap 10 s, wait 1 s) collecting the events, then clicks per search per
 session, into a TestingSink."""
@@ -77,10 +80,49 @@ def calc_ctr(window_out):
 BATCH = int(os.environ.get("BATCH", "1"))
 
 
+def plain(evs, key, ts, gap, wait):
+    """The same work in one plain Python loop: the flow's callbacks (key,
+    time, calc_ctr) and a dict of each user's open session, closed when
+    the next event is more than `gap` later or at the end. The Python
+    work's floor (no engine); `wait` is not needed on time-ordered input."""
+    open_, rows = {}, []
+    for e in evs:
+        k, t = key(e), ts(e)
+        s = open_.get(k)
+        if s is not None and t - s[0] > gap:
+            rows.append(calc_ctr((k, (0, s[1]))))
+            s = None
+        if s is None:
+            open_[k] = s = [t, []]
+        s[0] = t
+        s[1].append(e)
+    rows.extend(calc_ctr((k, (0, s[1]))) for k, s in open_.items())
+    return rows
+
+
 def main():
     n, users = int(sys.argv[1]), int(sys.argv[2])
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     evs = events(n, users)
+    if os.environ.get("PLAIN") == "1":
+        began = time.perf_counter()
+        rows = plain(evs, lambda e: str(e.user), lambda e: e.time, timedelta(seconds=10), timedelta(seconds=1))
+        seconds = time.perf_counter() - began
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"plain python events {n} users {users} seconds {seconds:.2f} "
+            f"events_per_s {n / seconds:.0f} rows {len(rows)} max_rss_mb {rss:.0f}"
+        )
+        return
+    if os.environ.get("PICKLE") == "1":
+        import pickle
+
+        began = time.perf_counter()
+        for e in evs:
+            pickle.loads(pickle.dumps((str(e.user), e)))
+        seconds = time.perf_counter() - began
+        print(f"pickle round trip of (key, event): {seconds / n * 1e6:.2f} us per event")
+        return
     flow = Dataflow("search_ctr")
     # BATCH: TestingSource's batch_size (Bytewax's default is 1; a user
     # tuning Bytewax raises it). Eddy's source batches by itself.

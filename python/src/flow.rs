@@ -266,13 +266,15 @@ fn build_windower<'a, C: Clock<PyVal>>(
 }
 
 /// What a resume and every process of a cluster must share: the steps'
-/// kinds and ids, in order.
+/// kinds and ids, in order, a `step N = kind:id` line each (so that a
+/// refused resume names the step that changed).
 pub fn fingerprint(steps: &[Step]) -> String {
     steps
         .iter()
-        .map(|s| format!("{}:{}", s.kind, s.step_id))
+        .enumerate()
+        .map(|(i, s)| format!("step {} = {}:{}", i + 1, s.kind, s.step_id))
         .collect::<Vec<_>>()
-        .join(",")
+        .join("\n")
 }
 
 /// A join's insert mode, by Bytewax's name.

@@ -112,6 +112,9 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             flags: args.kafka.clone(),
             dedup: None,
         },
+        workers: args.workers,
+        recovery: args.recovery.recovery_dir.is_some(),
+        peer_timeout: args.peer_timeout,
     };
     if args.recovery.recovery_dir.is_some() {
         // Kafka outputs: exactly-once, under an id of this job.
@@ -126,15 +129,9 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         return Ok(());
     }
     // What every process of a cluster must share (checked as they connect).
-    let cluster = cluster.map(|c| {
-        let mut fingerprint = plan.cluster_fingerprint(args.workers, args.recovery.recovery_dir.is_some());
-        // How long a silent peer is waited for: every process must stop the
-        // run at the same silence.
-        fingerprint.push((
-            "--peer-timeout".into(),
-            crate::duration::format_duration(args.peer_timeout),
-        ));
-        ClusterConfig { fingerprint, ..c }
+    let cluster = cluster.map(|c| ClusterConfig {
+        fingerprint: plan.cluster_fingerprint(),
+        ..c
     });
     let config = RunConfig {
         workers: args.workers,

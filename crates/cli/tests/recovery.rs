@@ -463,8 +463,9 @@ fn damaged_missing_and_foreign_stores_exit_1() {
     // Other options on the same store.
     let foreign = go(&store, "10m");
     assert_eq!(foreign.status.code(), Some(1));
+    // It names the option that changed, with both values.
     assert!(
-        stderr(&foreign).contains("other parameters"),
+        stderr(&foreign).contains("other parameters: --gap was 30m, is 10m now;"),
         "{}",
         stderr(&foreign)
     );

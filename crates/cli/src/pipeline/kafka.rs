@@ -145,21 +145,30 @@ impl KafkaPlan {
         Ok(parsed)
     }
 
-    /// What a resume must not change (the fingerprint's Kafka part).
-    pub fn describe(&self) -> String {
+    /// This plan's parameters (see [`super::params`]): the sink mode (a
+    /// resume must not switch modes: an idempotent run would leave the
+    /// crashed transactional run's open transaction unfenced, and its
+    /// read-back blocked behind it), and with a Kafka input the topic, where
+    /// a first run starts, whether it stops at the end and where event
+    /// times come from.
+    pub fn params(&self) -> Vec<super::params::Param> {
+        use super::params::Param;
+        use clap::ValueEnum;
         let f = &self.flags;
-        let mut text = format!(
-            "kafka_input={:?} kafka_start={:?} kafka_until_end={} kafka_time={:?}",
-            self.input, f.kafka_start, f.kafka_until_end, f.kafka_time
-        );
-        // A resume must not switch modes: an idempotent run would leave the
-        // crashed transactional run's open transaction unfenced (and its
-        // read-back blocked behind it). Said only for the new mode, so that
-        // existing idempotent jobs keep their fingerprint.
-        if f.kafka_sink == KafkaSinkArg::Transactional {
-            text.push_str(" kafka_sink=transactional");
+        let sink = f
+            .kafka_sink
+            .to_possible_value()
+            .map_or_else(|| "?".to_owned(), |v| v.get_name().to_owned());
+        let mut table = vec![Param::both("--kafka-sink", sink)];
+        if let Some(input) = &self.input {
+            table.extend([
+                Param::both("the Kafka input", input.clone()),
+                Param::both("--kafka-start", format!("{:?}", f.kafka_start).to_lowercase()),
+                Param::both("--kafka-until-end", f.kafka_until_end.to_string()),
+                Param::both("--kafka-time", format!("{:?}", f.kafka_time).to_lowercase()),
+            ]);
         }
-        text
+        table
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod analytics;
 pub mod item;
 pub mod kafka;
+pub mod params;
 pub mod session_event;
 pub mod sinks;
 pub mod stats;
@@ -79,129 +80,12 @@ pub struct Plan {
     pub analytics: Option<analytics::Analytics>,
     /// Kafka input and outputs (`kafka://` URIs), and their flags.
     pub kafka: kafka::KafkaPlan,
-}
-
-impl Plan {
-    /// What a resume must not change: every option that shapes the output
-    /// (not the worker or process count, which may change).
-    pub fn fingerprint(&self) -> String {
-        format!(
-            "search-ctr {}: inputs={:?} gap={:?} wait={:?} idle_timeout={:?} horizon={:?} format={:?} output={:?} \
-             late_output={:?} on_invalid={:?} dead_letter={:?} max_line_bytes={} chunk_bytes={} \
-             time_unit={:?} schema={:?} ubi_click_actions={:?} analytics={:?} {}",
-            env!("CARGO_PKG_VERSION"),
-            self.inputs,
-            self.gap,
-            self.wait,
-            self.idle_timeout,
-            self.horizon,
-            self.format,
-            self.output,
-            self.late_output,
-            self.on_invalid,
-            self.dead_letter,
-            self.max_line_bytes,
-            self.chunk_bytes,
-            self.time_unit,
-            self.schema,
-            self.ubi_click_actions,
-            self.analytics,
-            self.kafka.describe()
-        )
-    }
-}
-
-impl Plan {
-    /// What every process of a cluster must share, item by item, named as
-    /// the user knows them (`--gap` = `30m`): every option that shapes the
-    /// dataflow or its output, `workers` (`-w`), whether `recovery` is on,
-    /// and every input file (path as given, size). Output paths may differ
-    /// (only process 0 writes), but whether each output is there may not.
-    pub fn cluster_fingerprint(&self, workers: usize, recovery: bool) -> Vec<(String, String)> {
-        use clap::ValueEnum;
-        let name = |v: Option<clap::builder::PossibleValue>| {
-            v.map_or_else(|| "?".to_owned(), |v| v.get_name().to_owned())
-        };
-        let given = |p: &Option<PathBuf>| if p.is_some() { "given" } else { "none" }.to_owned();
-        let mut items: Vec<(String, String)> =
-            vec![("search-ctr version".into(), env!("CARGO_PKG_VERSION").into())];
-        if let Some(topic) = &self.kafka.input {
-            items.push(("the Kafka input".into(), topic.clone()));
-            items.push((
-                "--kafka-until-end".into(),
-                self.kafka.flags.kafka_until_end.to_string(),
-            ));
-        }
-        match input_files(&self.inputs) {
-            Ok(files) if self.kafka.input.is_some() && files.is_empty() => {}
-            Ok(files) => {
-                items.push(("the number of input files".into(), files.len().to_string()));
-                for (i, (path, size)) in files.into_iter().enumerate() {
-                    let size = size.map_or_else(|| "stdin".to_owned(), |n| format!("{n} bytes"));
-                    items.push((format!("input file {}", i + 1), format!("{path} ({size})")));
-                }
-            }
-            // The run reports it; the processes still compare it.
-            Err(e) => items.push(("the input files".into(), format!("cannot be listed: {e}"))),
-        }
-        let duration = crate::duration::format_duration;
-        items.extend([
-            ("--gap".into(), duration(self.gap)),
-            ("--wait".into(), duration(self.wait)),
-            (
-                "--idle-timeout".into(),
-                self.idle_timeout.map_or_else(|| "off".into(), duration),
-            ),
-            (
-                "--horizon".into(),
-                self.horizon.map_or_else(|| "off".into(), duration),
-            ),
-            ("--format".into(), name(self.format.to_possible_value())),
-            ("--on-invalid".into(), name(self.on_invalid.to_possible_value())),
-            ("--late-output".into(), given(&self.late_output)),
-            ("--dead-letter".into(), given(&self.dead_letter)),
-            ("--max-line-bytes".into(), self.max_line_bytes.to_string()),
-            ("--chunk-bytes".into(), self.chunk_bytes.to_string()),
-            (
-                "--time-unit".into(),
-                format!("{:?}", self.time_unit).to_lowercase(),
-            ),
-            (
-                "--recovery-dir".into(),
-                if recovery { "given" } else { "none" }.into(),
-            ),
-            ("--workers".into(), workers.to_string()),
-            ("--schema".into(), name(self.schema.to_possible_value())),
-            ("--ubi-click-actions".into(), self.ubi_click_actions.join(",")),
-        ]);
-        let a = self.analytics.as_ref();
-        let out = |p: Option<&Option<PathBuf>>| given(p.unwrap_or(&None));
-        items.extend([
-            ("--query-output".into(), out(a.map(|a| &a.query_output))),
-            ("--position-output".into(), out(a.map(|a| &a.position_output))),
-            ("--judgment-output".into(), out(a.map(|a| &a.judgment_output))),
-            (
-                "--analytics-window".into(),
-                a.map_or_else(
-                    || "off".into(),
-                    |a| duration(Duration::from_millis(a.window.size_ms().unsigned_abs())),
-                ),
-            ),
-            (
-                "--min-impressions".into(),
-                a.map_or_else(|| "off".into(), |a| a.min_impressions.to_string()),
-            ),
-            (
-                "--analytics-delay".into(),
-                match a.map(|a| a.close_after) {
-                    None => "off".into(),
-                    Some(None) => "end of input".into(),
-                    Some(Some(d)) => duration(d),
-                },
-            ),
-        ]);
-        items
-    }
+    /// Worker threads per process (`-w`).
+    pub workers: usize,
+    /// Whether the run snapshots (`--recovery-dir`).
+    pub recovery: bool,
+    /// In a cluster: how long a silent peer is waited for.
+    pub peer_timeout: Duration,
 }
 
 /// Every input file (directories expanded as the run reads them), as
@@ -240,7 +124,10 @@ pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
         info.flow_id.as_deref().unwrap_or("(no run yet)")
     );
     if let Some(f) = &info.fingerprint {
-        let _ = writeln!(out, "run:         {f}");
+        let _ = writeln!(out, "run parameters:");
+        for line in f.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     if !info.inputs.is_empty() {
         let _ = writeln!(out, "inputs:      {} files", info.inputs.len());
@@ -565,7 +452,7 @@ mod tests {
     use super::*;
 
     /// A plan with the defaults of `search-ctr run -I logs`.
-    fn plan() -> Plan {
+    pub(super) fn plan() -> Plan {
         Plan {
             inputs: vec!["logs".into()],
             gap: Duration::from_secs(1800),
@@ -585,6 +472,9 @@ mod tests {
             ubi_click_actions: vec!["click".into()],
             analytics: None,
             kafka: Default::default(),
+            workers: 1,
+            recovery: false,
+            peer_timeout: Duration::from_secs(10),
         }
     }
 
@@ -596,7 +486,7 @@ mod tests {
             ..plan.clone()
         };
         assert_ne!(plan.fingerprint(), seconds.fingerprint());
-        assert!(seconds.fingerprint().contains("time_unit=Seconds"));
+        assert!(seconds.fingerprint().contains("--time-unit = seconds"));
     }
 
     #[test]
@@ -642,7 +532,7 @@ mod tests {
             }
         }
         let get = |p: &Plan, name: &str| {
-            let items = p.cluster_fingerprint(1, false);
+            let items = p.cluster_fingerprint();
             items.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
         };
         assert_eq!(get(&plan, "--query-output").as_deref(), Some("none"));
@@ -678,8 +568,11 @@ mod tests {
             ubi_click_actions: vec!["click".into()],
             analytics: None,
             kafka: Default::default(),
+            workers: 2,
+            recovery: false,
+            peer_timeout: Duration::from_secs(10),
         };
-        let items = plan.cluster_fingerprint(2, false);
+        let items = plan.cluster_fingerprint();
         let get = |name: &str| items.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
         assert_eq!(get("--gap"), Some("30m"));
         assert_eq!(get("--wait"), Some("10s"));
@@ -699,8 +592,12 @@ mod tests {
             dead_letter: Some("other-dead.jsonl".into()),
             ..plan.clone()
         };
-        assert_eq!(elsewhere.cluster_fingerprint(2, false), items);
-        assert_ne!(plan.cluster_fingerprint(2, true), items);
+        assert_eq!(elsewhere.cluster_fingerprint(), items);
+        let resumable = Plan {
+            recovery: true,
+            ..plan.clone()
+        };
+        assert_ne!(resumable.cluster_fingerprint(), items);
     }
 
     #[test]

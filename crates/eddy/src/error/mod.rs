@@ -9,7 +9,7 @@ mod recovery;
 use std::path::PathBuf;
 
 pub use eddy_io::ConnectorError;
-pub use recovery::{CodecError, Owner, RecoveryError};
+pub use recovery::{parameter_changes, CodecError, Owner, RecoveryError};
 
 /// Why a dataflow could not be built or did not finish.
 #[derive(Debug, thiserror::Error)]

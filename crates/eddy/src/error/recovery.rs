@@ -169,9 +169,14 @@ pub enum Owner {
         ours: String,
     },
     /// It belongs to a run of the same dataflow with other parameters.
+    /// Fingerprints written as `name = value` lines (see
+    /// [`RecoveryConfig::fingerprint`](crate::recovery::RecoveryConfig))
+    /// are compared line by line, and the message names each parameter that
+    /// changed with both values.
     #[error(
-        "the store belongs to a run with other parameters {theirs:?}, not {ours:?}; use another \
-         recovery directory (or delete this one to start over)"
+        "the store belongs to a run with other parameters: {}; use another recovery directory \
+         (or delete this one to start over)",
+        parameter_changes(theirs, ours)
     )]
     Parameters {
         /// The store's run fingerprint.
@@ -179,6 +184,45 @@ pub enum Owner {
         /// This run's.
         ours: String,
     },
+}
+
+/// What differs between two run fingerprints: each `name = value` line
+/// that changed, was added or is gone, named with both values; the whole
+/// fingerprints when they are not such lines.
+pub fn parameter_changes(theirs: &str, ours: &str) -> String {
+    let lines = |f: &str| -> Option<Vec<(String, String)>> {
+        f.lines()
+            .map(|l| {
+                l.split_once(" = ")
+                    .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+            })
+            .collect()
+    };
+    let (Some(before), Some(now)) = (lines(theirs), lines(ours)) else {
+        return format!("{theirs:?}, not {ours:?}");
+    };
+    let value =
+        |list: &[(String, String)], name: &str| list.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let mut names: Vec<&str> = before.iter().map(|(k, _)| k.as_str()).collect();
+    names.extend(
+        now.iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| value(&before, k).is_none()),
+    );
+    let changes: Vec<String> = names
+        .into_iter()
+        .filter_map(|name| match (value(&before, name), value(&now, name)) {
+            (Some(a), Some(b)) if a != b => Some(format!("{name} was {a}, is {b} now")),
+            (Some(a), None) => Some(format!("{name} was {a}, is not set now")),
+            (None, Some(b)) => Some(format!("{name} was not set, is {b} now")),
+            _ => None,
+        })
+        .collect();
+    if changes.is_empty() {
+        format!("{theirs:?}, not {ours:?}")
+    } else {
+        changes.join("; ")
+    }
 }
 
 /// What to do about a store of another version.
@@ -232,4 +276,25 @@ pub enum CodecError {
     /// One framed value is over 4 GiB.
     #[error("a state over 4 GiB")]
     TooLarge,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parameter_changes;
+
+    #[test]
+    fn a_changed_parameter_is_named_with_both_values() {
+        let before = "version = 1\n--gap = 30m\n--late-output = none";
+        let now = "version = 1\n--gap = 10m\n--schema = ubi";
+        assert_eq!(
+            parameter_changes(before, now),
+            "--gap was 30m, is 10m now; --late-output was none, is not set now; \
+             --schema was not set, is ubi now"
+        );
+    }
+
+    #[test]
+    fn fingerprints_that_are_not_lines_are_shown_whole() {
+        assert_eq!(parameter_changes("v1", "v2"), "\"v1\", not \"v2\"");
+    }
 }

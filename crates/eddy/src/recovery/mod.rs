@@ -52,7 +52,7 @@ use serde::Serialize;
 
 use crate::connectors::files::identity::show_time;
 use crate::connectors::files::InputIdentity;
-pub use crate::error::{CodecError, Owner, RecoveryError};
+pub use crate::error::{parameter_changes, CodecError, Owner, RecoveryError};
 pub use store::EpochRow;
 use store::Result;
 pub(crate) use store::Store;
@@ -73,7 +73,8 @@ pub struct RecoveryConfig {
     pub stop_timeout: Duration,
     /// What must not change between a run and its resume: the run's
     /// parameters (inputs, options). A resume with another fingerprint is
-    /// refused.
+    /// refused. Written as `name = value` lines, the refusal names each
+    /// parameter that changed and both its values.
     pub fingerprint: String,
     /// The identity of every input file (see
     /// [`FileSource::identities`](crate::connectors::files::FileSource::identities)):
