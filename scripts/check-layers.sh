@@ -10,7 +10,8 @@
 #   dataflow               the public API: Flow, Stream, every operator
 #   window                 clocks, windowers, window operators
 #   describe               the picture of a flow (Flow::describe, describe)
-#   testing, lib.rs        may use everything
+#   testing, tutorial,     may use everything
+#   lib.rs
 #
 # Prints every offending line and exits 1 if there is any.
 set -euo pipefail

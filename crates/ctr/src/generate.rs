@@ -48,6 +48,7 @@
 //! sessions and one small word per user; it does not grow with
 //! [`GenerateConfig::events`].
 
+use crate::timestamp::civil_from_days;
 use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 use std::io::{self, Write};
@@ -978,21 +979,6 @@ impl TimeFormatter {
 fn push2(out: &mut Vec<u8>, v: i64) {
     out.push(b'0' + (v / 10) as u8);
     out.push(b'0' + (v % 10) as u8);
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's algorithm). Years 0–9999 format correctly.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -302,9 +302,15 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// The proleptic Gregorian (year, month, day) of a day count since
-/// 1970-01-01 (H. Hinnant's `civil_from_days`). Total for every `i64` day
+/// 1970-01-01 (H. Hinnant's `civil_from_days`; the crate's one calendar
+/// conversion, also used by the generator). Total for every `i64` day
 /// count `format_rfc3339_ms` can produce.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+///
+/// ```
+/// assert_eq!(ctr::timestamp::civil_from_days(19_782), (2024, 2, 29));
+/// assert_eq!(ctr::timestamp::civil_from_days(-1), (1969, 12, 31));
+/// ```
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

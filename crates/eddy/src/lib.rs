@@ -47,6 +47,7 @@ pub mod error;
 pub mod metrics;
 pub mod recovery;
 pub mod testing;
+pub mod tutorial;
 pub mod window;
 
 pub use eddy_io as connectors;

@@ -28,7 +28,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use compact_str::CompactString;
 use ctr::analytics::aggregate::{QueryWindowAcc, WindowAggs};
-use ctr::analytics::hash::FxHashMap;
 use ctr::analytics::rows::{
     self, JudgmentRow, PositionRow, QueryRow, WindowRows, JUDGMENT_CSV_HEADER, POSITION_CSV_HEADER,
     QUERY_CSV_HEADER,
@@ -38,6 +37,7 @@ use ctr::analytics::window::Window;
 use eddy::connectors::Sink;
 use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use eddy::Stream;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::sinks::{self, bytes_sink};

@@ -14,11 +14,11 @@ use std::hash::BuildHasher;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-use super::hash::FxHashMap;
 use super::list::ItemList;
 use super::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use super::searches::{Position, SearchRecord};
 use super::window::Window;
+use rustc_hash::FxHashMap;
 
 /// Default least number of impressions a (query, item) needs for an
 /// implicit-judgment row.

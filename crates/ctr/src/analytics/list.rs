@@ -22,7 +22,7 @@
 //! equal at once.
 
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use serde::ser::SerializeSeq;
@@ -188,7 +188,7 @@ impl Default for ListCache {
 
 impl ListCache {
     fn slot(&self, buf: &str) -> usize {
-        let h = BuildHasherDefault::<super::hash::FxHasher>::default().hash_one(buf);
+        let h = rustc_hash::FxBuildHasher.hash_one(buf);
         // The high bits: FxHash mixes them best.
         (h >> (64 - CACHE_BITS)) as usize
     }

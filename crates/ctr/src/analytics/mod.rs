@@ -17,7 +17,6 @@
 //!   oracle tests compare against.
 
 pub mod aggregate;
-pub mod hash;
 pub mod list;
 pub mod query;
 pub mod reference;
