@@ -9,8 +9,9 @@
 //!
 //! - [`clock`]: [`EventClock`], [`SystemClock`].
 //! - [`session`], [`sliding`], [`tumbling`]: the windowers.
-//! - [`operator`]: `fold_window`, `collect_window`, `reduce_window`,
-//!   `count_window`, returning a [`WindowOut`].
+//! - [`operator`]: `fold_window`, `fold_window_extent`, `collect_window`,
+//!   `reduce_window`, `count_window`, returning a [`WindowOut`]; `join.rs`:
+//!   `join_window`, `max_window`, `min_window` (and their `_by` forms).
 //!
 //! Times are milliseconds since the Unix epoch (`i64`).
 
