@@ -15,52 +15,16 @@
 //! sessions closed and the bids counted; run it under `/usr/bin/time -f %M`
 //! for the peak RSS (`bench/bidder_sessions.sh` does both).
 
-use std::time::Duration;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use eddy::connectors::{Poll, Sink, SinkPartition, Source, SourcePartition};
+use eddy::testing::IterSource;
 use eddy::window::{EventClock, FoldOrder, SessionWindower};
 use eddy::{run, RunConfig};
 
 /// `(bidder, event time in ms)`.
 type Bid = (u64, i64);
-
-/// Bids generated on the fly: bid `i` is at `i` ms, from a bidder drawn
-/// from a fixed pseudo-random sequence.
-#[derive(Clone)]
-struct Bids {
-    total: u64,
-    bidders: u64,
-}
-
-struct BidPartition {
-    next: u64,
-    total: u64,
-    bidders: u64,
-}
-
-impl Source<Bid> for Bids {
-    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
-        Ok(vec!["bids".into()])
-    }
-
-    fn build_part(
-        &self,
-        _key: &str,
-        resume: Option<&[u8]>,
-    ) -> eddy::connectors::Result<Box<dyn SourcePartition<Bid>>> {
-        let next = resume
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_le_bytes);
-        Ok(Box::new(BidPartition {
-            next,
-            total: self.total,
-            bidders: self.bidders,
-        }))
-    }
-}
 
 /// A bidder for bid `i` (splitmix64 of `i`, so the same on every run).
 fn bidder(i: u64, bidders: u64) -> u64 {
@@ -68,53 +32,6 @@ fn bidder(i: u64, bidders: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     (z ^ (z >> 31)) % bidders
-}
-
-impl SourcePartition<Bid> for BidPartition {
-    fn next_batch(&mut self, out: &mut Vec<Bid>, max: usize) -> eddy::connectors::Result<Poll> {
-        if self.next >= self.total {
-            return Ok(Poll::Done);
-        }
-        let end = (self.next + max as u64).min(self.total);
-        out.extend((self.next..end).map(|i| (bidder(i, self.bidders), i as i64)));
-        self.next = end;
-        Ok(Poll::Ready)
-    }
-
-    fn position(&self) -> Vec<u8> {
-        self.next.to_le_bytes().to_vec()
-    }
-}
-
-/// The output: counts sessions and the bids in them (an output step is
-/// what the input's backpressure waits on).
-#[derive(Clone)]
-struct Tally {
-    sessions: Arc<AtomicU64>,
-    bids: Arc<AtomicU64>,
-}
-
-impl Sink<(u64, (i64, u64))> for Tally {
-    fn build(
-        &self,
-        _worker: usize,
-        _workers: usize,
-    ) -> eddy::connectors::Result<Box<dyn SinkPartition<(u64, (i64, u64))>>> {
-        Ok(Box::new(self.clone()))
-    }
-}
-
-impl SinkPartition<(u64, (i64, u64))> for Tally {
-    fn write_batch(&mut self, items: &mut Vec<(u64, (i64, u64))>) -> eddy::connectors::Result<()> {
-        self.sessions.fetch_add(items.len() as u64, Ordering::Relaxed);
-        let bids: u64 = items.drain(..).map(|(_, (_, n))| n).sum();
-        self.bids.fetch_add(bids, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn close(&mut self) -> eddy::connectors::Result<()> {
-        Ok(())
-    }
 }
 
 fn main() -> eddy::Result<()> {
@@ -129,14 +46,16 @@ fn main() -> eddy::Result<()> {
         Some("off") => None,
         _ => Some(Duration::ZERO),
     };
-    let tally = Tally {
-        sessions: Arc::new(AtomicU64::new(0)),
-        bids: Arc::new(AtomicU64::new(0)),
-    };
-    let out = tally.clone();
+    // The output counts sessions and the bids in them (an output step is
+    // what the input's backpressure waits on).
+    let (sessions, bids) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let tally = (sessions.clone(), bids.clone());
     run("q11", &RunConfig::workers(workers), move |flow| {
         let clock = EventClock::new(|b: &Bid| b.1, Duration::ZERO).horizon(horizon);
-        flow.input_timed("bids", Bids { total, bidders }, |b: &Bid| Some(b.1))
+        // Bid `i` is at `i` ms, generated as it is read (never held).
+        let generated = IterSource::new(move |_| (0..total).map(move |i| (bidder(i, bidders), i as i64)));
+        let tally = tally.clone();
+        flow.input_timed("bids", generated, |b: &Bid| Some(b.1))
             .key_on("bidder", |b: &Bid| b.0)
             .fold_window(
                 "sessions",
@@ -148,13 +67,19 @@ fn main() -> eddy::Result<()> {
                 FoldOrder::ByArrival,
             )
             .down
-            .output("tally", out.clone());
+            .output_fn("tally", move |_worker, _workers| {
+                let (sessions, bids) = tally.clone();
+                move |batch: &mut Vec<(u64, (i64, u64))>| {
+                    sessions.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    bids.fetch_add(batch.drain(..).map(|(_, (_, n))| n).sum(), Ordering::Relaxed);
+                }
+            });
         Ok(())
     })?;
-    let counted = tally.bids.load(Ordering::Relaxed);
+    let counted = bids.load(Ordering::Relaxed);
     println!(
         "{total} bids of {bidders} bidders, {workers} worker(s), horizon {horizon:?}: {} sessions, {counted} bids counted",
-        tally.sessions.load(Ordering::Relaxed)
+        sessions.load(Ordering::Relaxed)
     );
     assert_eq!(counted, total, "every bid in one session");
     Ok(())

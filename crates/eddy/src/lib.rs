@@ -47,6 +47,8 @@ pub mod error;
 pub mod metrics;
 pub mod recovery;
 pub mod testing;
+#[doc = include_str!("../../../docs/writing-sources-and-sinks.md")]
+pub mod guide {}
 pub mod tutorial;
 pub mod window;
 

@@ -1,5 +1,6 @@
-//! Testing helpers: a source from a `Vec`, a sink into shared memory, and a
-//! one-call runner for examples and tests.
+//! Testing helpers: a source from a `Vec`, a lazy source from any
+//! iterator ([`IterSource`]), a sink into shared memory, and a one-call
+//! runner for examples and tests.
 
 use std::sync::{Arc, Mutex};
 
@@ -83,6 +84,110 @@ impl<T> SourcePartition<T> for TestingPartition<T> {
         } else {
             Poll::Ready
         })
+    }
+
+    fn position(&self) -> Vec<u8> {
+        self.read.to_le_bytes().to_vec()
+    }
+}
+
+/// A source over iterators made on demand (Bytewax's `TestingSource` over
+/// a generator): partition `p` yields the items of `make(p)`, made when the
+/// partition opens on the worker that reads it, so nothing is collected or
+/// cloned. A resume calls `make(p)` again and skips the items read before
+/// the snapshot: `make` must give the same items each time.
+///
+/// ```
+/// use eddy::testing::{IterSource, TestingSink};
+/// use eddy::{run, RunConfig};
+/// let sink = TestingSink::new();
+/// let out = sink.clone();
+/// run("gen", &RunConfig::workers(2), move |flow| {
+///     // Two partitions, each generating its own half of the numbers.
+///     let numbers = IterSource::partitioned(2, |p| (0..5u64).map(move |i| i * 2 + p as u64));
+///     flow.input("numbers", numbers).map("square", |x: u64| x * x).output("out", out.clone());
+///     Ok(())
+/// })?;
+/// let mut got = sink.take();
+/// got.sort();
+/// assert_eq!(got, (0..10u64).map(|x| x * x).collect::<Vec<_>>());
+/// # Ok::<(), eddy::EddyError>(())
+/// ```
+pub struct IterSource<F> {
+    parts: usize,
+    make: F,
+}
+
+impl<F> IterSource<F> {
+    /// One partition: the items of `make(0)`.
+    pub fn new(make: F) -> Self {
+        IterSource { parts: 1, make }
+    }
+
+    /// `parts` partitions (at least 1), spread over the workers: partition
+    /// `p` yields the items of `make(p)`.
+    pub fn partitioned(parts: usize, make: F) -> Self {
+        IterSource {
+            parts: parts.max(1),
+            make,
+        }
+    }
+}
+
+impl<T, I, F> Source<T> for IterSource<F>
+where
+    F: Fn(usize) -> I + 'static,
+    I: Iterator<Item = T> + 'static,
+{
+    fn list_parts(&self) -> Result<Vec<String>> {
+        Ok((0..self.parts).map(|i| format!("part-{i}")).collect())
+    }
+
+    fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>> {
+        let index = key
+            .strip_prefix("part-")
+            .and_then(|i| i.parse::<usize>().ok())
+            .filter(|i| *i < self.parts)
+            .ok_or_else(|| ConnectorError::Build(format!("no iterator partition {key:?}")))?;
+        let read = match resume {
+            Some(b) => u64::from_le_bytes(
+                b.try_into()
+                    .map_err(|_| ConnectorError::Resume(format!("bad resume position for {key}")))?,
+            ),
+            None => 0,
+        };
+        let mut items = (self.make)(index);
+        if read > 0 {
+            // `nth(n - 1)` skips `n` items.
+            let _skipped = items.nth(usize::try_from(read - 1).unwrap_or(usize::MAX));
+        }
+        Ok(Box::new(IterPartition {
+            items: Some(items),
+            read,
+        }))
+    }
+}
+
+/// An open [`IterSource`] partition (`None` once exhausted).
+struct IterPartition<I> {
+    items: Option<I>,
+    read: u64,
+}
+
+impl<T, I: Iterator<Item = T>> SourcePartition<T> for IterPartition<I> {
+    fn next_batch(&mut self, out: &mut Vec<T>, max: usize) -> Result<Poll> {
+        let Some(items) = self.items.as_mut() else {
+            return Ok(Poll::Done);
+        };
+        let before = out.len();
+        out.extend(items.by_ref().take(max.max(1)));
+        let got = out.len() - before;
+        self.read += got as u64;
+        if got < max.max(1) {
+            self.items = None;
+            return Ok(Poll::Done);
+        }
+        Ok(Poll::Ready)
     }
 
     fn position(&self) -> Vec<u8> {
@@ -217,6 +322,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resumed partition skips exactly what was read before.
+    #[test]
+    fn an_iterator_partition_resumes_after_what_it_read() -> Result<()> {
+        let source = IterSource::new(|_| 0..10u32);
+        let mut part = source.build_part("part-0", None)?;
+        let mut out = Vec::new();
+        assert_eq!(part.next_batch(&mut out, 4)?, Poll::Ready);
+        let at = part.position();
+        let mut resumed = source.build_part("part-0", Some(&at))?;
+        let mut rest = Vec::new();
+        while resumed.next_batch(&mut rest, 3)? == Poll::Ready {}
+        assert_eq!((out, rest), (vec![0, 1, 2, 3], vec![4, 5, 6, 7, 8, 9]));
+        assert!(source.build_part("part-1", None).is_err());
+        Ok(())
+    }
 
     /// Regression (recovery tests, about half the runs under load): a run
     /// that crashed before its first snapshot starts over, and its output

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::connectors::{Sink, Source};
+use crate::connectors::{Sink, SinkPartition, SinkRouting, Source};
 use crate::dataflow::{Data, Flow, Stream};
 use crate::engine::input::build_input;
 use crate::engine::output::build_output;
@@ -45,5 +45,73 @@ impl<T: Data> Stream<'_, T> {
             return;
         }
         build_output(&self.inner, &self.ctx, &self.scoped, &step_id, sink);
+    }
+
+    /// Writes the stream with a callback, on every worker: `make(worker,
+    /// workers)` makes that worker's writer, a function given each batch
+    /// of the items that reach the worker (in their order there; drain
+    /// it). Nothing is kept for a resume: after one, the writers see again
+    /// what came after the snapshot. A panic in a writer stops the run,
+    /// naming the step and the worker.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use eddy::testing::TestingSource;
+    /// use eddy::{run, RunConfig};
+    /// let total = Arc::new(AtomicU64::new(0));
+    /// let sum = total.clone();
+    /// run("sum", &RunConfig::workers(2), move |flow| {
+    ///     let sum = sum.clone();
+    ///     flow.input("inp", TestingSource::new(1..=100u64))
+    ///         .output_fn("add", move |_worker, _workers| {
+    ///             let sum = sum.clone();
+    ///             move |batch: &mut Vec<u64>| {
+    ///                 sum.fetch_add(batch.drain(..).sum(), Ordering::Relaxed);
+    ///             }
+    ///         });
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(total.load(Ordering::Relaxed), 5050);
+    /// # Ok::<(), eddy::EddyError>(())
+    /// ```
+    pub fn output_fn<W>(&self, step: &str, make: impl Fn(usize, usize) -> W + 'static)
+    where
+        W: FnMut(&mut Vec<T>) + 'static,
+    {
+        self.output(step, FnSink(make));
+    }
+}
+
+/// [`Stream::output_fn`]'s sink: one writer per worker, made by the
+/// function it holds.
+struct FnSink<M>(M);
+
+impl<T, W, M> Sink<T> for FnSink<M>
+where
+    M: Fn(usize, usize) -> W + 'static,
+    W: FnMut(&mut Vec<T>) + 'static,
+{
+    fn routing(&self) -> SinkRouting {
+        SinkRouting::PerWorker
+    }
+
+    fn build(&self, worker: usize, workers: usize) -> crate::connectors::Result<Box<dyn SinkPartition<T>>> {
+        Ok(Box::new(FnWriter((self.0)(worker, workers))))
+    }
+}
+
+/// One worker's writer of an [`FnSink`].
+struct FnWriter<W>(W);
+
+impl<T, W: FnMut(&mut Vec<T>)> SinkPartition<T> for FnWriter<W> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> crate::connectors::Result<()> {
+        (self.0)(items);
+        items.clear();
+        Ok(())
+    }
+
+    fn close(&mut self) -> crate::connectors::Result<()> {
+        Ok(())
     }
 }
