@@ -67,8 +67,9 @@ pub use dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 pub use dataflow::stateless::BranchOut;
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use describe::describe;
+pub use engine::cluster::ClusterConfig;
 pub use engine::failure::StopHandle;
-pub use engine::run::{ClusterConfig, RunConfig, WorkerWrapper, DEFAULT_PARTITION_IDLE};
+pub use engine::run::{RunConfig, WorkerWrapper, DEFAULT_PARTITION_IDLE};
 pub use recovery::RecoveryConfig;
 pub use window::WindowOut;
 

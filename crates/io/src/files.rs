@@ -18,6 +18,7 @@ mod position;
 pub(crate) mod reader;
 mod sink;
 mod source;
+pub(crate) mod thread_fill;
 
 pub use identity::{input_identities, InputIdentity};
 pub use line::LineRef;

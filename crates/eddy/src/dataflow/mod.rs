@@ -26,7 +26,7 @@ use crate::engine::run::{execute, RunConfig};
 use crate::error::Result;
 
 pub use crate::base::Data;
-pub use crate::engine::graph::FlowCtx;
+pub use crate::engine::ctx::FlowCtx;
 
 /// A dataflow under construction on one worker: the place inputs are added.
 pub struct Flow<'a> {

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Each input announces a chunk's final mark when the chunk ends (a
-//! [`Signal::ChunkEnd`](crate::engine::control::Signal) on the control
+//! [`Signal::ChunkEnd`](crate::engine::signal::Signal) on the control
 //! stream, broadcast to every worker). A record whose prefix is not known
 //! yet waits; it could not be taken anyway, because an unfinished earlier
 //! chunk holds the frontier at or below its own final mark, hence below

@@ -13,7 +13,6 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
@@ -21,32 +20,10 @@ use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::StreamVec;
 
 use crate::base::record::EOF_TAG;
-use crate::engine::gate::low;
-use crate::engine::graph::{FlowCtx, Scope};
-use crate::engine::input_log::ChunkEnd;
+use crate::engine::ctx::{FlowCtx, Scope};
+use crate::engine::signal::{low, ChunkEnd, Control, Signal};
 use crate::error::{EddyError, RecoveryError};
 use crate::recovery::WorkerRecovery;
-
-/// A snapshot announcement: `(epoch, mark)`.
-pub type Snap = (u64, u64);
-
-/// What the control stream tells every stateful step and output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Signal {
-    /// Take a snapshot at this cut.
-    Snapshot(Snap),
-    /// A partition ended with this final mark (its own tags): the chunks
-    /// after it in its file can be resolved (see `engine::chunk_order`).
-    ChunkEnd {
-        /// `input << 16 | partition`.
-        part: u32,
-        /// The partition's last mark.
-        mark: u64,
-    },
-}
-
-/// The timely stream of signals.
-pub(crate) type Control<'a> = StreamVec<'a, u64, Signal>;
 
 /// Builds the coordinator: on worker 0 it follows the inputs' progress and
 /// announces snapshots; returns the announcements, broadcast to every

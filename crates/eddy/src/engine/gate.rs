@@ -7,22 +7,8 @@ use std::rc::Rc;
 
 use crate::base::record::{Rec, EOF_BASE};
 use crate::engine::chunk_order::{ChunkGroups, Resolver};
-use crate::engine::control::{Signal, Snap};
+use crate::engine::signal::{Signal, Snap};
 use crate::engine::stash::Stash;
-
-/// The least of two input frontiers (`None`: that input is finished).
-pub(crate) fn least(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
-}
-
-/// The least time of an input's frontier (`None`: the input is finished).
-pub(crate) fn low(frontier: &timely::progress::frontier::MutableAntichain<u64>) -> Option<u64> {
-    frontier.frontier().iter().min().copied()
-}
 
 /// Snapshots an operator has heard of but not yet taken, in mark order.
 #[derive(Debug, Default)]
@@ -232,6 +218,7 @@ mod tests {
         assert_eq!(p.next_due(Some(49)), None);
         assert_eq!(p.next_due(None), Some((2, 50)));
         assert_eq!(p.next_due(None), None);
+        use crate::engine::signal::least;
         assert_eq!(least(Some(3), None), Some(3));
         assert_eq!(least(None, Some(4)), Some(4));
         assert_eq!(least(Some(3), Some(2)), Some(2));

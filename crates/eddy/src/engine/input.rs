@@ -38,8 +38,10 @@ use crate::base::record::{time_mark, Rec, SEQ_BITS};
 use crate::base::Data;
 use crate::connectors::{Poll, Source, SourcePartition};
 use crate::engine::chunk_order::{part_id, Prefix};
-use crate::engine::graph::{Edge, FlowCtx, Graph};
-use crate::engine::input_log::{restored_parts, ChunkEnd, Cursor, InputLog, PartLog};
+use crate::engine::ctx::FlowCtx;
+use crate::engine::graph::{Edge, Graph};
+use crate::engine::input_log::{restored_parts, Cursor, InputLog, PartLog};
+use crate::engine::signal::ChunkEnd;
 use crate::error::EddyError;
 
 /// Items read from one partition per batch.

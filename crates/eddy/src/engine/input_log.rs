@@ -7,13 +7,8 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::generic::operator::Operator;
 
-use crate::engine::chunk_order::{ChunkGroups, ChunkMarks, Prefix};
-use crate::engine::control::{Control, Signal, Snap};
-use crate::engine::gate::{least, low};
-use crate::engine::graph::FlowCtx;
+use crate::engine::chunk_order::Prefix;
 use crate::error::{RecoveryError, Result};
 use crate::recovery::WorkerRecovery;
 
@@ -100,72 +95,6 @@ impl PartLog {
 
 /// One input step's partition logs on this worker.
 pub(crate) type InputLog = Rc<RefCell<Vec<Rc<RefCell<PartLog>>>>>;
-
-/// A partition's end, as an input reports it: `(input << 16 | partition,
-/// final mark)`.
-pub(crate) type ChunkEnd = (u32, u64);
-
-/// Builds this worker's input snapshotter: at each announced cut, writes
-/// every local partition's position (see [`PartLog::at`]).
-pub(crate) fn build_input_snapshots(
-    ctx: &Rc<FlowCtx>,
-    rec: &Rc<WorkerRecovery>,
-    control: &Control<'_>,
-    logs: Vec<(String, InputLog)>,
-    groups: Rc<ChunkGroups>,
-) {
-    let worker = ctx.worker();
-    let shared = ctx.shared().clone();
-    let rec = rec.clone();
-    let mut marks = ChunkMarks::new(groups);
-    let mut pending: Vec<Snap> = Vec::new();
-    control
-        .clone()
-        .sink(Pipeline, "snapshot_inputs", move |(input, input_frontier)| {
-            input.for_each(|_, data| {
-                for s in data.iter() {
-                    match *s {
-                        Signal::Snapshot(snap) => pending.push(snap),
-                        Signal::ChunkEnd { part, mark } => marks.ended(part, mark),
-                    }
-                }
-            });
-            pending.sort_by_key(|&(epoch, mark)| (mark, epoch));
-            // A cut is written once the control frontier has reached it: every
-            // chunk end sent below it has then been heard of, so a chunk whose
-            // prefix is still unknown has nothing below the cut.
-            let frontier = low(input_frontier);
-            let due = pending.partition_point(|&(_, mark)| frontier.is_none_or(|f| f >= mark));
-            for (epoch, mark) in pending.drain(..due) {
-                for (step, log) in &logs {
-                    let parts: Vec<SavedPart> = log
-                        .borrow()
-                        .iter()
-                        .map(|p| {
-                            let p = p.borrow();
-                            p.at(mark, marks.prefix(p.part))
-                        })
-                        .collect();
-                    if let Err(e) = rec.save(epoch, step, worker, &parts) {
-                        shared.fail(e);
-                        return;
-                    }
-                }
-            }
-            // Later cuts are at or above the control frontier and every cut
-            // still pending.
-            let floor = least(frontier, pending.first().map(|&(_, mark)| mark));
-            if let Some(f) = floor {
-                for (_, log) in &logs {
-                    for p in log.borrow().iter() {
-                        let mut p = p.borrow_mut();
-                        let prefix = marks.prefix(p.part);
-                        p.prune(f, prefix);
-                    }
-                }
-            }
-        });
-}
 
 /// Restores the saved partitions of an input step: `(key → saved)`.
 pub(crate) fn restored_parts(

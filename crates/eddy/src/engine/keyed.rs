@@ -41,10 +41,12 @@ use crate::base::record::{eof_tag, time_mark, Rec, EOF_BASE};
 use crate::base::routing::{owner, Key};
 use crate::base::Data;
 use crate::engine::batcher::Batcher;
-use crate::engine::control::{snapshot_error, Control};
+use crate::engine::control::snapshot_error;
+use crate::engine::ctx::{FlowCtx, Scope};
 use crate::engine::failure::StepScope;
-use crate::engine::gate::{least, low, Drained, Gate};
-use crate::engine::graph::{FlowCtx, Scope};
+use crate::engine::gate::{Drained, Gate};
+use crate::engine::signal::Control;
+use crate::engine::signal::{least, low};
 use crate::error::{CodecError, RecoveryError};
 
 use crate::recovery::codec;

@@ -18,7 +18,8 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Probe;
 
 use crate::engine::control::snapshot_error;
-use crate::engine::gate::{least, low, Drained, Gate};
+use crate::engine::gate::{Drained, Gate};
+use crate::engine::signal::{least, low};
 use crate::recovery::WorkerRecovery;
 use std::rc::Rc;
 
@@ -27,8 +28,9 @@ use crate::base::signal::RunShared;
 use crate::base::Data;
 use crate::connectors::{Sink, SinkPartition, SinkRouting};
 use crate::engine::batcher::Batcher;
+use crate::engine::ctx::FlowCtx;
 use crate::engine::failure::StepScope;
-use crate::engine::graph::{Edge, FlowCtx, Scoped};
+use crate::engine::graph::{Edge, Scoped};
 
 struct Writer<T> {
     sink: Option<Box<dyn SinkPartition<T>>>,

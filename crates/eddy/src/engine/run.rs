@@ -17,9 +17,10 @@ use timely::worker::Worker;
 use timely::WorkerConfig;
 
 use crate::base::signal::RunShared;
-use crate::engine::cluster::{self, Heartbeat, Relays};
+use crate::engine::cluster::{self, ClusterConfig, Heartbeat, Relays};
+use crate::engine::ctx::{validate_step_name, FlowCtx};
 use crate::engine::failure::{self, StopHandle};
-use crate::engine::graph::{FlowCtx, Graph};
+use crate::engine::graph::Graph;
 use crate::error::{EddyError, Result};
 use crate::recovery::writer::StoreWriter;
 use crate::recovery::{self, RecoveryConfig, WorkerRecovery};
@@ -85,43 +86,6 @@ impl Eq for WorkerWrapper {}
 /// How long a live partition answers `Poll::Pending` before it is idle
 /// ([`RunConfig::partition_idle`]).
 pub const DEFAULT_PARTITION_IDLE: Duration = Duration::from_secs(5);
-
-/// One process's view of a multi-process run (Bytewax's `-i`/`-a`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterConfig {
-    /// This process's index in `addresses` (`-i`).
-    pub process_id: usize,
-    /// `host:port` of every process, in process-id order (`-a`). This
-    /// process listens on its own entry only.
-    pub addresses: Vec<String>,
-    /// How long to wait for every other process to connect (and then to
-    /// send its identity).
-    pub connect_timeout: Duration,
-    /// How long another process may stay silent on its heartbeat
-    /// connection (stopped, hung, cut off) before the run fails with
-    /// "process N stopped answering"; zero: never. Beats go every 250 ms.
-    pub peer_timeout: Duration,
-    /// The caller's run parameters, item by item (`("--gap", "30m")`),
-    /// that every process must share: each process compares them, with
-    /// the dataflow id, its worker count and whether recovery is on, with
-    /// every peer's before anything runs, and a difference stops every
-    /// process with [`EddyError::ClusterMismatch`] naming the item.
-    pub fingerprint: Vec<(String, String)>,
-}
-
-impl ClusterConfig {
-    /// Process `process_id` of the processes at `addresses`: 10 s to
-    /// connect, a 10 s peer timeout, no run parameters of the caller's.
-    pub fn new(process_id: usize, addresses: Vec<String>) -> Self {
-        ClusterConfig {
-            process_id,
-            addresses,
-            connect_timeout: Duration::from_secs(10),
-            peer_timeout: Duration::from_secs(10),
-            fingerprint: Vec::new(),
-        }
-    }
-}
 
 impl RunConfig {
     /// `n` worker threads in this one process.
@@ -449,15 +413,4 @@ impl Drop for Done {
     fn drop(&mut self) {
         let _ = self.0.send(());
     }
-}
-
-/// Checks a flow or step name: non-empty, no `.` (it separates the parts
-/// of a full step id).
-pub(crate) fn validate_step_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.contains('.') {
-        return Err(EddyError::Build(format!(
-            "step id {name:?} must be non-empty and must not contain '.'"
-        )));
-    }
-    Ok(())
 }

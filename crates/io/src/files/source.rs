@@ -14,7 +14,7 @@ use super::chunks::{expand_all, is_gz, plan, Part, STDIN};
 use super::line::{FirstLine, LineRef};
 use super::position::Position;
 use super::reader::{Fill, LineReader, Next, ReadFill, Start};
-use crate::stdio::ThreadFill;
+use crate::files::thread_fill::ThreadFill;
 use crate::{ConnectorError, Poll, Result, Source, SourcePartition};
 
 /// The decoder of a [`FileSource`].

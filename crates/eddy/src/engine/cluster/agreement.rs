@@ -6,7 +6,7 @@
 //! the item and both processes; as every process reads every identity
 //! before it goes on, each of them finds a difference and stops.
 //!
-//! [`ClusterConfig::fingerprint`]: crate::engine::run::ClusterConfig::fingerprint
+//! [`ClusterConfig::fingerprint`]: crate::engine::cluster::ClusterConfig::fingerprint
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -198,7 +198,7 @@ mod tests {
 
     use super::*;
     use crate::engine::cluster::connections::{connect, Connections};
-    use crate::engine::run::ClusterConfig;
+    use crate::engine::cluster::ClusterConfig;
 
     fn items(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

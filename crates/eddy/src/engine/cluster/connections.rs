@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::agreement::agree;
-use crate::engine::run::ClusterConfig;
+use crate::engine::cluster::ClusterConfig;
 use crate::error::{EddyError, Result};
 
 /// The handshake: this magic number, the connecting process's index and

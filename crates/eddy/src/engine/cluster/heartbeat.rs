@@ -5,7 +5,7 @@
 //! keepalives) ends the run with "process N stopped answering". The
 //! heartbeat connection is separate so that beats never wait behind data.
 //!
-//! [`ClusterConfig::peer_timeout`]: crate::engine::run::ClusterConfig::peer_timeout
+//! [`ClusterConfig::peer_timeout`]: crate::engine::cluster::ClusterConfig::peer_timeout
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
