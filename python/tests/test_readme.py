@@ -8,7 +8,7 @@ README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 def test_the_readme_python_example_runs():
     text = README.read_text()
-    section = text.split("## Python (a first part of the Python front)", 1)[1].split("\n## ", 1)[0]
+    section = text.split("\n## Python\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks, "no python block in the README's Python section"
     for block in blocks:
