@@ -13,9 +13,14 @@
 #   testing, tutorial,     may use everything
 #   lib.rs
 #
+# Then no import circle between the modules of any folder, in every crate
+# of the workspace (scripts/check_circles.py: `a` uses `b` and `b` uses `a`,
+# directly or through others).
+#
 # Prints every offending line and exits 1 if there is any.
 set -euo pipefail
-SRC="${EDDY_SRC:-$(cd "$(dirname "$0")/.." && pwd)/crates/eddy/src}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SRC="${EDDY_SRC:-$ROOT/crates/eddy/src}"
 cd "$SRC"
 
 # module -> the crate modules it may name
@@ -60,7 +65,12 @@ for module in error base metrics recovery engine dataflow window describe; do
     done
 done
 # super:: from a module's top file would reach lib.rs; keep to crate:: paths.
+python3 "$ROOT/scripts/check_circles.py" --self-test >/dev/null
+if ! python3 "$ROOT/scripts/check_circles.py" "$ROOT/crates/eddy/src" "$ROOT/crates/io/src" \
+    "$ROOT/crates/ctr/src" "$ROOT/crates/cli/src" "$ROOT/python/src"; then
+    bad=1
+fi
 if [ "$bad" = 0 ]; then
-    echo "layers ok: base/metrics <- recovery <- engine (only timely user) <- dataflow <- window"
+    echo "layers ok: base/metrics <- recovery <- engine (only timely user) <- dataflow <- window; no import circle"
 fi
 exit "$bad"

@@ -22,10 +22,7 @@ use crate::pipeline::{self, stats::Stats, Plan};
 use crate::progress::Progress;
 use crate::safety::{self, Staging};
 
-/// An error in the arguments themselves (exit status 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+use crate::usage::UsageError;
 
 /// Whether an input of the run may not end: stdin (or a named input) that
 /// is a pipe, a terminal or a FIFO rather than a regular file, a Kafka

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use eddy::{ConnectorError, EddyError};
 
-use crate::commands::UsageError;
+use crate::usage::UsageError;
 
 /// A standard stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

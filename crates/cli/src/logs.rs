@@ -16,7 +16,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::args::LogFormat;
-use crate::commands::UsageError;
+use crate::usage::UsageError;
 
 /// The filter from `RUST_LOG` (default: `info`); a malformed one is a
 /// usage error that quotes it.

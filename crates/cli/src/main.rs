@@ -18,6 +18,7 @@ mod safety;
 mod serve;
 mod signals;
 mod tutorial;
+mod usage;
 
 use std::process::ExitCode;
 

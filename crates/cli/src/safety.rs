@@ -25,7 +25,7 @@ use anyhow::Context;
 use eddy::connectors::files::FileSource;
 use eddy::connectors::Source;
 
-use crate::commands::UsageError;
+use crate::usage::UsageError;
 
 /// A path option as given on the command line: `("--output", "x.jsonl")`.
 pub type Named<'a> = (&'static str, &'a Path);

@@ -35,9 +35,9 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::commands::UsageError;
 use crate::pipeline::stats::{Stats, Tally};
 use crate::report::{Report, RunSummary};
+use crate::usage::UsageError;
 
 /// How often the live page reloads itself, in seconds.
 pub const REFRESH_SECONDS: u32 = 5;

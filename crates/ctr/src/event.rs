@@ -60,7 +60,7 @@ pub enum Detail {
     /// A `search`'s `query`, as given (not yet normalised).
     Query(CompactString),
     /// A `results` event's `items`, in order (may be empty).
-    Items(crate::analytics::list::ItemList),
+    Items(crate::items::ItemList),
     /// A `click_result`'s `item`, and the 1-based position the client
     /// reported it at, if it did (UBI's `position.ordinal`); a reported
     /// position wins over the item's place in the result list.

@@ -8,6 +8,7 @@
 //! - [`metrics`]: the per-session accumulator (incremental, mergeable) and its [`metrics::Row`].
 //! - [`mod@format`]: rows as text (the tutorial's style), JSON Lines and CSV.
 //! - [`generate`]: deterministic synthetic search logs.
+//! - [`items`]: a search's result list in one compact buffer ([`items::ItemList`]).
 //! - [`ubi`]: OpenSearch UBI query and event records as events.
 //! - [`analytics`]: search analytics per query, position and (query, item) (`docs/analytics.md`).
 
@@ -15,6 +16,7 @@ pub mod analytics;
 pub mod event;
 pub mod format;
 pub mod generate;
+pub mod items;
 pub mod metrics;
 pub mod parse;
 pub mod timestamp;

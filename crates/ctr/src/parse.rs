@@ -48,8 +48,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use compact_str::CompactString;
 
-use crate::analytics::list::ItemList;
 use crate::event::{Detail, Event, EventKind, UserKey};
+use crate::items::ItemList;
 use crate::timestamp::{self, TimeError, TimeUnit};
 
 mod flat;
@@ -241,7 +241,7 @@ pub fn parse_line_with(line: &[u8], unit: TimeUnit) -> Result<Parsed, Invalid> {
 /// for them.
 ///
 /// ```
-/// use ctr::analytics::list::ItemList;
+/// use ctr::items::ItemList;
 /// use ctr::event::Detail;
 /// use ctr::parse::{parse_line_detailed, Parsed};
 /// use ctr::timestamp::TimeUnit;

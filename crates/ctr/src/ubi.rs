@@ -200,7 +200,7 @@ pub fn parse_ubi_line(line: &[u8], cfg: &UbiConfig) -> Result<UbiParsed, Invalid
                 .map_err(|_| invalid("query_response_hit_ids", Problem::ExpectedStringArray))?;
             Some(event(
                 EventKind::Results,
-                Detail::Items(crate::analytics::list::ItemList::from(items)),
+                Detail::Items(crate::items::ItemList::from(items)),
             ))
         }
         Some(_) => return Err(invalid("query_response_hit_ids", Problem::ExpectedStringArray)),

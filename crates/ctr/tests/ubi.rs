@@ -3,11 +3,11 @@
 //! come out as `docs/analytics.md` defines them.
 
 use ctr::analytics::aggregate::Aggregates;
-use ctr::analytics::list::ItemList;
 use ctr::analytics::rows::QueryRow;
 use ctr::analytics::searches::{Position, SessionSearches};
 use ctr::analytics::window::Window;
 use ctr::event::{Detail, Event, EventKind};
+use ctr::items::ItemList;
 use ctr::ubi::{parse_ubi_line, UbiConfig, UbiParsed};
 
 const SAMPLE: &str = include_str!("data/ubi-sample.jsonl");

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context};
 
 use crate::args::ReportArgs;
-use crate::commands::UsageError;
 use crate::console::Failure;
 use crate::safety::{self, Staging};
+use crate::usage::UsageError;
 use aggregate::{Judgments, Positions, Queries, Sessions};
 
 /// The figures of a run's `--summary json` the report shows (other fields
@@ -225,13 +225,14 @@ pub fn run_report_usage(output: &Path, format: crate::args::Format, cluster: boo
 /// `run --report`: the report of a finished run, from `folded` (the
 /// aggregates of the rows, folded as the output took them) or, when
 /// `None`, from the rows in `rows` (the output file, perhaps still under
-/// its temporary name; shown as `output`), its `summary` and `inputs`,
+/// its temporary name; shown as `output`), its `summary` (the run's, as
+/// `--summary json` writes it) and `inputs`,
 /// written to `to`.
 pub fn write_after_run(
     rows: &Path,
     output: &Path,
     folded: Option<Sessions>,
-    summary: &crate::pipeline::stats::Summary,
+    summary: &impl serde::Serialize,
     inputs: &[PathBuf],
     to: &Path,
     shown_as: &Path,

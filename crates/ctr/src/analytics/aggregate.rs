@@ -14,10 +14,10 @@ use std::hash::BuildHasher;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-use super::list::ItemList;
 use super::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use super::searches::{Position, SearchRecord};
 use super::window::Window;
+use crate::items::ItemList;
 use rustc_hash::FxHashMap;
 
 /// Default least number of impressions a (query, item) needs for an

@@ -10,14 +10,12 @@
 //! - [`aggregate`]: mergeable per-window accumulators and the rows they
 //!   give (COEC included).
 //! - [`hash`]: the fast hasher of the per-query maps.
-//! - [`list`]: a result list in one compact buffer ([`list::ItemList`]).
 //! - [`rows`]: the row types and their JSON Lines / CSV forms.
 //! - [`topk`]: the summary's top lists.
 //! - [`reference`]: a plain, independent whole-log implementation, the
 //!   oracle tests compare against.
 
 pub mod aggregate;
-pub mod list;
 pub mod query;
 pub mod reference;
 pub mod rows;

@@ -23,9 +23,9 @@ use std::collections::VecDeque;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-use super::list::ItemList;
 use super::query::{normalize_query, normalize_query_owned};
 use crate::event::{Detail, Event, EventKind};
+use crate::items::ItemList;
 use crate::metrics::Summary;
 
 /// Where a click's item was shown.

@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use crate::analytics::list::{ItemList, ItemListBuilder, ListCache};
+use crate::items::{ItemList, ItemListBuilder, ListCache};
 
 use super::{FieldKind, Fields, Key, Slot, StrArrayField, StrField, TimeField, TypeField, UserField};
 

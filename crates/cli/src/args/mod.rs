@@ -1,5 +1,7 @@
 //! Every flag of `search-ctr`, with its docs and default, in one place.
 
+pub mod kafka;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -378,7 +380,7 @@ pub struct RunArgs {
 
     /// Kafka inputs and outputs.
     #[command(flatten)]
-    pub kafka: crate::pipeline::kafka::KafkaFlags,
+    pub kafka: kafka::KafkaFlags,
 
     /// Worker threads in this process.
     #[arg(short, long, value_name = "N", default_value_t = 1)]
@@ -496,7 +498,7 @@ pub struct GenerateArgs {
     pub to: Option<String>,
 
     /// With --to: lines per second (default: as fast as the broker takes them).
-    #[arg(long, value_name = "N/s", requires = "to", value_parser = crate::pipeline::kafka::parse_rate)]
+    #[arg(long, value_name = "N/s", requires = "to", value_parser = kafka::parse_rate)]
     pub rate: Option<f64>,
 
     /// With --to: the partitions of the topic when it has to be made.
@@ -504,7 +506,7 @@ pub struct GenerateArgs {
     pub partitions: i32,
 
     /// With --to: a librdkafka setting (KEY=VALUE), repeatable.
-    #[arg(long, value_name = "KEY=VALUE", requires = "to", value_parser = crate::pipeline::kafka::parse_option)]
+    #[arg(long, value_name = "KEY=VALUE", requires = "to", value_parser = kafka::parse_option)]
     pub kafka_option: Vec<(String, String)>,
 }
 
