@@ -285,9 +285,6 @@ fn sink<T: 'static>(
 
 /// Rows to `-o kafka://…`: keyed by user, one JSON object each.
 pub fn row_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Row>> {
-    if !is_kafka(path) {
-        return super::sinks::row_sink(path, plan.format, plan.live_outputs);
-    }
     sink(plan, "--output", path, |row: &Row, key, value| {
         key.extend_from_slice(row.user.as_bytes());
         ctr::format::write_jsonl(row, value);
@@ -299,9 +296,6 @@ pub fn row_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Row>> {
 
 /// Late events to `--late-output kafka://…`: each original line.
 pub fn late_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Bytes>> {
-    if !is_kafka(path) {
-        return super::sinks::late_sink(path, plan.live_outputs);
-    }
     sink(plan, "--late-output", path, |raw: &Bytes, _key, value| {
         value.extend_from_slice(raw);
     })
@@ -309,9 +303,6 @@ pub fn late_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Bytes>> {
 
 /// Dead letters to `--dead-letter kafka://…`: each as its JSON object.
 pub fn dead_letter_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<BadLine>> {
-    if !is_kafka(path) {
-        return super::sinks::dead_letter_sink(path, plan.live_outputs);
-    }
     sink(plan, "--dead-letter", path, |bad: &BadLine, _key, value| {
         super::sinks::write_dead_letter(bad, value);
         if value.last() == Some(&b'\n') {

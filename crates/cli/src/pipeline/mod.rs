@@ -14,6 +14,7 @@
 pub mod analytics;
 pub mod item;
 pub mod kafka;
+pub mod outputs;
 pub mod params;
 pub mod session_event;
 pub mod sinks;
@@ -323,7 +324,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     });
     match (plan.on_invalid, &plan.dead_letter) {
         (OnInvalid::Fail, _) => invalid.output("fail_on_invalid", sinks::FailOnInvalid),
-        (OnInvalid::Skip, Some(path)) => invalid.output("dead_letter", kafka::dead_letter_sink(plan, path)),
+        (OnInvalid::Skip, Some(path)) => invalid.output("dead_letter", outputs::dead_letter_sink(plan, path)),
         (OnInvalid::Skip, None) => {}
     }
 
@@ -423,7 +424,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         // The summary's "rows written": what reached the output.
         let stats = stats.clone();
         sinks::Tapped {
-            sink: kafka::row_sink(plan, &plan.output),
+            sink: outputs::row_sink(plan, &plan.output),
             tap: Arc::new(move |rows: &[Row]| {
                 stats.rows.add(rows.len() as u64);
                 stats.add_live_rows(rows);
@@ -442,7 +443,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
         None => late,
     };
     if let Some(path) = &plan.late_output {
-        late.output("late_output", kafka::late_sink(plan, path));
+        late.output("late_output", outputs::late_sink(plan, path));
     }
     Ok(())
 }
