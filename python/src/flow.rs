@@ -22,7 +22,7 @@ use crate::io::{BatchSink, DynamicSink, DynamicSource, IterSource, PartitionedSo
 use crate::kafka::{self, KafkaArgs};
 use crate::sink::PartitionedSink;
 use crate::stateful::PyLogic;
-use crate::value::{call, PyVal};
+use crate::value::{call, pair_of, PyVal};
 
 /// One recorded step.
 pub struct Step {
@@ -57,16 +57,7 @@ impl Step {
 fn split(v: PyVal) -> (String, PyVal) {
     call(|py| {
         let item = v.bind(py);
-        let pair = item
-            .cast::<PyTuple>()
-            .ok()
-            .filter(|t| t.len() == 2)
-            .ok_or_else(|| {
-                pyo3::exceptions::PyTypeError::new_err(format!(
-                    "a keyed step takes (key, value) 2-tuples, got {}",
-                    item.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string())
-                ))
-            })?;
+        let pair = pair_of(item, "a keyed step takes (key, value) 2-tuples")?;
         let key = pair.get_item(0)?;
         let key: String = key
             .cast::<PyString>()
@@ -476,15 +467,7 @@ pub fn build(flow: &mut Flow<'_>, steps: &[Step]) -> eddy::Result<()> {
                     call(|py| {
                         let old = state.take().map_or_else(|| py.None(), |s| s.0);
                         let got = f.bind(py).call1((old, v.0))?;
-                        let t = got
-                            .cast::<PyTuple>()
-                            .ok()
-                            .filter(|t| t.len() == 2)
-                            .ok_or_else(|| {
-                                pyo3::exceptions::PyTypeError::new_err(
-                                    "stateful_map's mapper must return a (state, value) 2-tuple",
-                                )
-                            })?;
+                        let t = pair_of(&got, "stateful_map's mapper must return a (state, value) 2-tuple")?;
                         let new = t.get_item(0)?;
                         if !new.is_none() {
                             *state = Some(PyVal(new.unbind()));

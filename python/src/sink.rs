@@ -8,9 +8,9 @@
 
 use eddy::connectors::{ConnectorError, Result, Sink, SinkPartition, SinkRouting};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::value::{describe, PyVal};
+use crate::value::{describe, pair_of, PyVal};
 
 /// The sink, as the Python side recorded it.
 pub struct PartitionedSink {
@@ -98,16 +98,7 @@ impl PartitionedWriter {
         let mut batches: Vec<Vec<Py<PyAny>>> = self.parts.iter().map(|_| Vec::new()).collect();
         for item in items {
             let item = item.0.into_bound(py);
-            let pair = item
-                .cast::<PyTuple>()
-                .ok()
-                .filter(|t| t.len() == 2)
-                .ok_or_else(|| {
-                    pyo3::exceptions::PyTypeError::new_err(format!(
-                        "a FixedPartitionedSink takes (key, value) 2-tuples, got {}",
-                        item.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string())
-                    ))
-                })?;
+            let pair = pair_of(&item, "a FixedPartitionedSink takes (key, value) 2-tuples")?;
             let hash: i128 = self.part_fn.bind(py).call1((pair.get_item(0)?,))?.extract()?;
             let index = usize::try_from(hash.rem_euclid(self.parts.len() as i128)).unwrap_or(0);
             batches[index].push(pair.get_item(1)?.unbind());

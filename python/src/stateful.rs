@@ -9,23 +9,17 @@ use eddy::{IsComplete, StatefulLogic, Wake};
 use pyo3::prelude::*;
 use pyo3::types::{IntoPyDict, PyTuple};
 
-use crate::value::{call, PyVal};
+use crate::value::{call, pair_of, PyVal};
 
 /// One key's Python logic object.
 pub struct PyLogic(pub Py<PyAny>);
 
 /// Reads a `(emits, discard)` answer of method `what`.
 fn answer(got: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<PyVal>, IsComplete)> {
-    let pair = got
-        .cast::<PyTuple>()
-        .ok()
-        .filter(|t| t.len() == 2)
-        .ok_or_else(|| {
-            pyo3::exceptions::PyTypeError::new_err(format!(
-                "StatefulLogic.{what} must return an (emits, discard) 2-tuple, got {}",
-                got.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string())
-            ))
-        })?;
+    let pair = pair_of(
+        got,
+        &format!("StatefulLogic.{what} must return an (emits, discard) 2-tuple"),
+    )?;
     let emits = pair
         .get_item(0)?
         .try_iter()?

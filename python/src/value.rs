@@ -3,7 +3,7 @@
 //! snapshots pickled.
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -62,6 +62,20 @@ impl<'de> Deserialize<'de> for PyVal {
         })
         .map_err(|e| D::Error::custom(format!("cannot unpickle a value: {e}")))
     }
+}
+
+/// `item` as a 2-tuple; anything else is a `TypeError` saying what was
+/// `expected` and showing what came.
+pub fn pair_of<'a, 'py>(item: &'a Bound<'py, PyAny>, expected: &str) -> PyResult<&'a Bound<'py, PyTuple>> {
+    item.cast::<PyTuple>()
+        .ok()
+        .filter(|t| t.len() == 2)
+        .ok_or_else(|| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "{expected}, got {}",
+                item.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string())
+            ))
+        })
 }
 
 /// The text of a Python exception with its traceback, as Python prints it.

@@ -40,6 +40,24 @@ impl<T: Clone> TestingSource<T> {
     }
 }
 
+/// A testing partition's index (of `parts`, named `part-N`) and the count
+/// of items read before its resume position (0 on a fresh start).
+fn part_and_count(key: &str, parts: usize, resume: Option<&[u8]>) -> Result<(usize, u64)> {
+    let index = key
+        .strip_prefix("part-")
+        .and_then(|i| i.parse::<usize>().ok())
+        .filter(|i| *i < parts)
+        .ok_or_else(|| ConnectorError::Build(format!("no testing partition {key:?}")))?;
+    let read = match resume {
+        Some(b) => u64::from_le_bytes(
+            b.try_into()
+                .map_err(|_| ConnectorError::Resume(format!("bad resume position for {key}")))?,
+        ),
+        None => 0,
+    };
+    Ok((index, read))
+}
+
 struct TestingPartition<T> {
     items: std::vec::IntoIter<T>,
     batch_size: usize,
@@ -52,18 +70,7 @@ impl<T: Clone + 'static> Source<T> for TestingSource<T> {
     }
 
     fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>> {
-        let index = key
-            .strip_prefix("part-")
-            .and_then(|i| i.parse::<usize>().ok())
-            .filter(|i| *i < self.parts.len())
-            .ok_or_else(|| ConnectorError::Build(format!("no testing partition {key:?}")))?;
-        let skip = match resume {
-            Some(b) => u64::from_le_bytes(
-                b.try_into()
-                    .map_err(|_| ConnectorError::Build(format!("bad resume position for {key}")))?,
-            ),
-            None => 0,
-        };
+        let (index, skip) = part_and_count(key, self.parts.len(), resume)?;
         let items: Vec<T> = self.parts[index].iter().skip(skip as usize).cloned().collect();
         Ok(Box::new(TestingPartition {
             items: items.into_iter(),
@@ -144,18 +151,7 @@ where
     }
 
     fn build_part(&self, key: &str, resume: Option<&[u8]>) -> Result<Box<dyn SourcePartition<T>>> {
-        let index = key
-            .strip_prefix("part-")
-            .and_then(|i| i.parse::<usize>().ok())
-            .filter(|i| *i < self.parts)
-            .ok_or_else(|| ConnectorError::Build(format!("no iterator partition {key:?}")))?;
-        let read = match resume {
-            Some(b) => u64::from_le_bytes(
-                b.try_into()
-                    .map_err(|_| ConnectorError::Resume(format!("bad resume position for {key}")))?,
-            ),
-            None => 0,
-        };
+        let (index, read) = part_and_count(key, self.parts, resume)?;
         let mut items = (self.make)(index);
         if read > 0 {
             // `nth(n - 1)` skips `n` items.

@@ -106,17 +106,7 @@ def count_window(step_id: str, up: Stream, clock: Any, windower: Any, key: Calla
 
 def reduce_window(step_id: str, up: Stream, clock: Any, windower: Any, reducer: Callable[[Any, Any], Any]) -> Stream:
     """``(key, (WindowMetadata, reducer(...)))``."""
-    from eddy.operators import _Empty
-
-    def fold(acc: Any, v: Any) -> Any:
-        return v if isinstance(acc, _Empty) else reducer(acc, v)
-
-    def merge_(a: Any, b: Any) -> Any:
-        if isinstance(a, _Empty):
-            return b
-        return a if isinstance(b, _Empty) else reducer(a, b)
-
-    return _w.fold_window(step_id, up, clock, windower, _Empty, fold, merge_, _legacy=True).down
+    return _w.reduce_window(step_id, up, clock, windower, reducer, _legacy=True).down
 
 
 def max_window(step_id: str, up: Stream, clock: Any, windower: Any, by: Optional[Callable] = None) -> Stream:

@@ -242,6 +242,8 @@ def reduce_window(
     clock: EventClock,
     windower: Any,
     reducer: Callable[[V, V], V],
+    *,
+    _legacy: bool = False,
 ) -> WindowOut:
     """``reducer(a, b)`` over each window's values, in time order."""
     from eddy.operators import _Empty
@@ -254,7 +256,7 @@ def reduce_window(
             return b
         return a if isinstance(b, _Empty) else reducer(a, b)
 
-    return fold_window(step_id, up, clock, windower, _Empty, fold, merge)
+    return fold_window(step_id, up, clock, windower, _Empty, fold, merge, _legacy=_legacy)
 
 
 def count_window(
