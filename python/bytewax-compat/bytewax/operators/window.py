@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
 from eddy.dataflow import Stream
-from eddy.operators import flat_map_value, key_on, map_value, merge
+from eddy.operators import flat_map_value, key_on
 from eddy.operators import windowing as _w
-from eddy.operators.windowing import UTC_EPOCH, WindowMetadata, _JoinSides
+from eddy.operators.windowing import UTC_EPOCH, WindowMetadata
 
 __all__ = [
     "EventClockConfig",
@@ -123,24 +123,7 @@ def min_window(step_id: str, up: Stream, clock: Any, windower: Any, by: Optional
 
 def _joined(step_id: str, clock: Any, windower: Any, sides: list, product: bool) -> Stream:
     mode = "product" if product else "last"
-    labeled = [map_value(f"{step_id}_label_{i}", s, lambda v, i=i: (i, v)) for i, s in enumerate(sides)]
-    merged = merge(f"{step_id}_merge", *labeled)
-    if isinstance(clock, _w.EventClock):
-        inner = _w.EventClock(lambda iv: clock.ts_getter(iv[1]))
-        inner.wait_ms = clock.wait_ms
-    else:
-        inner = clock
-    n = len(sides)
-    return _w.fold_window(
-        step_id,
-        merged,
-        inner,
-        windower,
-        lambda: _JoinSides(n),
-        lambda acc, iv: acc.insert(mode, iv[0], iv[1]),
-        lambda a, b: a.merge(mode, b),
-        _legacy=True,
-    ).down
+    return _w._join_sides(step_id, clock, windower, sides, mode, True, legacy=True).down
 
 
 def join_window(step_id: str, clock: Any, windower: Any, *sides: Stream, product: bool = False) -> Stream:

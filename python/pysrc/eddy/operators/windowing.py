@@ -355,8 +355,6 @@ def join_window(
     ``insert_mode="product"`` one row per combination. The clock reads the
     sides' values. Eddy supports ``emit_mode="final"`` (Bytewax's default
     for windows); ``"complete"`` and ``"running"`` are refused."""
-    from eddy.operators import map_value, merge
-
     if not sides:
         raise ValueError(f"join_window {step_id!r} needs at least one stream")
     if insert_mode not in ("first", "last", "product"):
@@ -366,26 +364,7 @@ def join_window(
             f"join_window {step_id!r}: eddy's Python front emits window joins when the window "
             f"closes (emit_mode='final'); emit_mode={emit_mode!r} is not supported"
         )
-    labeled = [
-        map_value(f"{step_id}_label_{i}", side, functools.partial(_label, i)) for i, side in enumerate(sides)
-    ]
-    merged = merge(f"{step_id}_merge", *labeled)
-    if isinstance(clock, EventClock):
-        inner = EventClock(lambda iv: clock.ts_getter(iv[1]))
-        inner.wait_ms = clock.wait_ms
-    else:
-        inner = clock
-    n = len(sides)
-    out = fold_window(
-        step_id,
-        merged,
-        inner,
-        windower,
-        lambda: _JoinSides(n),
-        lambda acc, iv: acc.insert(insert_mode, iv[0], iv[1]),
-        lambda a, b: a.merge(insert_mode, b),
-        ordered,
-    )
+    out = _join_sides(step_id, clock, windower, sides, insert_mode, ordered, legacy=False)
     from eddy.operators import flat_map_value
 
     down = flat_map_value(
@@ -396,6 +375,35 @@ def join_window(
 
 def _label(i: int, v: Any) -> Tuple[int, Any]:
     return (i, v)
+
+
+def _join_sides(step_id, clock, windower, sides, insert_mode, ordered, legacy) -> WindowOut:
+    """The window step of a window join: each side's values labelled with
+    its index, merged, and kept per window in a :class:`_JoinSides` (its
+    accumulator, on ``down``); the clock reads the unlabelled values."""
+    from eddy.operators import map_value, merge
+
+    labeled = [
+        map_value(f"{step_id}_label_{i}", side, functools.partial(_label, i)) for i, side in enumerate(sides)
+    ]
+    merged = merge(f"{step_id}_merge", *labeled)
+    if isinstance(clock, EventClock):
+        inner = EventClock(lambda iv: clock.ts_getter(iv[1]))
+        inner.wait_ms = clock.wait_ms
+    else:
+        inner = clock
+    n = len(sides)
+    return fold_window(
+        step_id,
+        merged,
+        inner,
+        windower,
+        lambda: _JoinSides(n),
+        lambda acc, iv: acc.insert(insert_mode, iv[0], iv[1]),
+        lambda a, b: a.merge(insert_mode, b),
+        ordered,
+        _legacy=legacy,
+    )
 
 
 __all__ = [
