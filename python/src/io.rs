@@ -3,11 +3,14 @@
 //! that takes each batch ([`BatchSink`], what `TestingSink` and
 //! `StdOutSink` give).
 
-use eddy::connectors::{ConnectorError, Poll, Result, Sink, SinkPartition, Source, SourcePartition};
+use eddy::connectors::{ConnectorError, Poll, Sink, SinkPartition, Source, SourcePartition};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyList};
 
 use crate::value::{describe, PyVal};
+
+/// What a connector's methods return.
+type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
 /// The one partition of an iterable input.
 const PART: &str = "iterable";

@@ -6,11 +6,14 @@
 //! pickled; a resume (with any worker count) reopens each partition from
 //! its state.
 
-use eddy::connectors::{ConnectorError, Result, Sink, SinkPartition, SinkRouting};
+use eddy::connectors::{ConnectorError, Sink, SinkPartition, SinkRouting};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::value::{describe, pair_of, PyVal};
+
+/// What a connector's methods return.
+type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
 /// The sink, as the Python side recorded it.
 pub struct PartitionedSink {

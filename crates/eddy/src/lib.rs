@@ -52,7 +52,17 @@ pub mod guide {}
 pub mod tutorial;
 pub mod window;
 
-pub use eddy_io as connectors;
+/// Sources and sinks (the `eddy-io` crate): the `Source`/`Sink` traits a
+/// connector implements, files, stdio and Kafka. Their methods return
+/// [`Result`]`<T, ConnectorError>` (this crate's one `Result`).
+pub mod connectors {
+    #[cfg(feature = "kafka")]
+    pub use eddy_io::kafka;
+    pub use eddy_io::{
+        error, files, stdio, ConnectorError, FileSink, FileSinkWriter, FileSource, LineRef, Poll, Sink,
+        SinkPartition, SinkRouting, Source, SourcePartition, StdOutSink,
+    };
+}
 pub use error::{ConnectorError, EddyError, RecoveryError, Result};
 
 /// serde, as eddy uses it: derive `Serialize`/`Deserialize` for stream

@@ -4,12 +4,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::connectors::{ConnectorError, Result};
+use crate::connectors::ConnectorError;
 use crate::connectors::{Poll, Sink, SinkPartition, Source, SourcePartition};
 use crate::dataflow::run;
 use crate::dataflow::{Data, Stream};
 use crate::engine::run::RunConfig;
 use crate::error::EddyError;
+
+/// What a connector's methods return.
+type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
 /// A source over in-memory items (Bytewax's `TestingSource`): one partition
 /// per `Vec`, read `batch_size` items at a time.

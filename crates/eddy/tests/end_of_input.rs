@@ -33,7 +33,11 @@ struct BatchesWriter {
 }
 
 impl Sink<String> for Batches {
-    fn build(&self, w: usize, n: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<String>>> {
+    fn build(
+        &self,
+        w: usize,
+        n: usize,
+    ) -> eddy::Result<Box<dyn SinkPartition<String>>, eddy::ConnectorError> {
         Ok(Box::new(BatchesWriter {
             inner: self.inner.build(w, n)?,
             sizes: self.sizes.clone(),
@@ -42,12 +46,12 @@ impl Sink<String> for Batches {
 }
 
 impl SinkPartition<String> for BatchesWriter {
-    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::connectors::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<(), eddy::ConnectorError> {
         self.sizes.lock().expect("sizes").push(items.len());
         self.inner.write_batch(items)
     }
 
-    fn close(&mut self) -> eddy::connectors::Result<()> {
+    fn close(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         self.inner.close()
     }
 }

@@ -160,7 +160,7 @@ struct Endless;
 struct EndlessPart(bool);
 
 impl Source<i64> for Endless {
-    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
+    fn list_parts(&self) -> eddy::Result<Vec<String>, eddy::ConnectorError> {
         Ok(vec!["endless".into()])
     }
 
@@ -168,13 +168,13 @@ impl Source<i64> for Endless {
         &self,
         _key: &str,
         _resume: Option<&[u8]>,
-    ) -> eddy::connectors::Result<Box<dyn SourcePartition<i64>>> {
+    ) -> eddy::Result<Box<dyn SourcePartition<i64>>, eddy::ConnectorError> {
         Ok(Box::new(EndlessPart(false)))
     }
 }
 
 impl SourcePartition<i64> for EndlessPart {
-    fn next_batch(&mut self, out: &mut Vec<i64>, _max: usize) -> eddy::connectors::Result<Poll> {
+    fn next_batch(&mut self, out: &mut Vec<i64>, _max: usize) -> eddy::Result<Poll, eddy::ConnectorError> {
         if !self.0 {
             self.0 = true;
             out.push(1);

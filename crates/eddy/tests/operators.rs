@@ -295,7 +295,7 @@ impl eddy::connectors::Sink<i64> for FailingSink {
         &self,
         _w: usize,
         _n: usize,
-    ) -> eddy::connectors::Result<Box<dyn eddy::connectors::SinkPartition<i64>>> {
+    ) -> eddy::Result<Box<dyn eddy::connectors::SinkPartition<i64>>, eddy::ConnectorError> {
         Ok(Box::new(FailingWriter))
     }
 }
@@ -303,13 +303,13 @@ impl eddy::connectors::Sink<i64> for FailingSink {
 struct FailingWriter;
 
 impl eddy::connectors::SinkPartition<i64> for FailingWriter {
-    fn write_batch(&mut self, _items: &mut Vec<i64>) -> eddy::connectors::Result<()> {
+    fn write_batch(&mut self, _items: &mut Vec<i64>) -> eddy::Result<(), eddy::ConnectorError> {
         Err(eddy::ConnectorError::io(
             "out.txt",
             std::io::Error::new(std::io::ErrorKind::StorageFull, "disk on fire"),
         ))
     }
-    fn close(&mut self) -> eddy::connectors::Result<()> {
+    fn close(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         Ok(())
     }
 }

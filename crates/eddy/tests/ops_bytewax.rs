@@ -583,7 +583,7 @@ struct GatedPartition {
 }
 
 impl eddy::connectors::Source<(String, i64)> for Gated {
-    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
+    fn list_parts(&self) -> eddy::Result<Vec<String>, eddy::ConnectorError> {
         Ok(vec!["live".into()])
     }
 
@@ -591,7 +591,7 @@ impl eddy::connectors::Source<(String, i64)> for Gated {
         &self,
         _key: &str,
         _resume: Option<&[u8]>,
-    ) -> eddy::connectors::Result<Box<dyn eddy::connectors::SourcePartition<(String, i64)>>> {
+    ) -> eddy::Result<Box<dyn eddy::connectors::SourcePartition<(String, i64)>>, eddy::ConnectorError> {
         Ok(Box::new(GatedPartition {
             first: self.first.clone().into_iter(),
             then: self.then.clone().into_iter(),
@@ -605,7 +605,7 @@ impl eddy::connectors::SourcePartition<(String, i64)> for GatedPartition {
         &mut self,
         out: &mut Vec<(String, i64)>,
         max: usize,
-    ) -> eddy::connectors::Result<eddy::connectors::Poll> {
+    ) -> eddy::Result<eddy::connectors::Poll, eddy::ConnectorError> {
         use eddy::connectors::Poll;
         let before = out.len();
         out.extend(self.first.by_ref().take(max));

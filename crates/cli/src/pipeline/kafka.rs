@@ -315,7 +315,11 @@ pub fn dead_letter_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<BadLine>> {
 struct Refused(String);
 
 impl<T> Sink<T> for Refused {
-    fn build(&self, _worker: usize, _workers: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
+    fn build(
+        &self,
+        _worker: usize,
+        _workers: usize,
+    ) -> eddy::Result<Box<dyn SinkPartition<T>>, eddy::ConnectorError> {
         Err(eddy::ConnectorError::Build(self.0.clone()))
     }
 }

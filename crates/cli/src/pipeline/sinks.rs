@@ -61,7 +61,11 @@ impl<T: 'static, S: Sink<T>> Sink<T> for NamedStdout<S> {
         self.0.routing()
     }
 
-    fn build(&self, worker: usize, workers: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
+    fn build(
+        &self,
+        worker: usize,
+        workers: usize,
+    ) -> eddy::Result<Box<dyn SinkPartition<T>>, eddy::ConnectorError> {
         let inner = self.0.build(worker, workers).map_err(name_stdout)?;
         Ok(Box::new(NamedStdoutWriter(inner)))
     }
@@ -71,22 +75,22 @@ impl<T: 'static, S: Sink<T>> Sink<T> for NamedStdout<S> {
         worker: usize,
         workers: usize,
         state: &[u8],
-    ) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
+    ) -> eddy::Result<Box<dyn SinkPartition<T>>, eddy::ConnectorError> {
         let inner = self.0.resume(worker, workers, state).map_err(name_stdout)?;
         Ok(Box::new(NamedStdoutWriter(inner)))
     }
 }
 
 impl<T> SinkPartition<T> for NamedStdoutWriter<T> {
-    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::connectors::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::Result<(), eddy::ConnectorError> {
         self.0.write_batch(items).map_err(name_stdout)
     }
 
-    fn close(&mut self) -> eddy::connectors::Result<()> {
+    fn close(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         self.0.close().map_err(name_stdout)
     }
 
-    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>, eddy::ConnectorError> {
         self.0.snapshot().map_err(name_stdout)
     }
 }
@@ -126,7 +130,11 @@ impl<T: 'static> Sink<T> for Tapped<T> {
         self.sink.routing()
     }
 
-    fn build(&self, worker: usize, workers: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
+    fn build(
+        &self,
+        worker: usize,
+        workers: usize,
+    ) -> eddy::Result<Box<dyn SinkPartition<T>>, eddy::ConnectorError> {
         Ok(self.tapping(self.sink.build(worker, workers)?))
     }
 
@@ -135,22 +143,22 @@ impl<T: 'static> Sink<T> for Tapped<T> {
         worker: usize,
         workers: usize,
         state: &[u8],
-    ) -> eddy::connectors::Result<Box<dyn SinkPartition<T>>> {
+    ) -> eddy::Result<Box<dyn SinkPartition<T>>, eddy::ConnectorError> {
         Ok(self.tapping(self.sink.resume(worker, workers, state)?))
     }
 }
 
 impl<T> SinkPartition<T> for TappedWriter<T> {
-    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::connectors::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> eddy::Result<(), eddy::ConnectorError> {
         (self.tap)(items);
         self.inner.write_batch(items)
     }
 
-    fn close(&mut self) -> eddy::connectors::Result<()> {
+    fn close(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         self.inner.close()
     }
 
-    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>, eddy::ConnectorError> {
         self.inner.snapshot()
     }
 }
@@ -238,13 +246,13 @@ impl Sink<BadLine> for FailOnInvalid {
         &self,
         _worker: usize,
         _workers: usize,
-    ) -> eddy::connectors::Result<Box<dyn SinkPartition<BadLine>>> {
+    ) -> eddy::Result<Box<dyn SinkPartition<BadLine>>, eddy::ConnectorError> {
         Ok(Box::new(FailOnInvalid))
     }
 }
 
 impl SinkPartition<BadLine> for FailOnInvalid {
-    fn write_batch(&mut self, items: &mut Vec<BadLine>) -> eddy::connectors::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<BadLine>) -> eddy::Result<(), eddy::ConnectorError> {
         match items.drain(..).next() {
             // A Kafka message: `topic/partition@offset: reason`.
             Some(bad) if bad.line == 0 => Err(ConnectorError::io(
@@ -260,7 +268,7 @@ impl SinkPartition<BadLine> for FailOnInvalid {
         }
     }
 
-    fn close(&mut self) -> eddy::connectors::Result<()> {
+    fn close(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         Ok(())
     }
 }
@@ -286,7 +294,7 @@ struct TextWriter {
 }
 
 impl TextSink {
-    fn open(&self, resume: Option<(u64, Vec<u8>)>) -> eddy::connectors::Result<TextWriter> {
+    fn open(&self, resume: Option<(u64, Vec<u8>)>) -> eddy::Result<TextWriter, eddy::ConnectorError> {
         let err = |e| ConnectorError::io(&self.path, e);
         let (out, file, written): (Box<dyn Write>, _, _) = if is_stdout(&self.path) {
             (Box::new(std::io::stdout()), None, 0)
@@ -321,7 +329,7 @@ impl Sink<Row> for TextSink {
         &self,
         _worker: usize,
         _workers: usize,
-    ) -> eddy::connectors::Result<Box<dyn SinkPartition<Row>>> {
+    ) -> eddy::Result<Box<dyn SinkPartition<Row>>, eddy::ConnectorError> {
         Ok(Box::new(self.open(None)?))
     }
 
@@ -330,7 +338,7 @@ impl Sink<Row> for TextSink {
         _worker: usize,
         _workers: usize,
         state: &[u8],
-    ) -> eddy::connectors::Result<Box<dyn SinkPartition<Row>>> {
+    ) -> eddy::Result<Box<dyn SinkPartition<Row>>, eddy::ConnectorError> {
         let bad = || {
             ConnectorError::Resume(format!(
                 "{}: bad text sink state in the snapshot",
@@ -353,7 +361,7 @@ impl Sink<Row> for TextSink {
 
 impl TextWriter {
     /// Cuts a resumed file back to its length at the snapshot (once).
-    fn cut_back(&mut self) -> eddy::connectors::Result<()> {
+    fn cut_back(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         if let (Some(len), Some(file)) = (self.cut_to.take(), self.file.as_ref()) {
             file.set_len(len).map_err(|e| ConnectorError::io(&self.path, e))?;
         }
@@ -361,7 +369,7 @@ impl TextWriter {
     }
 
     /// Writes `bytes`; a closed pipe ends the output quietly.
-    fn put(&mut self, bytes: &[u8]) -> eddy::connectors::Result<()> {
+    fn put(&mut self, bytes: &[u8]) -> eddy::Result<(), eddy::ConnectorError> {
         self.cut_back()?;
         let Some(out) = self.out.as_mut() else {
             return Ok(());
@@ -383,7 +391,7 @@ impl TextWriter {
 impl TextWriter {
     /// Hands what is buffered to the reader (a live run's rows must not
     /// wait); a closed pipe is not an error.
-    fn flush(&mut self) -> eddy::connectors::Result<()> {
+    fn flush(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
@@ -399,7 +407,7 @@ impl TextWriter {
 }
 
 impl SinkPartition<Row> for TextWriter {
-    fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::connectors::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<Row>) -> eddy::Result<(), eddy::ConnectorError> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         for row in items.drain(..) {
@@ -411,7 +419,7 @@ impl SinkPartition<Row> for TextWriter {
         r
     }
 
-    fn close(&mut self) -> eddy::connectors::Result<()> {
+    fn close(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         let tuples = std::mem::take(&mut self.tuples);
         self.put(&tuples)?;
         self.flush()?;
@@ -421,7 +429,7 @@ impl SinkPartition<Row> for TextWriter {
 
     /// `[1][file length u64 LE][the tuples still to print]`, after a flush
     /// and a sync.
-    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>, eddy::ConnectorError> {
         self.cut_back()?;
         self.flush()?;
         if let Some(file) = self.file.as_ref() {

@@ -96,7 +96,11 @@ where
         SinkRouting::PerWorker
     }
 
-    fn build(&self, worker: usize, workers: usize) -> crate::connectors::Result<Box<dyn SinkPartition<T>>> {
+    fn build(
+        &self,
+        worker: usize,
+        workers: usize,
+    ) -> crate::Result<Box<dyn SinkPartition<T>>, crate::ConnectorError> {
         Ok(Box::new(FnWriter((self.0)(worker, workers))))
     }
 }
@@ -105,13 +109,13 @@ where
 struct FnWriter<W>(W);
 
 impl<T, W: FnMut(&mut Vec<T>)> SinkPartition<T> for FnWriter<W> {
-    fn write_batch(&mut self, items: &mut Vec<T>) -> crate::connectors::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<T>) -> crate::Result<(), crate::ConnectorError> {
         (self.0)(items);
         items.clear();
         Ok(())
     }
 
-    fn close(&mut self) -> crate::connectors::Result<()> {
+    fn close(&mut self) -> crate::Result<(), crate::ConnectorError> {
         Ok(())
     }
 }

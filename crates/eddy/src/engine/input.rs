@@ -576,7 +576,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    use crate::connectors::Result;
+    type Result<T> = std::result::Result<T, crate::ConnectorError>;
     use crate::engine::run::RunConfig;
     use crate::testing::TestingSink;
 

@@ -26,7 +26,7 @@ struct LivePartition {
 }
 
 impl Source<Event> for LiveSource {
-    fn list_parts(&self) -> eddy::connectors::Result<Vec<String>> {
+    fn list_parts(&self) -> eddy::Result<Vec<String>, eddy::ConnectorError> {
         Ok((0..self.parts.len()).map(|i| format!("p{i}")).collect())
     }
 
@@ -34,7 +34,7 @@ impl Source<Event> for LiveSource {
         &self,
         key: &str,
         _resume: Option<&[u8]>,
-    ) -> eddy::connectors::Result<Box<dyn SourcePartition<Event>>> {
+    ) -> eddy::Result<Box<dyn SourcePartition<Event>>, eddy::ConnectorError> {
         // An unknown key reads as an empty partition.
         let i: usize = key.trim_start_matches('p').parse().unwrap_or(usize::MAX);
         Ok(Box::new(LivePartition {
@@ -45,7 +45,7 @@ impl Source<Event> for LiveSource {
 }
 
 impl SourcePartition<Event> for LivePartition {
-    fn next_batch(&mut self, out: &mut Vec<Event>, max: usize) -> eddy::connectors::Result<Poll> {
+    fn next_batch(&mut self, out: &mut Vec<Event>, max: usize) -> eddy::Result<Poll, eddy::ConnectorError> {
         let before = out.len();
         out.extend(self.items.by_ref().take(max));
         if out.len() > before {

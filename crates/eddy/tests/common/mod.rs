@@ -30,7 +30,11 @@ pub struct CrashingWriter {
 }
 
 impl Sink<String> for Crashing {
-    fn build(&self, w: usize, n: usize) -> eddy::connectors::Result<Box<dyn SinkPartition<String>>> {
+    fn build(
+        &self,
+        w: usize,
+        n: usize,
+    ) -> eddy::Result<Box<dyn SinkPartition<String>>, eddy::ConnectorError> {
         Ok(Box::new(CrashingWriter {
             inner: self.inner.build(w, n)?,
             budget: self.budget.clone(),
@@ -42,7 +46,7 @@ impl Sink<String> for Crashing {
         w: usize,
         n: usize,
         state: &[u8],
-    ) -> eddy::connectors::Result<Box<dyn SinkPartition<String>>> {
+    ) -> eddy::Result<Box<dyn SinkPartition<String>>, eddy::ConnectorError> {
         Ok(Box::new(CrashingWriter {
             inner: self.inner.resume(w, n, state)?,
             budget: self.budget.clone(),
@@ -51,7 +55,7 @@ impl Sink<String> for Crashing {
 }
 
 impl SinkPartition<String> for CrashingWriter {
-    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::connectors::Result<()> {
+    fn write_batch(&mut self, items: &mut Vec<String>) -> eddy::Result<(), eddy::ConnectorError> {
         let left = self.budget.fetch_sub(items.len() as i64, Ordering::SeqCst);
         if left < items.len() as i64 {
             // Write part of the batch, then fail: a torn write.
@@ -65,11 +69,11 @@ impl SinkPartition<String> for CrashingWriter {
         self.inner.write_batch(items)
     }
 
-    fn close(&mut self) -> eddy::connectors::Result<()> {
+    fn close(&mut self) -> eddy::Result<(), eddy::ConnectorError> {
         self.inner.close()
     }
 
-    fn snapshot(&mut self) -> eddy::connectors::Result<Vec<u8>> {
+    fn snapshot(&mut self) -> eddy::Result<Vec<u8>, eddy::ConnectorError> {
         self.inner.snapshot()
     }
 }
