@@ -8,6 +8,12 @@ use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// How the error of a value that cannot be pickled starts. In an
+/// exchange channel it becomes a panic that the run reports as the
+/// worker's failure; the panic hook knows it by this text and keeps quiet.
+const UNPICKLABLE: &str =
+    "a value cannot be pickled, and values that go to another process or into a snapshot must be";
+
 /// A Python object carried by the dataflow.
 pub struct PyVal(pub Py<PyAny>);
 
@@ -35,18 +41,10 @@ impl Serialize for PyVal {
             pickled.map_err(|e| {
                 let shown = value.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string());
                 let shown: String = shown.chars().take(200).collect();
-                format!(
-                    "a value cannot be pickled, and values that go to another process or into a \
-                     snapshot must be: {e} (the value: {shown})"
-                )
+                format!("{UNPICKLABLE}: {e} (the value: {shown})")
             })
         })
-        .map_err(|message| {
-            // The run reports it (as the worker's failure); the panic it
-            // becomes in the engine's channels is not printed twice.
-            RAISING.with(|r| r.set(true));
-            S::Error::custom(message)
-        })?;
+        .map_err(S::Error::custom)?;
         bytes.serialize(s)
     }
 }
@@ -99,15 +97,23 @@ thread_local! {
     static RAISING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Installs (once) a panic hook that keeps quiet about the panics that
-/// carry a Python exception out of a step ([`call`]); others are printed as
-/// before.
+/// Installs (once) a panic hook that keeps quiet about the panics the run
+/// reports itself: those that carry a Python exception out of a step
+/// ([`call`]) and those of a value that cannot be pickled in an exchange
+/// channel; others are printed as before.
 pub fn quiet_python_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !RAISING.with(|r| r.replace(false)) {
+            let payload = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            let raising = RAISING.with(|r| r.replace(false));
+            if !raising && !payload.contains(UNPICKLABLE) {
                 previous(info);
             }
         }));

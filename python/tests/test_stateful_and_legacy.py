@@ -2,6 +2,8 @@
 `bytewax.operators.window` (no Bytewax 0.19 oracle here: 0.21 has no such
 module; the expected rows are worked out from 0.19's documentation)."""
 
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import bytewax.operators as bop
@@ -13,6 +15,11 @@ from eddy.operators.windowing import SystemClock, TumblingWindower, collect_wind
 from eddy.testing import TestingSink, TestingSource, run_main
 
 T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
+WOKEN = threading.Event()
+"""Set by the logic's first wake-up: the source gives its second item only
+after it (the moment is forced, not left to timing)."""
 
 
 class WakesSoon(op.StatefulLogic):
@@ -29,6 +36,7 @@ class WakesSoon(op.StatefulLogic):
     def on_notify(self):
         self.woken = True
         self.at = None
+        WOKEN.set()
         return ([("woken",)], op.StatefulLogic.RETAIN)
 
     def notify_at(self):
@@ -39,28 +47,29 @@ class WakesSoon(op.StatefulLogic):
 
 
 class _SlowPart(StatelessSourcePartition):
-    """A live partition: an item every 50 ms, nothing in between (an empty
-    batch, and when to ask again)."""
+    """A live partition: its first item at once, the others only once the
+    logic has been woken (nothing meanwhile: an empty batch, and when to ask
+    again). A wake-up that never comes fails the test after 30 s."""
 
     def __init__(self):
         self.left = [("k", 0), ("k", 1), ("k", 2)]
-        self.due = datetime.now(timezone.utc)
+        self.deadline = time.monotonic() + 30
 
     def next_batch(self):
         if not self.left:
             raise StopIteration
-        if datetime.now(timezone.utc) < self.due:
+        if len(self.left) < 3 and not WOKEN.is_set():
+            if time.monotonic() > self.deadline:
+                raise RuntimeError("the logic was never woken")
             return []
-        self.due = datetime.now(timezone.utc) + timedelta(milliseconds=50)
         return [self.left.pop(0)]
 
     def next_awake(self):
-        return self.due
+        return datetime.now(timezone.utc) + timedelta(milliseconds=5)
 
 
 class Slow(DynamicSource):
-    """One item per batch, 50 ms apart (worker 0 only): wake-ups come
-    between them."""
+    """The partition above, on worker 0 only."""
 
     def build(self, step_id, worker_index, worker_count):
         part = _SlowPart()
@@ -70,13 +79,17 @@ class Slow(DynamicSource):
 
 
 def test_stateful_wakes_at_its_notify_at(workers):
+    WOKEN.clear()
     flow = Dataflow("wakes")
     out = []
     s = op.input("in", flow, Slow())
     op.output("out", op.stateful("logic", s, WakesSoon), TestingSink(out))
     run_main(flow, workers=workers)
     values = [v for _k, v in out]
+    # Woken between the first item and the second (the source held the
+    # second until then).
     assert values.count(("woken",)) >= 1
+    assert values.index(("woken",)) < values.index(("item", 1))
     assert [v for v in values if v[0] == "item"] == [("item", 0), ("item", 1), ("item", 2)]
 
 
