@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, ErrorKind, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,114 +10,28 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use ctr::generate::{generate, GenerateConfig, Profile};
 use eddy::recovery::{self, RecoveryConfig};
-use eddy::{run, ClusterConfig, RunConfig};
+use eddy::{run, RunConfig};
 
+use crate::args::endpoint::Endpoint;
 use crate::args::{
-    GenerateArgs, OnInvalid, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SchemaArg,
-    SummaryFormat,
+    GenerateArgs, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
 };
 use crate::console::{self, Failure, Stream, StreamError};
 use crate::duration::millis;
-use crate::pipeline::{self, stats::Stats, Plan};
+use crate::pipeline::{self, stats::Stats};
+use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::safety::{self, Staging};
-
+use crate::safety::Staging;
 use crate::usage::UsageError;
 
-/// Whether an input of the run may not end: stdin (or a named input) that
-/// is a pipe, a terminal or a FIFO rather than a regular file, a Kafka
-/// topic without --kafka-until-end, or --live.
-fn may_not_end(args: &RunArgs) -> bool {
-    let streams = |p: &std::path::Path| safety::input_metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir());
-    args.live
-        || args.inputs.iter().any(|p| {
-            if pipeline::kafka::is_kafka(p) {
-                !args.kafka.kafka_until_end
-            } else {
-                streams(p)
-            }
-        })
-}
-
-/// The most worker threads `-w` may ask for, per CPU of the machine.
-const MAX_WORKERS_PER_CPU: usize = 8;
-
-/// `search-ctr run`. Every path is checked before anything is opened for
-/// writing (see [`safety`]); without `--recovery-dir` the file outputs
-/// appear only if the run succeeds.
+/// `search-ctr run`. The arguments become one checked [`Plan`] first
+/// (every path is checked before anything is opened for writing, see
+/// [`safety`]); without `--recovery-dir` the file outputs appear only if
+/// the run succeeds.
 pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
-    if args.dead_letter.is_some() && args.on_invalid == OnInvalid::Fail {
-        return Err(UsageError("--dead-letter needs --on-invalid skip".into()).into());
-    }
-    if args.workers == 0 {
-        return Err(UsageError("--workers must be at least 1".into()).into());
-    }
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    let most = MAX_WORKERS_PER_CPU * cpus;
-    if args.workers > most {
-        return Err(UsageError(format!(
-            "--workers {}: at most {most} on this machine ({MAX_WORKERS_PER_CPU} per CPU, {cpus} CPUs); \
-             more threads than that only add overhead (each worker keeps its own buffers and \
-             exchange channels to every other)",
-            args.workers
-        ))
-        .into());
-    }
-    let analytics = analytics_plan(&args)?;
-    let cluster = cluster(&args)?;
-    let (file_inputs, kafka_input) = pipeline::kafka::check_run(&args).map_err(UsageError)?;
-    let outputs: Vec<safety::Named<'_>> = [
-        Some(("--output", args.output.as_path())),
-        args.late_output.as_deref().map(|p| ("--late-output", p)),
-        args.dead_letter.as_deref().map(|p| ("--dead-letter", p)),
-        args.query_output.as_deref().map(|p| ("--query-output", p)),
-        args.position_output.as_deref().map(|p| ("--position-output", p)),
-        args.judgment_output.as_deref().map(|p| ("--judgment-output", p)),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|(_, p)| !pipeline::kafka::is_kafka(p))
-    .collect();
-    let mut checked = outputs.clone();
-    if let Some(report) = &args.report {
-        if let Some(why) = crate::report::run_report_usage(&args.output, args.format, cluster.is_some()) {
-            return Err(UsageError(why).into());
-        }
-        checked.push(("--report", report.as_path()));
-    }
-    safety::check_paths(&file_inputs, &checked, args.recovery.recovery_dir.as_deref())?;
-    let mut plan = Plan {
-        inputs: file_inputs,
-        gap: args.gap,
-        wait: args.wait,
-        idle_timeout: args.idle_timeout,
-        horizon: args.horizon.0,
-        live_outputs: may_not_end(&args),
-        format: args.format,
-        output: args.output.clone(),
-        late_output: args.late_output.clone(),
-        on_invalid: args.on_invalid,
-        dead_letter: args.dead_letter.clone(),
-        max_line_bytes: args.max_line_bytes,
-        chunk_bytes: args.chunk_bytes,
-        time_unit: args.time_unit.into(),
-        schema: args.schema,
-        ubi_click_actions: args.ubi_click_actions.clone(),
-        analytics,
-        kafka: pipeline::kafka::KafkaPlan {
-            input: kafka_input,
-            flags: args.kafka.clone(),
-            dedup: None,
-        },
-        workers: args.workers,
-        recovery: args.recovery.recovery_dir.is_some(),
-        peer_timeout: args.peer_timeout,
-    };
-    if args.recovery.recovery_dir.is_some() {
-        // Kafka outputs: exactly-once, under an id of this job.
-        plan.kafka.dedup = Some(plan.fingerprint());
-    }
-    if args.print_flow {
+    let mut plan = Plan::try_from(args)?;
+    let job = plan.job.clone();
+    if job.print_flow {
         // Built on one worker, not run: no output is opened.
         let picture = eddy::describe("search_ctr", move |flow| {
             pipeline::build(flow, &plan, &Arc::new(Stats::default()))
@@ -125,18 +39,18 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         console::out(format_args!("{}", picture.trim_end()))?;
         return Ok(());
     }
-    // What every process of a cluster must share (checked as they connect).
-    let cluster = cluster.map(|c| ClusterConfig {
-        fingerprint: plan.cluster_fingerprint(),
-        ..c
-    });
+    let outputs: Vec<(&'static str, PathBuf)> = plan
+        .local_outputs()
+        .into_iter()
+        .map(|(o, p)| (o, p.to_path_buf()))
+        .collect();
     let config = RunConfig {
-        workers: args.workers,
-        cluster,
-        recovery: recovery_config(&args.recovery, args.quiet, &plan)?,
-        ..RunConfig::workers(args.workers)
+        workers: plan.workers,
+        cluster: job.cluster.clone(),
+        recovery: recovery_config(job.recovery.as_ref(), &plan)?,
+        ..RunConfig::workers(plan.workers)
     }
-    .with_partition_idle(Some(args.partition_idle).filter(|d| !d.is_zero()))
+    .with_partition_idle(job.partition_idle)
     .with_stop(crate::signals::listen());
     // With --recovery-dir, outputs are written in place (a resume truncates
     // them back to a snapshot); processes other than 0 write none. An input
@@ -144,25 +58,22 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // ends with a signal, and keeps what it wrote.
     let mut staging = Staging::default();
     let live_outputs = plan.live_outputs;
-    if config.recovery.is_none() && !live_outputs && args.process_id.unwrap_or(0) == 0 {
+    // The rows' file as the user named it (the report shows it).
+    let shown_output = plan.output.local().map(Path::to_path_buf).unwrap_or_default();
+    if config.recovery.is_none() && !live_outputs && job.process_id == 0 {
         // A Kafka topic is written in place (at-least-once without recovery).
-        let kafka = pipeline::kafka::is_kafka;
-        if !kafka(&plan.output) {
-            plan.output = staging.stage("--output", &plan.output)?;
+        let mut stage = |option: &'static str, to: &mut Endpoint| -> anyhow::Result<()> {
+            if let Endpoint::File(path) = to {
+                *path = staging.stage(option, path)?;
+            }
+            Ok(())
+        };
+        stage("--output", &mut plan.output)?;
+        if let Some(to) = plan.late_output.as_mut() {
+            stage("--late-output", to)?;
         }
-        if let Some(p) = plan.late_output.take() {
-            plan.late_output = Some(if kafka(&p) {
-                p
-            } else {
-                staging.stage("--late-output", &p)?
-            });
-        }
-        if let Some(p) = plan.dead_letter.take() {
-            plan.dead_letter = Some(if kafka(&p) {
-                p
-            } else {
-                staging.stage("--dead-letter", &p)?
-            });
+        if let Some(to) = plan.dead_letter.as_mut() {
+            stage("--dead-letter", to)?;
         }
         if let Some(a) = plan.analytics.as_mut() {
             for (option, path) in [
@@ -179,40 +90,40 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // The report is written last, under a temporary name until it is
     // complete (with or without --recovery-dir).
     let mut report_staging = Staging::default();
-    let report_to = match &args.report {
+    let report_to = match &job.report {
         Some(p) => Some(report_staging.stage("--report", p)?),
         None => None,
     };
-    let rows_at = plan.output.clone();
+    let rows_at = plan.output.local().map(Path::to_path_buf);
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
-    let progress = Progress::start(&plan.inputs, stats.clone(), args.quiet);
+    let progress = Progress::start(&plan.inputs, stats.clone(), job.quiet);
     let flow_stats = stats.clone();
     // Outputs are opened (a resume truncates them) only when the dataflow
     // is built, after every check of the store and the inputs.
     let built = Arc::new(AtomicBool::new(false));
     let flow_built = built.clone();
-    if args.report.is_some() && config.recovery.is_none() {
+    if job.report.is_some() && config.recovery.is_none() {
         // `--report` charts the rows from aggregates folded as they are
         // written (reading them back would take longer than drawing).
         stats.keep_live_rows();
     }
-    let server = match &args.serve {
+    let server = match &job.serve {
         Some(addr) => {
             stats.keep_live_rows();
             let live = Arc::new(crate::serve::Live {
                 stats: stats.clone(),
                 built: built.clone(),
                 finished: AtomicBool::new(false),
-                recovery_dir: args.recovery.recovery_dir.clone(),
-                inputs: args.inputs.clone(),
+                recovery_dir: job.recovery.as_ref().and_then(|r| r.recovery_dir.clone()),
+                inputs: job.given_inputs.clone(),
                 started,
             });
             Some(crate::serve::Server::start(addr, live)?)
         }
         None => None,
     };
-    tracing::debug!(workers = args.workers, inputs = ?args.inputs, "run starts");
+    tracing::debug!(workers = plan.workers, inputs = ?job.given_inputs, "run starts");
     // What each file output is before the run: a failed run says whether
     // it changed any.
     let state_of = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
@@ -318,7 +229,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             summary.rows
         ));
     }
-    if let (Some(to), Some(shown_as)) = (&report_to, &args.report) {
+    if let (Some(to), Some(shown_as), Some(rows_at)) = (&report_to, &job.report, &rows_at) {
         // From the rows as written, before they are put in place: a
         // report that fails leaves every output as before the run.
         let began = Instant::now();
@@ -326,11 +237,11 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
         // the rows of the runs before it: then read back.
         let folded = config.recovery.is_none().then(|| stats.live_rows_so_far());
         crate::report::write_after_run(
-            &rows_at,
-            &args.output,
+            rows_at,
+            &shown_output,
             folded,
             &summary,
-            &args.inputs,
+            &job.given_inputs,
             to,
             shown_as,
         )?;
@@ -343,12 +254,12 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     }
     staging.commit()?;
     report_staging.commit()?;
-    if !args.quiet {
-        match args.summary {
+    if !job.quiet {
+        match job.summary {
             SummaryFormat::Text if config.cluster.is_some() => {
                 console::err(format_args!(
                     "search-ctr: process {} of the cluster (its own share):",
-                    args.process_id.unwrap_or(0)
+                    job.process_id
                 ))?;
                 console::err(format_args!("{summary}"))?;
             }
@@ -359,89 +270,13 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The analytics part of the plan: `None` unless an analytics output is
-/// given; its options without one, or `--format text`, are usage errors.
-fn analytics_plan(args: &RunArgs) -> Result<Option<pipeline::analytics::Analytics>, UsageError> {
-    let given: Vec<&str> = [
-        ("--query-output", &args.query_output),
-        ("--position-output", &args.position_output),
-        ("--judgment-output", &args.judgment_output),
-    ]
-    .into_iter()
-    .filter_map(|(o, p)| p.as_ref().map(|_| o))
-    .collect();
-    if args.schema != SchemaArg::Ubi && args.ubi_click_actions != ["click"] {
-        return Err(UsageError("--ubi-click-actions needs --schema ubi".into()));
-    }
-    if args.ubi_click_actions.iter().any(|a| a.trim().is_empty()) {
-        return Err(UsageError(
-            "--ubi-click-actions: expected a comma-separated list of action names, without empty ones".into(),
-        ));
-    }
-    let Some(first) = given.first() else {
+/// Snapshots from `-r`, `-s`, `--backup-interval` (checked by the plan).
+fn recovery_config(flags: Option<&RecoveryFlags>, plan: &Plan) -> anyhow::Result<Option<RecoveryConfig>> {
+    let Some((args, dir)) = flags.and_then(|f| f.recovery_dir.as_ref().map(|d| (f, d))) else {
         return Ok(None);
     };
-    if args.format == crate::args::Format::Text {
-        return Err(UsageError(format!(
-            "{first} needs --format jsonl or csv (analytics rows have no text form)"
-        )));
-    }
-    // A live input (said so, or a Kafka topic without an end) closes
-    // windows by event time; any other (a stdin that ends included) exactly
-    // at end of input.
-    let live = args.live
-        || args
-            .inputs
-            .iter()
-            .any(|p| pipeline::kafka::is_kafka(p) && !args.kafka.kafka_until_end);
-    Ok(Some(pipeline::analytics::Analytics {
-        window: args.analytics_window,
-        min_impressions: args.min_impressions,
-        close_after: live.then_some(args.analytics_delay),
-        query_output: args.query_output.clone(),
-        position_output: args.position_output.clone(),
-        judgment_output: args.judgment_output.clone(),
-    }))
-}
-
-/// Snapshots from `-r`, `-s`, `--backup-interval`.
-fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Result<Option<RecoveryConfig>> {
-    let Some(dir) = &args.recovery_dir else {
-        return Ok(None);
-    };
-    if plan.inputs.iter().any(|p| p.as_os_str() == "-") {
-        return Err(UsageError(
-            "--recovery-dir needs inputs that can be read again after a crash (files or directories), \
-             not stdin"
-                .into(),
-        )
-        .into());
-    }
-    if args.snapshot_interval.is_zero() {
-        return Err(UsageError("--snapshot-interval must be above 0".into()).into());
-    }
-    for input in &plan.inputs {
-        if let Some(kind) = not_rereadable(input) {
-            return Err(UsageError(format!(
-                "--recovery-dir needs inputs that can be read again after a crash (files or directories): \
-                 --input {} is {kind}",
-                input.display()
-            ))
-            .into());
-        }
-    }
-    let a = plan.analytics.as_ref();
-    let to_stdout = [
-        Some(&plan.output),
-        plan.late_output.as_ref(),
-        plan.dead_letter.as_ref(),
-        a.and_then(|a| a.query_output.as_ref()),
-        a.and_then(|a| a.position_output.as_ref()),
-        a.and_then(|a| a.judgment_output.as_ref()),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|p| p.as_os_str() == "-");
+    let quiet = plan.job.quiet;
+    let to_stdout = plan.local_outputs().iter().any(|(_, p)| p.as_os_str() == "-");
     if to_stdout && !quiet {
         tracing::info!(
             "note: stdout cannot be taken back: after a resume, what was printed since the last snapshot is \
@@ -471,31 +306,6 @@ fn recovery_config(args: &RecoveryFlags, quiet: bool, plan: &Plan) -> anyhow::Re
         config = config.on_resume(announce_resume);
     }
     Ok(Some(config))
-}
-
-/// What an input is when it cannot be read again after a crash (a FIFO, a
-/// device, a socket); `None` for a regular file, a directory, or a path
-/// that does not exist (the run reports that).
-fn not_rereadable(input: &Path) -> Option<&'static str> {
-    let meta = std::fs::metadata(input).ok()?;
-    if meta.is_file() || meta.is_dir() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return Some("a FIFO (named pipe)");
-        }
-        if t.is_char_device() {
-            return Some("a character device");
-        }
-        if t.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("not a regular file")
 }
 
 /// Logs which snapshot a run resumes from (the summary that follows
@@ -530,50 +340,6 @@ pub fn recovery(args: RecoveryArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The cluster from `-i`, `-a` / `--hostfile`.
-fn cluster(args: &RunArgs) -> anyhow::Result<Option<ClusterConfig>> {
-    let addresses = match &args.hostfile {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read the hostfile", path.display()))?
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
-            .collect(),
-        None => args.addresses.clone(),
-    };
-    if let Some(path) = args.hostfile.as_ref().filter(|_| addresses.is_empty()) {
-        return Err(UsageError(format!(
-            "--hostfile {}: no address in it (expected one host:port per line; blank lines and # comments are skipped)",
-            path.display()
-        ))
-        .into());
-    }
-    for (i, a) in addresses.iter().enumerate() {
-        if let Some(j) = addresses[..i].iter().position(|b| b == a) {
-            return Err(UsageError(format!(
-                "{a} is the address of process {j} and of process {i}; each process needs its own address"
-            ))
-            .into());
-        }
-    }
-    match (args.process_id, addresses.is_empty()) {
-        (None, true) => Ok(None),
-        (None, false) => Err(UsageError("--addresses/--hostfile need --process-id".into()).into()),
-        (Some(_), true) => Err(UsageError("--process-id needs --addresses or --hostfile".into()).into()),
-        (Some(i), false) if i >= addresses.len() => Err(UsageError(format!(
-            "--process-id {i} is out of range for {} addresses",
-            addresses.len()
-        ))
-        .into()),
-        (Some(i), false) => Ok(Some(ClusterConfig {
-            connect_timeout: args.connect_timeout,
-            peer_timeout: args.peer_timeout,
-            ..ClusterConfig::new(i, addresses)
-        })),
-    }
 }
 
 /// `search-ctr generate`. A file is written under a temporary name and put

@@ -12,6 +12,7 @@ mod console;
 mod duration;
 mod logs;
 mod pipeline;
+mod plan;
 mod progress;
 mod report;
 mod safety;

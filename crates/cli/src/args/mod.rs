@@ -1,5 +1,6 @@
 //! Every flag of `search-ctr`, with its docs and default, in one place.
 
+pub mod endpoint;
 pub mod kafka;
 
 use std::path::PathBuf;
@@ -231,8 +232,8 @@ pub struct RunArgs {
     /// kafka://HOST:PORT[,HOST:PORT]/TOPIC (see --kafka-*).
     ///
     /// Example: --input day1.jsonl --input day2.jsonl.gz
-    #[arg(short = 'I', long = "input", value_name = "PATH", default_value = "-")]
-    pub inputs: Vec<PathBuf>,
+    #[arg(short = 'I', long = "input", value_name = "PATH", default_value = "-", value_parser = endpoint::InputParser)]
+    pub inputs: Vec<endpoint::Input>,
 
     /// Inactivity that ends a session (event time).
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
@@ -286,29 +287,29 @@ pub struct RunArgs {
     /// (idempotent producer).
     ///
     /// Example: --output sessions.csv
-    #[arg(short, long, value_name = "PATH", default_value = "-")]
-    pub output: PathBuf,
+    #[arg(short, long, value_name = "PATH", default_value = "-", value_parser = endpoint::EndpointParser)]
+    pub output: endpoint::Endpoint,
 
     /// Write late events here, each as its original line.
-    #[arg(long, value_name = "PATH")]
-    pub late_output: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", value_parser = endpoint::EndpointParser)]
+    pub late_output: Option<endpoint::Endpoint>,
 
     /// Search analytics (docs/analytics.md): write one row per (window,
     /// query) here, in the --format (jsonl or csv). Any of the three
     /// analytics outputs turns analytics on.
     ///
     /// Example: --query-output queries.jsonl
-    #[arg(long, value_name = "PATH")]
-    pub query_output: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", value_parser = endpoint::EndpointParser)]
+    pub query_output: Option<endpoint::Endpoint>,
 
     /// Search analytics: write one row per (window, result position) here.
-    #[arg(long, value_name = "PATH")]
-    pub position_output: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", value_parser = endpoint::EndpointParser)]
+    pub position_output: Option<endpoint::Endpoint>,
 
     /// Search analytics: write implicit relevance judgments (CTR, COEC) per
     /// (window, query, item) here.
-    #[arg(long, value_name = "PATH")]
-    pub judgment_output: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", value_parser = endpoint::EndpointParser)]
+    pub judgment_output: Option<endpoint::Endpoint>,
 
     /// Search analytics: the length of the event-time windows (UTC-aligned).
     #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_window)]
@@ -355,8 +356,8 @@ pub struct RunArgs {
 
     /// With `--on-invalid skip`: write each invalid line here, as JSON
     /// `{"file":…,"line":…,"reason":…,"text":…}`.
-    #[arg(long, value_name = "PATH")]
-    pub dead_letter: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", value_parser = endpoint::EndpointParser)]
+    pub dead_letter: Option<endpoint::Endpoint>,
 
     /// Lines longer than this many bytes are invalid.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
@@ -511,7 +512,7 @@ pub struct GenerateArgs {
 }
 
 /// `run`'s recovery flags.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RecoveryFlags {
     /// Snapshot the run's state into this recovery store (made with
     /// `search-ctr recovery init DIR`). After a crash, the same command

@@ -21,9 +21,8 @@
 //! processes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use compact_str::CompactString;
@@ -43,26 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::sinks::{self, bytes_sink};
 use super::stats::Stats;
 use crate::args::Format;
-
-/// The analytics part of a run's plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Analytics {
-    /// Window length.
-    pub window: Window,
-    /// Least impressions of a judgment row.
-    pub min_impressions: u64,
-    /// `Some(delay)` for a live input (stdin, a Kafka topic read without
-    /// an end): a window closes once the input's event-time frontier has
-    /// passed its end by `delay`. `None` (bounded inputs): every window
-    /// closes at end of input, exact.
-    pub close_after: Option<Duration>,
-    /// Query rows go here.
-    pub query_output: Option<PathBuf>,
-    /// Position rows go here.
-    pub position_output: Option<PathBuf>,
-    /// Judgment rows go here.
-    pub judgment_output: Option<PathBuf>,
-}
+use crate::plan::Analytics;
 
 /// How a window's logic closes it (shared by every window of a step).
 #[derive(Debug, Clone, Copy)]

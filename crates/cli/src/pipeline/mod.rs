@@ -15,99 +15,25 @@ pub mod analytics;
 pub mod item;
 pub mod kafka;
 pub mod outputs;
-pub mod params;
 pub mod session_event;
 pub mod sinks;
 pub mod stats;
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ctr::metrics::{Row, SessionFold, Summary};
-use ctr::timestamp::TimeUnit;
 use eddy::connectors::files::{FileSource, LineRef};
 use eddy::window::{EventClock, SessionWindower};
 use eddy::Flow;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{Format, OnInvalid, SchemaArg};
+use crate::args::{OnInvalid, SchemaArg};
 use crate::duration::millis;
+use crate::plan::Plan;
 use ctr::analytics::searches::{SearchRecord, SessionSearches};
 use item::{Decoder, Item};
 use session_event::SessionEvent;
 use stats::{Stats, Tally};
-
-/// Everything the dataflow needs to know, from the command line.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// Files, directories, `-`.
-    pub inputs: Vec<PathBuf>,
-    /// Session gap.
-    pub gap: Duration,
-    /// Allowed out-of-orderness.
-    pub wait: Duration,
-    /// Wall-clock idle timeout per user (live input).
-    pub idle_timeout: Option<Duration>,
-    /// How far the input's progress must pass a quiet user before their
-    /// watermark follows it (`None`: never).
-    pub horizon: Option<Duration>,
-    /// An input may not end (stdin on a pipe or terminal, a FIFO, Kafka
-    /// without an end): file outputs are written in place, each batch
-    /// through to the file (not staged), so that a run stopped by a signal
-    /// keeps every whole row written.
-    pub live_outputs: bool,
-    /// Row format.
-    pub format: Format,
-    /// Rows go here (`-` = stdout).
-    pub output: PathBuf,
-    /// Late lines go here.
-    pub late_output: Option<PathBuf>,
-    /// Fail or skip on invalid lines.
-    pub on_invalid: OnInvalid,
-    /// Invalid lines go here (with skip).
-    pub dead_letter: Option<PathBuf>,
-    /// Longest valid line.
-    pub max_line_bytes: usize,
-    /// Chunk size for big files (0 = whole files).
-    pub chunk_bytes: u64,
-    /// The unit of integer `time` values.
-    pub time_unit: TimeUnit,
-    /// The input lines' schema.
-    pub schema: SchemaArg,
-    /// With the UBI schema: the click actions.
-    pub ubi_click_actions: Vec<String>,
-    /// Search analytics, when any of its outputs is given.
-    pub analytics: Option<analytics::Analytics>,
-    /// Kafka input and outputs (`kafka://` URIs), and their flags.
-    pub kafka: kafka::KafkaPlan,
-    /// Worker threads per process (`-w`).
-    pub workers: usize,
-    /// Whether the run snapshots (`--recovery-dir`).
-    pub recovery: bool,
-    /// In a cluster: how long a silent peer is waited for.
-    pub peer_timeout: Duration,
-}
-
-/// Every input file (directories expanded as the run reads them), as
-/// given, with its size (`None` for stdin).
-fn input_files(inputs: &[PathBuf]) -> eddy::Result<Vec<(String, Option<u64>)>> {
-    use eddy::connectors::Source;
-    let keys = FileSource::new(inputs.to_vec(), |_: &LineRef<'_>| ())
-        .chunk_bytes(0)
-        .list_parts()?;
-    keys.iter()
-        .map(|key| {
-            let path = key.strip_prefix("file:").or_else(|| key.strip_prefix("gz:"));
-            match path {
-                Some(path) => std::fs::metadata(path)
-                    .map(|m| (path.to_owned(), Some(m.len())))
-                    .map_err(|e| eddy::EddyError::io(path, e)),
-                None => Ok((key.clone(), None)),
-            }
-        })
-        .collect()
-}
 
 /// `recovery inspect`'s report.
 pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
@@ -300,7 +226,7 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     };
     stats.set_time_unit(unit);
     let items = if let Some(topic) = &plan.kafka.input {
-        flow.input_timed("read", kafka::source(plan, topic, decoder)?, Item::time)
+        flow.input_timed("read", kafka::source(plan, topic, decoder), Item::time)
     } else {
         let source = FileSource::new(plan.inputs.clone(), move |line: &LineRef<'_>| {
             Item::decode_with(line, &decoder)
@@ -451,155 +377,6 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A plan with the defaults of `search-ctr run -I logs`.
-    pub(super) fn plan() -> Plan {
-        Plan {
-            inputs: vec!["logs".into()],
-            gap: Duration::from_secs(1800),
-            wait: Duration::from_secs(10),
-            idle_timeout: None,
-            horizon: Some(Duration::ZERO),
-            live_outputs: false,
-            format: Format::Jsonl,
-            output: "-".into(),
-            late_output: None,
-            on_invalid: OnInvalid::Fail,
-            dead_letter: None,
-            max_line_bytes: 1 << 20,
-            chunk_bytes: 16 << 20,
-            time_unit: TimeUnit::Millis,
-            schema: SchemaArg::Tutorial,
-            ubi_click_actions: vec!["click".into()],
-            analytics: None,
-            kafka: Default::default(),
-            workers: 1,
-            recovery: false,
-            peer_timeout: Duration::from_secs(10),
-        }
-    }
-
-    #[test]
-    fn the_time_unit_is_part_of_the_fingerprint() {
-        let plan = plan();
-        let seconds = Plan {
-            time_unit: TimeUnit::Seconds,
-            ..plan.clone()
-        };
-        assert_ne!(plan.fingerprint(), seconds.fingerprint());
-        assert!(seconds.fingerprint().contains("--time-unit = seconds"));
-    }
-
-    #[test]
-    fn analytics_options_are_part_of_both_fingerprints() {
-        let plan = plan();
-        let a = analytics::Analytics {
-            window: ctr::analytics::window::Window::DAY,
-            min_impressions: 10,
-            close_after: None,
-            query_output: Some("q.jsonl".into()),
-            position_output: None,
-            judgment_output: None,
-        };
-        let on = Plan {
-            analytics: Some(a.clone()),
-            ..plan.clone()
-        };
-        let hourly = Plan {
-            analytics: Some(analytics::Analytics {
-                window: ctr::analytics::window::Window::parse("1h").unwrap(),
-                ..a.clone()
-            }),
-            ..plan.clone()
-        };
-        let fewer = Plan {
-            analytics: Some(analytics::Analytics {
-                min_impressions: 5,
-                ..a
-            }),
-            ..plan.clone()
-        };
-        let ubi = Plan {
-            schema: SchemaArg::Ubi,
-            ..plan.clone()
-        };
-        let prints: Vec<String> = [&plan, &on, &hourly, &fewer, &ubi]
-            .iter()
-            .map(|p| p.fingerprint())
-            .collect();
-        for (i, a) in prints.iter().enumerate() {
-            for b in &prints[i + 1..] {
-                assert_ne!(a, b);
-            }
-        }
-        let get = |p: &Plan, name: &str| {
-            let items = p.cluster_fingerprint();
-            items.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
-        };
-        assert_eq!(get(&plan, "--query-output").as_deref(), Some("none"));
-        assert_eq!(get(&on, "--query-output").as_deref(), Some("given"));
-        assert_eq!(get(&on, "--position-output").as_deref(), Some("none"));
-        assert_eq!(get(&hourly, "--analytics-window").as_deref(), Some("1h"));
-        assert_eq!(get(&fewer, "--min-impressions").as_deref(), Some("5"));
-        assert_eq!(get(&ubi, "--schema").as_deref(), Some("ubi"));
-    }
-
-    #[test]
-    fn the_cluster_fingerprint_names_options_and_lists_input_files_with_sizes() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("logs")).unwrap();
-        std::fs::write(dir.path().join("logs/b.jsonl"), "12345").unwrap();
-        std::fs::write(dir.path().join("logs/a.jsonl"), "1").unwrap();
-        let plan = Plan {
-            inputs: vec![dir.path().join("logs")],
-            gap: Duration::from_secs(1800),
-            wait: Duration::from_secs(10),
-            idle_timeout: None,
-            horizon: Some(Duration::ZERO),
-            live_outputs: false,
-            format: Format::Jsonl,
-            output: "out-on-process-0.jsonl".into(),
-            late_output: None,
-            on_invalid: OnInvalid::Skip,
-            dead_letter: Some("dead.jsonl".into()),
-            max_line_bytes: 1 << 20,
-            chunk_bytes: 16 << 20,
-            time_unit: TimeUnit::Millis,
-            schema: SchemaArg::Tutorial,
-            ubi_click_actions: vec!["click".into()],
-            analytics: None,
-            kafka: Default::default(),
-            workers: 2,
-            recovery: false,
-            peer_timeout: Duration::from_secs(10),
-        };
-        let items = plan.cluster_fingerprint();
-        let get = |name: &str| items.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-        assert_eq!(get("--gap"), Some("30m"));
-        assert_eq!(get("--wait"), Some("10s"));
-        assert_eq!(get("--workers"), Some("2"));
-        assert_eq!(get("--dead-letter"), Some("given"));
-        assert_eq!(get("--late-output"), Some("none"));
-        assert_eq!(get("--on-invalid"), Some("skip"));
-        assert_eq!(get("the number of input files"), Some("2"));
-        let a = dir.path().join("logs/a.jsonl");
-        assert_eq!(
-            get("input file 1"),
-            Some(format!("{} (1 bytes)", a.display()).as_str())
-        );
-        // Where process 0 writes is its own business.
-        let elsewhere = Plan {
-            output: "other.jsonl".into(),
-            dead_letter: Some("other-dead.jsonl".into()),
-            ..plan.clone()
-        };
-        assert_eq!(elsewhere.cluster_fingerprint(), items);
-        let resumable = Plan {
-            recovery: true,
-            ..plan.clone()
-        };
-        assert_ne!(resumable.cluster_fingerprint(), items);
-    }
 
     #[test]
     fn a_tracked_user_is_one_allocation_of_at_most_176_bytes() {

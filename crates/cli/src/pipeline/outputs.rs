@@ -1,7 +1,7 @@
-//! Where each output goes, decided once: an [`Endpoint`] per output
-//! option, and the sink it opens (stdout and files in `sinks`, Kafka
-//! topics in `kafka`). The dataflow asks here for every session-row, late
-//! and dead-letter sink.
+//! Opening every sink of the session rows, late lines and dead letters,
+//! by the output's [`Endpoint`]: stdout and files in [`super::sinks`],
+//! Kafka topics in [`super::kafka`]. (The analytics outputs are files
+//! only, opened by [`super::analytics`].)
 
 use std::path::Path;
 
@@ -10,68 +10,36 @@ use ctr::metrics::Row;
 use eddy::connectors::Sink;
 
 use super::item::BadLine;
-use super::{kafka, sinks, Plan};
+use super::{kafka, sinks};
+use crate::args::endpoint::Endpoint;
+use crate::plan::Plan;
 
-/// Where an output option's rows go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint<'a> {
-    /// `-`: standard output.
-    Stdout,
-    /// A file path.
-    File(&'a Path),
-    /// A `kafka://HOST:PORT/TOPIC` URI (checked before the run).
-    Kafka(&'a Path),
-}
-
-impl<'a> Endpoint<'a> {
-    /// What `path`, as given to an output option, names.
-    pub fn of(path: &'a Path) -> Endpoint<'a> {
-        if kafka::is_kafka(path) {
-            Endpoint::Kafka(path)
-        } else if path.as_os_str() == "-" {
-            Endpoint::Stdout
-        } else {
-            Endpoint::File(path)
-        }
-    }
-}
+/// How the local sinks name stdout.
+const STDOUT: &str = "-";
 
 /// The session rows' sink (`--output`).
-pub fn row_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Row>> {
-    match Endpoint::of(path) {
+pub fn row_sink(plan: &Plan, to: &Endpoint) -> Box<dyn Sink<Row>> {
+    match to {
         Endpoint::Kafka(uri) => kafka::row_sink(plan, uri),
-        Endpoint::Stdout | Endpoint::File(_) => sinks::row_sink(path, plan.format, plan.live_outputs),
+        Endpoint::Stdout => sinks::row_sink(Path::new(STDOUT), plan.format, plan.live_outputs),
+        Endpoint::File(path) => sinks::row_sink(path, plan.format, plan.live_outputs),
     }
 }
 
 /// The late events' sink (`--late-output`).
-pub fn late_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<Bytes>> {
-    match Endpoint::of(path) {
+pub fn late_sink(plan: &Plan, to: &Endpoint) -> Box<dyn Sink<Bytes>> {
+    match to {
         Endpoint::Kafka(uri) => kafka::late_sink(plan, uri),
-        Endpoint::Stdout | Endpoint::File(_) => sinks::late_sink(path, plan.live_outputs),
+        Endpoint::Stdout => sinks::late_sink(Path::new(STDOUT), plan.live_outputs),
+        Endpoint::File(path) => sinks::late_sink(path, plan.live_outputs),
     }
 }
 
 /// The invalid lines' sink (`--dead-letter`).
-pub fn dead_letter_sink(plan: &Plan, path: &Path) -> Box<dyn Sink<BadLine>> {
-    match Endpoint::of(path) {
+pub fn dead_letter_sink(plan: &Plan, to: &Endpoint) -> Box<dyn Sink<BadLine>> {
+    match to {
         Endpoint::Kafka(uri) => kafka::dead_letter_sink(plan, uri),
-        Endpoint::Stdout | Endpoint::File(_) => sinks::dead_letter_sink(path, plan.live_outputs),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_output_path_names_stdout_a_file_or_a_topic() {
-        assert_eq!(Endpoint::of(Path::new("-")), Endpoint::Stdout);
-        assert_eq!(
-            Endpoint::of(Path::new("out.jsonl")),
-            Endpoint::File(Path::new("out.jsonl"))
-        );
-        let topic = Path::new("kafka://127.0.0.1:9092/rows");
-        assert_eq!(Endpoint::of(topic), Endpoint::Kafka(topic));
+        Endpoint::Stdout => sinks::dead_letter_sink(Path::new(STDOUT), plan.live_outputs),
+        Endpoint::File(path) => sinks::dead_letter_sink(path, plan.live_outputs),
     }
 }

@@ -193,14 +193,21 @@ pub fn report_command(args: ReportArgs) -> Result<(), Failure> {
 /// Why `run --report` cannot be used with these outputs, if it cannot: the
 /// report reads the rows back from the `--output` file once the run is
 /// over.
-pub fn run_report_usage(output: &Path, format: crate::args::Format, cluster: bool) -> Option<String> {
-    if output.as_os_str() == "-" {
-        return Some(
+pub fn run_report_usage(
+    output: &crate::args::endpoint::Endpoint,
+    format: crate::args::Format,
+    cluster: bool,
+) -> Option<String> {
+    use crate::args::endpoint::Endpoint;
+    let output = match output {
+        Endpoint::File(path) => path,
+        // (Kafka: refused with its own reason by the plan's Kafka checks.)
+        Endpoint::Stdout | Endpoint::Kafka(_) => return Some(
             "--report reads the rows back from the --output file when the run ends: give -o FILE (rows on \
              stdout cannot be read back; or run `search-ctr report --sessions FILE` later)"
                 .into(),
-        );
-    }
+        ),
+    };
     if format == crate::args::Format::Text {
         return Some("--report needs --format jsonl or csv: the text format has no session times".into());
     }

@@ -13,10 +13,12 @@
 //! The tests' `NOT_PARAMETERS` lists the options that are in neither check, with
 //! why; a test checks that every option of `run` is in one or the other.
 
-use std::path::Path;
+use std::fmt::Display;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use eddy::connectors::files::{FileSource, LineRef};
 
 use super::Plan;
 use crate::duration::format_duration;
@@ -63,10 +65,13 @@ impl Param {
     }
 
     /// An output: its path for a resume, whether it is there for a cluster.
-    pub(crate) fn output(name: &str, path: Option<&Path>) -> Param {
+    pub(crate) fn output(name: &str, path: Option<impl Display>) -> Param {
         Param {
             name: name.into(),
-            resume: Some(path.map_or_else(|| "none".to_owned(), |p| p.display().to_string())),
+            resume: Some(
+                path.as_ref()
+                    .map_or_else(|| "none".to_owned(), ToString::to_string),
+            ),
             cluster: Some(if path.is_some() { "given" } else { "none" }.to_owned()),
         }
     }
@@ -78,9 +83,29 @@ fn optional(d: Option<Duration>) -> String {
 }
 
 /// The name clap shows for a value.
-fn shown<V: ValueEnum>(v: &V) -> String {
+pub(crate) fn shown<V: ValueEnum>(v: &V) -> String {
     v.to_possible_value()
         .map_or_else(|| "?".to_owned(), |v| v.get_name().to_owned())
+}
+
+/// Every input file (directories expanded as the run reads them), as
+/// given, with its size (`None` for stdin).
+fn input_files(inputs: &[PathBuf]) -> eddy::Result<Vec<(String, Option<u64>)>> {
+    use eddy::connectors::Source;
+    let keys = FileSource::new(inputs.to_vec(), |_: &LineRef<'_>| ())
+        .chunk_bytes(0)
+        .list_parts()?;
+    keys.iter()
+        .map(|key| {
+            let path = key.strip_prefix("file:").or_else(|| key.strip_prefix("gz:"));
+            match path {
+                Some(path) => std::fs::metadata(path)
+                    .map(|m| (path.to_owned(), Some(m.len())))
+                    .map_err(|e| eddy::EddyError::io(path, e)),
+                None => Ok((key.clone(), None)),
+            }
+        })
+        .collect()
 }
 
 impl Plan {
@@ -97,7 +122,7 @@ impl Plan {
         ));
         table.extend(self.kafka.params());
         if !(self.kafka.input.is_some() && self.inputs.is_empty()) {
-            match super::input_files(&self.inputs) {
+            match input_files(&self.inputs) {
                 Ok(files) => {
                     table.push(Param::cluster(
                         "the number of input files",
@@ -124,10 +149,10 @@ impl Plan {
             Param::both("--idle-timeout", optional(self.idle_timeout)),
             Param::both("--horizon", optional(self.horizon)),
             Param::both("--format", shown(&self.format)),
-            Param::resume("--output", self.output.display().to_string()),
+            Param::resume("--output", self.output.to_string()),
             Param::both("--on-invalid", shown(&self.on_invalid)),
-            Param::output("--late-output", self.late_output.as_deref()),
-            Param::output("--dead-letter", self.dead_letter.as_deref()),
+            Param::output("--late-output", self.late_output.as_ref()),
+            Param::output("--dead-letter", self.dead_letter.as_ref()),
             Param::both("--max-line-bytes", self.max_line_bytes.to_string()),
             Param::both("--chunk-bytes", self.chunk_bytes.to_string()),
             Param::both("--time-unit", format!("{:?}", self.time_unit).to_lowercase()),
@@ -136,9 +161,18 @@ impl Plan {
         ]);
         let a = self.analytics.as_ref();
         table.extend([
-            Param::output("--query-output", a.and_then(|a| a.query_output.as_deref())),
-            Param::output("--position-output", a.and_then(|a| a.position_output.as_deref())),
-            Param::output("--judgment-output", a.and_then(|a| a.judgment_output.as_deref())),
+            Param::output(
+                "--query-output",
+                a.and_then(|a| a.query_output.as_ref().map(|p| p.display())),
+            ),
+            Param::output(
+                "--position-output",
+                a.and_then(|a| a.position_output.as_ref().map(|p| p.display())),
+            ),
+            Param::output(
+                "--judgment-output",
+                a.and_then(|a| a.judgment_output.as_ref().map(|p| p.display())),
+            ),
             Param::both(
                 "--analytics-window",
                 a.map_or_else(
@@ -193,6 +227,7 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+    use crate::args::endpoint::Endpoint;
     use crate::args::Cli;
 
     /// The options of `search-ctr run` that are in neither check, and why.
@@ -255,11 +290,12 @@ mod tests {
 
     #[test]
     fn every_option_of_run_is_a_parameter_or_says_why_not() {
-        let mut plan = super::super::tests::plan();
-        plan.late_output = Some("late.jsonl".into());
+        let mut plan = super::super::fixtures::plan();
+        plan.late_output = Some(Endpoint::File("late.jsonl".into()));
         let named: Vec<String> = plan.params().into_iter().map(|p| p.name).collect();
         let mut kafka_plan = plan.clone();
-        kafka_plan.kafka.input = Some("kafka://127.0.0.1:9092/t".into());
+        kafka_plan.kafka.input =
+            Some(eddy::connectors::kafka::KafkaUri::parse("kafka://127.0.0.1:9092/t").unwrap());
         let kafka_named: Vec<String> = kafka_plan.params().into_iter().map(|p| p.name).collect();
         let problems: Vec<String> = run_options()
             .into_iter()
@@ -280,7 +316,7 @@ mod tests {
 
     #[test]
     fn the_two_checks_are_made_from_the_one_table() {
-        let plan = super::super::tests::plan();
+        let plan = super::super::fixtures::plan();
         let table = plan.params();
         let lines: Vec<String> = plan.fingerprint().lines().map(str::to_owned).collect();
         let resumed: Vec<String> = table
@@ -303,10 +339,117 @@ mod tests {
 
     #[test]
     fn a_refused_resume_names_the_option_and_both_values() {
-        let before = super::super::tests::plan();
+        let before = super::super::fixtures::plan();
         let mut now = before.clone();
         now.gap = Duration::from_secs(600);
         let text = eddy::recovery::parameter_changes(&before.fingerprint(), &now.fingerprint());
         assert_eq!(text, "--gap was 30m, is 10m now");
+    }
+
+    #[test]
+    fn the_time_unit_is_part_of_the_fingerprint() {
+        let plan = super::super::fixtures::plan();
+        let seconds = Plan {
+            time_unit: ctr::timestamp::TimeUnit::Seconds,
+            ..plan.clone()
+        };
+        assert_ne!(plan.fingerprint(), seconds.fingerprint());
+        assert!(seconds.fingerprint().contains("--time-unit = seconds"));
+    }
+
+    #[test]
+    fn analytics_options_are_part_of_both_fingerprints() {
+        let plan = super::super::fixtures::plan();
+        let a = crate::plan::Analytics {
+            window: ctr::analytics::window::Window::DAY,
+            min_impressions: 10,
+            close_after: None,
+            query_output: Some("q.jsonl".into()),
+            position_output: None,
+            judgment_output: None,
+        };
+        let on = Plan {
+            analytics: Some(a.clone()),
+            ..plan.clone()
+        };
+        let hourly = Plan {
+            analytics: Some(crate::plan::Analytics {
+                window: ctr::analytics::window::Window::parse("1h").unwrap(),
+                ..a.clone()
+            }),
+            ..plan.clone()
+        };
+        let fewer = Plan {
+            analytics: Some(crate::plan::Analytics {
+                min_impressions: 5,
+                ..a
+            }),
+            ..plan.clone()
+        };
+        let ubi = Plan {
+            schema: crate::args::SchemaArg::Ubi,
+            ..plan.clone()
+        };
+        let prints: Vec<String> = [&plan, &on, &hourly, &fewer, &ubi]
+            .iter()
+            .map(|p| p.fingerprint())
+            .collect();
+        for (i, a) in prints.iter().enumerate() {
+            for b in &prints[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let get = |p: &Plan, name: &str| {
+            let items = p.cluster_fingerprint();
+            items.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        };
+        assert_eq!(get(&plan, "--query-output").as_deref(), Some("none"));
+        assert_eq!(get(&on, "--query-output").as_deref(), Some("given"));
+        assert_eq!(get(&on, "--position-output").as_deref(), Some("none"));
+        assert_eq!(get(&hourly, "--analytics-window").as_deref(), Some("1h"));
+        assert_eq!(get(&fewer, "--min-impressions").as_deref(), Some("5"));
+        assert_eq!(get(&ubi, "--schema").as_deref(), Some("ubi"));
+    }
+
+    #[test]
+    fn the_cluster_fingerprint_names_options_and_lists_input_files_with_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        std::fs::write(dir.path().join("logs/b.jsonl"), "12345").unwrap();
+        std::fs::write(dir.path().join("logs/a.jsonl"), "1").unwrap();
+        let plan = Plan {
+            inputs: vec![dir.path().join("logs")],
+            output: Endpoint::File("out-on-process-0.jsonl".into()),
+            on_invalid: crate::args::OnInvalid::Skip,
+            dead_letter: Some(Endpoint::File("dead.jsonl".into())),
+            workers: 2,
+            ..super::super::fixtures::plan()
+        };
+        let items = plan.cluster_fingerprint();
+        let get = |name: &str| items.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(get("--gap"), Some("30m"));
+        assert_eq!(get("--wait"), Some("10s"));
+        assert_eq!(get("--workers"), Some("2"));
+        assert_eq!(get("--dead-letter"), Some("given"));
+        assert_eq!(get("--late-output"), Some("none"));
+        assert_eq!(get("--on-invalid"), Some("skip"));
+        assert_eq!(get("the number of input files"), Some("2"));
+        let a = dir.path().join("logs/a.jsonl");
+        assert_eq!(
+            get("input file 1"),
+            Some(format!("{} (1 bytes)", a.display()).as_str())
+        );
+        // Where process 0 writes is its own business.
+        let elsewhere = Plan {
+            output: Endpoint::File("other.jsonl".into()),
+            dead_letter: Some(Endpoint::File("other-dead.jsonl".into())),
+            ..plan.clone()
+        };
+        assert_eq!(elsewhere.cluster_fingerprint(), items);
+        let resumable = Plan {
+            recovery: true,
+            ..plan.clone()
+        };
+        assert_ne!(resumable.cluster_fingerprint(), items);
     }
 }
