@@ -12,43 +12,35 @@ use std::time::{Duration, Instant};
 
 use common::{bin, latest_complete, run, run_processes, s, stderr, stdout, write};
 use ctr::analytics::reference::{reference_rows, ReferenceConfig};
-use ctr::analytics::rows::{self, WindowRows};
+use ctr::analytics::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use ctr::analytics::window::Window;
 use ctr::event::Event;
 use ctr::parse::{parse_line_detailed, Parsed};
+use ctr::row_format::RowFormat;
 use ctr::timestamp::TimeUnit;
 use ctr::ubi::{parse_ubi_line, UbiConfig, UbiParsed};
 
 /// The three outputs of the reference rows, as the binary writes them.
 fn expected(rows: &[WindowRows], csv: bool) -> [Vec<u8>; 3] {
+    fn write<R: RowFormat>(rows: &[R], csv: bool, out: &mut Vec<u8>) {
+        for r in rows {
+            if csv {
+                r.write_csv(out)
+            } else {
+                r.write_jsonl(out)
+            }
+        }
+    }
     let (mut q, mut p, mut j) = (Vec::new(), Vec::new(), Vec::new());
     if csv {
-        q.extend_from_slice(rows::QUERY_CSV_HEADER.as_bytes());
-        p.extend_from_slice(rows::POSITION_CSV_HEADER.as_bytes());
-        j.extend_from_slice(rows::JUDGMENT_CSV_HEADER.as_bytes());
+        q.extend_from_slice(QueryRow::CSV_HEADER.as_bytes());
+        p.extend_from_slice(PositionRow::CSV_HEADER.as_bytes());
+        j.extend_from_slice(JudgmentRow::CSV_HEADER.as_bytes());
     }
     for w in rows {
-        for r in &w.queries {
-            if csv {
-                rows::write_query_csv(r, &mut q)
-            } else {
-                rows::write_query_jsonl(r, &mut q)
-            }
-        }
-        for r in &w.positions {
-            if csv {
-                rows::write_position_csv(r, &mut p)
-            } else {
-                rows::write_position_jsonl(r, &mut p)
-            }
-        }
-        for r in &w.judgments {
-            if csv {
-                rows::write_judgment_csv(r, &mut j)
-            } else {
-                rows::write_judgment_jsonl(r, &mut j)
-            }
-        }
+        write(&w.queries, csv, &mut q);
+        write(&w.positions, csv, &mut p);
+        write(&w.judgments, csv, &mut j);
     }
     [q, p, j]
 }

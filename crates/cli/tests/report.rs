@@ -362,7 +362,11 @@ fn report_errors_name_the_file_line_or_option() {
         "{}",
         stderr(&o)
     );
-    assert!(stderr(&o).contains("missing field `searches`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("missing field `window_start`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// With Chromium on PATH (Debian: `apt-get install chromium`; `.ci/run`

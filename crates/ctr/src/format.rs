@@ -1,93 +1,15 @@
-//! Output rows as bytes: JSON Lines (the contract's row), CSV, and the
-//! Bytewax tutorial's two text lines.
-//!
-//! Every writer appends one line, `\n` included, to a caller's buffer and
-//! allocates nothing else: integers go through `itoa`, floats through
-//! `serde_json`'s own formatter (so they read exactly as `serde_json` writes
-//! them), times through
-//! [`format_rfc3339_ms`].
+//! The value writers every row format uses — integers through `itoa`,
+//! floats through `serde_json`'s own formatter (so they read exactly as
+//! `serde_json` writes them), JSON strings escaped as `serde_json` does —
+//! and the Bytewax tutorial's two text lines of a session row. The JSON
+//! Lines and CSV forms of the rows come from their declarations
+//! ([`crate::row_format`]).
 
 use std::fmt::Write as _;
 
 use serde_json::ser::{CompactFormatter, Formatter as _};
 
 use crate::metrics::Row;
-use crate::timestamp::format_rfc3339_ms;
-
-/// The CSV header line, `\n` included; columns in the order of the JSON row.
-pub const CSV_HEADER: &str =
-    "user,session_start,session_end,events,searches,clicks,searches_with_click,ctr,clicks_per_search\n";
-
-/// Appends the row as one JSON object and `\n`, fields in the contract's
-/// order (`docs/sessions.md`).
-///
-/// ```
-/// use ctr::format::write_jsonl;
-/// use ctr::metrics::{Row, Summary};
-/// let s = Summary { events: 4, searches: 1, clicks: 2, searches_with_click: 1 };
-/// let row = Row::from_session("2".into(), 1_704_067_205_000, 1_704_067_208_000, s).unwrap();
-/// let mut out = Vec::new();
-/// write_jsonl(&row, &mut out);
-/// assert_eq!(
-///     String::from_utf8(out).unwrap(),
-///     "{\"user\":\"2\",\"session_start\":\"2024-01-01T00:00:05.000Z\",\
-///      \"session_end\":\"2024-01-01T00:00:08.000Z\",\"events\":4,\"searches\":1,\
-///      \"clicks\":2,\"searches_with_click\":1,\"ctr\":1.0,\"clicks_per_search\":2.0}\n"
-/// );
-/// ```
-pub fn write_jsonl(row: &Row, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"user\":");
-    write_json_str(&row.user, out);
-    out.extend_from_slice(b",\"session_start\":\"");
-    format_rfc3339_ms(row.session_start, out);
-    out.extend_from_slice(b"\",\"session_end\":\"");
-    format_rfc3339_ms(row.session_end, out);
-    out.extend_from_slice(b"\",\"events\":");
-    write_u64(row.events, out);
-    out.extend_from_slice(b",\"searches\":");
-    write_u64(row.searches, out);
-    out.extend_from_slice(b",\"clicks\":");
-    write_u64(row.clicks, out);
-    out.extend_from_slice(b",\"searches_with_click\":");
-    write_u64(row.searches_with_click, out);
-    out.extend_from_slice(b",\"ctr\":");
-    write_json_f64(row.ctr, out);
-    out.extend_from_slice(b",\"clicks_per_search\":");
-    write_json_f64(row.clicks_per_search, out);
-    out.extend_from_slice(b"}\n");
-}
-
-/// Appends the row as one CSV record and `\n`, columns as in
-/// [`CSV_HEADER`]. The user is quoted (RFC 4180, `"` doubled) when it holds
-/// a `,`, `"`, CR or LF; no other field ever needs quoting.
-pub fn write_csv(row: &Row, out: &mut Vec<u8>) {
-    let user = row.user.as_bytes();
-    if user.iter().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
-        out.push(b'"');
-        for &b in user {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(user);
-    }
-    out.push(b',');
-    format_rfc3339_ms(row.session_start, out);
-    out.push(b',');
-    format_rfc3339_ms(row.session_end, out);
-    for n in [row.events, row.searches, row.clicks, row.searches_with_click] {
-        out.push(b',');
-        write_u64(n, out);
-    }
-    out.push(b',');
-    write_json_f64(row.ctr, out);
-    out.push(b',');
-    write_json_f64(row.clicks_per_search, out);
-    out.push(b'\n');
-}
 
 /// Appends the tutorial's first line: `User 2: 1 searches, 2 clicks\n`.
 pub fn write_text_summary(row: &Row, out: &mut Vec<u8>) {
@@ -335,7 +257,18 @@ impl std::fmt::Write for StackStr {
 mod tests {
     use super::*;
     use crate::metrics::Summary;
+    use crate::row_format::RowFormat;
     use proptest::prelude::*;
+
+    const CSV_HEADER: &str = Row::CSV_HEADER;
+
+    fn write_jsonl(r: &Row, out: &mut Vec<u8>) {
+        r.write_jsonl(out);
+    }
+
+    fn write_csv(r: &Row, out: &mut Vec<u8>) {
+        r.write_csv(out);
+    }
 
     fn row(user: &str, events: u64, searches: u64, clicks: u64, swc: u64) -> Row {
         let s = Summary {
@@ -499,28 +432,18 @@ mod tests {
         }
 
         #[test]
-        fn csv_user_round_trips(user in "[a-z,\"\r\n ]{0,12}") {
-            let line = text(write_csv, &row(&user, 1, 1, 0, 0));
-            // Read the first field back as RFC 4180 does.
-            let mut field = String::new();
-            let mut chars = line.chars().peekable();
-            if chars.peek() == Some(&'"') {
-                chars.next();
-                while let Some(c) = chars.next() {
-                    if c == '"' {
-                        if chars.peek() == Some(&'"') {
-                            chars.next();
-                        } else {
-                            prop_assert_eq!(chars.next(), Some(','));
-                            break;
-                        }
-                    }
-                    field.push(c);
-                }
-            } else {
-                field = line.split(',').next().unwrap_or_default().to_owned();
-            }
-            prop_assert_eq!(field, user);
+        fn session_rows_read_back_as_written(
+            user in "[a-z,\"\r\n é\u{1}]{0,12}", events in 1u64..1 << 40, searches in 1u64..1 << 40,
+            clicks in 0u64..1 << 40, swc in 0u64..1 << 40,
+            start in -62_135_596_800_000i64..253_402_300_799_999, length in 0i64..1 << 40,
+        ) {
+            let s = Summary { events, searches, clicks, searches_with_click: swc.min(searches) };
+            let r = Row::from_session(user.as_str().into(), start, start.saturating_add(length).min(253_402_300_799_999), s)
+                .unwrap_or_else(|| panic!("rows with searches"));
+            let line = text(write_jsonl, &r);
+            prop_assert_eq!(Row::read_jsonl(line.trim_end_matches('\n')), Ok(r.clone()));
+            let line = text(write_csv, &r);
+            prop_assert_eq!(Row::read_csv(line.strip_suffix('\n').unwrap_or_default()), Ok(r));
         }
     }
 }

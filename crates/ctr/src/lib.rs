@@ -19,5 +19,6 @@ pub mod generate;
 pub mod items;
 pub mod metrics;
 pub mod parse;
+pub mod row_format;
 pub mod timestamp;
 pub mod ubi;

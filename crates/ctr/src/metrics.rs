@@ -504,27 +504,29 @@ impl Pending {
     }
 }
 
-/// One output row: a finished session that holds at least one search.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    /// The user key, as a string.
-    pub user: UserKey,
-    /// Time of the session's earliest event, ms since the Unix epoch.
-    pub session_start: i64,
-    /// Time of the session's latest event, ms since the Unix epoch.
-    pub session_end: i64,
-    /// Events in the session.
-    pub events: u64,
-    /// `search` events.
-    pub searches: u64,
-    /// `click_result` events, including any before the first search.
-    pub clicks: u64,
-    /// Searches followed by at least one click before the next search.
-    pub searches_with_click: u64,
-    /// `searches_with_click / searches`.
-    pub ctr: f64,
-    /// `clicks / searches` (what the Bytewax tutorial prints as its CTR).
-    pub clicks_per_search: f64,
+crate::row_type! {
+    /// One output row: a finished session that holds at least one search
+    /// (`docs/sessions.md`).
+    pub struct Row as "session" {
+        /// the user, as a string
+        pub user: UserKey => Text,
+        /// time of the earliest event
+        pub session_start: i64 => Time,
+        /// time of the latest event
+        pub session_end: i64 => Time,
+        /// events in the session, of every type
+        pub events: u64 => Count,
+        /// `search` events
+        pub searches: u64 => Count,
+        /// `click_result` events, including clicks before the first search
+        pub clicks: u64 => Count,
+        /// searches followed by at least one click before the next search
+        pub searches_with_click: u64 => Count,
+        /// `searches_with_click / searches`: the share of searches that got a click (0 to 1)
+        pub ctr: f64 => Float,
+        /// `clicks / searches`: what the Bytewax tutorial prints as its CTR (may exceed 1)
+        pub clicks_per_search: f64 => Float,
+    }
 }
 
 impl Row {

@@ -545,22 +545,17 @@ fn doc_block(doc: &str, name: &str) -> String {
 
 #[test]
 fn the_worked_example_of_the_docs() {
-    use ctr::analytics::rows::{
-        write_judgment_jsonl, write_position_csv, write_query_jsonl, POSITION_CSV_HEADER,
-    };
+    use ctr::analytics::rows::PositionRow;
+    use ctr::row_format::RowFormat;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/analytics.md");
     let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let w = rows(&doc_block(&doc, "input"), Window::DAY, 1).remove(0);
     let mut queries = Vec::new();
-    w.queries.iter().for_each(|r| write_query_jsonl(r, &mut queries));
-    let mut positions = POSITION_CSV_HEADER.as_bytes().to_vec();
-    w.positions
-        .iter()
-        .for_each(|r| write_position_csv(r, &mut positions));
+    w.queries.iter().for_each(|r| r.write_jsonl(&mut queries));
+    let mut positions = PositionRow::CSV_HEADER.as_bytes().to_vec();
+    w.positions.iter().for_each(|r| r.write_csv(&mut positions));
     let mut judgments = Vec::new();
-    w.judgments
-        .iter()
-        .for_each(|r| write_judgment_jsonl(r, &mut judgments));
+    w.judgments.iter().for_each(|r| r.write_jsonl(&mut judgments));
     assert_eq!(String::from_utf8_lossy(&queries), doc_block(&doc, "queries"));
     assert_eq!(String::from_utf8_lossy(&positions), doc_block(&doc, "positions"));
     assert_eq!(String::from_utf8_lossy(&judgments), doc_block(&doc, "judgments"));

@@ -234,12 +234,12 @@ fn staged(events: &[Event], seed: u64) -> Vec<WindowRows> {
 
 /// Every row as JSON Lines.
 fn jsonl(windows: &[WindowRows]) -> String {
-    use ctr::analytics::rows::{write_judgment_jsonl, write_position_jsonl, write_query_jsonl};
+    use ctr::row_format::RowFormat;
     let mut out = Vec::new();
     for w in windows {
-        w.queries.iter().for_each(|r| write_query_jsonl(r, &mut out));
-        w.positions.iter().for_each(|r| write_position_jsonl(r, &mut out));
-        w.judgments.iter().for_each(|r| write_judgment_jsonl(r, &mut out));
+        w.queries.iter().for_each(|r| r.write_jsonl(&mut out));
+        w.positions.iter().for_each(|r| r.write_jsonl(&mut out));
+        w.judgments.iter().for_each(|r| r.write_jsonl(&mut out));
     }
     String::from_utf8_lossy(&out).into_owned()
 }

@@ -27,12 +27,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use compact_str::CompactString;
 use ctr::analytics::aggregate::{QueryWindowAcc, WindowAggs};
-use ctr::analytics::rows::{
-    self, JudgmentRow, PositionRow, QueryRow, WindowRows, JUDGMENT_CSV_HEADER, POSITION_CSV_HEADER,
-    QUERY_CSV_HEADER,
-};
+use ctr::analytics::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use ctr::analytics::searches::SearchRecord;
 use ctr::analytics::window::Window;
+use ctr::row_format::RowFormat;
 use eddy::connectors::Sink;
 use eddy::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use eddy::Stream;
@@ -209,7 +207,7 @@ fn by_window(window: Window, records: Vec<SearchRecord>) -> impl Iterator<Item =
 /// A late search as a tagged line of the late output (its `\n` included).
 fn late_line(r: &SearchRecord, window: Window) -> Bytes {
     let mut out = Vec::with_capacity(128);
-    rows::write_late_search_jsonl(r, window, &mut out);
+    ctr::analytics::rows::write_late_search_jsonl(r, window, &mut out);
     out.pop(); // the late sink ends each line
     Bytes::from(out)
 }
@@ -285,9 +283,9 @@ pub fn build<'a>(
             path,
             format,
             live_outputs,
-            QUERY_CSV_HEADER,
-            rows::write_query_jsonl,
-            rows::write_query_csv,
+            QueryRow::CSV_HEADER,
+            QueryRow::write_jsonl,
+            QueryRow::write_csv,
         );
         rows.output("query_output", {
             // The summary's top queries, from the rows as written.
@@ -309,9 +307,9 @@ pub fn build<'a>(
             path,
             format,
             live_outputs,
-            POSITION_CSV_HEADER,
-            rows::write_position_jsonl,
-            rows::write_position_csv,
+            PositionRow::CSV_HEADER,
+            PositionRow::write_jsonl,
+            PositionRow::write_csv,
         );
         rows.output("position_output", sink);
     }
@@ -326,9 +324,9 @@ pub fn build<'a>(
             path,
             format,
             live_outputs,
-            JUDGMENT_CSV_HEADER,
-            rows::write_judgment_jsonl,
-            rows::write_judgment_csv,
+            JudgmentRow::CSV_HEADER,
+            JudgmentRow::write_jsonl,
+            JudgmentRow::write_csv,
         );
         rows.output("judgment_output", sink);
     }

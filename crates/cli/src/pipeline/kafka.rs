@@ -105,7 +105,7 @@ fn sink<T: 'static>(
 pub fn row_sink(plan: &Plan, uri: &KafkaUri) -> Box<dyn Sink<Row>> {
     sink(plan, "--output", uri, |row: &Row, key, value| {
         key.extend_from_slice(row.user.as_bytes());
-        ctr::format::write_jsonl(row, value);
+        ctr::row_format::RowFormat::write_jsonl(row, value);
         if value.last() == Some(&b'\n') {
             value.pop();
         }

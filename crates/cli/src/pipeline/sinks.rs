@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ctr::format;
 use ctr::metrics::Row;
+use ctr::row_format::RowFormat;
 use eddy::connectors::files::{reopen_at, sync_if_regular, FileSink};
 use eddy::connectors::stdio::StdOutSink;
 use eddy::connectors::{Sink, SinkPartition, SinkRouting};
@@ -166,8 +167,8 @@ impl<T> SinkPartition<T> for TappedWriter<T> {
 /// The row sink for `format` (`live`: see [`bytes_sink`]).
 pub fn row_sink(path: &Path, format: Format, live: bool) -> Box<dyn Sink<Row>> {
     match format {
-        Format::Jsonl => bytes_sink(path, None, live, format::write_jsonl),
-        Format::Csv => bytes_sink(path, Some(format::CSV_HEADER), live, format::write_csv),
+        Format::Jsonl => bytes_sink(path, None, live, Row::write_jsonl),
+        Format::Csv => bytes_sink(path, Some(Row::CSV_HEADER), live, Row::write_csv),
         Format::Text => Box::new(TextSink {
             path: path.to_path_buf(),
         }),

@@ -15,7 +15,7 @@ use ctr::timestamp::TimeUnit;
 use eddy::connectors::files::PlanReport;
 use serde::Serialize;
 
-use crate::report::aggregate::{SessionRow, Sessions};
+use crate::report::aggregate::Sessions;
 
 /// A counter any worker can bump.
 #[derive(Debug, Default)]
@@ -247,14 +247,7 @@ impl Stats {
         };
         let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
         for r in rows {
-            live.add(&SessionRow {
-                start_ms: r.session_start,
-                end_ms: r.session_end,
-                events: r.events,
-                searches: r.searches,
-                clicks: r.clicks,
-                searches_with_click: r.searches_with_click,
-            });
+            live.add(r);
         }
     }
 

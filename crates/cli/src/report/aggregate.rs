@@ -4,6 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use ctr::analytics::rows::{JudgmentRow, PositionRow, QueryRow};
+pub use ctr::analytics::searches::Position;
+use ctr::metrics::Row;
+
 /// Upper bounds (inclusive) of the session-length bins, in events; the last
 /// bin takes everything above.
 pub const EVENT_BINS: [(u64, &str); 9] = [
@@ -54,21 +58,13 @@ fn bin_of<T: PartialOrd + Copy>(bins: &[(T, &str)], v: T) -> usize {
         .unwrap_or(bins.len() - 1)
 }
 
-/// One session row, as the report needs it (docs/sessions.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionRow {
-    /// `session_start`, ms since the Unix epoch.
-    pub start_ms: i64,
-    /// `session_end`, ms since the Unix epoch.
-    pub end_ms: i64,
-    /// `events`.
-    pub events: u64,
-    /// `searches`.
-    pub searches: u64,
-    /// `clicks`.
-    pub clicks: u64,
-    /// `searches_with_click`.
-    pub searches_with_click: u64,
+/// `x`, or 0 for a value that was `null` (a rate of nothing).
+fn or_zero(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
 }
 
 /// Counts of one time bucket.
@@ -263,23 +259,24 @@ pub struct Sessions {
 
 impl Sessions {
     /// Counts one row.
-    pub fn add(&mut self, r: &SessionRow) {
+    pub fn add(&mut self, r: &Row) {
+        let (start_ms, end_ms) = (r.session_start, r.session_end);
         self.rows += 1;
         self.events += r.events;
         self.searches += r.searches;
         self.clicks += r.clicks;
         self.searches_with_click += r.searches_with_click;
-        self.first_ms = Some(self.first_ms.map_or(r.start_ms, |m| m.min(r.start_ms)));
-        self.last_ms = Some(self.last_ms.map_or(r.end_ms, |m| m.max(r.end_ms)));
+        self.first_ms = Some(self.first_ms.map_or(start_ms, |m| m.min(start_ms)));
+        self.last_ms = Some(self.last_ms.map_or(end_ms, |m| m.max(end_ms)));
         // In integers: 3 of 10 searches is exactly the bin [0.3, 0.4).
         let bin = (r.searches_with_click.min(r.searches) * CTR_BINS as u64)
             .checked_div(r.searches)
             .unwrap_or(0);
         self.ctr_bins[(bin as usize).min(CTR_BINS - 1)] += 1;
         self.event_bins[bin_of(&EVENT_BINS, r.events)] += 1;
-        self.duration_bins[bin_of(&DURATION_BINS, r.end_ms.saturating_sub(r.start_ms))] += 1;
+        self.duration_bins[bin_of(&DURATION_BINS, end_ms.saturating_sub(start_ms))] += 1;
         self.timeline.add(
-            r.start_ms,
+            start_ms,
             &Bucket {
                 sessions: 1,
                 searches: r.searches,
@@ -297,33 +294,6 @@ impl Sessions {
     pub fn clicks_per_search(&self) -> f64 {
         ratio(self.clicks, self.searches)
     }
-}
-
-/// One query row of `ctr::analytics` (fields by name; `null` rates are
-/// rows with nothing to average).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct QueryRow {
-    /// The query text.
-    pub query: String,
-    /// Searches for it in the window.
-    pub searches: u64,
-    /// Of which with a click.
-    pub searches_with_click: u64,
-    /// Share of searches without a click.
-    #[serde(default)]
-    pub no_click_rate: Option<f64>,
-    /// Share of searches with no results.
-    #[serde(default)]
-    pub zero_result_rate: Option<f64>,
-    /// Clicks.
-    #[serde(default)]
-    pub clicks: u64,
-    /// Mean reciprocal rank of the first click, over searches.
-    #[serde(default)]
-    pub mrr: Option<f64>,
-    /// Mean time from search to first click, over searches with a click.
-    #[serde(default)]
-    pub mean_time_to_first_click_ms: Option<f64>,
 }
 
 /// A query over all windows.
@@ -351,9 +321,9 @@ impl QueryTotals {
         self.searches += r.searches;
         self.searches_with_click += r.searches_with_click;
         self.clicks += r.clicks;
-        self.no_click += r.no_click_rate.unwrap_or(0.0) * n;
-        self.zero_result += r.zero_result_rate.unwrap_or(0.0) * n;
-        self.mrr += r.mrr.unwrap_or(0.0) * n;
+        self.no_click += or_zero(r.no_click_rate) * n;
+        self.zero_result += or_zero(r.zero_result_rate) * n;
+        self.mrr += or_zero(r.mrr) * n;
         if let Some(t) = r.mean_time_to_first_click_ms {
             self.first_click.0 += t * r.searches_with_click as f64;
             self.first_click.1 += r.searches_with_click;
@@ -435,12 +405,12 @@ impl Queries {
                 .unwrap_or(FIRST_CLICK_BINS.len() - 1);
             self.first_click_bins[bin] += r.searches_with_click;
         }
-        match self.by_query.get_mut(&r.query) {
+        match self.by_query.get_mut(r.query.as_str()) {
             Some(t) => t.add(&r),
             None => {
                 let mut t = QueryTotals::default();
                 t.add(&r);
-                self.by_query.insert(r.query, t);
+                self.by_query.insert(r.query.into_string(), t);
             }
         }
     }
@@ -472,60 +442,6 @@ impl Queries {
         v.truncate(n);
         v
     }
-}
-
-/// A result position: a rank from 1, or `"unranked"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Position {
-    /// Rank 1, 2, …
-    Rank(u64),
-    /// Clicks on items not in the results.
-    Unranked,
-}
-
-impl std::fmt::Display for Position {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Position::Rank(r) => write!(f, "{r}"),
-            Position::Unranked => f.write_str("unranked"),
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Position {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Rank(u64),
-            Name(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Rank(r) if r >= 1 => Ok(Position::Rank(r)),
-            Raw::Name(s) if s == "unranked" => Ok(Position::Unranked),
-            _ => Err(serde::de::Error::custom(
-                "position must be a rank from 1 or \"unranked\"",
-            )),
-        }
-    }
-}
-
-/// One position row of `ctr::analytics`.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct PositionRow {
-    /// The position.
-    pub position: Position,
-    /// Clicks at it.
-    pub clicks: u64,
-    /// First clicks of a search at it.
-    #[serde(default)]
-    pub first_clicks: u64,
-    /// Searches whose results reach it.
-    #[serde(default)]
-    pub searches_with_results_at_position: u64,
-    /// CTR at it.
-    #[serde(default)]
-    pub ctr_at_position: Option<f64>,
 }
 
 /// A position over all windows.
@@ -572,25 +488,6 @@ impl Positions {
         t.searches_with_results += r.searches_with_results_at_position;
         t.ctr_sum += r.ctr_at_position.unwrap_or(0.0) * r.searches_with_results_at_position as f64;
     }
-}
-
-/// One judgment row of `ctr::analytics`.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct JudgmentRow {
-    /// The query.
-    pub query: String,
-    /// The item.
-    pub item: String,
-    /// Times the item was shown for the query.
-    pub impressions: u64,
-    /// Clicks on it.
-    pub clicks: u64,
-    /// Its mean position when shown.
-    #[serde(default)]
-    pub mean_position: Option<f64>,
-    /// Clicks over expected clicks.
-    #[serde(default)]
-    pub coec: Option<f64>,
 }
 
 /// A (query, item) pair over all windows.
@@ -645,10 +542,13 @@ impl Judgments {
     pub fn add(&mut self, r: JudgmentRow) {
         self.rows += 1;
         let n = r.impressions as f64;
-        let t = self.by_pair.entry((r.query, r.item)).or_default();
+        let t = self
+            .by_pair
+            .entry((r.query.into_string(), r.item.into_string()))
+            .or_default();
         t.impressions += r.impressions;
         t.clicks += r.clicks;
-        t.position_sum += r.mean_position.unwrap_or(0.0) * n;
+        t.position_sum += or_zero(r.mean_position) * n;
         t.coec_sum += r.coec.unwrap_or(0.0) * n;
     }
 
@@ -678,14 +578,17 @@ mod tests {
     const H: i64 = 3_600_000;
     const T0: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
 
-    fn row(start_ms: i64, dur_ms: i64, events: u64, searches: u64, swc: u64, clicks: u64) -> SessionRow {
-        SessionRow {
-            start_ms,
-            end_ms: start_ms + dur_ms,
+    fn row(start_ms: i64, dur_ms: i64, events: u64, searches: u64, swc: u64, clicks: u64) -> Row {
+        Row {
+            user: "u".into(),
+            session_start: start_ms,
+            session_end: start_ms + dur_ms,
             events,
             searches,
             clicks,
             searches_with_click: swc,
+            ctr: 0.0,
+            clicks_per_search: 0.0,
         }
     }
 
@@ -772,14 +675,18 @@ mod tests {
         ttfc: Option<f64>,
     ) -> QueryRow {
         QueryRow {
+            window_start: 0,
             query: q.into(),
             searches,
             searches_with_click: swc,
-            no_click_rate: Some(no_click),
-            zero_result_rate: Some(zero),
+            ctr: 0.0,
+            no_click_rate: no_click,
+            zero_result_rate: zero,
             clicks: swc,
-            mrr: Some(mrr),
+            mean_first_click_position: None,
+            mrr,
             mean_time_to_first_click_ms: ttfc,
+            reformulation_rate: 0.0,
         }
     }
 
@@ -817,38 +724,48 @@ mod tests {
 
     #[test]
     fn query_rows_parse_by_field_name_with_nulls_and_extra_fields() {
-        let r: QueryRow = serde_json::from_str(
+        use ctr::row_format::RowFormat;
+        let r = QueryRow::read_jsonl(
             r#"{"window_start":"2024-01-01T00:00:00.000Z","query":"q","searches":3,"searches_with_click":0,
             "ctr":0.0,"no_click_rate":1.0,"zero_result_rate":0.0,"clicks":0,"mean_first_click_position":null,
-            "mrr":0.0,"mean_time_to_first_click_ms":null,"reformulation_rate":0.5}"#,
+            "mrr":null,"mean_time_to_first_click_ms":null,"reformulation_rate":0.5,"extra":1}"#,
         )
         .unwrap();
         assert_eq!((r.searches, r.mean_time_to_first_click_ms), (3, None));
+        let mut q = Queries::default();
+        q.add(r);
+        assert_eq!(q.by_query["q"].mrr(), 0.0); // null counts 0
     }
 
     #[test]
     fn positions_parse_ranks_and_unranked_and_weight_ctr_by_searches() {
         let mut p = Positions::default();
         for line in [
-            r#"{"window_start":"w","position":1,"clicks":6,"first_clicks":5,"searches_with_results_at_position":10,"ctr_at_position":0.6}"#,
-            r#"{"window_start":"w2","position":1,"clicks":0,"first_clicks":0,"searches_with_results_at_position":30,"ctr_at_position":0.0}"#,
-            r#"{"window_start":"w","position":"unranked","clicks":2,"first_clicks":1,"searches_with_results_at_position":0,"ctr_at_position":null}"#,
-            r#"{"window_start":"w","position":2,"clicks":1,"first_clicks":1,"searches_with_results_at_position":10,"ctr_at_position":0.1}"#,
+            r#"{"window_start":"2024-01-01T00:00:00.000Z","position":1,"clicks":6,"first_clicks":5,"searches_with_results_at_position":10,"ctr_at_position":0.6}"#,
+            r#"{"window_start":"2024-01-02T00:00:00.000Z","position":1,"clicks":0,"first_clicks":0,"searches_with_results_at_position":30,"ctr_at_position":0.0}"#,
+            r#"{"window_start":"2024-01-01T00:00:00.000Z","position":"unranked","clicks":2,"first_clicks":1,"searches_with_results_at_position":0,"ctr_at_position":null}"#,
+            r#"{"window_start":"2024-01-01T00:00:00.000Z","position":2,"clicks":1,"first_clicks":1,"searches_with_results_at_position":10,"ctr_at_position":0.1}"#,
         ] {
-            p.add(&serde_json::from_str(line).unwrap());
+            p.add(&ctr::row_format::RowFormat::read_jsonl(line).unwrap());
         }
         let order: Vec<Position> = p.by_position.keys().copied().collect();
-        assert_eq!(order, [Position::Rank(1), Position::Rank(2), Position::Unranked]);
-        let first = p.by_position[&Position::Rank(1)];
+        assert_eq!(
+            order,
+            [Position::Ranked(1), Position::Ranked(2), Position::Unranked]
+        );
+        let first = p.by_position[&Position::Ranked(1)];
         assert_eq!(
             (first.clicks, first.first_clicks, first.searches_with_results),
             (6, 5, 40)
         );
         assert_eq!(first.ctr(), 0.15); // (0.6×10 + 0×30) / 40
         assert_eq!(p.by_position[&Position::Unranked].ctr(), 0.0);
-        for bad in [r#"{"position":0,"clicks":1}"#, r#"{"position":"top","clicks":1}"#] {
-            let e = serde_json::from_str::<PositionRow>(bad).unwrap_err();
-            assert!(e.to_string().contains("rank from 1"), "{e}");
+        for bad in ["0", r#""top""#] {
+            let line = format!(
+                r#"{{"window_start":"2024-01-01T00:00:00.000Z","position":{bad},"clicks":1,"first_clicks":0,"searches_with_results_at_position":0,"ctr_at_position":null}}"#
+            );
+            let e = <PositionRow as ctr::row_format::RowFormat>::read_jsonl(&line).unwrap_err();
+            assert!(e.contains("rank from 1"), "{e}");
         }
     }
 
@@ -857,11 +774,13 @@ mod tests {
         let mut j = Judgments::default();
         let add = |j: &mut Judgments, q: &str, i: &str, imp, clicks, pos, coec| {
             j.add(JudgmentRow {
+                window_start: 0,
                 query: q.into(),
                 item: i.into(),
                 impressions: imp,
                 clicks,
-                mean_position: Some(pos),
+                mean_position: pos,
+                ctr: 0.0,
                 coec: Some(coec),
             })
         };

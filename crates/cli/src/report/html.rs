@@ -14,7 +14,7 @@ const TABLE_ROWS: usize = 50;
 /// Query and item texts longer than this are cut (with `…`) in tables.
 const MAX_TEXT: usize = 100;
 /// Positions shown one by one; higher ones are one bar.
-const MAX_POSITIONS: u64 = 30;
+const MAX_POSITIONS: u32 = 30;
 
 /// The page's style: system fonts, and a print layout.
 const STYLE: &str = r#"
@@ -530,7 +530,7 @@ fn positions(out: &mut String, p: &super::aggregate::Positions) -> anyhow::Resul
     let mut beyond: Option<super::aggregate::PositionTotals> = None;
     for (pos, t) in &p.by_position {
         match pos {
-            Position::Rank(r) if *r > MAX_POSITIONS => {
+            Position::Ranked(r) if *r > MAX_POSITIONS => {
                 let b = beyond.get_or_insert_with(Default::default);
                 b.clicks += t.clicks;
                 b.first_clicks += t.first_clicks;

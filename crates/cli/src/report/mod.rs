@@ -88,7 +88,7 @@ impl Report {
     /// Reads query rows.
     pub fn read_queries(&mut self, path: &Path) -> anyhow::Result<()> {
         let q = self.queries.get_or_insert_with(Queries::default);
-        read::json_rows("--queries", path, "query", |r| q.add(r))?;
+        read::json_rows("--queries", path, |r| q.add(r))?;
         self.sources
             .push(("query rows".into(), path.display().to_string()));
         Ok(())
@@ -97,7 +97,7 @@ impl Report {
     /// Reads position rows.
     pub fn read_positions(&mut self, path: &Path) -> anyhow::Result<()> {
         let p = self.positions.get_or_insert_with(Positions::default);
-        read::json_rows("--positions", path, "position", |r| p.add(&r))?;
+        read::json_rows("--positions", path, |r| p.add(&r))?;
         self.sources
             .push(("position rows".into(), path.display().to_string()));
         Ok(())
@@ -106,7 +106,7 @@ impl Report {
     /// Reads judgment rows.
     pub fn read_judgments(&mut self, path: &Path) -> anyhow::Result<()> {
         let j = self.judgments.get_or_insert_with(Judgments::default);
-        read::json_rows("--judgments", path, "judgment", |r| j.add(r))?;
+        read::json_rows("--judgments", path, |r| j.add(r))?;
         self.sources
             .push(("judgment rows".into(), path.display().to_string()));
         Ok(())

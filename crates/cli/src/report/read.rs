@@ -8,13 +8,11 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::{anyhow, Context};
-use ctr::timestamp::parse_rfc3339_ms;
-use serde::de::DeserializeOwned;
-
-use super::aggregate::SessionRow;
+use ctr::metrics::Row;
+use ctr::row_format::RowFormat;
 
 /// The CSV header of session rows.
-const CSV_HEADER: &str = ctr::format::CSV_HEADER;
+const CSV_HEADER: &str = Row::CSV_HEADER;
 
 /// Opens `path` for reading (`option` names it in errors).
 fn open(option: &str, path: &Path) -> anyhow::Result<BufReader<File>> {
@@ -48,19 +46,15 @@ fn for_lines(
     }
 }
 
-/// Reads every JSON Lines row of `path` as a `T` (fields by name; unknown
+/// Reads every JSON Lines row of `path` as an `R` (fields by name; unknown
 /// fields ignored).
-pub fn json_rows<T: DeserializeOwned>(
-    option: &str,
-    path: &Path,
-    what: &str,
-    mut each: impl FnMut(T),
-) -> anyhow::Result<()> {
+pub fn json_rows<R: RowFormat>(option: &str, path: &Path, mut each: impl FnMut(R)) -> anyhow::Result<()> {
     for_lines(option, path, |text, number| {
-        let row = serde_json::from_str(text).map_err(|e| {
+        let row = R::read_jsonl(text).map_err(|e| {
             anyhow!(
-                "{option} {}:{number}: not a {what} row (a JSON object per line): {e}",
-                path.display()
+                "{option} {}:{number}: not a {} row (a JSON object per line, docs/analytics.md): {e}",
+                path.display(),
+                R::WHAT
             )
         })?;
         each(row);
@@ -68,87 +62,24 @@ pub fn json_rows<T: DeserializeOwned>(
     })
 }
 
-/// The session-row fields the report reads, as in the `jsonl` format.
-#[derive(serde::Deserialize)]
-struct JsonSession<'a> {
-    session_start: &'a str,
-    session_end: &'a str,
-    events: u64,
-    searches: u64,
-    clicks: u64,
-    searches_with_click: u64,
-}
-
-/// A time of a session row.
-fn time(field: &str, s: &str) -> anyhow::Result<i64> {
-    parse_rfc3339_ms(s).map_err(|e| anyhow!("{field} {s:?} is not an RFC 3339 time: {e}"))
-}
-
-/// A count of a CSV session row.
-fn count(field: &str, s: &str) -> anyhow::Result<u64> {
-    s.parse()
-        .map_err(|_| anyhow!("{field} {s:?} is not a whole number"))
-}
-
-/// The last 8 fields of a CSV session record (`user`, the only one that
-/// may be quoted, comes first).
-fn csv_session(record: &str) -> anyhow::Result<SessionRow> {
-    let mut fields = record.rsplitn(9, ',');
-    let mut next = |name: &str| {
-        fields.next().ok_or_else(|| {
-            anyhow!(
-                "expected 9 comma-separated fields ({}); {name} is missing",
-                CSV_HEADER.trim_end()
-            )
-        })
-    };
-    let _clicks_per_search = next("clicks_per_search")?;
-    let _ctr = next("ctr")?;
-    let searches_with_click = count("searches_with_click", next("searches_with_click")?)?;
-    let clicks = count("clicks", next("clicks")?)?;
-    let searches = count("searches", next("searches")?)?;
-    let events = count("events", next("events")?)?;
-    let end_ms = time("session_end", next("session_end")?)?;
-    let start_ms = time("session_start", next("session_start")?)?;
-    next("user")?;
-    Ok(SessionRow {
-        start_ms,
-        end_ms,
-        events,
-        searches,
-        clicks,
-        searches_with_click,
-    })
-}
-
 /// Reads the session rows of `path`, `jsonl` or `csv` (a file whose first
 /// line is the CSV header is CSV).
-pub fn session_rows(option: &str, path: &Path, mut each: impl FnMut(&SessionRow)) -> anyhow::Result<()> {
+pub fn session_rows(option: &str, path: &Path, mut each: impl FnMut(&Row)) -> anyhow::Result<()> {
     let mut csv: Option<bool> = None;
     // A CSV record runs on while a quoted user holds a line break: until
     // its double quotes balance.
     let mut pending = String::new();
     let mut pending_from = 0u64;
     for_lines(option, path, |text, number| {
-        let where_ = || format!("{option} {}:{number}", path.display());
         let is_csv = *csv.get_or_insert_with(|| text.trim_start_matches('\u{feff}') == CSV_HEADER.trim_end());
         if !is_csv {
-            let row: JsonSession<'_> = serde_json::from_str(text).map_err(|e| {
+            let row = Row::read_jsonl(text).map_err(|e| {
                 anyhow!(
-                    "{}: not a session row (jsonl or csv, docs/sessions.md): {e}",
-                    where_()
+                    "{option} {}:{number}: not a session row (jsonl or csv, docs/sessions.md): {e}",
+                    path.display()
                 )
             })?;
-            let start_ms = time("session_start", row.session_start).with_context(where_)?;
-            let end_ms = time("session_end", row.session_end).with_context(where_)?;
-            each(&SessionRow {
-                start_ms,
-                end_ms,
-                events: row.events,
-                searches: row.searches,
-                clicks: row.clicks,
-                searches_with_click: row.searches_with_click,
-            });
+            each(&row);
             return Ok(());
         }
         if number == 1 {
@@ -163,8 +94,8 @@ pub fn session_rows(option: &str, path: &Path, mut each: impl FnMut(&SessionRow)
         if pending.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
             return Ok(());
         }
-        let row =
-            csv_session(&pending).with_context(|| format!("{option} {}:{pending_from}", path.display()))?;
+        let row = Row::read_csv(&pending)
+            .map_err(|e| anyhow!("{option} {}:{pending_from}: {e}", path.display()))?;
         pending.clear();
         each(&row);
         Ok(())
@@ -182,12 +113,12 @@ pub fn session_rows(option: &str, path: &Path, mut each: impl FnMut(&SessionRow)
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> anyhow::Result<Vec<SessionRow>> {
+    fn read(text: &str) -> anyhow::Result<Vec<Row>> {
         let dir = tempfile::tempdir()?;
         let p = dir.path().join("rows");
         std::fs::write(&p, text)?;
         let mut rows = Vec::new();
-        session_rows("--sessions", &p, |r| rows.push(*r))?;
+        session_rows("--sessions", &p, |r| rows.push(r.clone()))?;
         Ok(rows)
     }
 
@@ -200,16 +131,23 @@ mod tests {
         let csv = format!(
             "{CSV_HEADER}\"a,\"\"b\"\"\nc\",2024-01-01T00:00:05.000Z,2024-01-01T00:00:08.000Z,4,1,2,1,1.0,2.0\n"
         );
-        let want = SessionRow {
-            start_ms: T5,
-            end_ms: T5 + 3_000,
+        let want = Row {
+            user: "2".into(),
+            session_start: T5,
+            session_end: T5 + 3_000,
             events: 4,
             searches: 1,
             clicks: 2,
             searches_with_click: 1,
+            ctr: 1.0,
+            clicks_per_search: 2.0,
         };
-        assert_eq!(read(jsonl).unwrap(), [want]);
-        assert_eq!(read(&csv).unwrap(), [want]);
+        assert_eq!(read(jsonl).unwrap(), std::slice::from_ref(&want));
+        let from_csv = Row {
+            user: "a,\"b\"\nc".into(),
+            ..want
+        };
+        assert_eq!(read(&csv).unwrap(), [from_csv]);
         assert_eq!(read("").unwrap(), []);
     }
 
@@ -222,7 +160,7 @@ mod tests {
         ))
         .unwrap_err();
         assert!(
-            format!("{e:#}").contains("rows:2: session_start \"x\" is not an RFC 3339 time"),
+            format!("{e:#}").contains("rows:2: session_start: \"x\" is not an RFC 3339 time"),
             "{e:#}"
         );
         let e = read(&format!("{CSV_HEADER}\"open,2024-01-01T00:00:05.000Z\n")).unwrap_err();

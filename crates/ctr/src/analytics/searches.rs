@@ -38,6 +38,16 @@ pub enum Position {
     Unranked,
 }
 
+impl std::fmt::Display for Position {
+    /// `1`, `2`, … or `unranked`, as the rows write it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Ranked(r) => write!(f, "{r}"),
+            Position::Unranked => f.write_str("unranked"),
+        }
+    }
+}
+
 /// One click of a search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Click {
