@@ -284,12 +284,17 @@ fn recovery_config(flags: Option<&RecoveryFlags>, plan: &Plan) -> anyhow::Result
         );
     }
     // What a resume compares: each input file's size, time and sampled
-    // hashes (a missing input is the run's error, reported the same way).
+    // hashes (a missing input is the run's error, reported the same way);
+    // a Kafka topic's partition count.
     let began = Instant::now();
-    let inputs = eddy::connectors::files::input_identities(&plan.inputs, plan.chunk_bytes)?;
+    let mut inputs = eddy::connectors::files::input_records(&plan.inputs, plan.chunk_bytes)?;
+    if let Some(topic) = &plan.kafka.input {
+        inputs.push(eddy::connectors::kafka::input_record(
+            &plan.kafka.with_options(topic),
+        )?);
+    }
     tracing::debug!(
-        files = inputs.len(),
-        bytes = inputs.iter().map(|i| i.size).sum::<u64>(),
+        inputs = inputs.len(),
         seconds = began.elapsed().as_secs_f64(),
         "input identities taken (each file hashed whole)"
     );

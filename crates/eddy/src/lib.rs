@@ -59,8 +59,8 @@ pub mod connectors {
     #[cfg(feature = "kafka")]
     pub use eddy_io::kafka;
     pub use eddy_io::{
-        error, files, stdio, ConnectorError, FileSink, FileSinkWriter, FileSource, LineRef, Poll, Sink,
-        SinkPartition, SinkRouting, Source, SourcePartition, StdOutSink,
+        error, files, input_record, stdio, ConnectorError, FileSink, FileSinkWriter, FileSource, InputRecord,
+        LineRef, Poll, RecordedInput, Sink, SinkPartition, SinkRouting, Source, SourcePartition, StdOutSink,
     };
 }
 pub use error::{ConnectorError, EddyError, RecoveryError, Result};

@@ -20,7 +20,7 @@ mod sink;
 mod source;
 pub(crate) mod thread_fill;
 
-pub use identity::{input_identities, InputIdentity};
+pub use identity::{input_identities, input_records, InputIdentity};
 pub use line::LineRef;
 pub use sink::{reopen_at, sync_if_regular, FileSink, FileSinkWriter};
 pub use source::{FileSource, PlanReport};

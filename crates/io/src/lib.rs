@@ -17,12 +17,14 @@
 
 pub mod error;
 pub mod files;
+pub mod input_record;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod stdio;
 
 pub use error::{ConnectorError, Result};
 pub use files::{FileSink, FileSinkWriter, FileSource, LineRef};
+pub use input_record::{InputRecord, RecordedInput};
 pub use stdio::StdOutSink;
 
 use std::time::Duration;

@@ -57,15 +57,9 @@ pub fn describe_store(info: &eddy::recovery::StoreInfo) -> String {
         }
     }
     if !info.inputs.is_empty() {
-        let _ = writeln!(out, "inputs:      {} files", info.inputs.len());
+        let _ = writeln!(out, "inputs:      {}", info.inputs.len());
         for i in &info.inputs {
-            let _ = writeln!(
-                out,
-                "  {}  {} bytes  modified {}",
-                i.path,
-                i.size,
-                eddy::connectors::files::identity::show_time(i.modified_ns)
-            );
+            let _ = writeln!(out, "  {}  {}", i.name, i.summary);
         }
     }
     let _ = writeln!(out, "snapshots:   {}", info.epochs.len());

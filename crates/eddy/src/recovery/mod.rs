@@ -50,8 +50,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::connectors::files::identity::show_time;
-use crate::connectors::files::InputIdentity;
+use crate::connectors::{InputRecord, RecordedInput};
 pub use crate::error::{parameter_changes, CodecError, Owner, RecoveryError};
 pub use store::EpochRow;
 use store::Result;
@@ -76,12 +75,13 @@ pub struct RecoveryConfig {
     /// refused. Written as `name = value` lines, the refusal names each
     /// parameter that changed and both its values.
     pub fingerprint: String,
-    /// The identity of every input file (see
-    /// [`FileSource::identities`](crate::connectors::files::FileSource::identities)):
-    /// recorded when the run starts afresh, compared when it resumes. A
-    /// resume whose inputs changed is refused, naming the file and what
-    /// changed.
-    pub inputs: Vec<InputIdentity>,
+    /// What each input's connector says identifies it (files:
+    /// [`input_records`](crate::connectors::files::input_records); a Kafka
+    /// topic: `connectors::kafka::input_record`): recorded when the run
+    /// starts afresh, compared when it resumes. The store keeps the records
+    /// without reading them; a resume whose inputs changed in a way their
+    /// connector refuses is refused, naming the input and what changed.
+    pub inputs: Vec<InputRecord>,
     /// Called once a resume has passed every check (store, dataflow,
     /// fingerprint, inputs, every part of the snapshot), before any output
     /// is reopened: the place to say "resuming from snapshot N".
@@ -135,7 +135,7 @@ impl RecoveryConfig {
 
     /// The same, recording and comparing these input identities (see
     /// [`RecoveryConfig::inputs`](struct@RecoveryConfig#structfield.inputs)).
-    pub fn inputs(mut self, inputs: Vec<InputIdentity>) -> Self {
+    pub fn inputs(mut self, inputs: Vec<InputRecord>) -> Self {
         self.inputs = inputs;
         self
     }
@@ -166,8 +166,8 @@ pub struct StoreInfo {
     pub flow_id: Option<String>,
     /// The run fingerprint it was written with.
     pub fingerprint: Option<String>,
-    /// The input identities recorded when its run started.
-    pub inputs: Vec<InputIdentity>,
+    /// The inputs recorded when its run started.
+    pub inputs: Vec<RecordedInput>,
     /// Every epoch kept, oldest first.
     pub epochs: Vec<EpochRow>,
     /// Steps of the latest complete epoch: `(step, parts, bytes)`.
@@ -302,51 +302,41 @@ fn check_snapshot(store: &Store, epoch: &EpochRow) -> Result<()> {
 }
 
 /// Compares the inputs recorded when the run started (`then`) with the
-/// inputs now: `Err` says which changed and how. Every change refuses,
-/// growth at the end (an append) and a modification time alone included: a
-/// file rewritten in place with the same size shows only there.
-pub(crate) fn check_inputs(then: &[InputIdentity], now: &[InputIdentity]) -> std::result::Result<(), String> {
+/// inputs now: `Err` says which changed and how. Each input's connector
+/// says which changes refuse a resume ([`InputRecord::refusals`]: every
+/// change of a file, an append and a modification time alone included); an
+/// input added, removed or moved in the order refuses too.
+pub(crate) fn check_inputs(then: &[RecordedInput], now: &[InputRecord]) -> std::result::Result<(), String> {
     let mut problems = Vec::new();
     for old in then {
-        match now.iter().find(|n| n.path == old.path) {
-            None => problems.push(format!("input {} is no longer among the inputs", old.path)),
+        match now.iter().find(|n| n.name == old.name) {
+            None => problems.push(format!("input {} is no longer among the inputs", old.name)),
             Some(new) => {
-                let changes = old.changes(new);
-                if changes.is_empty() {
-                    continue;
-                }
-                let mut text = format!(
-                    "input {} changed since the snapshot ({})",
-                    old.path,
-                    changes.join("; ")
-                );
-                if changes.len() == 1 && old.modified_ns != new.modified_ns {
-                    text.push_str(&format!(
-                        "; if its contents are unchanged, restore its time with `touch -m -d @{} {}` \
-                         and resume",
-                        show_time(old.modified_ns),
-                        old.path
+                let refusals = new.refusals_since(&old.data);
+                if !refusals.is_empty() {
+                    problems.push(format!(
+                        "input {} changed since the snapshot ({})",
+                        old.name,
+                        refusals.join("; ")
                     ));
                 }
-                problems.push(text);
             }
         }
     }
     for new in now {
-        if !then.iter().any(|o| o.path == new.path) {
+        if !then.iter().any(|o| o.name == new.name) {
             problems.push(format!(
                 "input {} was not among the inputs of the snapshot",
-                new.path
+                new.name
             ));
         }
     }
     if problems.is_empty() {
-        let order = |ids: &[InputIdentity]| ids.iter().map(|i| i.path.clone()).collect::<Vec<_>>();
-        if order(then) != order(now) {
+        let then: Vec<&str> = then.iter().map(|i| i.name.as_str()).collect();
+        let now: Vec<&str> = now.iter().map(|i| i.name.as_str()).collect();
+        if then != now {
             problems.push(format!(
-                "the inputs are in another order (then {:?}, now {:?})",
-                order(then),
-                order(now)
+                "the inputs are in another order (then {then:?}, now {now:?})"
             ));
         }
     }
@@ -562,7 +552,10 @@ mod tests {
     use super::*;
     use crate::error::tests::report;
 
-    fn id(path: &str, size: u64) -> InputIdentity {
+    use crate::connectors::files::InputIdentity;
+
+    /// A file's identity.
+    fn file(path: &str, size: u64) -> InputIdentity {
         InputIdentity {
             path: path.into(),
             size,
@@ -574,10 +567,19 @@ mod tests {
         }
     }
 
+    fn id(path: &str, size: u64) -> InputRecord {
+        file(path, size).record()
+    }
+
+    /// What the store gives back of `records`.
+    fn stored(records: &[InputRecord]) -> Vec<RecordedInput> {
+        records.iter().map(RecordedInput::from).collect()
+    }
+
     #[test]
     fn the_same_inputs_pass() {
         let then = vec![id("a.log", 10), id("b.log", 20)];
-        assert_eq!(check_inputs(&then, &then.clone()), Ok(()));
+        assert_eq!(check_inputs(&stored(&then), &then), Ok(()));
         assert_eq!(check_inputs(&[], &[]), Ok(()));
     }
 
@@ -585,21 +587,33 @@ mod tests {
     fn every_change_is_refused_naming_the_file() {
         let then = vec![id("a.log", 10), id("logs.jsonl", 1234)];
         let grown = vec![id("a.log", 10), id("logs.jsonl", 1300)];
-        let e = check_inputs(&then, &grown).unwrap_err();
+        let e = check_inputs(&stored(&then), &grown).unwrap_err();
         assert_eq!(
             e,
             "input logs.jsonl changed since the snapshot (size 1234 → 1300 bytes: it grew)"
         );
-        let mut same_size = then.clone();
-        same_size[1].head = 9;
-        let e = check_inputs(&then, &same_size).unwrap_err();
+        let same_size = vec![
+            id("a.log", 10),
+            InputIdentity {
+                head: 9,
+                ..file("logs.jsonl", 1234)
+            }
+            .record(),
+        ];
+        let e = check_inputs(&stored(&then), &same_size).unwrap_err();
         assert!(
             e.contains("input logs.jsonl changed") && e.contains("first 1234 bytes differ"),
             "{e}"
         );
-        let mut middle = then.clone();
-        middle[0].boundaries[0].1 = 7;
-        let e = check_inputs(&then, &middle).unwrap_err();
+        let middle = vec![
+            InputIdentity {
+                boundaries: vec![(16, 7)],
+                ..file("a.log", 10)
+            }
+            .record(),
+            id("logs.jsonl", 1234),
+        ];
+        let e = check_inputs(&stored(&then), &middle).unwrap_err();
         assert!(
             e.contains("input a.log changed") && e.contains("chunk start(s) 16"),
             "{e}"
@@ -609,9 +623,12 @@ mod tests {
     #[test]
     fn a_touched_file_is_refused_with_the_time_to_restore() {
         let then = vec![id("a.log", 10)];
-        let mut touched = then.clone();
-        touched[0].modified_ns += 5_000_000_000;
-        let e = check_inputs(&then, &touched).unwrap_err();
+        let touched = vec![InputIdentity {
+            modified_ns: file("a.log", 10).modified_ns + 5_000_000_000,
+            ..file("a.log", 10)
+        }
+        .record()];
+        let e = check_inputs(&stored(&then), &touched).unwrap_err();
         assert!(
             e.starts_with("input a.log changed since the snapshot (modification time "),
             "{e}"
@@ -622,15 +639,15 @@ mod tests {
     #[test]
     fn files_added_removed_or_reordered_are_refused() {
         let then = vec![id("a.log", 10), id("b.log", 20)];
-        let e = check_inputs(&then, &then[..1]).unwrap_err();
+        let e = check_inputs(&stored(&then), &then[..1]).unwrap_err();
         assert_eq!(e, "input b.log is no longer among the inputs");
-        let e = check_inputs(&then[..1], &then).unwrap_err();
+        let e = check_inputs(&stored(&then[..1]), &then).unwrap_err();
         assert_eq!(e, "input b.log was not among the inputs of the snapshot");
         let swapped = vec![then[1].clone(), then[0].clone()];
-        let e = check_inputs(&then, &swapped).unwrap_err();
+        let e = check_inputs(&stored(&then), &swapped).unwrap_err();
         assert!(e.starts_with("the inputs are in another order"), "{e}");
         let many: Vec<_> = (0..5).map(|i| id(&format!("f{i}"), 1)).collect();
-        let e = check_inputs(&many, &[]).unwrap_err();
+        let e = check_inputs(&stored(&many), &[]).unwrap_err();
         assert!(e.ends_with("and 2 more"), "{e}");
     }
 
@@ -643,13 +660,14 @@ mod tests {
             id("a.log", 10),
             InputIdentity {
                 boundaries: vec![],
-                ..id("b.log", 0)
-            },
+                ..file("b.log", 0)
+            }
+            .record(),
         ];
         store.set_inputs(&ids).unwrap();
-        assert_eq!(store.inputs().unwrap(), ids);
+        assert_eq!(store.inputs().unwrap(), stored(&ids));
         store.set_inputs(&ids[1..]).unwrap();
-        assert_eq!(store.inputs().unwrap(), ids[1..]);
+        assert_eq!(store.inputs().unwrap(), stored(&ids[1..]));
         drop(store);
 
         std::fs::write(&path, b"").unwrap();
@@ -682,12 +700,12 @@ mod tests {
             drop(conn);
             let e = Store::open(dir.path(), true).err().unwrap();
             assert!(
-                matches!(&e, RecoveryError::OtherVersion { path: p, found, expected: 5 } if p == &path && *found == old),
+                matches!(&e, RecoveryError::OtherVersion { path: p, found, expected: 6 } if p == &path && *found == old),
                 "{e:?}"
             );
             assert!(
                 e.to_string().contains(&format!(
-                    "format version {old}; this build reads version 5; it was made by an older build"
+                    "format version {old}; this build reads version 6; it was made by an older build"
                 )),
                 "{e}"
             );

@@ -2,9 +2,9 @@
 //! directory, shared by every worker of every process (each worker has its
 //! own connection).
 //!
-//! Tables: `meta` (format, dataflow id, run fingerprint), `inputs` (the
-//! identity of every input file when the run started afresh, compared at
-//! every resume), `epochs` (one row per announced snapshot: its progress
+//! Tables: `meta` (format, dataflow id, run fingerprint), `inputs` (each
+//! input's record, as its connector made it when the run started afresh:
+//! a name, a summary and opaque bytes, compared at every resume), `epochs` (one row per announced snapshot: its progress
 //! mark and how many parts make it complete) and `parts` (one checksummed
 //! blob per epoch, step and worker).
 //! A snapshot is complete when all its parts are there; resuming uses the
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use crate::connectors::files::InputIdentity;
+use crate::connectors::{InputRecord, RecordedInput};
 use crate::error::{CodecError, Owner, RecoveryError};
 
 /// The store's results: a [`RecoveryError`] names the store and the case.
@@ -33,8 +33,9 @@ const APPLICATION_ID: i64 = 0x4544_4459;
 /// clock the input's progress when its watermark was set (windows close as
 /// the input advances); version 5 records each input's whole-content hash:
 /// a store of an older version holds states this build cannot read (or
-/// inputs it cannot check), so it is refused when opened.
-pub const STORE_VERSION: i64 = 5;
+/// inputs it cannot check), so it is refused when opened; version 6 keeps
+/// opaque input records (each connector's own).
+pub const STORE_VERSION: i64 = 6;
 
 /// How long a writer waits for another worker's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -143,9 +144,8 @@ impl Store {
              PRAGMA journal_mode = WAL;
              BEGIN;
              CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE inputs (idx INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,
-                 modified_ns INTEGER NOT NULL, head INTEGER NOT NULL, tail INTEGER NOT NULL,
-                 boundaries BLOB NOT NULL, content INTEGER NOT NULL);
+             CREATE TABLE inputs (idx INTEGER PRIMARY KEY, name TEXT NOT NULL, summary TEXT NOT NULL,
+                 data BLOB NOT NULL);
              CREATE TABLE epochs (epoch INTEGER PRIMARY KEY, mark INTEGER NOT NULL,
                  expected INTEGER NOT NULL, workers INTEGER NOT NULL, created_ms INTEGER NOT NULL);
              CREATE TABLE parts (epoch INTEGER NOT NULL, step TEXT NOT NULL, worker INTEGER NOT NULL,
@@ -247,93 +247,43 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Records the identities of the run's inputs (replacing any recorded
-    /// before): what a resume compares.
-    pub fn set_inputs(&self, inputs: &[InputIdentity]) -> Result<()> {
+    /// Records the run's inputs (replacing any recorded before): what a
+    /// resume compares.
+    pub fn set_inputs(&self, inputs: &[InputRecord]) -> Result<()> {
         self.transaction(|| {
             self.conn
                 .execute("DELETE FROM inputs", [])
                 .map_err(|e| self.err(e))?;
             let mut stmt = self
                 .conn
-                .prepare(
-                    "INSERT INTO inputs (idx, path, size, modified_ns, head, tail, boundaries, content)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
+                .prepare("INSERT INTO inputs (idx, name, summary, data) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(|e| self.err(e))?;
-            for (i, id) in inputs.iter().enumerate() {
-                let boundaries: Vec<u8> = id
-                    .boundaries
-                    .iter()
-                    .flat_map(|(start, hash)| start.to_le_bytes().into_iter().chain(hash.to_le_bytes()))
-                    .collect();
-                stmt.execute(params![
-                    i as i64,
-                    id.path,
-                    id.size as i64,
-                    id.modified_ns,
-                    id.head as i64,
-                    id.tail as i64,
-                    boundaries,
-                    id.content as i64
-                ])
-                .map_err(|e| self.err(e))?;
+            for (i, input) in inputs.iter().enumerate() {
+                stmt.execute(params![i as i64, input.name, input.summary, input.data])
+                    .map_err(|e| self.err(e))?;
             }
             Ok(())
         })
     }
 
-    /// The input identities recorded by [`set_inputs`](Self::set_inputs),
-    /// in input order.
-    pub fn inputs(&self) -> Result<Vec<InputIdentity>> {
+    /// The inputs recorded by [`set_inputs`](Self::set_inputs), in input
+    /// order.
+    pub fn inputs(&self) -> Result<Vec<RecordedInput>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT path, size, modified_ns, head, tail, boundaries, content FROM inputs ORDER BY idx",
-            )
+            .prepare("SELECT name, summary, data FROM inputs ORDER BY idx")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
-                let raw: Vec<u8> = r.get(5)?;
-                Ok((
-                    InputIdentity {
-                        path: r.get(0)?,
-                        size: r.get::<_, i64>(1)? as u64,
-                        modified_ns: r.get(2)?,
-                        head: r.get::<_, i64>(3)? as u64,
-                        tail: r.get::<_, i64>(4)? as u64,
-                        boundaries: Vec::new(),
-                        content: r.get::<_, i64>(6)? as u64,
-                    },
-                    raw,
-                ))
+                Ok(RecordedInput {
+                    name: r.get(0)?,
+                    summary: r.get(1)?,
+                    data: r.get(2)?,
+                })
             })
             .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (mut id, raw) = row.map_err(|e| self.err(e))?;
-            if raw.len() % 16 != 0 {
-                return Err(RecoveryError::Damaged {
-                    path: self.path.clone(),
-                    detail: format!("the recorded identity of input {} is damaged", id.path),
-                    source: None,
-                });
-            }
-            id.boundaries = raw
-                .chunks_exact(16)
-                .map(|c| {
-                    let (start, hash) = c.split_at(8);
-                    let word = |b: &[u8]| {
-                        let mut w = [0u8; 8];
-                        w.copy_from_slice(b);
-                        u64::from_le_bytes(w)
-                    };
-                    (word(start), word(hash))
-                })
-                .collect();
-            out.push(id);
-        }
-        Ok(out)
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Reads every part of `epoch` and checks each with `check` (its step,

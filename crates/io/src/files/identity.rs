@@ -19,7 +19,7 @@ use std::path::Path;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::chunks::{plan, Part};
-use crate::{ConnectorError, Result};
+use crate::{ConnectorError, InputRecord, Result};
 
 /// Bytes hashed at the start and at the end of a file.
 pub const EDGE_BYTES: u64 = 64 * 1024;
@@ -151,6 +151,94 @@ impl InputIdentity {
         }
         out
     }
+}
+
+impl InputIdentity {
+    /// This identity as the record a recovery store keeps (named by its
+    /// path; every change refuses a resume).
+    pub fn record(&self) -> InputRecord {
+        let mut data = Vec::with_capacity(48 + 16 * self.boundaries.len());
+        for word in [
+            self.size,
+            self.modified_ns as u64,
+            self.head,
+            self.tail,
+            self.content,
+        ] {
+            data.extend_from_slice(&word.to_le_bytes());
+        }
+        for (start, hash) in &self.boundaries {
+            data.extend_from_slice(&start.to_le_bytes());
+            data.extend_from_slice(&hash.to_le_bytes());
+        }
+        data.extend_from_slice(self.path.as_bytes());
+        data.extend_from_slice(&(self.path.len() as u64).to_le_bytes());
+        InputRecord {
+            name: self.path.clone(),
+            summary: format!("{} bytes, modified {}", self.size, show_time(self.modified_ns)),
+            data,
+            refusals: file_refusals,
+        }
+    }
+
+    /// The identity [`InputIdentity::record`] encoded (`None`: not one).
+    pub fn from_record(data: &[u8]) -> Option<InputIdentity> {
+        let word = |at: usize| -> Option<u64> {
+            let b = data.get(at..at + 8)?;
+            let mut w = [0u8; 8];
+            w.copy_from_slice(b);
+            Some(u64::from_le_bytes(w))
+        };
+        let path_len = usize::try_from(word(data.len().checked_sub(8)?)?).ok()?;
+        let path_at = data.len().checked_sub(8 + path_len)?;
+        let path = std::str::from_utf8(data.get(path_at..path_at + path_len)?).ok()?;
+        let pairs = path_at.checked_sub(40)?;
+        if pairs % 16 != 0 {
+            return None;
+        }
+        let boundaries = (0..pairs / 16)
+            .map(|i| Some((word(40 + 16 * i)?, word(48 + 16 * i)?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(InputIdentity {
+            path: path.to_owned(),
+            size: word(0)?,
+            modified_ns: word(8)? as i64,
+            head: word(16)?,
+            tail: word(24)?,
+            content: word(32)?,
+            boundaries,
+        })
+    }
+}
+
+/// [`InputRecord::refusals`] of a file: every change, with the `touch`
+/// that restores a modification time when only that changed.
+fn file_refusals(then: &[u8], now: &[u8]) -> Vec<String> {
+    let (Some(then), Some(now)) = (InputIdentity::from_record(then), InputIdentity::from_record(now)) else {
+        return vec!["its recorded identity cannot be read".to_owned()];
+    };
+    let mut changes = then.changes(&now);
+    if changes.len() == 1 && then.modified_ns != now.modified_ns {
+        changes.push(format!(
+            "if its contents are unchanged, restore its time with `touch -m -d @{} {}` and resume",
+            show_time(then.modified_ns),
+            then.path
+        ));
+    }
+    if changes.is_empty() {
+        // The data differ, yet no field does: an encoding from elsewhere.
+        changes.push("its recorded identity differs".to_owned());
+    }
+    changes
+}
+
+/// The [`InputRecord`]s of every file `inputs` stand for (see
+/// [`input_identities`]).
+pub fn input_records(inputs: &[std::path::PathBuf], chunk_bytes: u64) -> Result<Vec<InputRecord>> {
+    Ok(input_identities(inputs, chunk_bytes)?
+        .iter()
+        .map(InputIdentity::record)
+        .collect())
 }
 
 /// `seconds.nanoseconds` since the Unix epoch, as `touch -d @…` takes it.

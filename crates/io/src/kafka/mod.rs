@@ -184,6 +184,40 @@ impl fmt::Display for KafkaUri {
     }
 }
 
+/// The [`InputRecord`](crate::InputRecord) of a Kafka input: its topic
+/// and partition count (read from the broker). A resume is refused when
+/// the topic has fewer partitions than recorded (it was made again); more
+/// are accepted (the new ones are read from `--kafka-start`).
+pub fn input_record(uri: &KafkaUri) -> crate::Result<crate::InputRecord> {
+    let consumer: rdkafka::consumer::BaseConsumer = uri
+        .client_config(&[
+            ("group.id", "eddy-identity"),
+            ("enable.auto.commit", "false"),
+            ("allow.auto.create.topics", "false"),
+        ])
+        .create()
+        .map_err(|e| uri.error(format!("cannot make a client: {e}")))?;
+    let partitions = partition_count(&consumer, uri)?;
+    Ok(crate::InputRecord {
+        name: uri.to_string(),
+        summary: format!("{partitions} partitions"),
+        data: partitions.to_le_bytes().to_vec(),
+        refusals: kafka_refusals,
+    })
+}
+
+/// [`crate::InputRecord::refusals`] of a topic: fewer partitions.
+fn kafka_refusals(then: &[u8], now: &[u8]) -> Vec<String> {
+    let count = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(i32::from_le_bytes);
+    match (count(then), count(now)) {
+        (Some(then), Some(now)) if now >= then => Vec::new(),
+        (Some(then), Some(now)) => vec![format!(
+            "it had {then} partitions and has {now} now: the topic was made again"
+        )],
+        _ => vec!["its recorded identity cannot be read".to_owned()],
+    }
+}
+
 /// The number of partitions of `uri`'s topic (an error when the topic does
 /// not exist or the broker does not answer).
 pub(crate) fn partition_count<C: rdkafka::consumer::Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
