@@ -74,7 +74,7 @@ pub use base::routing::{owner, Key};
 pub use dataflow::join::{JoinEmit, JoinInsert, JoinSide};
 pub use dataflow::run;
 pub use dataflow::stateful::{IsComplete, StatefulLogic, Wake};
-pub use dataflow::stateless::BranchOut;
+pub use dataflow::stateless::{BranchOut, Three};
 pub use dataflow::{Data, Flow, FlowCtx, Stream};
 pub use describe::describe;
 pub use engine::cluster::ClusterConfig;

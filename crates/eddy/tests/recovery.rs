@@ -446,7 +446,7 @@ fn foreign_stores_are_refused() {
             err,
             RecoveryError::OtherVersion {
                 found: 99,
-                expected: 5,
+                expected: 6,
                 ..
             }
         ),

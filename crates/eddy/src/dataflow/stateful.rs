@@ -132,6 +132,19 @@ pub trait StatefulLogic<V>: 'static {
     fn snapshot(&self) -> Self::State;
 }
 
+/// The bytes one key of a [`Stream::stateful`] step with logic `L` holds
+/// in the step's table (the key and its logic, one allocation, before the
+/// allocator rounds it up to a size class); the table adds a pointer and a
+/// control byte per slot. What a tracked key costs.
+///
+/// ```
+/// # use eddy::dataflow::stateful::key_bytes;
+/// assert!(key_bytes::<u64, (u64, u64)>() >= 24);
+/// ```
+pub const fn key_bytes<K, L>() -> usize {
+    crate::engine::keyed::entry_bytes::<K, L>()
+}
+
 /// Runs a [`StatefulLogic`] per key on the keyed core.
 struct Stateful<B, L> {
     builder: B,

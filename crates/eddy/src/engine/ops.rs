@@ -88,7 +88,7 @@ pub(crate) fn partition<'a, T: Data>(
 }
 
 /// Where [`split3`] sends a record's value, converted to that edge's type.
-pub(crate) enum Three<A, B, C> {
+pub enum Three<A, B, C> {
     /// To the first edge.
     First(A),
     /// To the second edge.

@@ -5,6 +5,7 @@
 use std::marker::PhantomData;
 
 use super::clock::Clock;
+use super::keyed::Keyed;
 use super::operator::WindowFold;
 use super::windower::Windower;
 use super::{FoldOrder, WindowMetadata, WindowOut};
@@ -62,7 +63,7 @@ impl<V: Data, W: Data> WindowFold<JoinSide<V, W>> for JoinFold<V, W> {
     }
 }
 
-impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
+impl<'a, T: Data> Stream<'a, T> {
     /// Joins this keyed stream with `other` within windows (Bytewax's
     /// `join_window`). Rows are `(key, (window id, (left, right)))`, `None`
     /// for a side without a value; with [`JoinInsert::Product`] every
@@ -112,7 +113,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     ///     u(0, (None, Some(1))), u(0, (Some(5), Some(1))), u(0, (Some(5), Some(7))), u(1, (None, Some(12))),
     /// ]);
     /// ```
-    pub fn join_window<W: Data, C: Clock<JoinSide<V, W>>, Wr: Windower>(
+    pub fn join_window<K: Key, V: Data, W: Data, C: Clock<JoinSide<V, W>>, Wr: Windower>(
         &self,
         step: &str,
         other: &Stream<'a, (K, W)>,
@@ -120,13 +121,17 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         windower: Wr,
         insert_mode: JoinInsert,
         emit_mode: JoinEmit,
-    ) -> WindowOut<'a, K, JoinSide<V, W>, JoinRow<V, W>> {
+    ) -> WindowOut<'a, K, JoinSide<V, W>, JoinRow<V, W>>
+    where
+        T: Keyed<K, V>,
+    {
+        let s = T::keyed(self);
         let fold = JoinFold {
             insert_mode,
             emit_mode,
             _sides: PhantomData,
         };
-        self.join_sides(step, other)
+        s.join_sides(step, other)
             .window_step(step, clock, windower, fold, FoldOrder::ByTime)
     }
 
@@ -146,14 +151,18 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, (2, 9))), ("a".to_string(), (1, (11, 3)))]);
     /// ```
-    pub fn max_window_by<B: Ord, C: Clock<V>, Wr: Windower>(
+    pub fn max_window_by<K: Key, V: Data, B: Ord, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
         windower: Wr,
         by: impl Fn(&V) -> B + Clone + 'static,
-    ) -> WindowOut<'a, K, V, V> {
-        self.reduce_window(
+    ) -> WindowOut<'a, K, V, V>
+    where
+        T: Keyed<K, V>,
+    {
+        let s = T::keyed(self);
+        s.reduce_window(
             step,
             clock,
             windower,
@@ -176,14 +185,18 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, (1, 5))), ("a".to_string(), (1, (11, 3)))]);
     /// ```
-    pub fn min_window_by<B: Ord, C: Clock<V>, Wr: Windower>(
+    pub fn min_window_by<K: Key, V: Data, B: Ord, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
         windower: Wr,
         by: impl Fn(&V) -> B + Clone + 'static,
-    ) -> WindowOut<'a, K, V, V> {
-        self.reduce_window(
+    ) -> WindowOut<'a, K, V, V>
+    where
+        T: Keyed<K, V>,
+    {
+        let s = T::keyed(self);
+        s.reduce_window(
             step,
             clock,
             windower,
@@ -204,16 +217,17 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 7)), ("a".to_string(), (1, 12))]);
     /// ```
-    pub fn max_window<C: Clock<V>, Wr: Windower>(
+    pub fn max_window<K: Key, V: Data + Ord, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
         windower: Wr,
     ) -> WindowOut<'a, K, V, V>
     where
-        V: Ord,
+        T: Keyed<K, V>,
     {
-        self.reduce_window(step, clock, windower, |a, b| if b > a { b } else { a })
+        let s = T::keyed(self);
+        s.reduce_window(step, clock, windower, |a, b| if b > a { b } else { a })
     }
 
     /// The smallest value of each key and window (Bytewax's `min_window`).
@@ -229,15 +243,16 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 4)), ("a".to_string(), (1, 12))]);
     /// ```
-    pub fn min_window<C: Clock<V>, Wr: Windower>(
+    pub fn min_window<K: Key, V: Data + Ord, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
         windower: Wr,
     ) -> WindowOut<'a, K, V, V>
     where
-        V: Ord,
+        T: Keyed<K, V>,
     {
-        self.reduce_window(step, clock, windower, |a, b| if b < a { b } else { a })
+        let s = T::keyed(self);
+        s.reduce_window(step, clock, windower, |a, b| if b < a { b } else { a })
     }
 }

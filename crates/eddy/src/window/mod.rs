@@ -17,6 +17,7 @@
 
 pub mod clock;
 mod join;
+pub mod keyed;
 pub mod operator;
 pub mod session;
 pub mod sliding;
@@ -28,6 +29,7 @@ pub mod windower;
 use serde::{Deserialize, Serialize};
 
 pub use clock::{Clock, ClockLogic, EventClock, SystemClock};
+pub use keyed::Keyed;
 pub use operator::{fold_window_key_bytes, FoldOrder, WindowOut};
 pub use session::SessionWindower;
 pub use sliding::SlidingWindower;

@@ -24,13 +24,15 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::clock::{Clock, ClockLogic};
+use super::keyed::Keyed;
 use super::slots::Slots;
 use super::windower::{Windower, WindowerLogic};
 use super::WindowMetadata;
 use crate::base::routing::Key;
 use crate::dataflow::stateful::{IsComplete, StatefulLogic, Wake};
 use crate::dataflow::{Data, Stream};
-use crate::engine::ops::{self, Three};
+
+use crate::dataflow::stateless::Three;
 
 /// The three outputs of a window operator (Bytewax's `WindowOut`).
 pub struct WindowOut<'a, K: Key, V: Data, W: Data> {
@@ -603,17 +605,12 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         });
         let events = self.stateful(step, move |resume| KeyWindows::build(&shared, resume));
         // Split into the three typed streams in one operator.
-        let (down, late, meta) = ops::split3(&events.inner, step, |(k, e)| match e {
+        let (down, late, meta) = events.split3(&format!("{step}_split"), |(k, e)| match e {
             WindowEvent::Down(id, w) => Three::First((k, (id, w))),
             WindowEvent::Late(id, v) => Three::Second((k, (id, v))),
             WindowEvent::Meta(id, m) => Three::Third((k, (id, m))),
         });
-        // The window step makes all three (no step of their own).
-        WindowOut {
-            down: events.wrap(down),
-            late: events.wrap(late),
-            meta: events.wrap(meta),
-        }
+        WindowOut { down, late, meta }
     }
 }
 
@@ -624,7 +621,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
 /// (8 bytes and a control byte per slot).
 pub fn fold_window_key_bytes<K: Key, V: Data, A: Data, C: Clock<V>, Wr: Windower>() -> usize {
     type Fns<V, A> = FoldFns<fn() -> A, fn(&mut A, V), fn(&mut A, A)>;
-    crate::engine::keyed::entry_bytes::<K, KeyWindows<C, Wr, V, Fns<V, A>>>()
+    crate::dataflow::stateful::key_bytes::<K, KeyWindows<C, Wr, V, Fns<V, A>>>()
 }
 
 /// In what order [`Stream::fold_window`] folds a key's values (Bytewax's
@@ -641,7 +638,7 @@ pub enum FoldOrder {
     ByArrival,
 }
 
-impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
+impl<'a, T: Data> Stream<'a, T> {
     /// Folds each key's values into windows (Bytewax's `fold_window`).
     ///
     /// `builder` makes an empty accumulator, `folder` adds a value,
@@ -662,7 +659,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// assert_eq!(out, vec![("a".to_string(), (0, 4_000)), ("a".to_string(), (1, 60_000))]);
     /// ```
     #[allow(clippy::too_many_arguments)]
-    pub fn fold_window<A: Data, C: Clock<V>, Wr: Windower>(
+    pub fn fold_window<K: Key, V: Data, A: Data, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
@@ -671,8 +668,12 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         folder: impl FnMut(&mut A, V) + 'static,
         merger: impl FnMut(&mut A, A) + 'static,
         order: FoldOrder,
-    ) -> WindowOut<'a, K, V, A> {
-        self.window_step(
+    ) -> WindowOut<'a, K, V, A>
+    where
+        T: Keyed<K, V>,
+    {
+        let s = T::keyed(self);
+        s.window_step(
             step,
             clock,
             windower,
@@ -706,7 +707,7 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// assert_eq!(out, vec![("a".to_string(), 0, 1_000, 4_000, 2)]);
     /// ```
     #[allow(clippy::too_many_arguments)]
-    pub fn fold_window_extent<A: Data, C: Clock<V>, Wr: Windower>(
+    pub fn fold_window_extent<K: Key, V: Data, A: Data, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
@@ -715,8 +716,12 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
         folder: impl FnMut(&mut A, V) + 'static,
         merger: impl FnMut(&mut A, A) + 'static,
         order: FoldOrder,
-    ) -> WindowOut<'a, K, V, (WindowMetadata, A)> {
-        self.window_step(
+    ) -> WindowOut<'a, K, V, (WindowMetadata, A)>
+    where
+        T: Keyed<K, V>,
+    {
+        let s = T::keyed(self);
+        s.window_step(
             step,
             clock,
             windower,
@@ -743,13 +748,17 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, vec![4, 8])), ("a".to_string(), (1, vec![13]))]);
     /// ```
-    pub fn collect_window<C: Clock<V>, Wr: Windower>(
+    pub fn collect_window<K: Key, V: Data, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
         windower: Wr,
-    ) -> WindowOut<'a, K, V, Vec<V>> {
-        self.fold_window(
+    ) -> WindowOut<'a, K, V, Vec<V>>
+    where
+        T: Keyed<K, V>,
+    {
+        let s = T::keyed(self);
+        s.fold_window(
             step,
             clock,
             windower,
@@ -774,16 +783,20 @@ impl<'a, K: Key, V: Data> Stream<'a, (K, V)> {
     /// });
     /// assert_eq!(out, vec![("a".to_string(), (0, 3)), ("a".to_string(), (1, 12))]);
     /// ```
-    pub fn reduce_window<C: Clock<V>, Wr: Windower>(
+    pub fn reduce_window<K: Key, V: Data, C: Clock<V>, Wr: Windower>(
         &self,
         step: &str,
         clock: C,
         windower: Wr,
         reducer: impl FnMut(V, V) -> V + Clone + 'static,
-    ) -> WindowOut<'a, K, V, V> {
+    ) -> WindowOut<'a, K, V, V>
+    where
+        T: Keyed<K, V>,
+    {
+        let s = T::keyed(self);
         let mut merge_reducer = reducer.clone();
         let mut fold_reducer = reducer;
-        let out = self.fold_window(
+        let out = s.fold_window(
             step,
             clock,
             windower,

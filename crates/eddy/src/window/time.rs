@@ -57,30 +57,26 @@ impl Sub<Duration> for EventTime {
 /// RFC 3339 in UTC (`2024-01-01T00:00:00.250Z`); the milliseconds for a
 /// time outside what a calendar date can hold.
 impl fmt::Display for EventTime {
+    /// RFC 3339 in UTC, milliseconds only when there are any
+    /// (`2024-01-01T00:00:05Z`, `…:05.250Z`); outside years 0000–9999, the
+    /// milliseconds since the epoch (`… ms`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const MS_PER_DAY: i64 = 86_400_000;
-        let (days, ms) = (self.0.div_euclid(MS_PER_DAY), self.0.rem_euclid(MS_PER_DAY));
-        // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        if !(0..=9999).contains(&year) {
-            return write!(f, "{} ms", self.0);
+        match jiff::Timestamp::from_millisecond(self.0) {
+            Ok(t) if self.0 >= YEAR_0_MS => {
+                let shape = if self.0.rem_euclid(1_000) == 0 {
+                    "%Y-%m-%dT%H:%M:%SZ"
+                } else {
+                    "%Y-%m-%dT%H:%M:%S%.3fZ"
+                };
+                write!(f, "{}", t.strftime(shape))
+            }
+            _ => write!(f, "{} ms", self.0),
         }
-        let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1_000 % 60, ms % 1_000);
-        write!(f, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}")?;
-        if milli != 0 {
-            write!(f, ".{milli:03}")?;
-        }
-        f.write_str("Z")
     }
 }
+
+/// 0000-01-01T00:00:00Z, in ms since the Unix epoch.
+const YEAR_0_MS: i64 = -62_167_219_200_000;
 
 #[cfg(test)]
 mod tests {
@@ -94,6 +90,8 @@ mod tests {
             (951_782_400_250, "2000-02-29T00:00:00.250Z"),
             (1_709_251_199_000, "2024-02-29T23:59:59Z"),
             (i64::MAX, "9223372036854775807 ms"),
+            (-62_167_219_200_001, "-62167219200001 ms"),
+            (253_402_128_000_999, "9999-12-30T00:00:00.999Z"),
         ] {
             assert_eq!(EventTime::from_millis(ms).to_string(), text, "{ms}");
         }
