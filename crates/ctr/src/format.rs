@@ -1,15 +1,11 @@
-//! The value writers every row format uses — integers through `itoa`,
-//! floats through `serde_json`'s own formatter (so they read exactly as
-//! `serde_json` writes them), JSON strings escaped as `serde_json` does —
-//! and the Bytewax tutorial's two text lines of a session row. The JSON
-//! Lines and CSV forms of the rows come from their declarations
-//! ([`crate::row_format`]).
+//! The Bytewax tutorial's two text lines of a session row. The JSON Lines
+//! and CSV forms of the rows come from their declarations
+//! ([`crate::row_format`], which also holds the value writers).
 
 use std::fmt::Write as _;
 
-use serde_json::ser::{CompactFormatter, Formatter as _};
-
 use crate::metrics::Row;
+use crate::row_format::{write_json_f64, write_u64, HEX};
 
 /// Appends the tutorial's first line: `User 2: 1 searches, 2 clicks\n`.
 pub fn write_text_summary(row: &Row, out: &mut Vec<u8>) {
@@ -32,56 +28,6 @@ pub fn write_text_tuple(row: &Row, out: &mut Vec<u8>) {
     write_py_float(row.clicks_per_search, out);
     out.extend_from_slice(b")\n");
 }
-
-pub(crate) fn write_u64(n: u64, out: &mut Vec<u8>) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
-
-/// A float exactly as `serde_json` writes it (with its own formatter):
-/// shortest round trip (`1.0`, `0.5`, `1e+16`), `null` when not finite.
-pub(crate) fn write_json_f64(x: f64, out: &mut Vec<u8>) {
-    if x.is_finite() {
-        // Writing to a `Vec` cannot fail.
-        let _ = CompactFormatter.write_f64(out, x);
-    } else {
-        out.extend_from_slice(b"null");
-    }
-}
-
-/// A JSON string literal, escaped as `serde_json` does: `\"`, `\\`, the
-/// short escapes for `\b \f \n \r \t`, `\u00XX` for other control
-/// characters, everything else as is.
-pub(crate) fn write_json_str(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => &[],
-            _ => continue,
-        };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        if esc.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.extend_from_slice(esc);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
-    out.push(b'"');
-}
-
-const HEX: [u8; 16] = *b"0123456789abcdef";
 
 /// A Python `repr(str)`: single quotes unless the text holds `'` and no
 /// `"`; backslash, the quote in use, `\t \n \r` escaped; other non-printable
@@ -257,7 +203,7 @@ impl std::fmt::Write for StackStr {
 mod tests {
     use super::*;
     use crate::metrics::Summary;
-    use crate::row_format::RowFormat;
+    use crate::row_format::{write_json_str, RowFormat};
     use proptest::prelude::*;
 
     const CSV_HEADER: &str = Row::CSV_HEADER;

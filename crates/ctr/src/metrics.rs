@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{EventKind, UserKey};
+use crate::row_format::{Count, Float, Text, Time};
 
 /// Totals of one finished session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

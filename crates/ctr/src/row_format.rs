@@ -14,9 +14,8 @@
 
 use compact_str::CompactString;
 use serde::de::Deserialize;
+use serde_json::ser::{CompactFormatter, Formatter as _};
 
-use crate::analytics::searches::Position;
-use crate::format::{write_json_f64, write_json_str, write_u64};
 use crate::timestamp::{format_rfc3339_ms, parse_rfc3339_ms};
 
 /// A row type's formats, made by [`row_type!`](crate::row_type).
@@ -82,8 +81,6 @@ pub struct Float;
 pub struct MaybeFloat;
 /// A string.
 pub struct Text;
-/// A result position: 1, 2, … or `unranked`.
-pub struct Rank;
 
 /// A JSON string, borrowed or not.
 #[derive(serde::Deserialize)]
@@ -207,49 +204,55 @@ impl Cell<CompactString> for Text {
     }
 }
 
-/// A position as JSON: a number, or the string `unranked`.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-pub enum JsonRank {
-    /// 1, 2, …
-    Ranked(u64),
-    /// `"unranked"`.
-    Name(String),
+pub(crate) fn write_u64(n: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-impl Cell<Position> for Rank {
-    const DOC: &'static str = "integer ≥ 1, or `unranked`";
-    type Json = JsonRank;
-    fn json(v: &Position, out: &mut Vec<u8>) {
-        match v {
-            Position::Ranked(p) => write_u64(u64::from(*p), out),
-            Position::Unranked => out.extend_from_slice(b"\"unranked\""),
-        }
-    }
-    fn csv(v: &Position, out: &mut Vec<u8>) {
-        match v {
-            Position::Ranked(p) => write_u64(u64::from(*p), out),
-            Position::Unranked => out.extend_from_slice(b"unranked"),
-        }
-    }
-    fn from_json(j: JsonRank) -> Result<Position, String> {
-        match j {
-            JsonRank::Ranked(r) => Self::from_csv(&r.to_string()),
-            JsonRank::Name(s) => Self::from_csv(&s),
-        }
-    }
-    fn from_csv(field: &str) -> Result<Position, String> {
-        if field == "unranked" {
-            return Ok(Position::Unranked);
-        }
-        match field.parse::<u32>() {
-            Ok(r) if r >= 1 => Ok(Position::Ranked(r)),
-            _ => Err(format!(
-                "{field:?} is not a position (a rank from 1, or \"unranked\")"
-            )),
-        }
+/// A float exactly as `serde_json` writes it (with its own formatter):
+/// shortest round trip (`1.0`, `0.5`, `1e+16`), `null` when not finite.
+pub(crate) fn write_json_f64(x: f64, out: &mut Vec<u8>) {
+    if x.is_finite() {
+        // Writing to a `Vec` cannot fail.
+        let _ = CompactFormatter.write_f64(out, x);
+    } else {
+        out.extend_from_slice(b"null");
     }
 }
+
+/// A JSON string literal, escaped as `serde_json` does: `\"`, `\\`, the
+/// short escapes for `\b \f \n \r \t`, `\u00XX` for other control
+/// characters, everything else as is.
+pub(crate) fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => &[],
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        if esc.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    out.push(b'"');
+}
+
+pub(crate) const HEX: [u8; 16] = *b"0123456789abcdef";
 
 /// The fields of one CSV record (RFC 4180: a quoted field may hold `,`,
 /// line breaks and doubled `"`).
@@ -310,17 +313,19 @@ pub fn markdown_table<R: RowFormat>() -> String {
 /// Declares an output row type: its struct (with `Debug`, `Clone`,
 /// `PartialEq` and serde, for snapshots) and its [`RowFormat`], from one
 /// list of fields, each `field: Type => Kind` with a one-line doc comment
-/// (its meaning in the docs table).
+/// (its meaning in the docs table). `Kind` is a [`Cell`] of `Type` in
+/// scope where the macro is used (this module's kinds, or the caller's
+/// own).
 #[macro_export]
 macro_rules! row_type {
     (
         $(#[$meta:meta])*
         pub struct $name:ident as $what:literal {
             #[doc = $doc1:literal]
-            pub $f1:ident : $t1:ty => $k1:ident,
+            pub $f1:ident : $t1:ty => $k1:ty,
             $(
                 #[doc = $doc:literal]
-                pub $field:ident : $ty:ty => $kind:ident,
+                pub $field:ident : $ty:ty => $kind:ty,
             )*
         }
     ) => {
@@ -341,8 +346,8 @@ macro_rules! row_type {
             /// What `serde_json` reads of a row.
             #[derive(serde::Deserialize)]
             struct Json {
-                $f1: <$crate::row_format::$k1 as Cell<$t1>>::Json,
-                $( $field: <$crate::row_format::$kind as Cell<$ty>>::Json, )*
+                $f1: <$k1 as Cell<$t1>>::Json,
+                $( $field: <$kind as Cell<$ty>>::Json, )*
             }
 
             impl RowFormat for $name {
@@ -352,13 +357,13 @@ macro_rules! row_type {
                 const COLUMNS: &'static [ColumnDoc] = &[
                     ColumnDoc {
                         name: stringify!($f1),
-                        kind: <$crate::row_format::$k1 as Cell<$t1>>::DOC,
+                        kind: <$k1 as Cell<$t1>>::DOC,
                         meaning: $doc1.trim_ascii(),
                     },
                     $(
                         ColumnDoc {
                             name: stringify!($field),
-                            kind: <$crate::row_format::$kind as Cell<$ty>>::DOC,
+                            kind: <$kind as Cell<$ty>>::DOC,
                             meaning: $doc.trim_ascii(),
                         },
                     )*
@@ -366,19 +371,19 @@ macro_rules! row_type {
 
                 fn write_jsonl(&self, out: &mut Vec<u8>) {
                     out.extend_from_slice(concat!("{\"", stringify!($f1), "\":").as_bytes());
-                    <$crate::row_format::$k1 as Cell<$t1>>::json(&self.$f1, out);
+                    <$k1 as Cell<$t1>>::json(&self.$f1, out);
                     $(
                         out.extend_from_slice(concat!(",\"", stringify!($field), "\":").as_bytes());
-                        <$crate::row_format::$kind as Cell<$ty>>::json(&self.$field, out);
+                        <$kind as Cell<$ty>>::json(&self.$field, out);
                     )*
                     out.extend_from_slice(b"}\n");
                 }
 
                 fn write_csv(&self, out: &mut Vec<u8>) {
-                    <$crate::row_format::$k1 as Cell<$t1>>::csv(&self.$f1, out);
+                    <$k1 as Cell<$t1>>::csv(&self.$f1, out);
                     $(
                         out.push(b',');
-                        <$crate::row_format::$kind as Cell<$ty>>::csv(&self.$field, out);
+                        <$kind as Cell<$ty>>::csv(&self.$field, out);
                     )*
                     out.push(b'\n');
                 }
@@ -386,10 +391,10 @@ macro_rules! row_type {
                 fn read_jsonl(line: &str) -> Result<Self, String> {
                     let j: Json = serde_json::from_str(line).map_err(|e| e.to_string())?;
                     Ok($name {
-                        $f1: <$crate::row_format::$k1 as Cell<$t1>>::from_json(j.$f1)
+                        $f1: <$k1 as Cell<$t1>>::from_json(j.$f1)
                             .map_err(|e| format!("{}: {e}", stringify!($f1)))?,
                         $(
-                            $field: <$crate::row_format::$kind as Cell<$ty>>::from_json(j.$field)
+                            $field: <$kind as Cell<$ty>>::from_json(j.$field)
                                 .map_err(|e| format!("{}: {e}", stringify!($field)))?,
                         )*
                     })
@@ -409,10 +414,10 @@ macro_rules! row_type {
                     // (Exactly `want` fields, checked above.)
                     let mut next = || fields.next().map_or("", |f| f.as_ref());
                     Ok($name {
-                        $f1: <$crate::row_format::$k1 as Cell<$t1>>::from_csv(next())
+                        $f1: <$k1 as Cell<$t1>>::from_csv(next())
                             .map_err(|e| format!("{}: {e}", stringify!($f1)))?,
                         $(
-                            $field: <$crate::row_format::$kind as Cell<$ty>>::from_csv(next())
+                            $field: <$kind as Cell<$ty>>::from_csv(next())
                                 .map_err(|e| format!("{}: {e}", stringify!($field)))?,
                         )*
                     })

@@ -6,8 +6,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::searches::Position;
-use crate::format::{write_json_str, write_u64};
-use crate::row_format::{Cell, Time};
+use crate::row_format::{write_json_str, write_u64, Cell, Count, Float, MaybeFloat, Text, Time};
 
 crate::row_type! {
     /// One (window, query) row (`--query-output`).
@@ -129,6 +128,53 @@ pub fn write_late_search_jsonl(
     out.extend_from_slice(b",\"clicks\":");
     write_u64(r.clicks.len() as u64, out);
     out.extend_from_slice(b"}\n");
+}
+
+/// A result position: 1, 2, … or `unranked`.
+pub struct Rank;
+
+/// A position as JSON: a number, or the string `unranked`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum JsonRank {
+    /// 1, 2, …
+    Ranked(u64),
+    /// `"unranked"`.
+    Name(String),
+}
+
+impl Cell<Position> for Rank {
+    const DOC: &'static str = "integer ≥ 1, or `unranked`";
+    type Json = JsonRank;
+    fn json(v: &Position, out: &mut Vec<u8>) {
+        match v {
+            Position::Ranked(p) => write_u64(u64::from(*p), out),
+            Position::Unranked => out.extend_from_slice(b"\"unranked\""),
+        }
+    }
+    fn csv(v: &Position, out: &mut Vec<u8>) {
+        match v {
+            Position::Ranked(p) => write_u64(u64::from(*p), out),
+            Position::Unranked => out.extend_from_slice(b"unranked"),
+        }
+    }
+    fn from_json(j: JsonRank) -> Result<Position, String> {
+        match j {
+            JsonRank::Ranked(r) => Self::from_csv(&r.to_string()),
+            JsonRank::Name(s) => Self::from_csv(&s),
+        }
+    }
+    fn from_csv(field: &str) -> Result<Position, String> {
+        if field == "unranked" {
+            return Ok(Position::Unranked);
+        }
+        match field.parse::<u32>() {
+            Ok(r) if r >= 1 => Ok(Position::Ranked(r)),
+            _ => Err(format!(
+                "{field:?} is not a position (a rank from 1, or \"unranked\")"
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
