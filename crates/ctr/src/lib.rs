@@ -17,6 +17,7 @@ pub mod event;
 pub mod format;
 pub mod generate;
 pub mod items;
+pub mod mapping;
 pub mod metrics;
 pub mod parse;
 pub mod row_format;

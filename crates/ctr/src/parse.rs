@@ -124,6 +124,16 @@ pub enum Problem {
     ExpectedTime,
     /// The time is a string or integer, but not a valid time.
     Time(TimeError),
+    /// A field read where a schema mapping places it
+    /// ([`crate::mapping`]), and what is wrong with it there.
+    Mapped {
+        /// The path the mapping gives the field.
+        path: String,
+        /// What is wrong.
+        problem: Box<Problem>,
+    },
+    /// The event needs a field the schema mapping does not place.
+    Unmapped,
 }
 
 impl Invalid {
@@ -160,6 +170,16 @@ impl fmt::Display for Invalid {
                 )
             }
             (Some(name), Problem::Missing) => write!(f, "missing field \"{name}\""),
+            (Some(name), Problem::Mapped { path, problem }) if **problem == Problem::Missing => {
+                write!(f, "missing field \"{name}\" (mapped to `{path}`)")
+            }
+            (Some(name), Problem::Mapped { path, problem }) => {
+                write!(f, "field \"{name}\" (mapped to `{path}`): {problem}")
+            }
+            (Some(name), Problem::Unmapped) => write!(
+                f,
+                "this event needs the field \"{name}\", which the schema does not map: give it with --map {name}=PATH"
+            ),
             (Some(name), Problem::Duplicate) => write!(f, "duplicate field \"{name}\""),
             (Some(name), p) => write!(f, "field \"{name}\": {p}"),
             (None, p) => write!(f, "{p}"),
@@ -187,6 +207,8 @@ impl fmt::Display for Problem {
                 "expected RFC 3339 or integer milliseconds"
             }
             Problem::Time(e) => return write!(f, "{e}"),
+            Problem::Mapped { problem, .. } => return write!(f, "{problem}"),
+            Problem::Unmapped => "not mapped",
         })
     }
 }

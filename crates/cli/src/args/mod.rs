@@ -163,6 +163,22 @@ pub enum SchemaArg {
     Tutorial,
     /// OpenSearch User Behavior Insights (UBI 1.x) query and event records.
     Ubi,
+    /// Google Analytics 4 BigQuery export, as JSON Lines (docs/schemas.md).
+    Ga4,
+    /// Snowplow enriched events as JSON (docs/schemas.md).
+    Snowplow,
+    /// Elastic behavioral analytics events (docs/schemas.md).
+    Elastic,
+    /// Algolia Insights events (docs/schemas.md).
+    Algolia,
+}
+
+/// `NAME=VALUE` (`--map`, `--type-map`).
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{text:?}: expected NAME=VALUE")),
+    }
 }
 
 /// `--analytics-window`: `1d`, `1h`, `30m`, `10s`, `500ms`.
@@ -338,10 +354,42 @@ pub struct RunArgs {
     #[arg(long)]
     pub live: bool,
 
-    /// The input lines' schema: `tutorial` (docs/input-format.md) or `ubi`
-    /// (OpenSearch User Behavior Insights records, docs/analytics.md).
+    /// The input lines' schema: `tutorial` (docs/input-format.md), `ubi`
+    /// (OpenSearch User Behavior Insights records, docs/analytics.md), or
+    /// an analytics export read through a mapping: `ga4`, `snowplow`,
+    /// `elastic`, `algolia` (docs/schemas.md; --map and --type-map adjust
+    /// them).
+    ///
+    /// Example: search-ctr run -I ga4-export.jsonl --schema ga4 -o sessions.jsonl
     #[arg(long, value_enum, default_value_t = SchemaArg::Tutorial)]
     pub schema: SchemaArg,
+
+    /// Read the input lines through the mapping in this TOML schema file
+    /// (docs/schemas.md): where the user, time, type, query, items, item
+    /// and position are, which record types are which event kinds.
+    ///
+    /// Example: --schema-file my-app.toml
+    #[arg(long, value_name = "FILE", conflicts_with = "schema")]
+    pub schema_file: Option<std::path::PathBuf>,
+
+    /// Where a field is in the input records: FIELD is user, time, type,
+    /// query, items, item or position; PATH is dotted (`user.id`,
+    /// `items.0.item_id`, `items.*.item_id`, GA4's `event_params.search_term`)
+    /// or a JSON pointer (`/user/id`). Repeat for several. Alone it
+    /// describes a schema of its own (user, time and type needed); with
+    /// --schema or --schema-file it changes theirs.
+    ///
+    /// Example: --map user=session.user_id --map time=ts --map type=kind --map query=q
+    #[arg(long = "map", value_name = "FIELD=PATH", value_parser = parse_pair)]
+    pub maps: Vec<(String, String)>,
+
+    /// Which record types are which event kind (app_open, search, results,
+    /// click_result, app_close, timeout); repeat for several names of one
+    /// kind. Types not mapped are counted as "other" and skipped.
+    ///
+    /// Example: --type-map query_submitted=search --type-map result_clicked=click_result
+    #[arg(long = "type-map", value_name = "NAME=KIND", value_parser = parse_pair)]
+    pub type_maps: Vec<(String, String)>,
 
     /// With --schema ubi: the `action_name`s that are clicks on a result,
     /// comma-separated.
@@ -367,8 +415,9 @@ pub struct RunArgs {
     /// strings are unaffected).
     ///
     /// Example: --time-unit s   (for {"time":1704067205,...})
-    #[arg(long, value_enum, value_name = "UNIT", default_value_t = TimeUnitArg::Ms)]
-    pub time_unit: TimeUnitArg,
+    /// Default: ms, or the --schema's own (GA4: us).
+    #[arg(long, value_enum, value_name = "UNIT")]
+    pub time_unit: Option<TimeUnitArg>,
 
     /// Files larger than this are read in chunks of this many bytes, in
     /// parallel (0 = never split). Chunks do not depend on the worker count.

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use ctr::event::Event;
+use ctr::mapping::{parse_mapped, MappedParsed, Mapping};
 use ctr::parse::{parse_line_detailed, parse_line_with, Invalid, Parsed, TypeName};
 use ctr::timestamp::TimeUnit;
 use ctr::ubi::{parse_ubi_line, UbiConfig, UbiParsed};
@@ -70,6 +71,14 @@ pub enum Decoder {
     Detailed(TimeUnit),
     /// UBI records ([`ctr::ubi`]).
     Ubi(UbiConfig),
+    /// Records of another schema, through a mapping ([`ctr::mapping`]);
+    /// `detailed`: keep queries, lists and items (analytics).
+    Mapped {
+        /// The mapping.
+        mapping: std::sync::Arc<Mapping>,
+        /// Keep the values only analytics needs.
+        detailed: bool,
+    },
 }
 
 impl Item {
@@ -82,6 +91,24 @@ impl Item {
         match decoder {
             Decoder::Plain(unit) => Self::of_parsed(line, parse_line_with(line.bytes(), *unit)),
             Decoder::Detailed(unit) => Self::of_parsed(line, parse_line_detailed(line.bytes(), *unit)),
+            Decoder::Mapped { mapping, detailed } => match parse_mapped(line.bytes(), mapping, *detailed) {
+                Ok(MappedParsed::Events(first, Some(second))) => Item::Events(Box::new((
+                    LogEvent {
+                        event: first,
+                        raw: line.bytes().clone(),
+                    },
+                    LogEvent {
+                        event: second,
+                        raw: Bytes::new(),
+                    },
+                ))),
+                Ok(MappedParsed::Events(event, None)) => Self::of_parsed(line, Ok(Parsed::Event(event))),
+                Ok(MappedParsed::Other { type_name }) => {
+                    Self::of_parsed(line, Ok(Parsed::Other { type_name }))
+                }
+                Ok(MappedParsed::Blank) => Self::of_parsed(line, Ok(Parsed::Blank)),
+                Err(why) => Self::of_parsed(line, Err(why)),
+            },
             Decoder::Ubi(cfg) => match parse_ubi_line(line.bytes(), cfg) {
                 Ok(UbiParsed::Query {
                     search,

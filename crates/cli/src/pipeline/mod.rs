@@ -210,13 +210,17 @@ fn session_row(
 pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Result<()> {
     let unit = plan.time_unit;
     // Queries, lists and items are kept only when analytics needs them.
-    let decoder = match (plan.schema, plan.analytics.is_some()) {
-        (SchemaArg::Ubi, _) => Decoder::Ubi(ctr::ubi::UbiConfig {
+    let decoder = match (&plan.mapping, plan.schema, plan.analytics.is_some()) {
+        (Some(mapping), _, detailed) => Decoder::Mapped {
+            mapping: Arc::new(mapping.clone()),
+            detailed,
+        },
+        (None, SchemaArg::Ubi, _) => Decoder::Ubi(ctr::ubi::UbiConfig {
             click_actions: plan.ubi_click_actions.clone(),
             ..ctr::ubi::UbiConfig::default()
         }),
-        (SchemaArg::Tutorial, true) => Decoder::Detailed(unit),
-        (SchemaArg::Tutorial, false) => Decoder::Plain(unit),
+        (None, _, true) => Decoder::Detailed(unit),
+        (None, _, false) => Decoder::Plain(unit),
     };
     stats.set_time_unit(unit);
     let items = if let Some(topic) = &plan.kafka.input {
@@ -258,8 +262,9 @@ pub fn build(flow: &mut Flow<'_>, plan: &Plan, stats: &Arc<Stats>) -> eddy::Resu
     let keep_line = plan.late_output.is_some();
     let analytics = plan.analytics.is_some();
     let strip = move |e| SessionEvent::keyed(e, analytics, keep_line);
-    let by_user = if plan.schema == SchemaArg::Ubi {
-        // A UBI query record may be two events.
+    let by_user = if plan.schema == SchemaArg::Ubi || plan.mapping.is_some() {
+        // A UBI query record, or a mapped search with its results, may be
+        // two events.
         split.trues.flat_map("by_user", move |i| {
             i.count(&mut tally);
             let (first, second) = match i {

@@ -13,6 +13,7 @@
 pub mod cluster;
 pub mod kafka;
 pub mod params;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -63,6 +64,9 @@ pub struct Plan {
     pub time_unit: TimeUnit,
     /// The input lines' schema.
     pub schema: SchemaArg,
+    /// With a mapped schema (`--schema ga4|…`, `--schema-file`, `--map`):
+    /// how records become events.
+    pub mapping: Option<ctr::mapping::Mapping>,
     /// With the UBI schema: the click actions.
     pub ubi_click_actions: Vec<String>,
     /// Search analytics, when any of its outputs is given.
@@ -185,6 +189,11 @@ impl TryFrom<RunArgs> for Plan {
         };
         let live_outputs = may_not_end(&args, &inputs, kafka_input.is_some());
         let transaction_timeout = kafka::transaction_timeout(&args.kafka)?;
+        let mapping = schema::mapping(&args)?;
+        let time_unit = match &mapping {
+            Some(m) => m.time_unit,
+            None => args.time_unit.map_or(TimeUnit::Millis, Into::into),
+        };
         let mut plan = Plan {
             gap: args.gap,
             wait: args.wait,
@@ -198,8 +207,9 @@ impl TryFrom<RunArgs> for Plan {
             dead_letter: args.dead_letter,
             max_line_bytes: args.max_line_bytes,
             chunk_bytes: args.chunk_bytes,
-            time_unit: args.time_unit.into(),
+            time_unit,
             schema: args.schema,
+            mapping,
             ubi_click_actions: args.ubi_click_actions,
             analytics,
             kafka: kafka::KafkaPlan {
@@ -420,6 +430,7 @@ pub(crate) mod fixtures {
             chunk_bytes: 16 << 20,
             time_unit: TimeUnit::Millis,
             schema: SchemaArg::Tutorial,
+            mapping: None,
             ubi_click_actions: vec!["click".into()],
             analytics: None,
             kafka: Default::default(),

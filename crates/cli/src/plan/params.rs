@@ -157,6 +157,12 @@ impl Plan {
             Param::both("--chunk-bytes", self.chunk_bytes.to_string()),
             Param::both("--time-unit", format!("{:?}", self.time_unit).to_lowercase()),
             Param::both("--schema", shown(&self.schema)),
+            Param::both(
+                "--map",
+                self.mapping
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |m| m.describe()),
+            ),
             Param::both("--ubi-click-actions", self.ubi_click_actions.join(",")),
         ]);
         let a = self.analytics.as_ref();
@@ -272,6 +278,8 @@ mod tests {
             "whether an output topic may hold other writers' messages",
         ),
         ("--kafka-option", "librdkafka client settings"),
+        ("--type-map", "part of --map's value (the whole mapping)"),
+        ("--schema-file", "part of --map's value (the whole mapping)"),
         ("--kafka-partitions", "how a missing output topic is made"),
     ];
 
