@@ -58,8 +58,17 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // ends with a signal, and keeps what it wrote.
     let mut staging = Staging::default();
     let live_outputs = plan.live_outputs;
-    // The rows' file as the user named it (the report shows it).
+    // The rows' file as the user named it (the report shows it), and the
+    // analytics files (the report reads them back; stdout cannot be).
     let shown_output = plan.output.local().map(Path::to_path_buf).unwrap_or_default();
+    let file = |p: &Option<PathBuf>| p.clone().filter(|p| p.as_os_str() != "-");
+    let shown_analytics = plan.analytics.as_ref().map(|a| {
+        [
+            file(&a.query_output),
+            file(&a.position_output),
+            file(&a.judgment_output),
+        ]
+    });
     if config.recovery.is_none() && !live_outputs && job.process_id == 0 {
         // A Kafka topic is written in place (at-least-once without recovery).
         let mut stage = |option: &'static str, to: &mut Endpoint| -> anyhow::Result<()> {
@@ -87,6 +96,23 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             }
         }
     }
+    let now = plan.analytics.as_ref().map(|a| {
+        [
+            file(&a.query_output),
+            file(&a.position_output),
+            file(&a.judgment_output),
+        ]
+    });
+    let pair = |i: usize| -> Option<(PathBuf, PathBuf)> {
+        let now = now.as_ref()?.get(i)?.clone()?;
+        let shown = shown_analytics.as_ref()?.get(i)?.clone()?;
+        Some((now, shown))
+    };
+    let analytics = crate::report::AnalyticsFiles {
+        queries: pair(0),
+        positions: pair(1),
+        judgments: pair(2),
+    };
     // The report is written last, under a temporary name until it is
     // complete (with or without --recovery-dir).
     let mut report_staging = Staging::default();
@@ -240,6 +266,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             rows_at,
             &shown_output,
             folded,
+            &analytics,
             &summary,
             &job.given_inputs,
             to,

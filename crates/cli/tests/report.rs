@@ -369,6 +369,104 @@ fn report_errors_name_the_file_line_or_option() {
     );
 }
 
+/// The `<section id="ID">` of a page.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let end = html[start..].find("</section>").map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+/// A run of the search profile with every analytics output and
+/// `--report`, in `format`: (its page, the standalone report's page of the
+/// same files).
+fn analytics_run(dir: &Path, format: &str) -> (String, String) {
+    let logs = dir.join("search.jsonl");
+    if !logs.exists() {
+        let o = run(&[
+            "generate",
+            "--profile",
+            "search",
+            "--events",
+            "40000",
+            "--out",
+            s(&logs),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let out = |name: &str| dir.join(format!("{name}.{format}"));
+    let page = dir.join(format!("run-{format}.html"));
+    let o = run(&[
+        "run",
+        "-I",
+        s(&logs),
+        "--format",
+        format,
+        "-o",
+        s(&out("s")),
+        "--query-output",
+        s(&out("q")),
+        "--position-output",
+        s(&out("p")),
+        "--judgment-output",
+        s(&out("j")),
+        "--min-impressions",
+        "2",
+        "--report",
+        s(&page),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let standalone = dir.join(format!("report-{format}.html"));
+    let o = run(&[
+        "report",
+        "--sessions",
+        s(&out("s")),
+        "--queries",
+        s(&out("q")),
+        "--positions",
+        s(&out("p")),
+        "--judgments",
+        s(&out("j")),
+        "-o",
+        s(&standalone),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (
+        std::fs::read_to_string(&page).unwrap(),
+        std::fs::read_to_string(&standalone).unwrap(),
+    )
+}
+
+#[test]
+fn run_report_charts_every_analytics_output_as_report_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["jsonl", "csv"] {
+        let (from_run, standalone) = analytics_run(dir.path(), format);
+        for id in ["queries", "positions", "judgments", "sessions", "over-time"] {
+            assert_eq!(
+                section(&from_run, id),
+                section(&standalone, id),
+                "{format}: section {id}"
+            );
+            assert!(
+                svgs(section(&from_run, id)).iter().all(|svg| has_marks(svg)),
+                "{format}: {id}"
+            );
+        }
+        // The sources name the files as given, not their temporary names.
+        let sources = section(&from_run, "sources");
+        for name in ["q", "p", "j"] {
+            assert!(sources.contains(&format!("{name}.{format}<")), "{sources}");
+        }
+        for item in sources.split("<li>").skip(1) {
+            let path = item.split(": ").nth(1).and_then(|p| p.split('<').next()).unwrap();
+            assert!(Path::new(path).exists(), "{path} in {sources}");
+        }
+    }
+}
+
 /// With Chromium on PATH (Debian: `apt-get install chromium`; `.ci/run`
 /// installs it), the page renders offline without console errors and its
 /// script runs: `bench/report-screenshot.sh` checks both and writes a PNG.
@@ -424,4 +522,17 @@ fn a_real_browser_renders_the_report() {
     let bytes = std::fs::read(&png).expect("a screenshot");
     assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // `run --report` with every analytics output: the position-bias curve
+    // and the query and judgment tables render too.
+    analytics_run(dir.path(), "jsonl");
+    let page = dir.path().join("run-jsonl.html");
+    let png = dir.path().join("run.png");
+    let o = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&page)
+        .arg(&png)
+        .output()
+        .expect("run the screenshot script");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(std::fs::metadata(&png).expect("a screenshot").len() > 10_000);
 }

@@ -138,11 +138,20 @@ fn mapping_errors_name_the_option_file_line_and_path() {
         stderr(&o)
     );
     for (extra, why) in [
-        (vec!["--map", "user=u", "--map", "usr=x"], "--map usr=x: \"usr\" is not a field"),
-        (vec!["--map", "user=u", "--type-map", "t=buy"], "--type-map t=buy: \"buy\" is not an event kind"),
+        (
+            vec!["--map", "user=u", "--map", "usr=x"],
+            "--map usr=x: \"usr\" is not a field",
+        ),
+        (
+            vec!["--map", "user=u", "--type-map", "t=buy"],
+            "--type-map t=buy: \"buy\" is not an event kind",
+        ),
         (vec![], "--map: no path for the field \"user\""),
         (vec!["--map", "user=a..b"], "is not a path"),
-        (vec!["--map", "user=u", "--schema", "ubi"], "do not apply to --schema ubi"),
+        (
+            vec!["--map", "user=u", "--schema", "ubi"],
+            "do not apply to --schema ubi",
+        ),
         (vec!["--map", "user"], "expected NAME=VALUE"),
     ] {
         let o = run(&[&base[..], &extra[..]].concat());

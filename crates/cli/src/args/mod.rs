@@ -79,16 +79,16 @@ pub struct ReportArgs {
     #[arg(long, value_name = "PATH")]
     pub sessions: PathBuf,
 
-    /// Per-query rows (JSON Lines): adds the no-click and zero-result
+    /// Per-query rows (`jsonl` or `csv`): adds the no-click and zero-result
     /// rates, MRR, time to first click and the query tables.
     #[arg(long, value_name = "PATH")]
     pub queries: Option<PathBuf>,
 
-    /// Per-position rows (JSON Lines): adds clicks and CTR by position.
+    /// Per-position rows (`jsonl` or `csv`): adds clicks and CTR by position.
     #[arg(long, value_name = "PATH")]
     pub positions: Option<PathBuf>,
 
-    /// Judgment rows (JSON Lines): adds the top (query, item) pairs by COEC.
+    /// Judgment rows (`jsonl` or `csv`): adds the top (query, item) pairs by COEC.
     #[arg(long, value_name = "PATH")]
     pub judgments: Option<PathBuf>,
 

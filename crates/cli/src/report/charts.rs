@@ -42,7 +42,7 @@ pub struct Series<'a> {
     pub y_desc: &'a str,
     /// Bars or a line.
     pub mark: Mark,
-    /// The values, in x order.
+    /// The values, in x order (for a line, NaN: no data, a gap).
     pub values: Vec<f64>,
     /// The label under each point (an empty label: none shown there).
     pub labels: Vec<String>,
@@ -152,11 +152,20 @@ pub fn draw(s: &Series<'_>) -> anyhow::Result<String> {
                     .map_err(|e| err(&e))?;
             }
             Mark::Line => {
-                let points: Vec<(f64, f64)> =
-                    s.values.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect();
-                chart
-                    .draw_series(LineSeries::new(points.iter().copied(), LINE.stroke_width(2)))
-                    .map_err(|e| err(&e))?;
+                // A value that is not a number is "no data": the line breaks
+                // there (a gap), rather than dropping to 0.
+                let points: Vec<(f64, f64)> = s
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(i, &v)| (i as f64, v))
+                    .collect();
+                for run in points.chunk_by(|a, b| b.0 - a.0 == 1.0) {
+                    chart
+                        .draw_series(LineSeries::new(run.iter().copied(), LINE.stroke_width(2)))
+                        .map_err(|e| err(&e))?;
+                }
                 let r = if n > 60 { 2 } else { 4 };
                 chart
                     .draw_series(points.iter().map(|&p| Circle::new(p, r, LINE.filled())))
@@ -256,6 +265,29 @@ mod tests {
             );
         }
         assert!(svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn a_line_breaks_where_there_is_no_data() {
+        let svg = draw(&Series {
+            x_desc: "x",
+            y_desc: "y",
+            mark: Mark::Line,
+            values: vec![0.5, f64::NAN, 0.25, 0.75],
+            labels: vec![String::new(); 4],
+            hover: vec![String::new(); 4],
+            y_max: Some(1.0),
+            y_format: |v| v.to_string(),
+            max_x_labels: 4,
+        })
+        .unwrap();
+        // Two runs (one of a single point draws no segment), three dots.
+        let runs = svg
+            .lines()
+            .filter(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"2\""))
+            .count();
+        assert_eq!(runs, 2, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
     }
 
     #[test]

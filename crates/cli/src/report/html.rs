@@ -494,16 +494,22 @@ fn over_time(out: &mut String, r: &Report) -> anyhow::Result<()> {
     chart(
         out,
         &format!("CTR per {bucket}"),
-        "Searches with a click ÷ searches, over the sessions that started in each bucket (0 where there were none).",
+        "Searches with a click ÷ searches, over the sessions that started in each bucket (a gap where there were no searches: no data, not 0 %).",
         &Series {
             x_desc: &x_desc,
             y_desc: "CTR",
             mark: Mark::Line,
-            values: points.iter().map(|(_, b)| b.ctr()).collect(),
+            values: points
+                .iter()
+                .map(|(_, b)| if b.searches == 0 { f64::NAN } else { b.ctr() })
+                .collect(),
             labels,
             hover: points
                 .iter()
                 .map(|(ms, b)| {
+                    if b.searches == 0 {
+                        return format!("{} UTC: no searches", hover_time(*ms));
+                    }
                     format!(
                         "{} UTC: CTR {} ({} of {} searches)",
                         hover_time(*ms),

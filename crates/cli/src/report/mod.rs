@@ -88,7 +88,7 @@ impl Report {
     /// Reads query rows.
     pub fn read_queries(&mut self, path: &Path) -> anyhow::Result<()> {
         let q = self.queries.get_or_insert_with(Queries::default);
-        read::json_rows("--queries", path, |r| q.add(r))?;
+        read::rows("--queries", path, |r| q.add(r))?;
         self.sources
             .push(("query rows".into(), path.display().to_string()));
         Ok(())
@@ -97,7 +97,7 @@ impl Report {
     /// Reads position rows.
     pub fn read_positions(&mut self, path: &Path) -> anyhow::Result<()> {
         let p = self.positions.get_or_insert_with(Positions::default);
-        read::json_rows("--positions", path, |r| p.add(&r))?;
+        read::rows("--positions", path, |r| p.add(&r))?;
         self.sources
             .push(("position rows".into(), path.display().to_string()));
         Ok(())
@@ -106,7 +106,7 @@ impl Report {
     /// Reads judgment rows.
     pub fn read_judgments(&mut self, path: &Path) -> anyhow::Result<()> {
         let j = self.judgments.get_or_insert_with(Judgments::default);
-        read::json_rows("--judgments", path, |r| j.add(r))?;
+        read::rows("--judgments", path, |r| j.add(r))?;
         self.sources
             .push(("judgment rows".into(), path.display().to_string()));
         Ok(())
@@ -229,16 +229,31 @@ pub fn run_report_usage(
     None
 }
 
+/// The analytics outputs of a run, each as (where it is written now,
+/// perhaps a temporary name; how the user named it).
+#[derive(Debug, Clone, Default)]
+pub struct AnalyticsFiles {
+    /// `--query-output`.
+    pub queries: Option<(PathBuf, PathBuf)>,
+    /// `--position-output`.
+    pub positions: Option<(PathBuf, PathBuf)>,
+    /// `--judgment-output`.
+    pub judgments: Option<(PathBuf, PathBuf)>,
+}
+
 /// `run --report`: the report of a finished run, from `folded` (the
 /// aggregates of the rows, folded as the output took them) or, when
 /// `None`, from the rows in `rows` (the output file, perhaps still under
-/// its temporary name; shown as `output`), its `summary` (the run's, as
-/// `--summary json` writes it) and `inputs`,
-/// written to `to`.
+/// its temporary name; shown as `output`), the analytics outputs it wrote
+/// to files (read back: the same charts and tables as `search-ctr report`
+/// with them), its `summary` (the run's, as `--summary json` writes it)
+/// and `inputs`, written to `to`.
+#[allow(clippy::too_many_arguments)]
 pub fn write_after_run(
     rows: &Path,
     output: &Path,
     folded: Option<Sessions>,
+    analytics: &AnalyticsFiles,
     summary: &impl serde::Serialize,
     inputs: &[PathBuf],
     to: &Path,
@@ -249,13 +264,25 @@ pub fn write_after_run(
         Some(sessions) => report.sessions = sessions,
         None => report.read_sessions("--output", rows)?,
     }
-    report.sources = inputs
+    let mut sources: Vec<(String, String)> = inputs
         .iter()
         .map(|p| ("input".to_string(), p.display().to_string()))
         .collect();
-    report
-        .sources
-        .push(("session rows".into(), output.display().to_string()));
+    sources.push(("session rows".into(), output.display().to_string()));
+    type Reader = fn(&mut Report, &Path) -> anyhow::Result<()>;
+    type File = Option<(PathBuf, PathBuf)>;
+    let readers: [(&File, &str, Reader); 3] = [
+        (&analytics.queries, "query rows", Report::read_queries),
+        (&analytics.positions, "position rows", Report::read_positions),
+        (&analytics.judgments, "judgment rows", Report::read_judgments),
+    ];
+    for (file, what, read) in readers {
+        if let Some((now, shown)) = file {
+            read(&mut report, now)?;
+            sources.push((what.into(), shown.display().to_string()));
+        }
+    }
+    report.sources = sources;
     report.summary = Some(serde_json::from_value(serde_json::to_value(summary)?)?);
     write_page("--report", to, &report.render()?).with_context(|| format!("--report {}", shown_as.display()))
 }

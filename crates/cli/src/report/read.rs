@@ -11,9 +11,6 @@ use anyhow::{anyhow, Context};
 use ctr::metrics::Row;
 use ctr::row_format::RowFormat;
 
-/// The CSV header of session rows.
-const CSV_HEADER: &str = Row::CSV_HEADER;
-
 /// Opens `path` for reading (`option` names it in errors).
 fn open(option: &str, path: &Path) -> anyhow::Result<BufReader<File>> {
     let file = File::open(path).with_context(|| format!("{option} {}: cannot open", path.display()))?;
@@ -46,40 +43,32 @@ fn for_lines(
     }
 }
 
-/// Reads every JSON Lines row of `path` as an `R` (fields by name; unknown
-/// fields ignored).
-pub fn json_rows<R: RowFormat>(option: &str, path: &Path, mut each: impl FnMut(R)) -> anyhow::Result<()> {
-    for_lines(option, path, |text, number| {
-        let row = R::read_jsonl(text).map_err(|e| {
-            anyhow!(
-                "{option} {}:{number}: not a {} row (a JSON object per line, docs/analytics.md): {e}",
-                path.display(),
-                R::WHAT
-            )
-        })?;
-        each(row);
-        Ok(())
-    })
-}
-
-/// Reads the session rows of `path`, `jsonl` or `csv` (a file whose first
-/// line is the CSV header is CSV).
-pub fn session_rows(option: &str, path: &Path, mut each: impl FnMut(&Row)) -> anyhow::Result<()> {
+/// Reads the rows of `path` as `R`s, JSON Lines or CSV (a file whose
+/// first line is `R`'s CSV header is CSV; a quoted field may hold line
+/// breaks). JSON fields are read by name, unknown ones ignored.
+pub fn rows<R: RowFormat>(option: &str, path: &Path, mut each: impl FnMut(R)) -> anyhow::Result<()> {
+    let doc = if R::WHAT == "session" {
+        "docs/sessions.md"
+    } else {
+        "docs/analytics.md"
+    };
     let mut csv: Option<bool> = None;
-    // A CSV record runs on while a quoted user holds a line break: until
+    // A CSV record runs on while a quoted field holds a line break: until
     // its double quotes balance.
     let mut pending = String::new();
     let mut pending_from = 0u64;
     for_lines(option, path, |text, number| {
-        let is_csv = *csv.get_or_insert_with(|| text.trim_start_matches('\u{feff}') == CSV_HEADER.trim_end());
+        let is_csv =
+            *csv.get_or_insert_with(|| text.trim_start_matches('\u{feff}') == R::CSV_HEADER.trim_end());
         if !is_csv {
-            let row = Row::read_jsonl(text).map_err(|e| {
+            let row = R::read_jsonl(text).map_err(|e| {
                 anyhow!(
-                    "{option} {}:{number}: not a session row (jsonl or csv, docs/sessions.md): {e}",
-                    path.display()
+                    "{option} {}:{number}: not a {} row (jsonl or csv, {doc}): {e}",
+                    path.display(),
+                    R::WHAT
                 )
             })?;
-            each(&row);
+            each(row);
             return Ok(());
         }
         if number == 1 {
@@ -94,24 +83,31 @@ pub fn session_rows(option: &str, path: &Path, mut each: impl FnMut(&Row)) -> an
         if pending.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
             return Ok(());
         }
-        let row = Row::read_csv(&pending)
-            .map_err(|e| anyhow!("{option} {}:{pending_from}: {e}", path.display()))?;
+        let row =
+            R::read_csv(&pending).map_err(|e| anyhow!("{option} {}:{pending_from}: {e}", path.display()))?;
         pending.clear();
-        each(&row);
+        each(row);
         Ok(())
     })?;
     if !pending.is_empty() {
         return Err(anyhow!(
-            "{option} {}:{pending_from}: a quoted user is not closed before the end of the file",
+            "{option} {}:{pending_from}: a quoted field is not closed before the end of the file",
             path.display()
         ));
     }
     Ok(())
 }
 
+/// Reads the session rows of `path`, `jsonl` or `csv`.
+pub fn session_rows(option: &str, path: &Path, mut each: impl FnMut(&Row)) -> anyhow::Result<()> {
+    rows(option, path, |r: Row| each(&r))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CSV_HEADER: &str = Row::CSV_HEADER;
 
     fn read(text: &str) -> anyhow::Result<Vec<Row>> {
         let dir = tempfile::tempdir()?;
@@ -165,7 +161,7 @@ mod tests {
         );
         let e = read(&format!("{CSV_HEADER}\"open,2024-01-01T00:00:05.000Z\n")).unwrap_err();
         assert!(
-            format!("{e:#}").contains("rows:2: a quoted user is not closed"),
+            format!("{e:#}").contains("rows:2: a quoted field is not closed"),
             "{e:#}"
         );
     }
