@@ -16,6 +16,7 @@
 //!   oracle tests compare against.
 
 pub mod aggregate;
+pub mod click_models;
 pub mod query;
 pub mod reference;
 pub mod rows;
