@@ -700,3 +700,94 @@ fn a_live_input_writes_a_window_once_its_delay_has_passed_and_counts_later_searc
         "{\"late\":\"search\",\"window_start\":\"2024-01-01T10:00:00.000Z\",\"time\":\"2024-01-01T10:50:00.000Z\",\"query\":\"cats\",\"clicks\":0}\n"
     );
 }
+
+/// `--judgment-model pbm|cascade|dbn`: the model's estimates are in the
+/// judgment rows (attractiveness, DBN's satisfaction, relevance) and the
+/// position rows (examination, from 1 at the top for PBM and cascade);
+/// the other columns are COEC's, unchanged.
+#[test]
+fn click_models_fill_the_judgment_and_position_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("search.jsonl");
+    let o = run(&[
+        "generate",
+        "--profile",
+        "search",
+        "--events",
+        "30000",
+        "--out",
+        s(&logs),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let coec_j = dir.path().join("coec-j.jsonl");
+    let o = run(&[
+        "run",
+        "-I",
+        s(&logs),
+        "-o",
+        "/dev/null",
+        "--judgment-output",
+        s(&coec_j),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let coec_rows = std::fs::read_to_string(&coec_j).unwrap();
+    for model in ["pbm", "cascade", "dbn"] {
+        let (j, p) = (
+            dir.path().join(format!("{model}-j.jsonl")),
+            dir.path().join(format!("{model}-p.jsonl")),
+        );
+        let o = run(&[
+            "run",
+            "-I",
+            s(&logs),
+            "-o",
+            "/dev/null",
+            "--judgment-output",
+            s(&j),
+            "--position-output",
+            s(&p),
+            "--judgment-model",
+            model,
+            "-q",
+        ]);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        let rows: Vec<serde_json::Value> = std::fs::read_to_string(&j)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), coec_rows.lines().count(), "{model}");
+        for (row, coec) in rows.iter().zip(coec_rows.lines()) {
+            let coec: serde_json::Value = serde_json::from_str(coec).unwrap();
+            assert_eq!(row["model"], model);
+            assert_eq!(row["coec"], coec["coec"], "{model}: COEC stays");
+            let a = row["attractiveness"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&a), "{model}: {row}");
+            assert_eq!(row["satisfaction"].is_null(), model != "dbn", "{model}: {row}");
+            assert!(row["relevance"].as_f64().is_some(), "{model}: {row}");
+        }
+        let positions: Vec<serde_json::Value> = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let first = positions.iter().find(|r| r["position"] == 1).unwrap();
+        let examination = first["examination"].as_f64().unwrap();
+        assert!((examination - 1.0).abs() < 1e-9, "{model}: {first}");
+        let fifth = positions.iter().find(|r| r["position"] == 5).unwrap();
+        assert!(fifth["examination"].as_f64().unwrap() < 1.0, "{model}: {fifth}");
+    }
+    // A model without an output for its estimates is a usage error.
+    let o = run(&[
+        "run",
+        "-I",
+        s(&logs),
+        "--query-output",
+        s(&dir.path().join("q")),
+        "--judgment-model",
+        "pbm",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--judgment-model needs --judgment-output or --position-output"));
+}

@@ -188,7 +188,8 @@ impl Rng {
         result
     }
 
-    /// Uniform in `[0, 1)`, 53 bits.
+    /// Uniform in `[0, 1)`, 53 bits (the click models' simulator).
+    #[cfg(test)]
     pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }

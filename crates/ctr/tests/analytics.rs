@@ -107,6 +107,7 @@ fn position(p: Position, clicks: u64, first: u64, shown: u64) -> PositionRow {
         first_clicks: first,
         searches_with_results_at_position: shown,
         ctr_at_position: (shown > 0).then(|| clicks as f64 / shown as f64),
+        examination: None,
     }
 }
 
@@ -147,6 +148,10 @@ fn a_ranked_click_gives_position_rr_and_time_to_click() {
             mean_position: 2.0,
             ctr: 1.0,
             coec: Some(1.0),
+            model: "coec".into(),
+            attractiveness: None,
+            satisfaction: None,
+            relevance: Some(1.0),
         }
     );
 }
@@ -343,6 +348,10 @@ fn coec_divides_clicks_by_the_clicks_expected_at_the_positions_shown() {
         mean_position,
         ctr: clicks as f64 / 4.0,
         coec: Some(clicks as f64 / expected),
+        model: "coec".into(),
+        attractiveness: None,
+        satisfaction: None,
+        relevance: Some(clicks as f64 / expected),
     };
     // ("r", _) have 1 impression each: below min_impressions 4.
     assert_eq!(

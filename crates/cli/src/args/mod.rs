@@ -186,6 +186,32 @@ fn parse_window(text: &str) -> Result<ctr::analytics::window::Window, String> {
     ctr::analytics::window::Window::parse(text).map_err(|e| e.to_string())
 }
 
+/// `run --judgment-model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JudgmentModelArg {
+    /// Clicks over expected clicks (no model).
+    Coec,
+    /// The position-based model (EM).
+    Pbm,
+    /// The cascade model.
+    Cascade,
+    /// The dynamic Bayesian network (EM).
+    Dbn,
+}
+
+impl JudgmentModelArg {
+    /// The click model (`None` for COEC).
+    pub fn model(self) -> Option<ctr::analytics::click_models::Model> {
+        use ctr::analytics::click_models::Model;
+        match self {
+            JudgmentModelArg::Coec => None,
+            JudgmentModelArg::Pbm => Some(Model::Pbm),
+            JudgmentModelArg::Cascade => Some(Model::Cascade),
+            JudgmentModelArg::Dbn => Some(Model::Dbn),
+        }
+    }
+}
+
 /// `generate --profile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProfileArg {
@@ -326,6 +352,15 @@ pub struct RunArgs {
     /// (window, query, item) here.
     #[arg(long, value_name = "PATH", value_parser = endpoint::EndpointParser)]
     pub judgment_output: Option<endpoint::Endpoint>,
+
+    /// Search analytics: how judgments are made (docs/analytics.md, "Click
+    /// models"): `coec` (clicks over expected clicks), or a click model
+    /// fitted to each window's searches — `pbm` (position-based), `cascade`,
+    /// `dbn` (dynamic Bayesian network) — whose estimates go into the
+    /// judgment rows (attractiveness, satisfaction, relevance) and the
+    /// position rows (examination).
+    #[arg(long, value_enum, default_value_t = JudgmentModelArg::Coec)]
+    pub judgment_model: JudgmentModelArg,
 
     /// Search analytics: the length of the event-time windows (UTC-aligned).
     #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_window)]

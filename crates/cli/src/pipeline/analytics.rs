@@ -27,6 +27,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use compact_str::CompactString;
 use ctr::analytics::aggregate::{QueryWindowAcc, WindowAggs};
+use ctr::analytics::click_models::Model;
 use ctr::analytics::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use ctr::analytics::searches::SearchRecord;
 use ctr::analytics::window::Window;
@@ -47,6 +48,8 @@ use crate::plan::Analytics;
 struct Closing {
     window: Window,
     min_impressions: u64,
+    /// The judgment model (`None`: COEC alone).
+    model: Option<Model>,
     /// The delay after the window's end, ms (live input only).
     after_ms: Option<i64>,
 }
@@ -84,7 +87,11 @@ impl WindowLogic {
         match std::mem::replace(&mut self.state, WindowState::Closed) {
             WindowState::Open(start, queries) => {
                 let aggs: WindowAggs = queries.into_iter().collect();
-                Some(WindowOut::Rows(aggs.rows(start, self.closing.min_impressions)))
+                Some(WindowOut::Rows(aggs.rows_with(
+                    start,
+                    self.closing.min_impressions,
+                    self.closing.model,
+                )))
             }
             WindowState::Empty | WindowState::Closed => None,
         }
@@ -106,11 +113,16 @@ impl StatefulLogic<Vec<SearchRecord>> for WindowLogic {
         let out = match &mut self.state {
             WindowState::Empty => None,
             WindowState::Open(_, queries) => {
+                let model = self.closing.model.is_some();
                 for r in records {
-                    match queries.get_mut(&r.query) {
-                        Some(acc) => acc.add(r),
-                        None => queries.entry(r.query.clone()).or_default().add(r),
+                    let acc = match queries.get_mut(&r.query) {
+                        Some(acc) => acc,
+                        None => queries.entry(r.query.clone()).or_default(),
+                    };
+                    if model {
+                        acc.add_seen(&r);
                     }
+                    acc.add(r);
                 }
                 None
             }
@@ -227,6 +239,7 @@ pub fn build<'a>(
     let closing = Closing {
         window,
         min_impressions: plan.min_impressions,
+        model: plan.model,
         after_ms: plan
             .close_after
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),

@@ -101,6 +101,8 @@ pub struct Analytics {
     pub position_output: Option<PathBuf>,
     /// Judgment rows go here.
     pub judgment_output: Option<PathBuf>,
+    /// The click model that judges (`None`: COEC alone).
+    pub model: Option<ctr::analytics::click_models::Model>,
 }
 
 /// The process's side of a run: not part of the dataflow.
@@ -330,6 +332,12 @@ fn analytics(args: &RunArgs, kafka_input: bool) -> Result<Option<Analytics>, Usa
     // windows by event time; any other (a stdin that ends included) exactly
     // at end of input.
     let live = args.live || (kafka_input && !args.kafka.kafka_until_end);
+    let model = args.judgment_model.model();
+    if model.is_some() && args.judgment_output.is_none() && args.position_output.is_none() {
+        return Err(UsageError(
+            "--judgment-model needs --judgment-output or --position-output (where its estimates go)".into(),
+        ));
+    }
     let [query_output, position_output, judgment_output]: [Option<PathBuf>; 3] =
         paths.try_into().expect("three analytics outputs");
     Ok(Some(Analytics {
@@ -339,6 +347,7 @@ fn analytics(args: &RunArgs, kafka_input: bool) -> Result<Option<Analytics>, Usa
         query_output,
         position_output,
         judgment_output,
+        model,
     }))
 }
 

@@ -187,6 +187,16 @@ impl Plan {
                 ),
             ),
             Param::both(
+                "--judgment-model",
+                a.map_or_else(
+                    || "off".into(),
+                    |a| {
+                        a.model
+                            .map_or_else(|| "coec".to_owned(), |m| format!("{m:?}").to_lowercase())
+                    },
+                ),
+            ),
+            Param::both(
                 "--min-impressions",
                 a.map_or_else(|| "off".into(), |a| a.min_impressions.to_string()),
             ),
@@ -375,6 +385,7 @@ mod tests {
             query_output: Some("q.jsonl".into()),
             position_output: None,
             judgment_output: None,
+            model: None,
         };
         let on = Plan {
             analytics: Some(a.clone()),

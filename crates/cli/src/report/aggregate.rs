@@ -549,7 +549,8 @@ impl Judgments {
         t.impressions += r.impressions;
         t.clicks += r.clicks;
         t.position_sum += or_zero(r.mean_position) * n;
-        t.coec_sum += r.coec.unwrap_or(0.0) * n;
+        // The judgment: COEC, or the click model's relevance.
+        t.coec_sum += r.relevance.unwrap_or(0.0) * n;
     }
 
     /// Up to `n` pairs with at least `min_impressions`, highest COEC first
@@ -782,6 +783,10 @@ mod tests {
                 mean_position: pos,
                 ctr: 0.0,
                 coec: Some(coec),
+                model: "coec".into(),
+                attractiveness: None,
+                satisfaction: None,
+                relevance: Some(coec),
             })
         };
         add(&mut j, "dogs", "fido", 10, 5, 1.0, 2.0);

@@ -14,6 +14,7 @@ use std::hash::BuildHasher;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
+use super::click_models::{fit, Model, Searches, Seen, DEPTH};
 use super::rows::{JudgmentRow, PositionRow, QueryRow, WindowRows};
 use super::searches::{Position, SearchRecord};
 use super::window::Window;
@@ -140,6 +141,7 @@ impl PositionAgg {
             first_clicks: self.first_clicks,
             searches_with_results_at_position: self.impressions,
             ctr_at_position: self.ctr(),
+            examination: None,
         }
     }
 }
@@ -201,6 +203,10 @@ impl JudgmentAgg {
             mean_position: position_sum as f64 / impressions as f64,
             ctr: self.clicks as f64 / impressions as f64,
             coec: (expected > 0.0).then(|| self.clicks as f64 / expected),
+            model: CompactString::const_new("coec"),
+            attractiveness: None,
+            satisfaction: None,
+            relevance: (expected > 0.0).then(|| self.clicks as f64 / expected),
         })
     }
 }
@@ -217,6 +223,10 @@ pub struct WindowAggs {
     pub positions: BTreeMap<Position, PositionAgg>,
     /// Per normalised query, then per item.
     pub judgments: HashMap<CompactString, HashMap<CompactString, JudgmentAgg>>,
+    /// The searches as click models see them (kept only with a
+    /// `--judgment-model` other than COEC: [`QueryWindowAcc::add_seen`]).
+    #[serde(default)]
+    pub searches: Searches,
 }
 
 impl WindowAggs {
@@ -260,6 +270,7 @@ impl WindowAggs {
                 entry(mine, i).merge(a);
             }
         }
+        self.searches.merge(&other.searches);
     }
 
     /// The window's click-through rate per ranked position.
@@ -275,6 +286,40 @@ impl WindowAggs {
 
     /// The window's rows, sorted by query, position, (query, item).
     pub fn rows(&self, window_start: i64, min_impressions: u64) -> WindowRows {
+        self.rows_with(window_start, min_impressions, None)
+    }
+
+    /// [`WindowAggs::rows`], judged by `model` (`None`: COEC alone): the
+    /// model is fitted to the window's searches; each judgment row gets its
+    /// attractiveness (and DBN's satisfaction) and relevance, each ranked
+    /// position row its examination probability.
+    pub fn rows_with(&self, window_start: i64, min_impressions: u64, model: Option<Model>) -> WindowRows {
+        let mut rows = self.coec_rows(window_start, min_impressions);
+        let Some(model) = model else {
+            return rows;
+        };
+        let fitted = fit(model, &self.searches);
+        let name = CompactString::const_new(match model {
+            Model::Pbm => "pbm",
+            Model::Cascade => "cascade",
+            Model::Dbn => "dbn",
+        });
+        for r in &mut rows.judgments {
+            let est = fitted.pairs.get(&(r.query.clone(), r.item.clone()));
+            r.model = name.clone();
+            r.attractiveness = est.map(|e| e.attractiveness);
+            r.satisfaction = est.and_then(|e| e.satisfaction);
+            r.relevance = est.map(|e| e.relevance);
+        }
+        for r in &mut rows.positions {
+            if let Position::Ranked(p) = r.position {
+                r.examination = fitted.examination.get(p as usize - 1).copied();
+            }
+        }
+        rows
+    }
+
+    fn coec_rows(&self, window_start: i64, min_impressions: u64) -> WindowRows {
         let ctr_at = self.position_ctrs();
         let mut queries: Vec<_> = self.queries.iter().collect();
         queries.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -359,6 +404,9 @@ pub struct QueryWindowAcc {
     /// The latest runs of searches with an identical result list (at
     /// most [`LIST_RUNS`]).
     runs: Vec<ListRun>,
+    /// The searches as click models see them ([`QueryWindowAcc::add_seen`]).
+    #[serde(default)]
+    seen: HashMap<Seen, u64>,
 }
 
 /// Distinct result lists [`QueryWindowAcc`] counts apart before it counts
@@ -375,6 +423,32 @@ struct ListRun {
 }
 
 impl QueryWindowAcc {
+    /// Keeps what a click model sees of one search (its first
+    /// [`DEPTH`] results and which of them were clicked, by the clicked
+    /// item's place in the list or the position the client reported);
+    /// only with a `--judgment-model` other than COEC. Searches without a
+    /// result list tell a model nothing and are left out.
+    pub fn add_seen(&mut self, r: &SearchRecord) {
+        let Some(list) = &r.results else {
+            return;
+        };
+        let items: Vec<CompactString> = list.iter().take(DEPTH).map(CompactString::new).collect();
+        if items.is_empty() {
+            return;
+        }
+        let mut clicks = 0u16;
+        for click in &r.clicks {
+            let at = click
+                .reported
+                .map(|p| p as usize)
+                .or_else(|| list.position(&click.item).map(|i| i + 1));
+            if let Some(p) = at.filter(|p| (1..=items.len()).contains(p)) {
+                clicks |= 1 << (p - 1);
+            }
+        }
+        *self.seen.entry(Seen { items, clicks }).or_default() += 1;
+    }
+
     /// Counts one search of this query and window.
     ///
     /// Each click's place in the list is looked up once (for its position
@@ -505,10 +579,15 @@ impl QueryWindowAcc {
         if !self.judgments.is_empty() {
             judgments.insert(CompactString::new(query), self.judgments.into_iter().collect());
         }
+        let mut searches = Searches::default();
+        if !self.seen.is_empty() {
+            searches.by_query.insert(CompactString::new(query), self.seen);
+        }
         WindowAggs {
             queries,
             positions,
             judgments,
+            searches,
         }
     }
 }
@@ -524,6 +603,7 @@ impl FromIterator<(CompactString, QueryWindowAcc)> for WindowAggs {
             let part = acc.into_window_aggs(&query);
             window.queries.extend(part.queries);
             window.judgments.extend(part.judgments);
+            window.searches.by_query.extend(part.searches.by_query);
             for (p, a) in &part.positions {
                 window.positions.entry(*p).or_default().merge(a);
             }

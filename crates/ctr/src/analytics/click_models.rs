@@ -52,7 +52,7 @@ pub struct Seen {
 }
 
 /// A window's searches per query, counted by what was seen.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Searches {
     /// Query → (what was seen → how many searches).
     pub by_query: HashMap<CompactString, HashMap<Seen, u64>>,
@@ -226,7 +226,7 @@ fn fit_cascade(searches: &Searches) -> Fitted {
     let pairs = Pairs::of(searches);
     let mut clicks = vec![0.0; pairs.keys.len()];
     let mut examined = vec![0.0; pairs.keys.len()];
-    let mut reached = vec![0.0; DEPTH];
+    let mut reached = [0.0; DEPTH];
     let mut total = 0.0;
     for (q, seen, n) in searches.each() {
         let n = n as f64;

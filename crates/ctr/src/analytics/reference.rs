@@ -207,6 +207,7 @@ pub fn reference_rows(events: &[Event], cfg: &ReferenceConfig) -> Vec<WindowRows
             first_clicks: p.first,
             searches_with_results_at_position: p.shown,
             ctr_at_position: ctr,
+            examination: None,
         });
     }
     for ((w, query, item), j) in &judgments {
@@ -232,6 +233,14 @@ pub fn reference_rows(events: &[Event], cfg: &ReferenceConfig) -> Vec<WindowRows
             mean_position: psum as f64 / impressions as f64,
             ctr: j.clicks as f64 / impressions as f64,
             coec: if expected > 0.0 {
+                Some(j.clicks as f64 / expected)
+            } else {
+                None
+            },
+            model: "coec".into(),
+            attractiveness: None,
+            satisfaction: None,
+            relevance: if expected > 0.0 {
                 Some(j.clicks as f64 / expected)
             } else {
                 None

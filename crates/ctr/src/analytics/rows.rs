@@ -53,6 +53,8 @@ crate::row_type! {
         pub searches_with_results_at_position: u64 => Count,
         /// `clicks / searches_with_results_at_position`; `null` without impressions (always for `unranked`, and for a reported position beyond every list)
         pub ctr_at_position: Option<f64> => MaybeFloat,
+        /// with `--judgment-model pbm|cascade|dbn`: the probability that a search's user examined this position, as the model infers it (PBM: relative to position 1); `null` otherwise, and for `unranked` and positions past the model's depth (10)
+        pub examination: Option<f64> => MaybeFloat,
     }
 }
 
@@ -75,6 +77,14 @@ crate::row_type! {
         pub ctr: f64 => Float,
         /// clicks over expected clicks: `clicks / Σ ctr_at_position(p)`, the sum taken over the item's impressions, `p` the position it was shown at, `ctr_at_position` that of the same window (as OpenSearch's Search Relevance Workbench defines COEC); `null` when the expected clicks are 0
         pub coec: Option<f64> => MaybeFloat,
+        /// the judgment model (`--judgment-model`): `coec`, `pbm`, `cascade` or `dbn`
+        pub model: CompactString => Text,
+        /// the model's attractiveness of the item for the query (PBM, cascade, DBN); `null` with `coec`, or when the model never saw the item examined
+        pub attractiveness: Option<f64> => MaybeFloat,
+        /// DBN's probability that a click on the item satisfied the user; `null` otherwise
+        pub satisfaction: Option<f64> => MaybeFloat,
+        /// the judgment: `coec` (COEC), the attractiveness (PBM, cascade) or attractiveness × satisfaction (DBN)
+        pub relevance: Option<f64> => MaybeFloat,
     }
 }
 
@@ -193,19 +203,24 @@ mod tests {
             mean_position: 1.5,
             ctr: 0.0,
             coec: None,
+            model: "coec".into(),
+            attractiveness: None,
+            satisfaction: None,
+            relevance: None,
         };
         let mut out = Vec::new();
         row.write_csv(&mut out);
         assert_eq!(
             String::from_utf8_lossy(&out),
-            "1970-01-01T00:00:00.000Z,\"a,b\",\"say \"\"hi\"\"\",10,0,1.5,0.0,\n"
+            "1970-01-01T00:00:00.000Z,\"a,b\",\"say \"\"hi\"\"\",10,0,1.5,0.0,,coec,,,\n"
         );
         out.clear();
         row.write_jsonl(&mut out);
         assert_eq!(
             String::from_utf8_lossy(&out),
             "{\"window_start\":\"1970-01-01T00:00:00.000Z\",\"query\":\"a,b\",\"item\":\"say \\\"hi\\\"\",\
-             \"impressions\":10,\"clicks\":0,\"mean_position\":1.5,\"ctr\":0.0,\"coec\":null}\n"
+             \"impressions\":10,\"clicks\":0,\"mean_position\":1.5,\"ctr\":0.0,\"coec\":null,\"model\":\"coec\",\
+             \"attractiveness\":null,\"satisfaction\":null,\"relevance\":null}\n"
         );
         out.clear();
         crate::row_format::Text::csv(&"".into(), &mut out);
@@ -221,20 +236,23 @@ mod tests {
             first_clicks: 1,
             searches_with_results_at_position: 4,
             ctr_at_position: Some(0.25),
+            examination: Some(0.5),
         };
         let mut out = Vec::new();
         row.write_csv(&mut out);
         row.position = Position::Unranked;
         row.ctr_at_position = None;
+        row.examination = None;
         row.searches_with_results_at_position = 0;
         row.write_csv(&mut out);
         row.write_jsonl(&mut out);
         assert_eq!(
             String::from_utf8_lossy(&out),
-            "1970-01-02T00:00:00.000Z,3,1,1,4,0.25\n\
-             1970-01-02T00:00:00.000Z,unranked,1,1,0,\n\
+            "1970-01-02T00:00:00.000Z,3,1,1,4,0.25,0.5\n\
+             1970-01-02T00:00:00.000Z,unranked,1,1,0,,\n\
              {\"window_start\":\"1970-01-02T00:00:00.000Z\",\"position\":\"unranked\",\"clicks\":1,\
-             \"first_clicks\":1,\"searches_with_results_at_position\":0,\"ctr_at_position\":null}\n"
+             \"first_clicks\":1,\"searches_with_results_at_position\":0,\"ctr_at_position\":null,\
+             \"examination\":null}\n"
         );
     }
 
@@ -288,12 +306,13 @@ mod tests {
         fn position_rows_read_back_as_written(
             window_start in time(), rank in proptest::option::of(1u32..u32::MAX),
             n in proptest::array::uniform3(0u64..u64::MAX), ctr_at_position in maybe(),
+            examination in maybe(),
         ) {
             round_trips(&PositionRow {
                 window_start,
                 position: rank.map_or(Position::Unranked, Position::Ranked),
                 clicks: n[0], first_clicks: n[1], searches_with_results_at_position: n[2],
-                ctr_at_position,
+                ctr_at_position, examination,
             })?;
         }
 
@@ -301,11 +320,12 @@ mod tests {
         fn judgment_rows_read_back_as_written(
             window_start in time(), query in text(), item in text(),
             n in proptest::array::uniform2(0u64..u64::MAX), f in proptest::array::uniform2(float()),
-            coec in maybe(),
+            coec in maybe(), model in text(), m in proptest::array::uniform3(maybe()),
         ) {
             round_trips(&JudgmentRow {
                 window_start, query, item, impressions: n[0], clicks: n[1],
-                mean_position: f[0], ctr: f[1], coec,
+                mean_position: f[0], ctr: f[1], coec, model,
+                attractiveness: m[0], satisfaction: m[1], relevance: m[2],
             })?;
         }
     }
@@ -314,23 +334,23 @@ mod tests {
     fn headers_name_the_fields_in_order() {
         assert_eq!(
             JudgmentRow::CSV_HEADER,
-            "window_start,query,item,impressions,clicks,mean_position,ctr,coec\n"
+            "window_start,query,item,impressions,clicks,mean_position,ctr,coec,model,attractiveness,satisfaction,relevance\n"
         );
         assert_eq!(
             PositionRow::CSV_HEADER,
-            "window_start,position,clicks,first_clicks,searches_with_results_at_position,ctr_at_position\n"
+            "window_start,position,clicks,first_clicks,searches_with_results_at_position,ctr_at_position,examination\n"
         );
         assert_eq!(QueryRow::COLUMNS.len(), 12);
     }
 
     #[test]
     fn a_bad_row_names_the_field_and_what_was_expected() {
-        let e = PositionRow::read_csv("1970-01-01T00:00:00.000Z,0,1,1,1,").unwrap_err();
+        let e = PositionRow::read_csv("1970-01-01T00:00:00.000Z,0,1,1,1,,").unwrap_err();
         assert!(e.starts_with("position: \"0\" is not a position"), "{e}");
         let e = PositionRow::read_csv("1970-01-01T00:00:00.000Z,1").unwrap_err();
-        assert!(e.contains("expected 6 comma-separated fields"), "{e}");
+        assert!(e.contains("expected 7 comma-separated fields"), "{e}");
         let e = PositionRow::read_jsonl(
-            r#"{"window_start":"yesterday","position":1,"clicks":1,"first_clicks":0,"searches_with_results_at_position":1,"ctr_at_position":1.0}"#,
+            r#"{"window_start":"yesterday","position":1,"clicks":1,"first_clicks":0,"searches_with_results_at_position":1,"ctr_at_position":1.0,"examination":null}"#,
         )
         .unwrap_err();
         assert!(
