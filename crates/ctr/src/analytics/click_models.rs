@@ -246,8 +246,16 @@ fn fit_cascade(searches: &Searches) -> Fitted {
     let alpha: Vec<f64> = clicks.iter().zip(&examined).map(|(c, e)| ratio(*c, *e)).collect();
     let mut examination: Vec<f64> = reached.iter().map(|r| ratio(*r, total)).collect();
     examination.truncate(depth_seen(searches));
+    let mut estimated = estimates(&pairs, &alpha, None);
+    // An item never examined (always below the first click) has no
+    // estimate.
+    for (i, (q, item)) in pairs.keys.iter().enumerate() {
+        if examined[i] == 0.0 {
+            estimated.remove(&(CompactString::new(q), CompactString::new(item)));
+        }
+    }
     Fitted {
-        pairs: estimates(&pairs, &alpha, None),
+        pairs: estimated,
         examination,
         continuation: None,
     }

@@ -186,6 +186,29 @@ fn searches_count_alike_searches_together() {
     other.add("q", seen.clone(), 3);
     s.merge(&other);
     assert_eq!(s.by_query["q"][&seen], 5);
+    // Cascade: `b` below the first click was never examined.
+    let f = fit(Model::Cascade, &s);
+    let a = f.pairs[&("q".into(), "a".into())];
+    assert_eq!(a.attractiveness, 0.0);
+    let cascade_only = Searches {
+        by_query: [(
+            "q".into(),
+            [(
+                Seen {
+                    items: vec!["a".into(), "b".into()],
+                    clicks: 0b01,
+                },
+                4,
+            )]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    };
+    let f = fit(Model::Cascade, &cascade_only);
+    assert_eq!(f.pairs[&("q".into(), "a".into())].attractiveness, 1.0);
+    assert!(!f.pairs.contains_key(&("q".into(), "b".into())));
     // A fit of nothing is empty.
     assert!(fit(Model::Dbn, &Searches::default()).pairs.is_empty());
 }
