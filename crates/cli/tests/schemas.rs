@@ -176,3 +176,47 @@ fn a_mapping_is_part_of_the_runs_parameters() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("by_user"), "{}", stdout(&o));
 }
+
+#[test]
+fn the_search_log_format_mapped_gives_the_same_rows_as_its_own_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs.jsonl");
+    let o = run(&[
+        "generate",
+        "--events",
+        "20000",
+        "--profile",
+        "search",
+        "--out",
+        s(&logs),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plain = run(&["run", "-I", s(&logs), "--query-output", "-", "-q"]);
+    let mapped = run(&[
+        "run",
+        "-I",
+        s(&logs),
+        "--query-output",
+        "-",
+        "-q",
+        "--map",
+        "user=user",
+        "--map",
+        "time=time",
+        "--map",
+        "type=type",
+        "--map",
+        "query=query",
+        "--map",
+        "items=items",
+        "--map",
+        "item=item",
+    ]);
+    assert!(
+        plain.status.success() && mapped.status.success(),
+        "{}",
+        stderr(&mapped)
+    );
+    assert!(stdout(&plain).lines().count() > 100);
+    assert_eq!(stdout(&plain), stdout(&mapped));
+}

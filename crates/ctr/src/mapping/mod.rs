@@ -183,16 +183,17 @@ impl SchemaSpec {
             types.extend(names.iter().map(|n| (n.clone(), kind)));
         }
         if types.is_empty() {
-            // The search-log format's names.
-            for kind in [
-                EventKind::AppOpen,
-                EventKind::Search,
-                EventKind::Results,
-                EventKind::ClickResult,
-                EventKind::AppClose,
-                EventKind::Timeout,
+            // The search-log format's names, in both its spellings.
+            for (snake, pascal, kind) in [
+                ("app_open", "AppOpen", EventKind::AppOpen),
+                ("search", "Search", EventKind::Search),
+                ("results", "Results", EventKind::Results),
+                ("click_result", "ClickResult", EventKind::ClickResult),
+                ("app_close", "AppClose", EventKind::AppClose),
+                ("timeout", "Timeout", EventKind::Timeout),
             ] {
-                types.push((kind_key(kind).to_owned(), kind));
+                types.push((snake.to_owned(), kind));
+                types.push((pascal.to_owned(), kind));
             }
         }
         let position_base = self.position_base.unwrap_or(1);
