@@ -14,7 +14,8 @@ use eddy::{run, RunConfig};
 
 use crate::args::endpoint::Endpoint;
 use crate::args::{
-    GenerateArgs, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs, SummaryFormat,
+    ClickModelArg, GenerateArgs, ProfileArg, RecoveryArgs, RecoveryCommand, RecoveryFlags, RunArgs,
+    SummaryFormat,
 };
 use crate::console::{self, Failure, Stream, StreamError};
 use crate::duration::millis;
@@ -385,6 +386,9 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
             return Err(UsageError(format!("{name} must be between 0 and 1, got {rate}")).into());
         }
     }
+    if args.click_model.is_some() && args.profile != ProfileArg::Search {
+        return Err(UsageError("--click-model needs --profile search".into()).into());
+    }
     let config = GenerateConfig {
         events: args.events,
         users: args.users.unwrap_or(args.events / 50).max(1),
@@ -396,6 +400,11 @@ pub fn generate_logs(args: GenerateArgs) -> Result<(), Failure> {
             ProfileArg::Classic => Profile::Classic,
             ProfileArg::Search => Profile::Search,
         },
+        click_model: args.click_model.map(|m| match m {
+            ClickModelArg::Pbm => ctr::analytics::click_models::Model::Pbm,
+            ClickModelArg::Cascade => ctr::analytics::click_models::Model::Cascade,
+            ClickModelArg::Dbn => ctr::analytics::click_models::Model::Dbn,
+        }),
         ..GenerateConfig::default()
     };
     if let Some(to) = &args.to {

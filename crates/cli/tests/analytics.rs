@@ -797,3 +797,65 @@ fn click_models_fill_the_judgment_and_position_rows() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--judgment-model needs --judgment-output or --position-output"));
 }
+
+/// `generate --click-model pbm` draws clicks from known examination
+/// probabilities; `run --judgment-model pbm` fits them back from the log
+/// alone (the position rows' `examination`), and the cascade and DBN fits
+/// of their own logs see examination fall down the list.
+#[test]
+fn a_model_fits_back_the_examination_its_generated_clicks_were_drawn_from() {
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["pbm", "cascade", "dbn"] {
+        let logs = dir.path().join(format!("{model}.jsonl"));
+        let o = run(&[
+            "generate",
+            "--profile",
+            "search",
+            "--click-model",
+            model,
+            "--events",
+            "300000",
+            "--out",
+            s(&logs),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let p = dir.path().join(format!("{model}-p.jsonl"));
+        let o = run(&[
+            "run",
+            "-I",
+            s(&logs),
+            "-o",
+            "/dev/null",
+            "--position-output",
+            s(&p),
+            "--judgment-model",
+            model,
+            "--analytics-window",
+            "1d",
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut fitted = vec![f64::NAN; 10];
+        for line in std::fs::read_to_string(&p).unwrap().lines() {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let (Some(r), Some(e)) = (row["position"].as_u64(), row["examination"].as_f64()) {
+                fitted[r as usize - 1] = e;
+            }
+        }
+        if model == "pbm" {
+            for (r, (f, t)) in fitted
+                .iter()
+                .zip(ctr::generate::truth::EXAMINATION)
+                .enumerate()
+                .take(5)
+            {
+                assert!((f - t).abs() < 0.05, "position {}: fitted {f}, true {t}", r + 1);
+            }
+        } else {
+            assert!(fitted[..5].windows(2).all(|w| w[1] < w[0]), "{model}: {fitted:?}");
+        }
+    }
+    let o = run(&["generate", "--click-model", "pbm", "--events", "10", "--out", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--click-model needs --profile search"));
+}

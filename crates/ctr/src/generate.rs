@@ -48,6 +48,7 @@
 //! sessions and one small word per user; it does not grow with
 //! [`GenerateConfig::events`].
 
+use crate::analytics::click_models::Model;
 use crate::timestamp::civil_from_days;
 use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
@@ -86,6 +87,11 @@ pub struct GenerateConfig {
     pub start_ms: i64,
     /// What the queries, result lists and clicks look like.
     pub profile: Profile,
+    /// With [`Profile::Search`]: draw clicks from this click model with
+    /// the true parameters of [`truth`] (each search then shows its
+    /// query's list in a random order, as a randomization experiment does,
+    /// so that position bias can be measured); `None`: rank-biased clicks.
+    pub click_model: Option<Model>,
 }
 
 /// Generator profiles: how searches, results and clicks are drawn.
@@ -114,6 +120,7 @@ impl Default for GenerateConfig {
             invalid_rate: 0.0,
             start_ms: START_2024_MS,
             profile: Profile::Classic,
+            click_model: None,
         }
     }
 }
@@ -282,6 +289,12 @@ struct Session {
     zero_result: bool,
     swap: Option<u64>,
     clicked: bool,
+    /// With a click model: the model, the current list's order (a seed;
+    /// 0: the query's own order) and the positions still to click (bit
+    /// `p − 1`).
+    click_model: Option<Model>,
+    order: u64,
+    planned: u16,
 }
 
 impl PartialEq for Session {
@@ -336,6 +349,14 @@ impl Session {
                 if self.zero_result {
                     // Nothing to click (only in the search profile).
                     self.next_search_or_end(rng)
+                } else if let Some(model) = self.click_model.filter(|_| self.query != u64::MAX) {
+                    self.planned = truth::draw_clicks(model, self, rng);
+                    if self.planned == 0 {
+                        self.next_search_or_end(rng)
+                    } else {
+                        self.clicks_left = self.planned.count_ones() as u8;
+                        Some((Kind::Click, Self::delay(rng, 1_000, 30_000)))
+                    }
                 } else if rng.permille(500) {
                     self.clicks_left = 1;
                     while self.clicks_left < 4 && rng.permille(400) {
@@ -406,6 +427,7 @@ struct Generator {
     late_rate: f64,
     invalid_rate: f64,
     profile: Profile,
+    click_model: Option<Model>,
     times: TimeFormatter,
     stats: GenerateStats,
 }
@@ -443,6 +465,7 @@ impl Generator {
             late_rate: cfg.late_rate,
             invalid_rate: cfg.invalid_rate,
             profile: cfg.profile,
+            click_model: cfg.click_model.filter(|_| cfg.profile == Profile::Search),
             times: TimeFormatter::new(),
             stats: GenerateStats::default(),
         }
@@ -510,6 +533,9 @@ impl Generator {
             zero_result: false,
             swap: None,
             clicked: false,
+            click_model: self.click_model,
+            order: 0,
+            planned: 0,
         };
         self.next_seq += 1;
         if !rng.permille(950) {
@@ -728,6 +754,10 @@ fn write_search_payload(buf: &mut Vec<u8>, rng: &mut Rng, kind: Kind, s: &mut Se
             s.clicked = false;
             s.zero_result = s.query % 23 == 22 || rng.permille(10);
             s.swap = rng.permille(100).then(|| rng.below(4));
+            if s.click_model.is_some() {
+                s.order = rng.next_u64() | 1;
+                s.swap = None;
+            }
             buf.extend_from_slice(b"\"query\":\"");
             write_query_text(buf, rng, s.query);
             buf.extend_from_slice(b"\",");
@@ -746,6 +776,17 @@ fn write_search_payload(buf: &mut Vec<u8>, rng: &mut Rng, kind: Kind, s: &mut Se
         }
         Kind::Click => {
             s.clicked = true;
+            if s.planned != 0 {
+                // The click model's next click, top down.
+                let p = u64::from(s.planned.trailing_zeros()) + 1;
+                s.planned &= s.planned - 1;
+                buf.extend_from_slice(b"\"item\":");
+                write_listed_item(buf, s, p);
+                buf.extend_from_slice(b",\"rank\":");
+                buf.extend_from_slice(num.format(p).as_bytes());
+                buf.push(b',');
+                return;
+            }
             let len = list_len(s.query);
             if s.zero_result || s.query == u64::MAX || rng.permille(30) {
                 // A recommendation, or an item from outside the list.
@@ -772,19 +813,117 @@ fn write_search_payload(buf: &mut Vec<u8>, rng: &mut Rng, kind: Kind, s: &mut Se
     }
 }
 
+/// The true parameters `generate --click-model` draws clicks from
+/// ([`GenerateConfig::click_model`]), for checking what a model fits.
+pub mod truth {
+    use super::{list_len, listed_item_id, Rng, Session};
+    use crate::analytics::click_models::Model;
+
+    /// PBM's examination probability at positions 1…10 (about `r^-0.8`,
+    /// written out so that every platform draws the same clicks).
+    pub const EXAMINATION: [f64; 10] = [1.0, 0.574, 0.415, 0.330, 0.276, 0.239, 0.211, 0.189, 0.172, 0.158];
+
+    /// DBN's continuation probability.
+    pub const CONTINUATION: f64 = 0.8;
+
+    /// A number in `[0, 1)` fixed by `(query, item, which)` (SplitMix64).
+    fn fixed(query: u64, item: u64, which: u64) -> f64 {
+        let mut z = query
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(item.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+            .wrapping_add(which);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The attractiveness of item `item` for query `query` (0.05 to 0.9).
+    pub fn attractiveness(query: u64, item: u64) -> f64 {
+        0.05 + 0.85 * fixed(query, item, 1)
+    }
+
+    /// DBN's satisfaction after a click on `item` for `query` (0.2 to 0.8).
+    pub fn satisfaction(query: u64, item: u64) -> f64 {
+        0.2 + 0.6 * fixed(query, item, 2)
+    }
+
+    /// The positions `model` clicks in the current search's list (bit
+    /// `p − 1`).
+    pub(super) fn draw_clicks(model: Model, s: &Session, rng: &mut Rng) -> u16 {
+        let len = list_len(s.query);
+        let mut clicks = 0u16;
+        for p in 1..=len {
+            let item = listed_item_id(s, p);
+            let a = attractiveness(s.query, item);
+            let at = 1u16 << (p - 1);
+            match model {
+                Model::Pbm => {
+                    if unit(rng) < EXAMINATION[p as usize - 1] * a {
+                        clicks |= at;
+                    }
+                }
+                Model::Cascade => {
+                    if unit(rng) < a {
+                        return at;
+                    }
+                }
+                Model::Dbn => {
+                    if unit(rng) < a {
+                        clicks |= at;
+                        if unit(rng) < satisfaction(s.query, item) {
+                            break;
+                        }
+                    }
+                    if unit(rng) >= CONTINUATION {
+                        break;
+                    }
+                }
+            }
+        }
+        clicks
+    }
+
+    fn unit(rng: &mut Rng) -> f64 {
+        (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// Length of query `q`'s result list (5 to 10).
 fn list_len(q: u64) -> u64 {
     5 + q % 6
 }
 
+/// The id of the item at 1-based position `p` of the current search's
+/// list.
+fn listed_item_id(s: &Session, p: u64) -> u64 {
+    let slot = if s.order != 0 {
+        // A random order of the query's list (Fisher–Yates, seeded).
+        let len = list_len(s.query) as usize;
+        let mut slots: [u64; 10] = std::array::from_fn(|i| i as u64 + 1);
+        let mut rng = Rng::new(s.order);
+        for i in (1..len).rev() {
+            slots.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        slots[(p as usize - 1).min(len - 1)]
+    } else {
+        match s.swap {
+            Some(i) if p == i + 1 => p + 1,
+            Some(i) if p == i + 2 => p - 1,
+            _ => p,
+        }
+    };
+    item_id(s.query, slot)
+}
+
+/// The id of query `q`'s item in slot `slot` of its own list.
+pub fn item_id(q: u64, slot: u64) -> u64 {
+    (q * 7_919 + slot * 104_729) % 100_000
+}
+
 /// The item at 1-based position `p` of the current search's list, quoted.
 fn write_listed_item(buf: &mut Vec<u8>, s: &Session, p: u64) {
-    let slot = match s.swap {
-        Some(i) if p == i + 1 => p + 1,
-        Some(i) if p == i + 2 => p - 1,
-        _ => p,
-    };
-    let id = (s.query * 7_919 + slot * 104_729) % 100_000;
+    let id = listed_item_id(s, p);
     buf.extend_from_slice(b"\"d");
     buf.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
     buf.push(b'"');

@@ -212,6 +212,17 @@ impl JudgmentModelArg {
     }
 }
 
+/// `generate --click-model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClickModelArg {
+    /// The position-based model.
+    Pbm,
+    /// The cascade model.
+    Cascade,
+    /// The dynamic Bayesian network.
+    Dbn,
+}
+
 /// `generate --profile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProfileArg {
@@ -569,6 +580,15 @@ pub struct GenerateArgs {
     /// docs/analytics.md).
     #[arg(long, value_enum, default_value_t = ProfileArg::Classic)]
     pub profile: ProfileArg,
+
+    /// With --profile search: draw clicks from this click model, with the
+    /// generator's true parameters (docs/analytics.md, "Click models";
+    /// each search then shows its query's list in a random order, so that
+    /// position bias can be measured), instead of rank-biased clicks.
+    ///
+    /// Example: search-ctr generate --profile search --click-model pbm --out clicks.jsonl
+    #[arg(long, value_enum, value_name = "MODEL")]
+    pub click_model: Option<ClickModelArg>,
 
     /// Where to write (`-` = stdout). A file appears only once complete
     /// (written under a temporary name, then renamed).
