@@ -419,7 +419,7 @@ pub struct RunArgs {
     pub schema_file: Option<std::path::PathBuf>,
 
     /// Where a field is in the input records: FIELD is user, time, type,
-    /// query, items, item or position; PATH is dotted (`user.id`,
+    /// query, query_id, items, item or position; PATH is dotted (`user.id`,
     /// `items.0.item_id`, `items.*.item_id`, GA4's `event_params.search_term`)
     /// or a JSON pointer (`/user/id`). Repeat for several. Alone it
     /// describes a schema of its own (user, time and type needed); with

@@ -48,7 +48,9 @@ use crate::timestamp::{self, TimeUnit};
 pub use path::JsonPath;
 
 /// The fields a mapping places, in the order they are documented.
-pub const FIELDS: [&str; 7] = ["user", "time", "type", "query", "items", "item", "position"];
+pub const FIELDS: [&str; 8] = [
+    "user", "time", "type", "query", "query_id", "items", "item", "position",
+];
 
 /// How records of one schema become events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +63,10 @@ pub struct Mapping {
     pub kind: JsonPath,
     /// A search's query.
     pub query: Option<JsonPath>,
+    /// A search's id, the query when the log has no query text (Algolia
+    /// Insights); clicks are still attributed to the latest search before
+    /// them.
+    pub query_id: Option<JsonPath>,
     /// The result items of a `results` event (or of a `search` that lists
     /// them).
     pub items: Option<JsonPath>,
@@ -205,6 +211,7 @@ impl SchemaSpec {
             time: required("time")?,
             kind: required("type")?,
             query: path("query")?,
+            query_id: path("query_id")?,
             items: path("items")?,
             item: path("item")?,
             position: path("position")?,
@@ -244,6 +251,7 @@ impl Mapping {
         ];
         for (name, p) in [
             ("query", &self.query),
+            ("query_id", &self.query_id),
             ("items", &self.items),
             ("item", &self.item),
             ("position", &self.position),
@@ -389,9 +397,15 @@ pub fn parse_mapped(line: &[u8], mapping: &Mapping, detailed: bool) -> Result<Ma
     }
     Ok(match kind {
         EventKind::Search => {
-            let query = match &mapping.query {
-                None => CompactString::default(),
-                Some(p) => query_of(&record, p)?,
+            let query = match (&mapping.query, &mapping.query_id) {
+                (Some(p), _) => query_of(&record, p)?,
+                (None, Some(p)) => match p.first(&record) {
+                    None => CompactString::default(),
+                    Some(v) => {
+                        text_of(v).ok_or_else(|| at("query_id", p, Problem::ExpectedStringOrInteger))?
+                    }
+                },
+                (None, None) => CompactString::default(),
             };
             let results = match mapping.search_lists_results {
                 true => items_of(&record, mapping)?
