@@ -163,12 +163,12 @@ pub fn generate(cfg: &GenerateConfig, out: &mut impl Write) -> io::Result<Genera
 }
 
 /// xoshiro256** seeded through SplitMix64: small, fast, the same everywhere.
-pub(crate) struct Rng {
+struct Rng {
     s: [u64; 4],
 }
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
+    fn new(seed: u64) -> Self {
         let mut x = seed;
         let mut splitmix = || {
             x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -195,14 +195,8 @@ impl Rng {
         result
     }
 
-    /// Uniform in `[0, 1)`, 53 bits (the click models' simulator).
-    #[cfg(test)]
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     /// Uniform in `0..n` (0 when `n` is 0), by multiply-shift.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
