@@ -549,8 +549,9 @@ impl Judgments {
         t.impressions += r.impressions;
         t.clicks += r.clicks;
         t.position_sum += or_zero(r.mean_position) * n;
-        // The judgment: COEC, or the click model's relevance.
-        t.coec_sum += r.relevance.unwrap_or(0.0) * n;
+        // The judgment: the click model's relevance, or COEC (rows written
+        // before click models have no relevance).
+        t.coec_sum += r.relevance.or(r.coec).unwrap_or(0.0) * n;
     }
 
     /// Up to `n` pairs with at least `min_impressions`, highest COEC first

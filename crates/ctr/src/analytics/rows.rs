@@ -78,7 +78,7 @@ crate::row_type! {
         /// clicks over expected clicks: `clicks / Σ ctr_at_position(p)`, the sum taken over the item's impressions, `p` the position it was shown at, `ctr_at_position` that of the same window (as OpenSearch's Search Relevance Workbench defines COEC); `null` when the expected clicks are 0
         pub coec: Option<f64> => MaybeFloat,
         /// the judgment model (`--judgment-model`): `coec`, `pbm`, `cascade` or `dbn`
-        pub model: CompactString => Text,
+        pub model: CompactString => ModelName,
         /// the model's attractiveness of the item for the query (PBM, cascade, DBN); `null` with `coec`, or when the model never saw the item examined
         pub attractiveness: Option<f64> => MaybeFloat,
         /// DBN's probability that a click on the item satisfied the user; `null` otherwise
@@ -142,6 +142,27 @@ pub fn write_late_search_jsonl(
 
 /// A result position: 1, 2, … or `unranked`.
 pub struct Rank;
+
+/// A judgment model's name; absent in rows written before click models
+/// existed, which are COEC's.
+pub struct ModelName;
+
+impl Cell<CompactString> for ModelName {
+    const DOC: &'static str = "string";
+    type Json = Option<CompactString>;
+    fn json(v: &CompactString, out: &mut Vec<u8>) {
+        Text::json(v, out);
+    }
+    fn csv(v: &CompactString, out: &mut Vec<u8>) {
+        Text::csv(v, out);
+    }
+    fn from_json(j: Option<CompactString>) -> Result<CompactString, String> {
+        Ok(j.unwrap_or_else(|| CompactString::const_new("coec")))
+    }
+    fn from_csv(field: &str) -> Result<CompactString, String> {
+        Text::from_csv(field)
+    }
+}
 
 /// A position as JSON: a number, or the string `unranked`.
 #[derive(serde::Deserialize)]
@@ -328,6 +349,23 @@ mod tests {
                 attractiveness: m[0], satisfaction: m[1], relevance: m[2],
             })?;
         }
+    }
+
+    #[test]
+    fn rows_written_before_the_click_models_still_read() {
+        let j = JudgmentRow::read_jsonl(
+            r#"{"window_start":"2024-01-01T00:00:00.000Z","query":"q","item":"i","impressions":4,"clicks":1,"mean_position":1.0,"ctr":0.25,"coec":1.5}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (j.model.as_str(), j.relevance, j.attractiveness),
+            ("coec", None, None)
+        );
+        let p = PositionRow::read_jsonl(
+            r#"{"window_start":"2024-01-01T00:00:00.000Z","position":1,"clicks":1,"first_clicks":1,"searches_with_results_at_position":2,"ctr_at_position":0.5}"#,
+        )
+        .unwrap();
+        assert_eq!(p.examination, None);
     }
 
     #[test]
