@@ -369,6 +369,62 @@ fn report_errors_name_the_file_line_or_option() {
     );
 }
 
+#[test]
+fn judgments_by_a_click_model_are_ranked_and_named_by_its_relevance() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "tutorial.jsonl", TUTORIAL.as_bytes());
+    let rows = dir.path().join("s.jsonl");
+    let o = run(&[
+        "run",
+        "-I",
+        s(&input),
+        "--gap",
+        "10s",
+        "--wait",
+        "1s",
+        "-o",
+        s(&rows),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pbm = JUDGMENTS
+        .replace(
+            r#""coec":1.0}"#,
+            r#""coec":1.0,"model":"pbm","attractiveness":0.95,"satisfaction":null,"relevance":0.95}"#,
+        )
+        .replace(
+            r#""coec":1.25}"#,
+            r#""coec":1.25,"model":"pbm","attractiveness":0.9,"satisfaction":null,"relevance":0.9}"#,
+        )
+        .replace(
+            r#""coec":10.0}"#,
+            r#""coec":10.0,"model":"pbm","attractiveness":1.0,"satisfaction":null,"relevance":1.0}"#,
+        );
+    let j = write(dir.path(), "j.jsonl", pbm.as_bytes());
+    let page = dir.path().join("r.html");
+    let o = run(&[
+        "report",
+        "--sessions",
+        s(&rows),
+        "--judgments",
+        s(&j),
+        "--min-impressions",
+        "10",
+        "-o",
+        s(&page),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let j = section(&html, "judgments");
+    assert!(
+        j.contains("Top judgments by relevance") && j.contains("relevance (PBM)"),
+        "{j}"
+    );
+    // By relevance rover (0.95) comes before fido (0.1), though fido's COEC
+    // (1.25) is the higher.
+    assert!(j.find("rover").unwrap() < j.find("fido").unwrap(), "{j}");
+}
+
 /// The `<section id="ID">` of a page.
 fn section<'a>(html: &'a str, id: &str) -> &'a str {
     let start = html

@@ -535,6 +535,8 @@ pub struct Judgments {
     pub rows: u64,
     /// By (query, item).
     pub by_pair: HashMap<(String, String), JudgmentTotals>,
+    /// The models that judged the rows (`coec`, `pbm`, …), sorted.
+    pub models: std::collections::BTreeSet<String>,
 }
 
 impl Judgments {
@@ -549,6 +551,9 @@ impl Judgments {
         t.impressions += r.impressions;
         t.clicks += r.clicks;
         t.position_sum += or_zero(r.mean_position) * n;
+        if !self.models.contains(r.model.as_str()) {
+            self.models.insert(r.model.to_string());
+        }
         // The judgment: the click model's relevance, or COEC (rows written
         // before click models have no relevance).
         t.coec_sum += r.relevance.or(r.coec).unwrap_or(0.0) * n;

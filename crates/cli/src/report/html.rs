@@ -409,16 +409,36 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
                 )
             })
             .collect();
+        // COEC, or a click model's relevance (`--judgment-model`).
+        let coec = j.models.iter().all(|m| m == "coec");
+        let (measure, column) = if coec {
+            ("clicks over expected clicks (COEC".to_owned(), "COEC".to_owned())
+        } else {
+            let names: Vec<String> = j.models.iter().map(|m| m.to_uppercase()).collect();
+            (
+                format!("the click model's relevance ({}", names.join(", ")),
+                format!("relevance ({})", names.join(", ")),
+            )
+        };
+        let title = format!("Top judgments by {}", if coec { "COEC" } else { "relevance" });
         table(
             &mut out,
-            "Top judgments by COEC",
+            &title,
             &format!(
-                "(query, item) pairs with at least {} impressions, by clicks over expected clicks (COEC; over \
-                 windows, weighted by impressions). {} pairs in all.",
+                "(query, item) pairs with at least {} impressions, by {measure}; over windows, weighted by \
+                 impressions). {} pairs in all.",
                 int(r.min_impressions),
                 int(j.by_pair.len() as u64)
             ),
-            &["query", "item", "impressions", "clicks", "CTR", "mean position", "COEC"],
+            &[
+                "query",
+                "item",
+                "impressions",
+                "clicks",
+                "CTR",
+                "mean position",
+                &column,
+            ],
             &rows,
         );
         out.push_str("</section>\n");
