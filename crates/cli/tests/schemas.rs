@@ -169,12 +169,40 @@ fn mapping_errors_name_the_option_file_line_and_path() {
 }
 
 #[test]
-fn a_mapping_is_part_of_the_runs_parameters() {
-    // The flow's picture is the same; a resume compares the mapping (the
-    // unit tests of the parameter table check the values).
-    let o = run(&["run", "-I", s(&sample("ga4")), "--schema", "ga4", "--print-flow"]);
+fn a_resume_with_another_mapping_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "ga4.jsonl", &std::fs::read(sample("ga4")).unwrap());
+    let store = dir.path().join("state");
+    let o = run(&["recovery", "init", s(&store)]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("by_user"), "{}", stdout(&o));
+    let out = dir.path().join("rows.jsonl");
+    let base = [
+        "run",
+        "-I",
+        s(&input),
+        "-o",
+        s(&out),
+        "-r",
+        s(&store),
+        "--schema",
+        "ga4",
+        "-q",
+    ];
+    let o = run(&base);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = std::fs::read(&out).unwrap();
+    let o = run(&[&base[..], &["--map", "user=event_params.ga_session_id"]].concat());
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--map was") && stderr(&o).contains("user=event_params.ga_session_id"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        rows,
+        "the refused resume changed the output"
+    );
 }
 
 #[test]

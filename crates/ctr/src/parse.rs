@@ -213,6 +213,36 @@ impl fmt::Display for Problem {
     }
 }
 
+/// One line (without its `\n`; a trailing `\r` and a leading BOM are
+/// removed) read whole as a JSON object, for the readers that follow paths
+/// in a document tree (UBI records, mapped schemas): `None` for a blank
+/// line; invalid UTF-8, invalid JSON and a value that is not an object are
+/// [`Invalid`] as in the search-log format.
+pub fn json_object_line(line: &[u8]) -> Result<Option<serde_json::Map<String, serde_json::Value>>, Invalid> {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = std::str::from_utf8(line).map_err(|e| {
+        Invalid::whole(Problem::Utf8 {
+            byte: e.valid_up_to(),
+        })
+    })?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let full = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        Invalid::whole(Problem::Json {
+            message: full.strip_suffix(&suffix).unwrap_or(&full).to_owned(),
+            column: e.column(),
+        })
+    })?;
+    match value {
+        serde_json::Value::Object(obj) => Ok(Some(obj)),
+        _ => Err(Invalid::whole(Problem::NotAnObject)),
+    }
+}
+
 /// An unknown `type` name: stored inline (no allocation) up to 24 bytes.
 pub type TypeName = CompactString;
 

@@ -24,7 +24,7 @@ use compact_str::CompactString;
 use serde_json::{Map, Value};
 
 use crate::event::{Detail, Event, EventKind, UserKey};
-use crate::parse::{Invalid, Problem, TypeName, TYPE_NAME_MAX};
+use crate::parse::{json_object_line, Invalid, Problem, TypeName, TYPE_NAME_MAX};
 use crate::timestamp::{self, TimeUnit};
 
 /// How UBI records are read.
@@ -96,33 +96,8 @@ fn invalid(field: &'static str, problem: Problem) -> Invalid {
 /// assert!(results.is_some());
 /// ```
 pub fn parse_ubi_line(line: &[u8], cfg: &UbiConfig) -> Result<UbiParsed, Invalid> {
-    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let text = std::str::from_utf8(line).map_err(|e| Invalid {
-        field: None,
-        problem: Problem::Utf8 {
-            byte: e.valid_up_to(),
-        },
-    })?;
-    if text.trim().is_empty() {
+    let Some(obj) = json_object_line(line)? else {
         return Ok(UbiParsed::Blank);
-    }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let full = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        Invalid {
-            field: None,
-            problem: Problem::Json {
-                message: full.strip_suffix(&suffix).unwrap_or(&full).to_owned(),
-                column: e.column(),
-            },
-        }
-    })?;
-    let Value::Object(obj) = value else {
-        return Err(Invalid {
-            field: None,
-            problem: Problem::NotAnObject,
-        });
     };
     let action = match obj.get("action_name") {
         None => None,

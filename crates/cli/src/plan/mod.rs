@@ -308,18 +308,16 @@ fn analytics(args: &RunArgs, kafka_input: bool) -> Result<Option<Analytics>, Usa
         ("--position-output", &args.position_output),
         ("--judgment-output", &args.judgment_output),
     ];
-    let mut paths = Vec::new();
-    for (option, endpoint) in outputs {
-        paths.push(match endpoint {
-            None => None,
-            Some(Endpoint::Kafka(_)) => {
-                return Err(UsageError(format!(
-                    "{option} cannot be a Kafka topic (files only)"
-                )))
-            }
-            Some(e) => e.local().map(Path::to_path_buf),
-        });
-    }
+    // Files (or `-`) only.
+    let file = |(option, endpoint): (&str, &Option<Endpoint>)| match endpoint {
+        Some(Endpoint::Kafka(_)) => Err(UsageError(format!(
+            "{option} cannot be a Kafka topic (files only)"
+        ))),
+        Some(e) => Ok(e.local().map(Path::to_path_buf)),
+        None => Ok(None),
+    };
+    let [query_output, position_output, judgment_output] =
+        [file(outputs[0])?, file(outputs[1])?, file(outputs[2])?];
     let Some(first) = outputs.iter().find(|(_, e)| e.is_some()).map(|(o, _)| *o) else {
         return Ok(None);
     };
@@ -338,8 +336,6 @@ fn analytics(args: &RunArgs, kafka_input: bool) -> Result<Option<Analytics>, Usa
             "--judgment-model needs --judgment-output or --position-output (where its estimates go)".into(),
         ));
     }
-    let [query_output, position_output, judgment_output]: [Option<PathBuf>; 3] =
-        paths.try_into().expect("three analytics outputs");
     Ok(Some(Analytics {
         window: args.analytics_window,
         min_impressions: args.min_impressions,

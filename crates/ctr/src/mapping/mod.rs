@@ -43,7 +43,7 @@ use serde_json::Value;
 
 use crate::event::{Detail, Event, EventKind};
 use crate::items::ItemList;
-use crate::parse::{Invalid, Problem, TypeName, TYPE_NAME_MAX};
+use crate::parse::{json_object_line, Invalid, Problem, TypeName, TYPE_NAME_MAX};
 use crate::timestamp::{self, TimeUnit};
 pub use path::JsonPath;
 
@@ -334,34 +334,10 @@ fn integer_of(v: &Value) -> Option<i64> {
 /// assert_eq!((e.user.as_str(), e.time_ms), ("7", 1_704_067_205_000));
 /// ```
 pub fn parse_mapped(line: &[u8], mapping: &Mapping, detailed: bool) -> Result<MappedParsed, Invalid> {
-    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let text = std::str::from_utf8(line).map_err(|e| Invalid {
-        field: None,
-        problem: Problem::Utf8 {
-            byte: e.valid_up_to(),
-        },
-    })?;
-    if text.trim().is_empty() {
+    let Some(record) = json_object_line(line)? else {
         return Ok(MappedParsed::Blank);
-    }
-    let record: Value = serde_json::from_str(text).map_err(|e| {
-        let full = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        Invalid {
-            field: None,
-            problem: Problem::Json {
-                message: full.strip_suffix(&suffix).unwrap_or(&full).to_owned(),
-                column: e.column(),
-            },
-        }
-    })?;
-    if !record.is_object() {
-        return Err(Invalid {
-            field: None,
-            problem: Problem::NotAnObject,
-        });
-    }
+    };
+    let record = Value::Object(record);
     let type_name = match mapping.kind.first(&record) {
         None => return Err(at("type", &mapping.kind, Problem::Missing)),
         Some(v) => text_of(v).ok_or_else(|| at("type", &mapping.kind, Problem::ExpectedStringOrInteger))?,
