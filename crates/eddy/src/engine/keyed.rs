@@ -218,34 +218,11 @@ enum Sched {
     Wall(Instant),
 }
 
-/// A key's wake-up: where its entry is queued, and when it is wanted.
-/// `want` may be later than `queued` (never earlier, never of another
-/// kind): a wake-up that moves later — a session that grows moves its
-/// close with every value — keeps its entry, which is moved to `want` when
-/// it comes due. So the ordered sets are touched about once per wake-up,
-/// not once per value, and keys still wake in exactly `(want, key)` order.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    queued: Sched,
-    want: Sched,
-}
-
-/// Whether a wake-up queued at `queued` can stay queued for `want`: same
-/// kind, not later.
-fn defers(queued: Sched, want: Sched) -> bool {
-    match (queued, want) {
-        (Sched::At(q), Sched::At(w)) => q <= w,
-        (Sched::Wall(q), Sched::Wall(w)) => q <= w,
-        _ => false,
-    }
-}
-
-/// The pending wake-ups of one keyed operator, ordered by time then key
-/// (each key's entry at its [`Pending::queued`] time).
+/// The pending wake-ups of one keyed operator, ordered by time then key.
 struct Wakes<K> {
     by_mark: BTreeSet<(u64, K)>,
     by_wall: BTreeSet<(Instant, K)>,
-    of_key: StateMap<K, Pending>,
+    of_key: StateMap<K, Sched>,
 }
 
 impl<K: Key> Wakes<K> {
@@ -271,22 +248,26 @@ impl<K: Key> Wakes<K> {
     /// [`Wakes::set`] past its fast path.
     #[inline(never)]
     fn replace(&mut self, key: &K, want: Option<Sched>) {
-        let current = match (self.of_key.get_mut(key), want) {
-            (None, None) => return,
-            (Some(p), Some(w)) if defers(p.queued, w) => {
-                p.want = w;
-                return;
+        let current = self.of_key.get(key).copied();
+        if current == want {
+            return;
+        }
+        match current {
+            Some(Sched::At(m)) => {
+                self.by_mark.remove(&(m, key.clone()));
             }
-            (Some(p), _) => Some(p.queued),
-            (None, Some(_)) => None,
-        };
-        if let Some(queued) = current {
-            self.unqueue(queued, key);
+            Some(Sched::Wall(i)) => {
+                self.by_wall.remove(&(i, key.clone()));
+            }
+            None => {}
         }
         match want {
-            Some(w) => {
-                self.queue(w, key.clone());
-                self.of_key.insert(key.clone(), Pending { queued: w, want: w });
+            Some(s) => {
+                match s {
+                    Sched::At(m) => self.by_mark.insert((m, key.clone())),
+                    Sched::Wall(i) => self.by_wall.insert((i, key.clone())),
+                };
+                self.of_key.insert(key.clone(), s);
             }
             None => {
                 self.of_key.remove(key);
@@ -294,55 +275,20 @@ impl<K: Key> Wakes<K> {
         }
     }
 
-    fn queue(&mut self, at: Sched, key: K) {
-        match at {
-            Sched::At(m) => self.by_mark.insert((m, key)),
-            Sched::Wall(i) => self.by_wall.insert((i, key)),
-        };
-    }
-
-    fn unqueue(&mut self, at: Sched, key: &K) {
-        match at {
-            Sched::At(m) => self.by_mark.remove(&(m, key.clone())),
-            Sched::Wall(i) => self.by_wall.remove(&(i, key.clone())),
-        };
-    }
-
-    /// A popped entry of `key`, queued at `at`: `true` if the key is due
-    /// (its wake-up is removed); else its entry moves to the time it now
-    /// wants.
-    fn due(&mut self, at: Sched, key: &K) -> bool {
-        let Some(p) = self.of_key.get_mut(key) else {
-            return false;
-        };
-        if p.want == at {
-            self.of_key.remove(key);
-            return true;
-        }
-        p.queued = p.want;
-        let want = p.want;
-        self.queue(want, key.clone());
-        false
-    }
-
     /// The earliest event-time wake-up below `bound` (`None`: no bound),
     /// removed.
     #[inline]
     fn pop_mark_below(&mut self, bound: Option<u64>) -> Option<(u64, K)> {
-        loop {
-            let &(m, _) = self.by_mark.first()?;
-            if bound.is_some_and(|b| m >= b) {
-                return None;
-            }
-            let (m, key) = self.by_mark.pop_first()?;
-            if self.due(Sched::At(m), &key) {
-                return Some((m, key));
-            }
+        let &(m, _) = self.by_mark.first()?;
+        if bound.is_some_and(|b| m >= b) {
+            return None;
         }
+        let (m, key) = self.by_mark.pop_first()?;
+        self.of_key.remove(&key);
+        Some((m, key))
     }
 
-    /// Whether an event-time entry is queued below `bound` (its wake-up
-    /// may have moved later: popping it then moves it).
+    /// Whether an event-time wake-up is due below `bound`.
     fn any_mark_below(&self, bound: Option<u64>) -> bool {
         self.by_mark
             .first()
@@ -352,15 +298,14 @@ impl<K: Key> Wakes<K> {
     /// Every wall-clock wake-up due at `now`, removed.
     fn pop_wall_due(&mut self, now: Instant, due: &mut Vec<K>) {
         while self.by_wall.first().is_some_and(|(i, _)| *i <= now) {
-            if let Some((i, key)) = self.by_wall.pop_first() {
-                if self.due(Sched::Wall(i), &key) {
-                    due.push(key);
-                }
+            if let Some((_, key)) = self.by_wall.pop_first() {
+                self.of_key.remove(&key);
+                due.push(key);
             }
         }
     }
 
-    /// The earliest queued wall-clock entry (its wake-up may be later).
+    /// The next wall-clock wake-up.
     fn next_wall(&self) -> Option<Instant> {
         self.by_wall.first().map(|(i, _)| *i)
     }
@@ -767,65 +712,4 @@ fn save_states<K: Key, V, O, L: KeyedLogic<K, V, O>>(
         }
     }
     Ok(codec::seal(part))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::BTreeMap;
-
-    /// One call on the wake-ups of a step.
-    #[derive(Debug, Clone)]
-    enum Op {
-        /// `set(key, Some(At(mark)))`, or `None`.
-        Set(u64, Option<u64>),
-        /// Pops every wake-up below the mark, in order.
-        PopBelow(u64),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            4 => (0u64..6, proptest::option::weighted(0.85, 0u64..40)).prop_map(|(k, m)| Op::Set(k, m)),
-            1 => (0u64..45).prop_map(Op::PopBelow),
-        ]
-    }
-
-    proptest! {
-        /// Deferred entries change nothing a step sees: keys wake at the
-        /// time they last asked for, in (time, key) order, exactly as with
-        /// one entry kept exactly at each key's wanted time.
-        #[test]
-        fn wake_ups_come_in_wanted_order(ops in prop::collection::vec(op(), 0..80)) {
-            let mut wakes: Wakes<u64> = Wakes::new();
-            let mut model: BTreeMap<u64, u64> = BTreeMap::new();
-            for op in ops {
-                match op {
-                    Op::Set(key, mark) => {
-                        wakes.set(&key, mark.map(Sched::At));
-                        match mark {
-                            Some(m) => model.insert(key, m),
-                            None => model.remove(&key),
-                        };
-                    }
-                    Op::PopBelow(bound) => {
-                        let mut got = Vec::new();
-                        while let Some(w) = wakes.pop_mark_below(Some(bound)) {
-                            got.push(w);
-                        }
-                        let mut want: Vec<(u64, u64)> =
-                            model.iter().filter(|(_, &m)| m < bound).map(|(&k, &m)| (m, k)).collect();
-                        want.sort_unstable();
-                        for (_, k) in &want {
-                            model.remove(k);
-                        }
-                        prop_assert_eq!(got, want);
-                    }
-                }
-                // Every key's entry is queued no later than it is wanted.
-                prop_assert_eq!(wakes.of_key.len(), model.len());
-                prop_assert!(wakes.by_mark.len() == model.len());
-            }
-        }
-    }
 }

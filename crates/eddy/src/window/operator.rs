@@ -7,7 +7,9 @@
 //! folded). Otherwise, in *ordered* mode (the default for `fold_window` and
 //! `collect_window`), the value waits in a small per-key queue until the
 //! watermark reaches its time, and is then folded in time order (ties in
-//! arrival order); unordered operators fold at once. Windows the watermark
+//! arrival order) on the key's next value or wake-up (a fold that emits
+//! only at close is woken for it no earlier than a window could close);
+//! unordered operators fold at once. Windows the watermark
 //! closes are emitted on `down` (with their id) and `meta`. At end of input
 //! every queued value is folded and every window closes. With an idle
 //! timeout (live inputs), a key's logic asks for a wall-clock wake-up
@@ -71,6 +73,13 @@ pub(crate) trait WindowFold<V>: 'static {
     fn merge(&mut self, into: &mut Self::Acc, from: Self::Acc, emit: &mut Vec<Self::Out>);
     /// The window closed (its extent `meta`): what it emits.
     fn close(&mut self, acc: Self::Acc, meta: &WindowMetadata, emit: &mut Vec<Self::Out>);
+    /// Whether `fold` or `merge` may emit. A fold that emits only at close
+    /// lets its key fold queued values later (on its next value or
+    /// wake-up, still in time order), so the key is woken for them only
+    /// when a window could close ([`super::Windower::earliest_close`]).
+    fn emits_on_fold(&self) -> bool {
+        true
+    }
 }
 
 /// `fold_window`'s [`WindowFold`]: builder, folder and merger closures;
@@ -108,6 +117,10 @@ where
     fn close(&mut self, acc: A, _meta: &WindowMetadata, emit: &mut Vec<A>) {
         emit.push(acc);
     }
+
+    fn emits_on_fold(&self) -> bool {
+        false
+    }
 }
 
 /// [`Stream::fold_window_extent`]'s [`WindowFold`]: [`FoldFns`] whose
@@ -141,6 +154,10 @@ where
 
     fn close(&mut self, acc: A, meta: &WindowMetadata, emit: &mut Vec<Self::Out>) {
         emit.push((meta.clone(), acc));
+    }
+
+    fn emits_on_fold(&self) -> bool {
+        false
     }
 }
 
@@ -370,7 +387,13 @@ where
     /// clock does not follow the input).
     fn due(&self, sh: &Shared<C, Wr, V, Fo>) -> Option<i64> {
         let close = sh.windower.next_close(&self.windower);
-        let queued = self.queue.as_ref().and_then(|q| q.front()).map(|(t, _)| *t);
+        let queued = self.queue.as_ref().and_then(|q| q.front()).map(|&(t, _)| {
+            if sh.fold.emits_on_fold() {
+                t
+            } else {
+                sh.windower.earliest_close(t)
+            }
+        });
         let target = match (close, queued) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b)?,

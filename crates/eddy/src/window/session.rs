@@ -166,6 +166,11 @@ impl Windower for SessionWindower {
             .map(|m| m.close_time.saturating_add(self.gap).saturating_add(1))
             .min()
     }
+
+    fn earliest_close(&self, time: i64) -> i64 {
+        // Its session ends at `time` or later.
+        time.saturating_add(self.gap).saturating_add(1)
+    }
 }
 
 impl SessionWindowerLogic {
@@ -285,6 +290,30 @@ mod tests {
         let sessions = l.sessions();
         let m = &sessions.iter().find(|(i, _)| *i == id).expect("open").1;
         (m.open_time, m.close_time)
+    }
+
+    proptest::proptest! {
+        /// `earliest_close` is a lower bound: after any values, the session
+        /// a value at `t` lands in closes no earlier (the watermark it
+        /// needs is at least `earliest_close(t)`).
+        #[test]
+        fn earliest_close_is_a_lower_bound(
+            before in proptest::collection::vec(-60_000i64..60_000, 0..12),
+            t in -60_000i64..60_000,
+        ) {
+            let w = SessionWindower::new(GAP);
+            let mut l = w.build();
+            for b in before {
+                open(&mut l, b);
+            }
+            let id = open(&mut l, t);
+            let (_, close) = extent(&l, id);
+            let needed = close + millis(GAP) + 1;
+            proptest::prop_assert!(w.earliest_close(t) <= needed);
+            let mut closed = Vec::new();
+            w.close_for(&mut l, w.earliest_close(t) - 1, &mut closed);
+            proptest::prop_assert!(closed.iter().all(|(c, _)| *c != id));
+        }
     }
 
     #[test]

@@ -25,6 +25,14 @@ pub trait Windower: Clone + 'static {
     /// of `logic` (`None`: none is open). A key asks to be woken when the
     /// input's progress brings its watermark there.
     fn next_close(&self, logic: &Self::Logic) -> Option<i64>;
+    /// A lower bound on the watermark at which a window that a value at
+    /// `time` opens or extends can close (never above the real one). A key
+    /// whose queued values wait for the watermark needs to be woken for
+    /// them no earlier: they are folded, in time order, on the key's next
+    /// value or wake-up. The default, `time`, is always safe.
+    fn earliest_close(&self, time: i64) -> i64 {
+        time
+    }
 }
 
 /// Per-key window bookkeeping. Ids are `i64`, unique per key. A snapshot
