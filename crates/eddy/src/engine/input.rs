@@ -9,7 +9,7 @@
 //! mark first (event-time aligned reading), and a worker stops reading
 //! while its batches not yet through the flow weigh more than
 //! [`MAX_IN_FLIGHT_BYTES`] (the source bytes read for them plus the records'
-//! own size), or number more than [`MAX_IN_FLIGHT`] (backpressure, so memory
+//! own size), or number more than [`MAX_IN_FLIGHT_ITEMS`] (backpressure, so memory
 //! stays bounded) — except from the partition that holds the flow's
 //! frontier, which can always go on.
 //!
@@ -44,10 +44,24 @@ use crate::engine::input_log::{restored_parts, Cursor, InputLog, PartLog};
 use crate::engine::signal::ChunkEnd;
 use crate::error::EddyError;
 
-/// Items read from one partition per batch.
+/// Most items read from one partition per batch (small records).
 pub const BATCH: usize = 4096;
-/// Batches one worker's partitions may have in flight before they wait.
-pub const MAX_IN_FLIGHT: usize = 32;
+/// Record bytes per batch: a batch of large records holds fewer of them
+/// ([`batch_items`]), so that the few batches one activation passes down
+/// the flow stay in the core's L2 cache from step to step. Nexmark's
+/// 176-byte events (Rec<Event>) went 7–19 % faster in batches of 512 than
+/// of 4096, search-ctr's 96-byte items ~5 % in batches of 1024
+/// (`BENCHMARKS.md`, "The engine's own cost per event").
+pub const BATCH_BYTES: usize = 96 << 10;
+/// Items one worker's partitions may have in flight before they wait (32
+/// batches of [`BATCH`]).
+pub const MAX_IN_FLIGHT_ITEMS: usize = 32 * BATCH;
+
+/// Items per batch for records of type `T`: [`BATCH_BYTES`] of them, at
+/// least 64 and at most [`BATCH`].
+pub fn batch_items<T>() -> usize {
+    (BATCH_BYTES / std::mem::size_of::<Rec<T>>().max(1)).clamp(64, BATCH)
+}
 /// Bytes one worker's partitions may have in flight before they wait: the
 /// source bytes read for the batches not yet through the flow plus their
 /// records' own size (a partition may overshoot by one batch). With several
@@ -257,7 +271,9 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
         let mut high_sent: u64 = 0;
         let mut high_at = Instant::now();
         let mut parts: Vec<Part<T>> = parts;
-        let mut buf: Vec<T> = Vec::with_capacity(BATCH);
+        let batch = batch_items::<T>();
+        let max_in_flight = (MAX_IN_FLIGHT_ITEMS / batch).max(1);
+        let mut buf: Vec<T> = Vec::with_capacity(batch);
         // This worker's batches not yet through the flow: (mark, weight).
         let mut in_flight: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
         let mut in_flight_bytes: u64 = 0;
@@ -315,7 +331,7 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                     // The partition holding the flow's frontier may always
                     // read (else a full worker could wait on itself).
                     let holding = !probe.less_than(cap.time());
-                    let full = in_flight.len() >= MAX_IN_FLIGHT || in_flight_bytes >= MAX_IN_FLIGHT_BYTES;
+                    let full = in_flight.len() >= max_in_flight || in_flight_bytes >= MAX_IN_FLIGHT_BYTES;
                     if full && !holding {
                         blocked = true;
                         break;
@@ -323,7 +339,7 @@ pub(crate) fn build_input<'a, T: Data, S: Source<T>>(
                     if part.staged.is_empty() && !part.done {
                         reads += 1;
                         part.used = reads;
-                        match part.read(&*source, time_of.as_ref(), &mut buf, BATCH) {
+                        match part.read(&*source, time_of.as_ref(), &mut buf, batch) {
                             Ok(Poll::Pending(d)) if part.staged.is_empty() => {
                                 wake = Some(wake.map_or(d, |w| w.min(d)));
                                 // A live partition with nothing to read:
@@ -709,7 +725,7 @@ mod tests {
         // what it had read then is its read-ahead. At most the byte bound
         // plus one batch (the old bound, 32 batches, is 131,072 items).
         let ahead = held.busy_at_release.load(Ordering::SeqCst);
-        let bound = MAX_IN_FLIGHT_BYTES / ITEM_BYTES + BATCH as u64;
+        let bound = MAX_IN_FLIGHT_BYTES / ITEM_BYTES + batch_items::<Item>() as u64;
         assert!(ahead <= bound, "read ahead {ahead} items, bound {bound}");
         assert!(ahead >= MAX_IN_FLIGHT_BYTES / ITEM_BYTES / 2);
     }
