@@ -217,6 +217,8 @@ done
 
 # --- Report ----------------------------------------------------------------
 CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+# "AMD EPYC" alone names no generation: add the family and model numbers.
+CPU="$CPU (family $(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1), model $(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 MEM="$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 BYTEWAX_VERSION=""
 [ -n "$need_bytewax" ] && BYTEWAX_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("bytewax"))') (Python $("$PY" -c 'import platform; print(platform.python_version())'))"
