@@ -29,8 +29,8 @@
 //! It depends on neither `eddy` nor `ctr`, so that it cross-checks them.
 //! Usage: `baseline --input FILE --output FILE [--gap 30m] [--wait 10s]`.
 
-use std::borrow::Cow;
 use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};

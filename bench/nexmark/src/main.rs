@@ -329,3 +329,55 @@ fn eddy_q11(events: u64, workers: usize) -> Result<(Vec<Row>, u64), String> {
     let rows = std::mem::take(&mut *rows.lock().unwrap_or_else(|e| e.into_inner()));
     Ok((rows, bids_among(events)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Enough events for sessions to close mid-run (the generator makes
+    /// 10,000 events per second of event time, the gap is 10 s).
+    const EVENTS: u64 = 250_000;
+
+    #[test]
+    fn eddy_gives_the_plain_loops_rows_for_1_and_2_workers() {
+        let (mut plain, bids) = plain_q11(EVENTS);
+        plain.sort_unstable();
+        assert_eq!(bids, bids_among(EVENTS));
+        assert!(plain.len() > 1_000, "{} sessions", plain.len());
+        // Many sessions ended well before the input did: windows closed
+        // mid-run, not only at the end.
+        let last = plain.iter().map(|r| r.2).max().expect("rows");
+        let early = plain.iter().filter(|r| r.2 + GAP_MS < last).count();
+        assert!(early * 4 > plain.len(), "{early} of {} ended early", plain.len());
+        for workers in [1, 2] {
+            let (mut rows, eddy_bids) = eddy_q11(EVENTS, workers).expect("eddy run");
+            rows.sort_unstable();
+            assert_eq!(eddy_bids, bids);
+            assert_eq!(rows, plain, "{workers} worker(s)");
+        }
+    }
+
+    #[test]
+    fn every_generator_split_makes_the_same_events() {
+        let one: Vec<u64> = generator(1_000, 0, 1).map(|e| e.timestamp()).collect();
+        let mut two: Vec<(u64, u64)> = (0..3)
+            .flat_map(|p| {
+                generator(1_000, p, 3)
+                    .enumerate()
+                    .map(move |(i, e)| (i as u64 * 3 + p, e.timestamp()))
+            })
+            .collect();
+        two.sort_unstable();
+        assert_eq!(two.into_iter().map(|(_, t)| t).collect::<Vec<_>>(), one);
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        let args = |a: &[&str]| Args::parse(a.iter().map(|s| s.to_string()));
+        assert!(args(&["--events", "10"]).is_err(), "--system is required");
+        assert!(args(&["--system", "plain", "--workers", "2"]).is_err());
+        assert!(args(&["--system", "flink"]).is_err());
+        let a = args(&["--system", "eddy", "--events", "1_000", "--workers", "2"]).expect("valid");
+        assert_eq!((a.system, a.events, a.workers), (System::Eddy, 1_000, 2));
+    }
+}

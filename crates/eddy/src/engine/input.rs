@@ -50,7 +50,7 @@ pub const BATCH: usize = 4096;
 /// ([`batch_items`]), so that the few batches one activation passes down
 /// the flow stay in the core's L2 cache from step to step. Nexmark's
 /// 176-byte events (Rec<Event>) went 7–19 % faster in batches of 512 than
-/// of 4096, search-ctr's 96-byte items ~5 % in batches of 1024
+/// of 4096, search-ctr's 96-byte items 4–5 % in batches of 1024
 /// (`BENCHMARKS.md`, "The engine's own cost per event").
 pub const BATCH_BYTES: usize = 96 << 10;
 /// Items one worker's partitions may have in flight before they wait (32
