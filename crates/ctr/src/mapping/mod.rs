@@ -325,13 +325,14 @@ fn integer_of(v: &Value) -> Option<i64> {
 /// use ctr::mapping::{parse_mapped, MappedParsed, SchemaSpec};
 /// let mut spec = SchemaSpec::default();
 /// for (field, path) in [("user", "u.id"), ("time", "ts"), ("type", "kind"), ("query", "q")] {
-///     spec.map(field, path).unwrap();
+///     spec.map(field, path)?;
 /// }
-/// spec.type_map("query_submitted", "search").unwrap();
-/// let mapping = spec.build().unwrap();
+/// spec.type_map("query_submitted", "search")?;
+/// let mapping = spec.build()?;
 /// let line = br#"{"u":{"id":7},"ts":"2024-01-01T00:00:05Z","kind":"query_submitted","q":"Dogs"}"#;
 /// let Ok(MappedParsed::Events(e, None)) = parse_mapped(line, &mapping, true) else { panic!() };
 /// assert_eq!((e.user.as_str(), e.time_ms), ("7", 1_704_067_205_000));
+/// # Ok::<(), String>(())
 /// ```
 pub fn parse_mapped(line: &[u8], mapping: &Mapping, detailed: bool) -> Result<MappedParsed, Invalid> {
     let Some(record) = json_object_line(line)? else {
