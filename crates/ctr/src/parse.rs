@@ -530,8 +530,9 @@ enum Time {
     Int(i64),
 }
 
-/// `s` cut to at most [`TYPE_NAME_MAX`] bytes, at a character boundary.
-fn type_name(s: &str) -> CompactString {
+/// `s` cut to at most [`TYPE_NAME_MAX`] bytes, at a character boundary:
+/// the name an "other" record is counted under.
+pub fn type_name(s: &str) -> CompactString {
     let mut end = s.len().min(TYPE_NAME_MAX);
     while !s.is_char_boundary(end) {
         end -= 1;

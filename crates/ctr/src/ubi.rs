@@ -24,7 +24,7 @@ use compact_str::CompactString;
 use serde_json::{Map, Value};
 
 use crate::event::{Detail, Event, EventKind, UserKey};
-use crate::parse::{json_object_line, Invalid, Problem, TypeName, TYPE_NAME_MAX};
+use crate::parse::{json_object_line, type_name, Invalid, Problem, TypeName};
 use crate::timestamp::{self, TimeUnit};
 
 /// How UBI records are read.
@@ -60,7 +60,7 @@ pub enum UbiParsed {
     Click(Event),
     /// An event record of another action: skipped, counted by name.
     Other {
-        /// The `action_name` (its first [`TYPE_NAME_MAX`] bytes).
+        /// The `action_name` (its first [`crate::parse::TYPE_NAME_MAX`] bytes).
         action: TypeName,
     },
     /// Nothing but whitespace.
@@ -106,12 +106,8 @@ pub fn parse_ubi_line(line: &[u8], cfg: &UbiConfig) -> Result<UbiParsed, Invalid
     };
     if let Some(action) = action {
         if !cfg.click_actions.iter().any(|a| a == action) {
-            let mut end = action.len().min(TYPE_NAME_MAX);
-            while !action.is_char_boundary(end) {
-                end -= 1;
-            }
             return Ok(UbiParsed::Other {
-                action: CompactString::new(&action[..end]),
+                action: type_name(action),
             });
         }
     }

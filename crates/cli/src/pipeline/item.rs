@@ -92,17 +92,7 @@ impl Item {
             Decoder::Plain(unit) => Self::of_parsed(line, parse_line_with(line.bytes(), *unit)),
             Decoder::Detailed(unit) => Self::of_parsed(line, parse_line_detailed(line.bytes(), *unit)),
             Decoder::Mapped { mapping, detailed } => match parse_mapped(line.bytes(), mapping, *detailed) {
-                Ok(MappedParsed::Events(first, Some(second))) => Item::Events(Box::new((
-                    LogEvent {
-                        event: first,
-                        raw: line.bytes().clone(),
-                    },
-                    LogEvent {
-                        event: second,
-                        raw: Bytes::new(),
-                    },
-                ))),
-                Ok(MappedParsed::Events(event, None)) => Self::of_parsed(line, Ok(Parsed::Event(event))),
+                Ok(MappedParsed::Events(first, second)) => Self::of_events(line, first, second),
                 Ok(MappedParsed::Other { type_name }) => {
                     Self::of_parsed(line, Ok(Parsed::Other { type_name }))
                 }
@@ -110,30 +100,32 @@ impl Item {
                 Err(why) => Self::of_parsed(line, Err(why)),
             },
             Decoder::Ubi(cfg) => match parse_ubi_line(line.bytes(), cfg) {
-                Ok(UbiParsed::Query {
-                    search,
-                    results: Some(results),
-                }) => Item::Events(Box::new((
-                    LogEvent {
-                        event: search,
-                        raw: line.bytes().clone(),
-                    },
-                    LogEvent {
-                        event: results,
-                        raw: Bytes::new(),
-                    },
-                ))),
-                Ok(UbiParsed::Query {
-                    search: event,
-                    results: None,
-                })
-                | Ok(UbiParsed::Click(event)) => Self::of_parsed(line, Ok(Parsed::Event(event))),
+                Ok(UbiParsed::Query { search, results }) => Self::of_events(line, search, results),
+                Ok(UbiParsed::Click(event)) => Self::of_parsed(line, Ok(Parsed::Event(event))),
                 Ok(UbiParsed::Other { action }) => {
                     Self::of_parsed(line, Ok(Parsed::Other { type_name: action }))
                 }
                 Ok(UbiParsed::Blank) => Self::of_parsed(line, Ok(Parsed::Blank)),
                 Err(why) => Self::of_parsed(line, Err(why)),
             },
+        }
+    }
+
+    /// A record that made one event, or two (a search and its results:
+    /// the line's bytes go with the first).
+    fn of_events(line: &LineRef<'_>, first: Event, second: Option<Event>) -> Item {
+        match second {
+            Some(second) => Item::Events(Box::new((
+                LogEvent {
+                    event: first,
+                    raw: line.bytes().clone(),
+                },
+                LogEvent {
+                    event: second,
+                    raw: Bytes::new(),
+                },
+            ))),
+            None => Self::of_parsed(line, Ok(Parsed::Event(first))),
         }
     }
 

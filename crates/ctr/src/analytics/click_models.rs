@@ -30,6 +30,7 @@
 //! `--min-impressions`); PBM needs items seen at more than one position
 //! and positions with more than one item to tell `α` from `θ`.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use compact_str::CompactString;
@@ -150,8 +151,8 @@ impl<'a> Pairs<'a> {
         for (q, seen, _) in searches.each() {
             for item in seen.items.iter().take(DEPTH) {
                 let key = (q.as_str(), item.as_str());
-                if !p.index.contains_key(&key) {
-                    p.index.insert(key, p.keys.len());
+                if let Entry::Vacant(slot) = p.index.entry(key) {
+                    slot.insert(p.keys.len());
                     p.keys.push(key);
                 }
             }
@@ -275,20 +276,25 @@ fn fit_dbn(searches: &Searches) -> Fitted {
         for (q, seen, n) in searches.each() {
             let n = n as f64;
             total += n;
-            let ids: Vec<usize> = seen.items.iter().take(DEPTH).map(|i| pairs.at(q, i)).collect();
-            let len = ids.len();
+            // Fixed-size scratch (a list is at most DEPTH long): nothing is
+            // allocated per search and iteration.
+            let mut ids = [0usize; DEPTH];
+            let len = seen.items.len().min(DEPTH);
             if len == 0 {
                 continue;
             }
+            for (id, item) in ids.iter_mut().zip(&seen.items) {
+                *id = pairs.at(q, item);
+            }
             let last = (0..len).rev().find(|&r| clicked(seen, r));
             // z[r]: P(no click at r.. | position r examined).
-            let mut z = vec![1.0; len + 1];
+            let mut z = [1.0; DEPTH + 1];
             for r in (0..len).rev() {
                 z[r] = (1.0 - a[ids[r]]) * ((1.0 - gamma) + gamma * z[r + 1]);
             }
             // P(examined) of each position given the clicks, and the
             // satisfaction posterior at the last click.
-            let mut exam = vec![0.0; len];
+            let mut exam = [0.0; DEPTH];
             let start = match last {
                 Some(l) => {
                     exam[..=l].iter_mut().for_each(|e| *e = 1.0);
@@ -350,20 +356,9 @@ fn fit_dbn(searches: &Searches) -> Fitted {
         gamma = ratio(g_num, g_den).clamp(1e-6, 1.0);
         examination = reached.iter().map(|r| ratio(*r, total)).collect();
     }
-    let mut pairs_out = HashMap::new();
-    for (i, (q, item)) in pairs.keys.iter().enumerate() {
-        pairs_out.insert(
-            (CompactString::new(q), CompactString::new(item)),
-            PairEstimate {
-                attractiveness: a[i],
-                satisfaction: Some(s[i]),
-                relevance: a[i] * s[i],
-            },
-        );
-    }
     examination.truncate(depth_seen(searches));
     Fitted {
-        pairs: pairs_out,
+        pairs: estimates(&pairs, &a, Some(&s)),
         examination,
         continuation: Some(gamma),
     }

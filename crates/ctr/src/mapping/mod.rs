@@ -43,7 +43,7 @@ use serde_json::Value;
 
 use crate::event::{Detail, Event, EventKind};
 use crate::items::ItemList;
-use crate::parse::{json_object_line, Invalid, Problem, TypeName, TYPE_NAME_MAX};
+use crate::parse::{self, json_object_line, Invalid, Problem, TypeName};
 use crate::timestamp::{self, TimeUnit};
 pub use path::JsonPath;
 
@@ -281,7 +281,7 @@ pub enum MappedParsed {
     Events(Event, Option<Event>),
     /// A record of a type the mapping does not list: skipped, counted.
     Other {
-        /// Its type (the first [`TYPE_NAME_MAX`] bytes).
+        /// Its type (the first [`parse::TYPE_NAME_MAX`] bytes).
         type_name: TypeName,
     },
     /// Nothing but whitespace.
@@ -349,12 +349,8 @@ pub fn parse_mapped(line: &[u8], mapping: &Mapping, detailed: bool) -> Result<Ma
         .find(|(n, _)| n.as_str() == type_name.as_str())
         .map(|(_, k)| *k)
     else {
-        let mut end = type_name.len().min(TYPE_NAME_MAX);
-        while !type_name.is_char_boundary(end) {
-            end -= 1;
-        }
         return Ok(MappedParsed::Other {
-            type_name: CompactString::new(&type_name[..end]),
+            type_name: parse::type_name(&type_name),
         });
     };
     let user = match mapping.user.first(&record) {
