@@ -167,15 +167,24 @@ struct Rng {
     s: [u64; 4],
 }
 
+/// SplitMix64's output mix of `z`.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The top 53 bits of `x` as a number in `[0, 1)`.
+fn unit_of(x: u64) -> f64 {
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
 impl Rng {
     fn new(seed: u64) -> Self {
         let mut x = seed;
         let mut splitmix = || {
             x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
+            mix64(x)
         };
         Self {
             s: [splitmix(), splitmix(), splitmix(), splitmix()],
@@ -200,6 +209,11 @@ impl Rng {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        unit_of(self.next_u64())
+    }
+
     /// Uniform in `lo..=hi`.
     fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + self.below((hi - lo + 1) as u64) as i64
@@ -212,7 +226,7 @@ impl Rng {
 
     /// True with probability `p` (a comparison of exact floats: portable).
     fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next_u64() >> 11) as f64) * (1.0 / (1u64 << 53) as f64) < p
+        p > 0.0 && self.unit() < p
     }
 }
 
@@ -810,7 +824,7 @@ fn write_search_payload(buf: &mut Vec<u8>, rng: &mut Rng, kind: Kind, s: &mut Se
 /// The true parameters `generate --click-model` draws clicks from
 /// ([`GenerateConfig::click_model`]), for checking what a model fits.
 pub mod truth {
-    use super::{list_len, listed_item_id, Rng, Session};
+    use super::{list_len, listed_item_id, mix64, unit_of, Rng, Session};
     use crate::analytics::click_models::Model;
 
     /// PBM's examination probability at positions 1…10 (about `r^-0.8`,
@@ -822,14 +836,11 @@ pub mod truth {
 
     /// A number in `[0, 1)` fixed by `(query, item, which)` (SplitMix64).
     fn fixed(query: u64, item: u64, which: u64) -> f64 {
-        let mut z = query
+        let z = query
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(item.wrapping_mul(0xBF58_476D_1CE4_E5B9))
             .wrapping_add(which);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        unit_of(mix64(z))
     }
 
     /// The attractiveness of item `item` for query `query` (0.05 to 0.9).
@@ -853,33 +864,29 @@ pub mod truth {
             let at = 1u16 << (p - 1);
             match model {
                 Model::Pbm => {
-                    if unit(rng) < EXAMINATION[p as usize - 1] * a {
+                    if rng.unit() < EXAMINATION[p as usize - 1] * a {
                         clicks |= at;
                     }
                 }
                 Model::Cascade => {
-                    if unit(rng) < a {
+                    if rng.unit() < a {
                         return at;
                     }
                 }
                 Model::Dbn => {
-                    if unit(rng) < a {
+                    if rng.unit() < a {
                         clicks |= at;
-                        if unit(rng) < satisfaction(s.query, item) {
+                        if rng.unit() < satisfaction(s.query, item) {
                             break;
                         }
                     }
-                    if unit(rng) >= CONTINUATION {
+                    if rng.unit() >= CONTINUATION {
                         break;
                     }
                 }
             }
         }
         clicks
-    }
-
-    fn unit(rng: &mut Rng) -> f64 {
-        (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
