@@ -25,6 +25,20 @@ use crate::progress::Progress;
 use crate::safety::Staging;
 use crate::usage::UsageError;
 
+/// The query, position and judgment output files of `plan` (stdout and
+/// absent outputs: `None`).
+fn analytics_files(plan: &Plan) -> [Option<PathBuf>; 3] {
+    let file = |p: &Option<PathBuf>| p.clone().filter(|p| p.as_os_str() != "-");
+    match &plan.analytics {
+        Some(a) => [
+            file(&a.query_output),
+            file(&a.position_output),
+            file(&a.judgment_output),
+        ],
+        None => [None, None, None],
+    }
+}
+
 /// `search-ctr run`. The arguments become one checked [`Plan`] first
 /// (every path is checked before anything is opened for writing, see
 /// [`safety`]); without `--recovery-dir` the file outputs appear only if
@@ -62,14 +76,7 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
     // The rows' file as the user named it (the report shows it), and the
     // analytics files (the report reads them back; stdout cannot be).
     let shown_output = plan.output.local().map(Path::to_path_buf).unwrap_or_default();
-    let file = |p: &Option<PathBuf>| p.clone().filter(|p| p.as_os_str() != "-");
-    let shown_analytics = plan.analytics.as_ref().map(|a| {
-        [
-            file(&a.query_output),
-            file(&a.position_output),
-            file(&a.judgment_output),
-        ]
-    });
+    let shown_analytics = analytics_files(&plan);
     if config.recovery.is_none() && !live_outputs && job.process_id == 0 {
         // A Kafka topic is written in place (at-least-once without recovery).
         let mut stage = |option: &'static str, to: &mut Endpoint| -> anyhow::Result<()> {
@@ -97,22 +104,13 @@ pub fn run_logs(args: RunArgs) -> Result<(), Failure> {
             }
         }
     }
-    let now = plan.analytics.as_ref().map(|a| {
-        [
-            file(&a.query_output),
-            file(&a.position_output),
-            file(&a.judgment_output),
-        ]
-    });
-    let pair = |i: usize| -> Option<(PathBuf, PathBuf)> {
-        let now = now.as_ref()?.get(i)?.clone()?;
-        let shown = shown_analytics.as_ref()?.get(i)?.clone()?;
-        Some((now, shown))
-    };
+    // (where each is written now, staged or not; the name the user gave).
+    let [queries, positions, judgments] = analytics_files(&plan);
+    let [q, p, j] = shown_analytics;
     let analytics = crate::report::AnalyticsFiles {
-        queries: pair(0),
-        positions: pair(1),
-        judgments: pair(2),
+        queries: queries.zip(q),
+        positions: positions.zip(p),
+        judgments: judgments.zip(j),
     };
     // The report is written last, under a temporary name until it is
     // complete (with or without --recovery-dir).

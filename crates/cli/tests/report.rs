@@ -185,26 +185,24 @@ const JUDGMENTS: &str = r#"{"window_start":"2024-01-01T00:00:00.000Z","query":"d
 {"window_start":"2024-01-01T00:00:00.000Z","query":"dogs","item":"rare","impressions":3,"clicks":3,"mean_position":3.0,"ctr":1.0,"coec":10.0}
 "#;
 
+/// Runs the tutorial log through `run` (gap 10 s, wait 1 s) with `before`
+/// and `after` around `-o DIR/name`; the rows' path and the run's output.
+fn tutorial_rows(dir: &Path, name: &str, before: &[&str], after: &[&str]) -> (PathBuf, std::process::Output) {
+    let input = write(dir, "tutorial.jsonl", TUTORIAL.as_bytes());
+    let rows = dir.join(name);
+    let mut args = vec!["run", "-I", s(&input), "--gap", "10s", "--wait", "1s"];
+    args.extend_from_slice(before);
+    args.extend(["-o", s(&rows)]);
+    args.extend_from_slice(after);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (rows, o)
+}
+
 #[test]
 fn report_command_adds_query_position_and_judgment_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "tutorial.jsonl", TUTORIAL.as_bytes());
-    let rows = dir.path().join("s.csv");
-    let o = run(&[
-        "run",
-        "-I",
-        s(&input),
-        "--gap",
-        "10s",
-        "--wait",
-        "1s",
-        "--format",
-        "csv",
-        "-o",
-        s(&rows),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (rows, _) = tutorial_rows(dir.path(), "s.csv", &["--format", "csv"], &["-q"]);
     let q = write(dir.path(), "q.jsonl", QUERIES.as_bytes());
     let p = write(dir.path(), "p.jsonl", POSITIONS.as_bytes());
     let j = write(dir.path(), "j.jsonl", JUDGMENTS.as_bytes());
@@ -266,22 +264,7 @@ fn report_command_adds_query_position_and_judgment_rows() {
 #[test]
 fn report_reads_a_summary_from_captured_stderr() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "tutorial.jsonl", TUTORIAL.as_bytes());
-    let rows = dir.path().join("s.jsonl");
-    let o = run(&[
-        "run",
-        "-I",
-        s(&input),
-        "--gap",
-        "10s",
-        "--wait",
-        "1s",
-        "-o",
-        s(&rows),
-        "--summary",
-        "json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (rows, o) = tutorial_rows(dir.path(), "s.jsonl", &[], &["--summary", "json"]);
     let summary = write(
         dir.path(),
         "summary.json",
@@ -372,21 +355,7 @@ fn report_errors_name_the_file_line_or_option() {
 #[test]
 fn judgments_by_a_click_model_are_ranked_and_named_by_its_relevance() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "tutorial.jsonl", TUTORIAL.as_bytes());
-    let rows = dir.path().join("s.jsonl");
-    let o = run(&[
-        "run",
-        "-I",
-        s(&input),
-        "--gap",
-        "10s",
-        "--wait",
-        "1s",
-        "-o",
-        s(&rows),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (rows, _) = tutorial_rows(dir.path(), "s.jsonl", &[], &["-q"]);
     let pbm = JUDGMENTS
         .replace(
             r#""coec":1.0}"#,
@@ -539,21 +508,7 @@ fn a_real_browser_renders_the_report() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "tutorial.jsonl", TUTORIAL.as_bytes());
-    let rows = dir.path().join("s.jsonl");
-    let o = run(&[
-        "run",
-        "-I",
-        s(&input),
-        "--gap",
-        "10s",
-        "--wait",
-        "1s",
-        "-o",
-        s(&rows),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (rows, _) = tutorial_rows(dir.path(), "s.jsonl", &[], &["-q"]);
     let q = write(dir.path(), "q.jsonl", QUERIES.as_bytes());
     let page = dir.path().join("r.html");
     let o = run(&[
