@@ -508,7 +508,7 @@ impl Pending {
 crate::row_type! {
     /// One output row: a finished session that holds at least one search
     /// (`docs/sessions.md`).
-    pub struct Row as "session" {
+    pub struct Row as "session" in "docs/sessions.md" {
         /// the user, as a string
         pub user: UserKey => Text,
         /// time of the earliest event

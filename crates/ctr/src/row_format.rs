@@ -22,6 +22,8 @@ use crate::timestamp::{format_rfc3339_ms, parse_rfc3339_ms};
 pub trait RowFormat: Sized {
     /// What a row is called in errors (`session`, `query`, …).
     const WHAT: &'static str;
+    /// The page of the docs that defines the row (`docs/sessions.md`, …).
+    const DOC_PAGE: &'static str;
     /// The CSV header line, `\n` included.
     const CSV_HEADER: &'static str;
     /// Each column: its name, its kind and its meaning.
@@ -310,9 +312,10 @@ pub fn markdown_table<R: RowFormat>() -> String {
     t
 }
 
-/// Declares an output row type: its struct (with `Debug`, `Clone`,
-/// `PartialEq` and serde, for snapshots) and its [`RowFormat`], from one
-/// list of fields, each `field: Type => Kind` with a one-line doc comment
+/// Declares an output row type, `pub struct Name as "what" in
+/// "docs/page.md" { … }` (what a row is called in errors, the docs page
+/// that defines it): its struct (with `Debug`, `Clone`, `PartialEq` and
+/// serde, for snapshots) and its [`RowFormat`], from one list of fields, each `field: Type => Kind` with a one-line doc comment
 /// (its meaning in the docs table). `Kind` is a [`Cell`] of `Type` in
 /// scope where the macro is used (this module's kinds, or the caller's
 /// own).
@@ -320,7 +323,7 @@ pub fn markdown_table<R: RowFormat>() -> String {
 macro_rules! row_type {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident as $what:literal {
+        pub struct $name:ident as $what:literal in $page:literal {
             #[doc = $doc1:literal]
             pub $f1:ident : $t1:ty => $k1:ty,
             $(
@@ -352,6 +355,7 @@ macro_rules! row_type {
 
             impl RowFormat for $name {
                 const WHAT: &'static str = $what;
+                const DOC_PAGE: &'static str = $page;
                 const CSV_HEADER: &'static str =
                     concat!(stringify!($f1), $(",", stringify!($field),)* "\n");
                 const COLUMNS: &'static [ColumnDoc] = &[

@@ -47,11 +47,7 @@ fn for_lines(
 /// first line is `R`'s CSV header is CSV; a quoted field may hold line
 /// breaks). JSON fields are read by name, unknown ones ignored.
 pub fn rows<R: RowFormat>(option: &str, path: &Path, mut each: impl FnMut(R)) -> anyhow::Result<()> {
-    let doc = if R::WHAT == "session" {
-        "docs/sessions.md"
-    } else {
-        "docs/analytics.md"
-    };
+    let doc = R::DOC_PAGE;
     let mut csv: Option<bool> = None;
     // A CSV record runs on while a quoted field holds a line break: until
     // its double quotes balance.

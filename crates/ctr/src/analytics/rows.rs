@@ -10,7 +10,7 @@ use crate::row_format::{write_json_str, write_u64, Cell, Count, Float, MaybeFloa
 
 crate::row_type! {
     /// One (window, query) row (`--query-output`).
-    pub struct QueryRow as "query" {
+    pub struct QueryRow as "query" in "docs/analytics.md" {
         /// start of the window
         pub window_start: i64 => Time,
         /// the normalised query
@@ -40,7 +40,7 @@ crate::row_type! {
 
 crate::row_type! {
     /// One (window, position) row (`--position-output`).
-    pub struct PositionRow as "position" {
+    pub struct PositionRow as "position" in "docs/analytics.md" {
         /// start of the window
         pub window_start: i64 => Time,
         /// 1, 2, …, or `"unranked"` (JSON string; `unranked` in CSV), sorted ranks first
@@ -60,7 +60,7 @@ crate::row_type! {
 
 crate::row_type! {
     /// One implicit judgment: (window, query, item) (`--judgment-output`).
-    pub struct JudgmentRow as "judgment" {
+    pub struct JudgmentRow as "judgment" in "docs/analytics.md" {
         /// start of the window
         pub window_start: i64 => Time,
         /// the normalised query
