@@ -10,9 +10,10 @@ use serde_json::Value;
 /// One step of a [`JsonPath`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
-    /// An object's member; on an array, an index (digits) or the element
-    /// whose `key` member is this name (its `value` is taken).
-    Name(String),
+    /// An object's member; on an array, an index (`index`: the name is
+    /// digits) or the element whose `key` member is this name (its `value`
+    /// is taken).
+    Name { name: String, index: Option<usize> },
     /// Every element of an array (`*`).
     Each,
 }
@@ -48,7 +49,13 @@ impl JsonPath {
         }
         let steps = names
             .into_iter()
-            .map(|n| if n == "*" { Step::Each } else { Step::Name(n) })
+            .map(|n| match n.as_str() {
+                "*" => Step::Each,
+                _ => Step::Name {
+                    index: n.parse().ok(),
+                    name: n,
+                },
+            })
             .collect();
         Ok(JsonPath {
             text: text.to_owned(),
@@ -74,11 +81,10 @@ impl JsonPath {
         out.first().is_some_and(|v| v.is_array())
     }
 
-    /// The first value at this path, if any.
+    /// The first value at this path, if any (what [`JsonPath::resolve`]
+    /// would give first, found without collecting the rest).
     pub fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
-        let mut out = Vec::new();
-        self.resolve(root, &mut out);
-        out.into_iter().next()
+        walk_first(root, &self.steps)
     }
 }
 
@@ -96,28 +102,48 @@ fn walk<'v>(value: &'v Value, steps: &[Step], out: &mut Vec<&'v Value>) {
         }
         return;
     };
-    match (step, value) {
-        (Step::Each, Value::Array(items)) => items.iter().for_each(|v| walk(v, rest, out)),
-        (Step::Name(name), Value::Object(members)) => {
-            if let Some(v) = members.get(name) {
+    match step {
+        Step::Each => {
+            if let Value::Array(items) = value {
+                items.iter().for_each(|v| walk(v, rest, out));
+            }
+        }
+        Step::Name { name, index } => {
+            if let Some(v) = member(value, name, *index) {
                 walk(v, rest, out);
             }
         }
-        (Step::Name(name), Value::Array(items)) => {
-            if let Ok(i) = name.parse::<usize>() {
-                if let Some(v) = items.get(i) {
-                    walk(v, rest, out);
-                }
-            } else if let Some(param) = items
+    }
+}
+
+/// [`walk`]'s first value, without collecting.
+fn walk_first<'v>(value: &'v Value, steps: &[Step]) -> Option<&'v Value> {
+    let Some((step, rest)) = steps.split_first() else {
+        let value = unwrap_typed(value);
+        return (!value.is_null()).then_some(value);
+    };
+    match step {
+        Step::Each => match value {
+            Value::Array(items) => items.iter().find_map(|v| walk_first(v, rest)),
+            _ => None,
+        },
+        Step::Name { name, index } => walk_first(member(value, name, *index)?, rest),
+    }
+}
+
+/// One [`Step::Name`] from `value`: an object's member; an array's element
+/// at `index`, or else its `{key: name, value}` parameter's value.
+fn member<'v>(value: &'v Value, name: &str, index: Option<usize>) -> Option<&'v Value> {
+    match value {
+        Value::Object(members) => members.get(name),
+        Value::Array(items) => match index {
+            Some(i) => items.get(i),
+            None => items
                 .iter()
-                .find(|p| p.get("key").and_then(Value::as_str) == Some(name.as_str()))
-            {
-                if let Some(v) = param.get("value") {
-                    walk(v, rest, out);
-                }
-            }
-        }
-        _ => {}
+                .find(|p| p.get("key").and_then(Value::as_str) == Some(name))?
+                .get("value"),
+        },
+        _ => None,
     }
 }
 
@@ -169,6 +195,29 @@ mod tests {
         assert_eq!(all("event_params.search_term", &v), [json!("Shoes")]);
         assert_eq!(all("event_params.ga_session_id", &v), [json!(1704067200)]);
         assert!(all("event_params.missing", &v).is_empty());
+    }
+
+    #[test]
+    fn first_is_the_first_value_resolve_gives() {
+        let v = json!({"items": [{"other": 1}, {"id": null}, {"id": "y"}, {"id": "z"}],
+                       "event_params": [{"key": "q", "value": {"string_value": "Shoes"}}],
+                       "list": [[], [null, 3]], "n": null});
+        for path in [
+            "items.*.id",
+            "items.2.id",
+            "items.0.id",
+            "items.*",
+            "event_params.q",
+            "event_params.x",
+            "list.*.*",
+            "list.1.1",
+            "n",
+            "missing.*",
+            "items.9",
+        ] {
+            let p = JsonPath::parse(path).unwrap();
+            assert_eq!(p.first(&v).cloned(), all(path, &v).first().cloned(), "{path}");
+        }
     }
 
     #[test]
