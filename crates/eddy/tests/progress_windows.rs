@@ -37,6 +37,18 @@ const WAIT: i64 = 20;
 /// Session windows (gap 100 ms, wait 20 ms, the given horizon) over
 /// `parts`, read as an event-timed input.
 fn run_sessions(parts: &[Vec<Event>], workers: usize, batch: usize, horizon: Option<i64>) -> Vec<Row> {
+    run_sessions_folding(parts, workers, batch, horizon, FoldOrder::ByArrival)
+}
+
+/// [`run_sessions`], folding in `order` (ordered folds hold values until
+/// the watermark reaches them: the rows must be the same).
+fn run_sessions_folding(
+    parts: &[Vec<Event>],
+    workers: usize,
+    batch: usize,
+    horizon: Option<i64>,
+    order: FoldOrder,
+) -> Vec<Row> {
     let sink = TestingSink::new();
     let out = sink.clone();
     let parts = parts.to_vec();
@@ -54,7 +66,7 @@ fn run_sessions(parts: &[Vec<Event>], workers: usize, batch: usize, horizon: Opt
                 Vec::new,
                 |acc: &mut Vec<i64>, e: Event| acc.push(e.1),
                 |a: &mut Vec<i64>, mut b| a.append(&mut b),
-                FoldOrder::ByArrival,
+                order,
             );
         let sessions = windows.down.map("s", |(k, (_id, mut ts))| {
             ts.sort_unstable();
@@ -256,6 +268,13 @@ proptest! {
         for workers in [2, 4] {
             let got = run_sessions(&parts, workers, batch.max(2) - 1, horizon);
             prop_assert_eq!(&got, &one, "{} workers: the same rows in the same order", workers);
+        }
+        // Folding in time order (values wait for the watermark, and a key
+        // is woken for them only when a window could close) gives the
+        // same rows, for any worker count.
+        for workers in [1, 2] {
+            let ordered = run_sessions_folding(&parts, workers, batch, horizon, FoldOrder::ByTime);
+            prop_assert_eq!(sorted(ordered), sorted(one.clone()), "{} worker(s), FoldOrder::ByTime", workers);
         }
     }
 }
