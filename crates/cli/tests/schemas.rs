@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{run, s, stderr, stdout, write};
+use common::{bin, run, s, stderr, stdout, write};
 
 fn sample(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/schemas/{name}.jsonl"))
@@ -130,13 +130,15 @@ fn mapping_errors_name_the_option_file_line_and_path() {
         b"{\"t\":\"search\",\"u\":1,\"at\":5}\n{\"t\":\"search\",\"at\":6}\n",
     );
     let base = ["run", "-I", s(&log), "--map", "time=at", "--map", "type=t"];
-    let o = run(&[&base[..], &["--map", "user=u", "-q"]].concat());
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("a.jsonl:2") && stderr(&o).contains("missing field \"user\" (mapped to `u`)"),
-        "{}",
-        stderr(&o)
-    );
+    for workers in ["1", "2"] {
+        let o = run(&[&base[..], &["--map", "user=u", "-q", "-w", workers]].concat());
+        assert_eq!(o.status.code(), Some(1), "-w {workers}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("a.jsonl:2") && stderr(&o).contains("missing field \"user\" (mapped to `u`)"),
+            "-w {workers}: {}",
+            stderr(&o)
+        );
+    }
     for (extra, why) in [
         (
             vec!["--map", "user=u", "--map", "usr=x"],
@@ -247,4 +249,67 @@ fn the_search_log_format_mapped_gives_the_same_rows_as_its_own_parser() {
     );
     assert!(stdout(&plain).lines().count() > 100);
     assert_eq!(stdout(&plain), stdout(&mapped));
+}
+
+/// A mapped schema on a stdin that stays open: a departed user's row is
+/// written while the input is still open, for 1 and 2 workers; closing
+/// stdin ends the run with the last row.
+#[test]
+fn a_mapped_schema_streams_rows_from_a_live_stdin() {
+    use std::io::Write as _;
+    for workers in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("rows.jsonl");
+        let mut child = std::process::Command::new(bin())
+            .args(["run", "-q", "-w", workers, "-o", s(&out), "--time-unit", "s"])
+            .args([
+                "--map",
+                "user=who",
+                "--map",
+                "time=at",
+                "--map",
+                "type=ev",
+                "--map",
+                "query=text",
+            ])
+            .args(["--type-map", "q=search"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut input = child.stdin.take().expect("stdin");
+        // Ada searches once; Bob's searches then move the input 40 minutes on.
+        let mut text = String::from("{\"ev\":\"q\",\"who\":\"ada\",\"text\":\"dogs\",\"at\":1704067201}\n");
+        for m in 0..40 {
+            let at = 1_704_067_230 + m * 60;
+            text.push_str(&format!(
+                "{{\"ev\":\"q\",\"who\":\"bob\",\"text\":\"q\",\"at\":{at}}}\n"
+            ));
+        }
+        input.write_all(text.as_bytes()).expect("write");
+        input.flush().expect("flush");
+        // Generous: only there to turn a hang into a failure.
+        let start = std::time::Instant::now();
+        while !std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("\"user\":\"ada\"")
+        {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "-w {workers}: no row while stdin is open"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        drop(input);
+        let done = child.wait_with_output().expect("wait");
+        assert!(
+            done.status.success(),
+            "-w {workers}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let rows = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(rows.lines().count(), 2, "-w {workers}: {rows}");
+        assert!(rows.contains("\"user\":\"bob\""), "-w {workers}: {rows}");
+    }
 }
