@@ -312,9 +312,9 @@ pub fn markdown_table<R: RowFormat>() -> String {
     t
 }
 
-/// Declares an output row type, `pub struct Name as "what" in
-/// "docs/page.md" { … }` (what a row is called in errors, the docs page
-/// that defines it): its struct (with `Debug`, `Clone`, `PartialEq` and
+/// Declares an output row type, `pub struct Row as "session" in
+/// "docs/sessions.md" { … }` (what a row is called in errors, the docs
+/// page that defines it): its struct (with `Debug`, `Clone`, `PartialEq` and
 /// serde, for snapshots) and its [`RowFormat`], from one list of fields, each `field: Type => Kind` with a one-line doc comment
 /// (its meaning in the docs table). `Kind` is a [`Cell`] of `Type` in
 /// scope where the macro is used (this module's kinds, or the caller's
